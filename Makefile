@@ -1,0 +1,36 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench templates docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,parquet]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/xlvalue template new out/xlvalue_demo.xlsx --demo --force
+	$(BIN)/xlvalue run out/xlvalue_demo.xlsx
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check xlvalue udfs tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks
+
+templates: $(STAMP)
+	$(BIN)/xlvalue template new templates/xlvalue_template.xlsx --force
+	$(BIN)/xlvalue template new templates/xlvalue_demo.xlsx --demo --force
+
+docs: $(STAMP)
+	$(BIN)/xlvalue docs contract > docs/workbook-contract.md
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

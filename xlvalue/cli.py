@@ -1,0 +1,139 @@
+"""Command line: `xlvalue run | check | template new | docs contract`.
+
+User errors print one line each (up to 20) on stderr and exit 2; unexpected failures print a
+one-line message and exit 1 (`--debug` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError, XlvalueError
+
+EXIT_USER = 2
+EXIT_INTERNAL = 1
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+    return lambda msg: print(f"  {msg} ...", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .engine import run_workbook
+
+    report = run_workbook(args.book, args.output, args.only, args.in_place,
+                          _progress(args.quiet))
+    if not args.quiet:
+        print(report.summary.to_string(index=False, header=False))
+        for w in report.results.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        if report.backup:
+            print(f"backup of the input: {report.backup}")
+    print(f"results written to {report.output} ({report.seconds:.1f} s)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .inputs import read_inputs
+    from .pipeline import parse_only
+    from .workbook.reader import WorkbookReader
+
+    reader = WorkbookReader.open(args.book)
+    try:
+        inputs = read_inputs(reader, parse_only(args.only))
+    finally:
+        reader.close()
+    for rec in inputs.records:
+        print(f"{rec.name}: {rec.address}, {rec.rows:,} rows")
+    for w in inputs.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"{Path(args.book).name}: inputs are valid")
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .workbook.template import build_template
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise InputError(f"{path}: exists; use --force to replace it")
+    if path.suffix.lower() not in (".xlsx",):
+        raise InputError(f"{path}: templates are .xlsx files")
+    build_template(path, demo=args.demo)
+    print(f"template written to {path}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docs import contract_markdown
+
+    sys.stdout.write(contract_markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="xlvalue", description="Customer-value analytics on "
+                                "named ranges of Excel workbooks, headless.")
+    p.add_argument("--version", action="version", version=f"xlvalue {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the analyses and write the xv_out_* blocks")
+    run.add_argument("book", help="input workbook (.xlsx or .xlsm)")
+    run.add_argument("-o", "--output", help="output workbook (default: <stem>_xlvalue.<ext>)")
+    run.add_argument("--only", help="comma-separated analyses: rfm,ranking")
+    run.add_argument("--in-place", action="store_true",
+                     help="rewrite the input workbook itself (a .bak copy is kept)")
+    run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate the inputs without writing anything")
+    check.add_argument("book")
+    check.add_argument("--only", help="analyses whose inputs to check")
+    check.set_defaults(func=cmd_check)
+
+    tpl = sub.add_parser("template", help="build workbooks from the contract")
+    tsub = tpl.add_subparsers(dest="template_command", required=True)
+    new = tsub.add_parser("new", help="write a new template workbook")
+    new.add_argument("path")
+    new.add_argument("--demo", action="store_true", help="fill it with the CDNOW sample")
+    new.add_argument("--force", action="store_true", help="replace an existing file")
+    new.set_defaults(func=cmd_template)
+
+    docs = sub.add_parser("docs", help="print generated documentation")
+    dsub = docs.add_subparsers(dest="docs_command", required=True)
+    contract = dsub.add_parser("contract", help="the workbook contract as Markdown")
+    contract.set_defaults(func=cmd_docs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        for line in exc.summary().splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_USER
+    except XlvalueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("interrupted; no output was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: one line, no traceback unless asked
+        if args.debug:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""The workbook contract, declared once: input ranges, their columns, settings, output blocks.
+
+Readers, validators, the template builder and docs/workbook-contract.md all read this module.
+Adding an input means adding one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ColumnKind = Literal["id", "text", "date", "number", "integer"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table."""
+
+    name: str
+    kind: ColumnKind
+    required: bool = True
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputTable:
+    """An input range: a table with a header row, read through a defined name or Excel table."""
+
+    name: str
+    sheet: str
+    columns: tuple[Column, ...]
+    required_for: tuple[str, ...]
+    doc: str
+    unique_key: str | None = None
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of xv_Settings, with its type, default and allowed values."""
+
+    key: str
+    kind: Literal["date", "number", "integer", "text", "choice", "list"]
+    default: Any
+    doc: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class OutputBlock:
+    """An output block: a frame written under the anchored name `name` on sheet `sheet`."""
+
+    name: str
+    sheet: str
+    analysis: str
+    doc: str
+    columns: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+SETTINGS_NAME = "xv_Settings"
+SETTINGS_SHEET = "Settings"
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("AsOfDate", "date", None,
+            "End of the observation window; default: the last transaction date."),
+    Setting("PeriodUnit", "choice", "month",
+            "Period for transacting periods, r1, discounting and forecasts.",
+            choices=("week", "month", "quarter", "year")),
+    Setting("TimeUnit", "choice", "weeks",
+            "Unit of recency and T in the repeat-purchase summary and the BTYD models.",
+            choices=("days", "weeks")),
+    Setting("CalibrationEnd", "date", None,
+            "Optional end of the calibration window; later purchases form the holdout."),
+    Setting("RFMBins", "integer", 5, "Number of quantile bins for R, F and M scores.",
+            minimum=2, maximum=10),
+    Setting("RFMWeights", "list", "1,1,1", "Weights of R, F, M in the weighted RFM score."),
+    Setting("FrequencyMode", "choice", "purchases",
+            "RFM frequency counts purchases (rows) or distinct purchase days.",
+            choices=("purchases", "days")),
+    Setting("MonetaryMode", "choice", "mean",
+            "RFM monetary is the mean amount per purchase or the total spend.",
+            choices=("mean", "total")),
+    Setting("RankBy", "choice", "spend",
+            "Value used for deciles, Pareto classes, tiers: total spend or total margin.",
+            choices=("spend", "margin")),
+    Setting("ParetoA", "number", 0.8, "Cumulative value share closing class A.",
+            minimum=0.0, maximum=1.0),
+    Setting("ParetoB", "number", 0.95, "Cumulative value share closing class B.",
+            minimum=0.0, maximum=1.0),
+    Setting("TierCuts", "list", "0.05,0.2,0.5",
+            "Cumulative customer shares closing the tiers High, Higher, General (rest: Low)."),
+    Setting("MarginRate", "number", 0.3,
+            "Gross-margin rate used when transactions carry neither Cost nor Margin.",
+            minimum=-1.0, maximum=1.0),
+    Setting("Model", "choice", "bgnbd", "Purchase model for CLV.",
+            choices=("bgnbd", "paretonbd", "nbd")),
+    Setting("Horizon", "integer", 12, "Forecast horizon in periods (PeriodUnit).",
+            minimum=1, maximum=600),
+    Setting("DiscountRate", "number", 0.01, "Discount rate per period (PeriodUnit).",
+            minimum=0.0, maximum=1.0),
+    Setting("MatrixActual", "number", 0.5,
+            "Quantile of actual value above which a customer is high-actual (value matrix).",
+            minimum=0.0, maximum=1.0),
+    Setting("MatrixPotential", "number", 0.5,
+            "Quantile of potential value above which a customer is high-potential.",
+            minimum=0.0, maximum=1.0),
+)
+
+TRANSACTIONS = InputTable(
+    name="xv_Transactions",
+    sheet="Transactions",
+    columns=(
+        Column("CustomerID", "id", doc="Customer identifier, kept as text (00123 stays 00123).",
+               aliases=("Customer", "CustomerId", "ID")),
+        Column("Date", "date", doc="Purchase date: Excel date, serial number or ISO text."),
+        Column("Amount", "number", doc="Purchase amount; negative = return (kept, reported).",
+               aliases=("Value", "Sales")),
+        Column("Cost", "number", required=False, doc="Product cost of the sale."),
+        Column("Margin", "number", required=False,
+               doc="Gross-margin rate of the sale (0..1), used when Cost is absent."),
+        Column("Channel", "text", required=False, doc="Sales channel."),
+        Column("Product", "text", required=False, doc="Product or product group."),
+    ),
+    required_for=("rfm", "ranking", "clv"),
+    doc="The transaction log: one row per purchase.",
+)
+
+CUSTOMERS = InputTable(
+    name="xv_Customers",
+    sheet="Customers",
+    columns=(
+        Column("CustomerID", "id", doc="Customer identifier, as in xv_Transactions."),
+        Column("Name", "text", required=False, doc="Display name."),
+        Column("Group", "text", required=False, doc="Customer group (key account, ...)."),
+        Column("PotentialSpend", "number", required=False,
+               doc="Total spend the customer could give per period (all suppliers)."),
+        Column("ShareOfWallet", "number", required=False,
+               doc="Our share of the customer's spend (0..1)."),
+        Column("MarketingCost", "number", required=False,
+               doc="Relationship-marketing cost per period."),
+    ),
+    required_for=(),
+    doc="Optional customer attributes; one row per customer.",
+    unique_key="CustomerID",
+)
+
+SEGMENTS = InputTable(
+    name="xv_Segments",
+    sheet="Segments",
+    columns=(
+        Column("Segment", "text", doc="Segment name."),
+        Column("RMin", "integer", doc="Lowest R score (inclusive)."),
+        Column("RMax", "integer", doc="Highest R score (inclusive)."),
+        Column("FMin", "integer", doc="Lowest F score (inclusive)."),
+        Column("FMax", "integer", doc="Highest F score (inclusive)."),
+        Column("MMin", "integer", required=False, doc="Lowest M score (default 1)."),
+        Column("MMax", "integer", required=False, doc="Highest M score (default RFMBins)."),
+        Column("Action", "text", required=False, doc="Suggested action, copied to outputs."),
+    ),
+    required_for=(),
+    doc="RFM segment rules; the first matching row wins. Default: the 11-segment scheme.",
+    unique_key="Segment",
+)
+
+INPUT_TABLES: tuple[InputTable, ...] = (TRANSACTIONS, CUSTOMERS, SEGMENTS)
+
+# The widely used 11-segment scheme on the R x F grid of 5-point scores; exhaustive and
+# non-overlapping for 5 bins, so every customer gets exactly one segment.
+DEFAULT_SEGMENTS: tuple[tuple[str, int, int, int, int, str], ...] = (
+    ("Champions", 5, 5, 4, 5, "Reward; early adopters for new products"),
+    ("Loyal", 3, 4, 4, 5, "Upsell higher-value products; ask for reviews"),
+    ("Potential loyalist", 4, 5, 2, 3, "Offer membership or loyalty programme"),
+    ("New", 5, 5, 1, 1, "Onboarding support; build the relationship"),
+    ("Promising", 4, 4, 1, 1, "Create brand awareness; free trials"),
+    ("Need attention", 3, 3, 3, 3, "Limited-time offers based on past purchases"),
+    ("About to sleep", 3, 3, 1, 2, "Share valuable resources; reconnect"),
+    ("At risk", 1, 2, 3, 4, "Personalised emails; renewals"),
+    ("Cannot lose them", 1, 2, 5, 5, "Win them back; talk to them"),
+    ("Hibernating", 2, 2, 1, 2, "Offer relevant products and special discounts"),
+    ("Lost", 1, 1, 1, 2, "Revive interest with a reach-out campaign, or ignore"),
+)
+
+OUTPUTS: tuple[OutputBlock, ...] = (
+    OutputBlock("xv_out_RFM", "xv_RFM", "rfm",
+                "Per customer: RFM scoring summary, scores, cell code, segment, class, tier."),
+    OutputBlock("xv_out_RFMBins", "xv_RFM", "rfm",
+                "Bin edges used for the R, F and M scores and customers per bin."),
+    OutputBlock("xv_out_Segments", "xv_RFM", "rfm", "Customers and value per segment."),
+    OutputBlock("xv_out_Repeat", "xv_RFM", "rfm",
+                "Per customer: repeat-purchase summary (frequency, recency, T, monetary_value)."),
+    OutputBlock("xv_out_Deciles", "xv_Ranking", "ranking",
+                "Decile table in the seed's layout (group 1 = most valuable)."),
+    OutputBlock("xv_out_Pareto", "xv_Ranking", "ranking", "Pareto / ABC classes."),
+    OutputBlock("xv_out_Whale", "xv_Ranking", "ranking",
+                "Whale curve: cumulative % of value vs cumulative % of customers."),
+    OutputBlock("xv_out_WhalePeak", "xv_Ranking", "ranking",
+                "Peak of the whale curve: height and where it occurs."),
+    OutputBlock("xv_out_Tiers", "xv_Ranking", "ranking", "Value pyramid tiers."),
+    OutputBlock("xv_out_RunLog", "xv_RunLog", "runlog",
+                "Version, time, settings, input row counts and SHA-256 of each input range."),
+)
+
+RUNLOG_SHEET = "xv_RunLog"
+# sheets whose first block is one row per customer put their blocks side by side
+SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_RunLog": "vertical"}
+ANALYSES: tuple[str, ...] = ("rfm", "ranking")
+
+
+def outputs_for(analyses: set[str] | tuple[str, ...]) -> list[OutputBlock]:
+    """Output blocks produced by the given analyses (the run log is always written)."""
+    wanted = set(analyses) | {"runlog"}
+    return [o for o in OUTPUTS if o.analysis in wanted]
+
+
+def output_sheets() -> list[str]:
+    """Sheets owned by xlvalue, in the order they are created."""
+    seen: list[str] = []
+    for o in OUTPUTS:
+        if o.sheet not in seen:
+            seen.append(o.sheet)
+    return seen
+
+
+def setting(key: str) -> Setting:
+    return next(s for s in SETTINGS if s.key == key)

@@ -1,0 +1,147 @@
+"""Reading and validating every input range a run needs, collecting all problems at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .contract import CUSTOMERS, SEGMENTS, SETTINGS_NAME, TRANSACTIONS, InputTable
+from .errors import InputError, Problem, ProblemCollector
+from .settings import Settings, read_settings
+from .transactions import TransactionLog, day_number
+from .validate import CleanTable, validate_table
+from .workbook.reader import RawRange, WorkbookReader
+
+
+@dataclass
+class InputRecord:
+    """What was read from one input range (for the run log)."""
+
+    name: str
+    address: str
+    rows: int
+    sha256: str
+
+
+@dataclass
+class Inputs:
+    """Validated inputs of one run."""
+
+    book: str
+    settings: Settings
+    transactions: CleanTable | None = None
+    customers: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    records: list[InputRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    log: TransactionLog | None = None
+    as_of: int = 0
+
+
+def _read_table(reader: WorkbookReader, spec: InputTable, required: bool,
+                problems: ProblemCollector, records: list[InputRecord]) -> CleanTable | None:
+    if not reader.has(spec.name):
+        if required:
+            problems.add(Problem(
+                f"no defined name or Excel table '{spec.name}'; expected the {spec.doc.lower()} "
+                f"(columns {', '.join(c.name for c in spec.columns if c.required)})",
+                book=reader.book, name=spec.name))
+        return None
+    try:
+        raw = reader.read(spec.name)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+    records.append(_record(raw))
+    table, found = validate_table(raw, spec)
+    problems.extend(found)
+    return table
+
+
+def _record(raw: RawRange) -> InputRecord:
+    return InputRecord(raw.name, f"{raw.area.sheet}!{raw.area.a1}", max(len(raw.rows) - 1, 0),
+                       raw.sha256())
+
+
+def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
+    """Read settings and the tables the analyses need; raise InputError with every problem."""
+    problems = ProblemCollector()
+    records: list[InputRecord] = []
+    raw_settings = None
+    if reader.has(SETTINGS_NAME):
+        try:
+            raw_settings = reader.read(SETTINGS_NAME)
+            records.append(_record(raw_settings))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    settings, found, warnings = read_settings(raw_settings)
+    problems.extend(found)
+    needs_tx = bool(analyses & set(TRANSACTIONS.required_for))
+    tx = _read_table(reader, TRANSACTIONS, needs_tx, problems, records)
+    customers = _read_table(reader, CUSTOMERS, False, problems, records)
+    segments = _read_table(reader, SEGMENTS, False, problems, records)
+    inputs = Inputs(reader.book, settings, tx,
+                    customers.frame if customers else None,
+                    segments.frame if segments else None, records, warnings)
+    if tx is not None and not problems:
+        _prepare_log(inputs, problems)
+    if segments is not None and not problems:
+        _check_segments(segments, settings["RFMBins"], problems)
+    problems.raise_if_any()
+    return inputs
+
+
+def _prepare_log(inputs: Inputs, problems: ProblemCollector) -> None:
+    tx = inputs.transactions
+    assert tx is not None
+    frame = tx.frame
+    src = tx.source
+    if frame.empty:
+        problems.add(Problem("the transaction log has no rows", book=src.book,
+                             sheet=src.area.sheet, cell=src.area.a1, name=src.name))
+        return
+    settings = inputs.settings
+    log = TransactionLog.from_frame(frame, settings["MarginRate"])
+    first, last = int(log.day.min()), int(log.day.max())
+    as_of = settings["AsOfDate"]
+    as_of_day = last if as_of is None else day_number(as_of)
+    if as_of_day < first:
+        problems.add(Problem(
+            f"AsOfDate {np.datetime64(as_of_day, 'D')} is before the first purchase "
+            f"({np.datetime64(first, 'D')})", book=inputs.book, name=SETTINGS_NAME))
+        return
+    later = int((log.day > as_of_day).sum())
+    if later:
+        inputs.warnings.append(f"{later} transaction(s) after AsOfDate "
+                               f"{np.datetime64(as_of_day, 'D')} are outside the window")
+    neg = log.amount < 0
+    if neg.any():
+        inputs.warnings.append(f"{int(neg.sum())} return(s) (negative amounts) totalling "
+                               f"{log.amount[neg].sum():.2f} kept and netted against spend")
+    cal = settings["CalibrationEnd"]
+    if cal is not None and not (first <= day_number(cal) < as_of_day):
+        problems.add(Problem(f"CalibrationEnd {cal} must lie between the first purchase and "
+                             "AsOfDate", book=inputs.book, name=SETTINGS_NAME))
+    if inputs.customers is not None:
+        known = set(log.customer_ids)
+        missing = int((~inputs.customers["CustomerID"].isin(known)).sum())
+        if missing:
+            inputs.warnings.append(f"{missing} customer(s) in xv_Customers have no transactions")
+    inputs.log = log
+    inputs.as_of = as_of_day
+
+
+def _check_segments(table: CleanTable, bins: int, problems: ProblemCollector) -> None:
+    f = table.frame
+    for col in ("RMin", "RMax", "FMin", "FMax", "MMin", "MMax"):
+        if col not in f:
+            continue
+        bad = np.flatnonzero(f[col].notna() & ((f[col] < 1) | (f[col] > bins)))
+        for i in bad[:5]:
+            problems.add(table.problem(int(i), col, f"{col} {f[col].iloc[i]:g} is outside the "
+                                       f"scores 1..{bins} (RFMBins)"))
+    if SEGMENTS.unique_key and f.empty:
+        problems.add(Problem("xv_Segments has no rules; delete the range to use the default "
+                             "segments", book=table.source.book, name=SEGMENTS.name))

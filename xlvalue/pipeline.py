@@ -1,0 +1,187 @@
+"""The one computation path: validated inputs -> analyses -> output blocks.
+
+The CLI, batch runs, ribbon macros and UDFs all end in the functions of this module (or the
+core functions they call); adapters only translate workbooks to and from these frames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .contract import ANALYSES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
+from .errors import InputError, Problem
+from .inputs import Inputs
+from .ranking import (
+    abc_classes,
+    decile_groups,
+    decile_table,
+    pareto_table,
+    tier_table,
+    value_tiers,
+    whale_curve,
+)
+from .rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
+from .workbook.charts import ChartSpec
+from .workbook.sheetxml import Block
+from .workbook.writer import SheetOutput
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Results:
+    """Output frames by block name, plus warnings and the per-customer RFM table."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    charts: dict[str, list[ChartSpec]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    analyses: list[str] = field(default_factory=list)
+
+
+def parse_only(only: str | None) -> set[str]:
+    """The analyses named by --only ('rfm,ranking'); all of them when None."""
+    if not only:
+        return set(ANALYSES)
+    wanted = {a.strip().lower() for a in only.split(",") if a.strip()}
+    unknown = wanted - set(ANALYSES)
+    if unknown:
+        raise InputError(Problem(f"unknown analysis {', '.join(sorted(unknown))}; "
+                                 f"choose from {', '.join(ANALYSES)}"))
+    return wanted
+
+
+def customer_value(inputs: Inputs, rfm: pd.DataFrame) -> np.ndarray:
+    """The value ranked by deciles, Pareto and tiers: total spend or total margin."""
+    column = "total_margin" if inputs.settings["RankBy"] == "margin" else "total_spend"
+    return rfm[column].to_numpy(dtype=float)
+
+
+def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """RFM scoring summary, scores, segments and the repeat-purchase summary."""
+    s = inputs.settings
+    assert inputs.log is not None
+    summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
+                          s["MonetaryMode"])
+    weights = s.floats("RFMWeights")
+    if len(weights) != 3:
+        raise InputError(Problem(f"RFMWeights must hold 3 numbers (R, F, M), got {weights}",
+                                 book=inputs.book, name="xv_Settings"))
+    scored = score_rfm(summary, s["RFMBins"], tuple(weights), inputs.segments)
+    table = scored.table
+    if inputs.customers is not None:
+        extra = inputs.customers.set_index("CustomerID")
+        for col in ("Name", "Group"):
+            if col in extra:
+                table.insert(1, col.lower(), extra[col].reindex(table["customer_id"]).fillna("")
+                             .to_numpy())
+    unmatched = int((table["segment"] == "Unclassified").sum())
+    if unmatched:
+        inputs.warnings.append(f"{unmatched} customer(s) match no rule of xv_Segments "
+                               "(segment 'Unclassified')")
+    repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"])
+    frames = {
+        "xv_out_RFMBins": scored.bins,
+        "xv_out_Segments": segment_summary(table, inputs.segments if inputs.segments is not None
+                                           else None),
+        "xv_out_Repeat": repeat,
+    }
+    return table, frames
+
+
+def add_ranking_columns(inputs: Inputs, table: pd.DataFrame) -> None:
+    """Decile, ABC class and tier of each customer (in place)."""
+    s = inputs.settings
+    value = customer_value(inputs, table)
+    table["decile"] = decile_groups(value)
+    table["abc_class"] = abc_classes(value, s["ParetoA"], s["ParetoB"])
+    table["tier"] = value_tiers(value, s.floats("TierCuts"))
+
+
+def analyse_ranking(inputs: Inputs, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Decile table, Pareto classes, whale curve and tiers (METHODS section 3)."""
+    s = inputs.settings
+    value = customer_value(inputs, table)
+    assert inputs.log is not None
+    years = max((inputs.as_of - int(inputs.log.day.min()) + 1) / 365.25, 1 / 365.25)
+    whale = whale_curve(table["total_margin"].to_numpy(dtype=float))
+    return {
+        "xv_out_Deciles": decile_table(value, table["total_spend"].to_numpy(dtype=float),
+                                       table["frequency"].to_numpy(dtype=float), years),
+        "xv_out_Pareto": pareto_table(value, s["ParetoA"], s["ParetoB"]),
+        "xv_out_Whale": whale.curve,
+        "xv_out_WhalePeak": whale.peak_frame(),
+        "xv_out_Tiers": tier_table(value, table["tier"].to_numpy()),
+    }
+
+
+CHARTS: dict[str, list[ChartSpec]] = {
+    "xv_out_Deciles": [ChartSpec("bar", "Share of spend by decile", "group", ("share_of_spend",),
+                                 x_title="decile (1 = most valuable)")],
+    "xv_out_Pareto": [ChartSpec("bar+line", "Pareto classes", "class", ("share_of_value",),
+                                ("cumulative_value",))],
+    "xv_out_Whale": [ChartSpec("line", "Whale curve", "pct_customers", ("pct_profit",),
+                               x_title="% of customers (ranked by profit)",
+                               y_title="% of total profit")],
+    "xv_out_Segments": [ChartSpec("bar", "Customers per segment", "segment", ("customers",))],
+}
+
+
+def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None) -> Results:
+    """Run the requested analyses on validated inputs."""
+    say = progress or (lambda _msg: None)
+    results = Results(analyses=[a for a in ANALYSES if a in analyses])
+    if analyses & {"rfm", "ranking"}:
+        say("RFM summaries and scores")
+        table, frames = analyse_rfm(inputs)
+        add_ranking_columns(inputs, table)
+        if "rfm" in analyses:
+            results.frames["xv_out_RFM"] = table
+            results.frames.update(frames)
+        if "ranking" in analyses:
+            say("deciles, Pareto classes, whale curve, tiers")
+            results.frames.update(analyse_ranking(inputs, table))
+    results.warnings.extend(inputs.warnings)
+    results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
+    return results
+
+
+def run_log(inputs: Inputs, results: Results, started: dt.datetime) -> pd.DataFrame:
+    """The RunLog block: version, time, settings, input row counts and hashes, warnings."""
+    rows: list[tuple[str, str, str]] = [
+        ("run", "xlvalue version", __version__),
+        ("run", "started (UTC)", started.strftime("%Y-%m-%d %H:%M:%S")),
+        ("run", "workbook", inputs.book),
+        ("run", "analyses", ", ".join(results.analyses)),
+    ]
+    for spec in SETTINGS:
+        value = inputs.settings[spec.key]
+        if spec.key == "AsOfDate" and value is None and inputs.log is not None:
+            value = f"{np.datetime64(inputs.as_of, 'D')} (last transaction)"
+        rows.append(("setting", spec.key, "" if value is None else str(value)))
+    for rec in inputs.records:
+        rows.append(("input", f"{rec.name} rows", str(rec.rows)))
+        rows.append(("input", f"{rec.name} range", rec.address))
+        rows.append(("input", f"{rec.name} sha256", rec.sha256))
+    for w in results.warnings:
+        rows.append(("warning", "", w))
+    return pd.DataFrame(rows, columns=["kind", "item", "value"])
+
+
+def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
+    """Group result frames into xlvalue's sheets, in contract order."""
+    frames = dict(results.frames)
+    frames["xv_out_RunLog"] = log
+    by_sheet: dict[str, list[Block]] = {}
+    for spec in OUTPUTS:
+        if spec.name in frames:
+            by_sheet.setdefault(spec.sheet, []).append(
+                Block(spec.name, spec.sheet, frames[spec.name], title=f"{spec.name}: {spec.doc}",
+                      charts=results.charts.get(spec.name, [])))
+    return [SheetOutput(name, by_sheet[name], SHEET_LAYOUT.get(name, "vertical"))
+            for name in output_sheets() if name in by_sheet]

@@ -1,0 +1,242 @@
+"""RFM: the scoring summary (marketing convention) and the repeat-purchase summary (BTYD).
+
+METHODS.md section 2. Both summaries are vectorised reductions over `PurchaseDays`, which is
+sorted by customer then day, so each customer's first and last rows are found by position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .contract import DEFAULT_SEGMENTS
+from .errors import InputError, Problem
+from .transactions import TransactionLog, day_to_date, period_index, purchase_days
+
+DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0}
+
+
+def _first_last(code: np.ndarray, day: np.ndarray, n: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First day, last day and row count per customer, from rows sorted by (code, day)."""
+    counts = np.bincount(code, minlength=n)
+    has = counts > 0
+    first_idx = np.cumsum(counts) - counts
+    first = np.zeros(n, np.int64)
+    last = np.zeros(n, np.int64)
+    first[has] = day[first_idx[has]]
+    last[has] = day[first_idx[has] + counts[has] - 1]
+    return first, last, counts
+
+
+def _distinct_per_customer(code: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Number of distinct values per customer (e.g. transacting periods)."""
+    if len(code) == 0:
+        return np.zeros(n, np.int64)
+    lo = values.min()
+    span = values.max() - lo + 1
+    keys = np.unique(code * span + (values - lo))
+    return np.bincount(keys // span, minlength=n)
+
+
+def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
+                frequency_mode: str = "purchases", monetary_mode: str = "mean") -> pd.DataFrame:
+    """RFM scoring summary per customer (METHODS 2a), over transactions up to `as_of`.
+
+    recency_days counts from the last purchase day (a day with a non-negative row); returns
+    are kept: they reduce total_spend and monetary and are counted in `returns`.
+    """
+    log = log.until(as_of)
+    days = purchase_days(log)
+    n = log.n_customers
+    present = np.bincount(days.code, minlength=n) > 0
+    # first/last purchase and frequency-by-days use days with at least one non-return row
+    buy = days.is_purchase
+    first_day, last_day, buy_counts = _first_last(days.code[buy], days.day[buy], n)
+    has_buy = buy_counts > 0
+    purchases = np.bincount(days.code, weights=days.purchases, minlength=n)
+    frequency = purchases if frequency_mode == "purchases" else buy_counts.astype(float)
+    total = np.bincount(days.code, weights=days.amount, minlength=n)
+    margin = np.bincount(days.code, weights=days.margin, minlength=n)
+    returns = np.bincount(days.code, weights=days.returns, minlength=n)
+    return_amount = np.bincount(days.code, weights=days.return_amount, minlength=n)
+    periods_active = _distinct_per_customer(days.code, period_index(days.day, period_unit), n)
+    r1 = period_index(as_of, period_unit) - period_index(last_day, period_unit)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, total / np.maximum(frequency, 1), 0.0) \
+            if monetary_mode == "mean" else total
+    out = pd.DataFrame({
+        "customer_id": log.customer_ids,
+        "first_purchase": day_to_date(first_day),
+        "last_purchase": day_to_date(last_day),
+        "recency_days": (as_of - last_day).astype(np.int64),
+        "frequency": frequency.astype(np.int64),
+        "monetary": monetary,
+        "total_spend": total,
+        "total_margin": margin,
+        "returns": returns.astype(np.int64),
+        "return_amount": return_amount,
+        "periods_active": periods_active.astype(np.int64),
+        "r1": r1.astype(np.int64),
+    })
+    keep = present & has_buy
+    return out[keep].reset_index(drop=True)
+
+
+def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks",
+                   first_after: int | None = None) -> pd.DataFrame:
+    """Repeat-purchase summary (METHODS 2b; the BTYD / `lifetimes` convention).
+
+    frequency = purchase days - 1, recency = last - first purchase day, T = observation_end -
+    first purchase day (in `unit`), monetary_value = mean net amount of the repeat purchase days
+    (0 when there are none). Days with returns only are not purchase days.
+    """
+    scale = DAYS_PER_UNIT[unit]
+    log = log.until(observation_end)
+    d = purchase_days(log)
+    buy = d.is_purchase
+    code, day, amount = d.code[buy], d.day[buy], d.amount[buy]
+    n = log.n_customers
+    first_all, last_all, counts = _first_last(code, day, n)
+    has = counts > 0
+    first_day, last_day = first_all[has], last_all[has]
+    first_amount = amount[(np.cumsum(counts) - counts)[has]]
+    total = np.bincount(code, weights=amount, minlength=n)[has]
+    repeat_total = total - first_amount
+    freq = counts[has] - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(freq > 0, repeat_total / np.maximum(freq, 1), 0.0)
+    return pd.DataFrame({
+        "customer_id": log.customer_ids[has],
+        "frequency": freq.astype(np.int64),
+        "recency": (last_day - first_day) / scale,
+        "T": (observation_end - first_day) / scale,
+        "monetary_value": monetary,
+    })
+
+
+def calibration_holdout(log: TransactionLog, calibration_end: int, observation_end: int,
+                        unit: str = "weeks") -> pd.DataFrame:
+    """Calibration summary plus holdout repeat purchases, for customers born by calibration_end."""
+    if observation_end <= calibration_end:
+        raise InputError(Problem("the observation end must be after the calibration end"))
+    cal = repeat_summary(log, calibration_end, unit)
+    d = purchase_days(log.until(observation_end))
+    hold = d.is_purchase & (d.day > calibration_end)
+    n = log.n_customers
+    f_hold = np.bincount(d.code[hold], minlength=n)
+    m_hold = np.bincount(d.code[hold], weights=d.amount[hold], minlength=n)
+    codes = pd.Index(log.customer_ids).get_indexer(cal["customer_id"])
+    out = cal.add_suffix("_cal").rename(columns={"customer_id_cal": "customer_id"})
+    out["frequency_holdout"] = f_hold[codes]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["monetary_value_holdout"] = np.where(
+            f_hold[codes] > 0, m_hold[codes] / np.maximum(f_hold[codes], 1), 0.0)
+    out["duration_holdout"] = (observation_end - calibration_end) / DAYS_PER_UNIT[unit]
+    return out
+
+
+# ---- scores and segments -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuantileScores:
+    """Scores 1..n of one variable and the cut edges used (in the variable's own units)."""
+
+    scores: np.ndarray
+    edges: np.ndarray
+
+
+def quantile_scores(values: np.ndarray, n: int = 5, higher_is_better: bool = True
+                    ) -> QuantileScores:
+    """Score values into n quantile bins, 1 = worst .. n = best.
+
+    Edges are the k/n quantiles of the values (oriented so that higher is better); a value is
+    scored by how many edges lie strictly below it, so equal values always share a score, scores
+    never decrease with value, and a bin whose edges coincide is simply left empty.
+    """
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        return QuantileScores(np.zeros(0, np.int64), np.zeros(n - 1))
+    oriented = v if higher_is_better else -v
+    edges = np.quantile(oriented, np.arange(1, n) / n)
+    scores = np.searchsorted(edges, oriented, side="left") + 1
+    return QuantileScores(scores.astype(np.int64), edges if higher_is_better else -edges)
+
+
+def default_segments(bins: int = 5) -> pd.DataFrame:
+    """The default 11-segment table (R x F grid on 5-point scores)."""
+    rows = [dict(Segment=s, RMin=a, RMax=b, FMin=c, FMax=d, MMin=1, MMax=bins, Action=act)
+            for s, a, b, c, d, act in DEFAULT_SEGMENTS]
+    return pd.DataFrame(rows)
+
+
+def assign_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: pd.DataFrame,
+                    unmatched: str = "Unclassified") -> np.ndarray:
+    """Segment names from ordered score-range rules; the first matching rule wins."""
+    out = np.full(len(r), unmatched, dtype=object)
+    free = np.ones(len(r), bool)
+    for rule in rules.itertuples(index=False):  # loop over a handful of rules, not customers
+        mmin = rule.MMin if "MMin" in rules and pd.notna(rule.MMin) else -np.inf
+        mmax = rule.MMax if "MMax" in rules and pd.notna(rule.MMax) else np.inf
+        hit = free & (r >= rule.RMin) & (r <= rule.RMax) & (f >= rule.FMin) & (f <= rule.FMax) \
+            & (m >= mmin) & (m <= mmax)
+        out[hit] = rule.Segment
+        free &= ~hit
+    return out
+
+
+@dataclass(frozen=True)
+class RFMScores:
+    """Per-customer scores plus the bin table."""
+
+    table: pd.DataFrame
+    bins: pd.DataFrame
+
+
+def score_rfm(summary: pd.DataFrame, bins: int = 5, weights: tuple[float, float, float] = (1, 1, 1),
+              segments: pd.DataFrame | None = None) -> RFMScores:
+    """Add R, F, M scores, the cell code ('545'), the weighted score and the segment."""
+    out = summary.copy()
+    rq = quantile_scores(out["recency_days"].to_numpy(), bins, higher_is_better=False)
+    fq = quantile_scores(out["frequency"].to_numpy(), bins)
+    mq = quantile_scores(out["monetary"].to_numpy(), bins)
+    out["R"], out["F"], out["M"] = rq.scores, fq.scores, mq.scores
+    out["rfm_cell"] = (out["R"].astype(str) + out["F"].astype(str) + out["M"].astype(str))
+    wr, wf, wm = weights
+    out["rfm_score"] = wr * out["R"] + wf * out["F"] + wm * out["M"]
+    rules = default_segments(bins) if segments is None or segments.empty else segments
+    out["segment"] = assign_segments(out["R"].to_numpy(), out["F"].to_numpy(),
+                                     out["M"].to_numpy(), rules)
+    return RFMScores(out, bin_table(out, bins))
+
+
+def bin_table(scored: pd.DataFrame, bins: int) -> pd.DataFrame:
+    """Per dimension and score: observed value range and customers (edges as reported)."""
+    frames = []
+    for dim, col in (("R", "recency_days"), ("F", "frequency"), ("M", "monetary")):
+        g = scored.groupby(dim)[col].agg(["min", "max", "size"])
+        g = g.reindex(range(1, bins + 1))
+        frames.append(pd.DataFrame({
+            "dimension": dim, "variable": col, "score": g.index.to_numpy(),
+            "min_value": g["min"].to_numpy(), "max_value": g["max"].to_numpy(),
+            "customers": g["size"].fillna(0).astype(np.int64).to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def segment_summary(scored: pd.DataFrame, rules: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Customers, share and value per segment, in the order of the rules table."""
+    total_spend = scored["total_spend"].sum()
+    g = scored.groupby("segment", sort=False).agg(
+        customers=("customer_id", "size"), avg_recency_days=("recency_days", "mean"),
+        avg_frequency=("frequency", "mean"), avg_monetary=("monetary", "mean"),
+        total_spend=("total_spend", "sum"))
+    order = list(rules["Segment"]) if rules is not None and not rules.empty else []
+    order += [s for s in g.index if s not in order]
+    g = g.reindex([s for s in order if s in g.index])
+    g["share_customers"] = g["customers"] / max(len(scored), 1)
+    g["share_spend"] = g["total_spend"] / total_spend if total_spend else 0.0
+    if rules is not None and "Action" in rules:
+        g["action"] = rules.set_index("Segment")["Action"].reindex(g.index).fillna("").to_numpy()
+    return g.reset_index(names="segment")

@@ -1,0 +1,135 @@
+"""The transaction log as flat numpy arrays, and its aggregation to purchase days.
+
+Every per-customer summary starts here: customers are coded 0..n-1 once (pd.factorize),
+dates are whole days since 1970-01-01, and purchase days come from one sort of a combined
+(customer, day) key, so the summaries are a handful of vectorised reductions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+PERIOD_UNITS = ("day", "week", "month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class TransactionLog:
+    """One row per transaction: customer code, day number, amount and gross-margin amount."""
+
+    customer_ids: np.ndarray  # unique ids as text, indexed by code
+    code: np.ndarray  # int64, index into customer_ids
+    day: np.ndarray  # int64 days since 1970-01-01
+    amount: np.ndarray  # float64; negative = return
+    margin: np.ndarray  # float64 gross margin of the row (amount - cost)
+
+    @classmethod
+    def from_arrays(cls, customer: np.ndarray | pd.Series, date: np.ndarray | pd.Series,
+                    amount: np.ndarray | pd.Series, cost: np.ndarray | None = None,
+                    margin_rate: np.ndarray | float | None = None,
+                    default_margin_rate: float = 0.3) -> TransactionLog:
+        """Build from columns. Margin = amount - cost, else amount x rate (row or default)."""
+        codes, uniques = pd.factorize(pd.Series(customer).astype(str), sort=False)
+        day = np.asarray(date).astype("datetime64[D]").astype(np.int64)
+        amt = np.asarray(amount, dtype=float)
+        margin = amt * default_margin_rate
+        if margin_rate is not None:
+            rate = np.broadcast_to(np.asarray(margin_rate, dtype=float), amt.shape)
+            margin = np.where(np.isfinite(rate), amt * rate, margin)
+        if cost is not None:
+            c = np.asarray(cost, dtype=float)
+            margin = np.where(np.isfinite(c), amt - c, margin)
+        return cls(np.asarray(uniques, dtype=object), codes.astype(np.int64), day, amt, margin)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, default_margin_rate: float = 0.3) -> TransactionLog:
+        """Build from a validated xv_Transactions frame (CustomerID, Date, Amount, Cost?, ...)."""
+        return cls.from_arrays(
+            frame["CustomerID"], frame["Date"], frame["Amount"],
+            cost=frame["Cost"].to_numpy() if "Cost" in frame else None,
+            margin_rate=frame["Margin"].to_numpy() if "Margin" in frame else None,
+            default_margin_rate=default_margin_rate)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def until(self, last_day: int) -> TransactionLog:
+        """Rows up to and including `last_day`; customer coding is kept."""
+        keep = self.day <= last_day
+        return TransactionLog(self.customer_ids, self.code[keep], self.day[keep],
+                              self.amount[keep], self.margin[keep])
+
+
+@dataclass(frozen=True)
+class PurchaseDays:
+    """The log reduced to one row per (customer, day), sorted by customer then day."""
+
+    code: np.ndarray
+    day: np.ndarray
+    amount: np.ndarray  # net amount of the day
+    margin: np.ndarray
+    purchases: np.ndarray  # rows with amount >= 0 that day
+    returns: np.ndarray  # rows with amount < 0 that day
+    return_amount: np.ndarray
+
+    @property
+    def is_purchase(self) -> np.ndarray:
+        return self.purchases > 0
+
+
+def purchase_days(log: TransactionLog) -> PurchaseDays:
+    """Aggregate to (customer, day) with one stable sort of a combined int64 key."""
+    if len(log) == 0:
+        e = np.zeros(0)
+        ei = np.zeros(0, np.int64)
+        return PurchaseDays(ei, ei, e, e, ei, ei, e)
+    dmin = int(log.day.min())
+    span = int(log.day.max()) - dmin + 1
+    key = log.code * span + (log.day - dmin)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    amount = log.amount[order]
+    is_return = amount < 0
+    uk = k[starts]
+    return PurchaseDays(
+        code=uk // span,
+        day=uk % span + dmin,
+        amount=np.add.reduceat(amount, starts),
+        margin=np.add.reduceat(log.margin[order], starts),
+        purchases=np.add.reduceat((~is_return).astype(np.int64), starts),
+        returns=np.add.reduceat(is_return.astype(np.int64), starts),
+        return_amount=np.add.reduceat(np.where(is_return, amount, 0.0), starts),
+    )
+
+
+def period_index(day: np.ndarray | int, unit: str) -> np.ndarray:
+    """Period number of day numbers: weeks start on Monday; months, quarters, years calendar."""
+    d = np.asarray(day, dtype=np.int64)
+    if unit == "day":
+        return d
+    if unit == "week":
+        return (d + 3) // 7  # 1970-01-01 was a Thursday
+    months = d.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    if unit == "month":
+        return months
+    if unit == "quarter":
+        return months // 3
+    if unit == "year":
+        return months // 12
+    raise ValueError(f"unknown period unit {unit!r}; expected one of {PERIOD_UNITS}")
+
+
+def day_number(date: np.datetime64 | str) -> int:
+    """A date as whole days since 1970-01-01."""
+    return int(np.datetime64(date, "D").astype(np.int64))
+
+
+def day_to_date(day: np.ndarray | int) -> np.ndarray:
+    return np.asarray(day, dtype=np.int64).astype("datetime64[D]")

@@ -1,0 +1,225 @@
+"""Turn raw input ranges into clean, typed frames, collecting located problems.
+
+Conversions are vectorised with pandas over whole columns; only the failing cells are
+visited one by one, to name them in messages like `Transactions!C17: amount 'abc' is not a
+number`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .contract import Column, InputTable
+from .errors import MAX_REPORTED, Problem
+from .workbook.ooxml import cell_ref
+from .workbook.reader import ExcelError, RawRange
+
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+MAX_SERIAL = 2_958_465  # 9999-12-31
+
+
+@dataclass
+class CleanTable:
+    """A validated input table: typed columns plus the Excel row number of every row."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray  # 1-based Excel row numbers
+    source: RawRange
+    columns: dict[str, int] = field(default_factory=dict)  # 0-based sheet column per column
+
+    def problem(self, i: int, column: str, message: str) -> Problem:
+        """A problem located at data row i (0-based) of `column`."""
+        return _problem(self.source, int(self.rows[i]) - 1, self.columns[column], message)
+
+
+def _is_blank(values: np.ndarray) -> np.ndarray:
+    s = pd.Series(values, dtype=object)
+    return s.isna().to_numpy() | s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy()
+
+
+def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
+    return Problem(msg, book=src.book, sheet=src.area.sheet, cell=cell_ref(row, col),
+                   name=src.name)
+
+
+def _errors_in(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((isinstance(v, ExcelError) for v in values), bool, len(values))
+
+
+def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Customer ids as text: integral numbers lose the '.0', text is stripped, case kept."""
+    s = pd.Series(values, dtype=object)
+    out = s.map(_id_text)
+    bad = out.isna().to_numpy()
+    return out.fillna("").to_numpy(dtype=object), bad
+
+
+def _id_text(v: object) -> str | None:
+    if isinstance(v, bool) or isinstance(v, ExcelError) or v is None:
+        return None
+    if isinstance(v, float):
+        if not np.isfinite(v):
+            return None
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, int):
+        return str(v)
+    text = str(v).strip()
+    return text or None
+
+
+def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dates as datetime64[D]: Excel dates, serial numbers, ISO text and yyyymmdd accepted."""
+    n = len(values)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    s = pd.Series(values, dtype=object)
+    is_dt = s.map(lambda v: isinstance(v, dt.date)).to_numpy()
+    if is_dt.any():
+        out[is_dt] = pd.to_datetime(s[is_dt].map(
+            lambda v: v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day)
+        )).to_numpy().astype("datetime64[D]")
+    is_num = s.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).to_numpy()
+    if is_num.any():
+        serial = s[is_num].astype(float).to_numpy()
+        ok = np.isfinite(serial) & (serial >= 1) & (serial <= MAX_SERIAL)
+        days = np.where(ok, np.floor(np.nan_to_num(serial)), 0).astype(np.int64)
+        idx = np.flatnonzero(is_num)
+        out[idx[ok]] = EXCEL_EPOCH + days[ok]
+    is_str = s.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy()
+    if is_str.any():
+        text = s[is_str].astype(str).str.strip()
+        compact = text.str.fullmatch(r"\d{8}")
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        if compact.any():
+            parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+        iso = ~compact & text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}")
+        if iso.any():
+            parsed[iso] = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
+        slash = ~compact & ~iso & text.str.fullmatch(r"\d{4}/\d{1,2}/\d{1,2}")
+        if slash.any():
+            parsed[slash] = pd.to_datetime(text[slash], format="%Y/%m/%d", errors="coerce")
+        out[is_str] = parsed.to_numpy().astype("datetime64[D]")
+    bad = np.isnat(out)
+    return out, bad
+
+
+def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers as float64; numeric text accepted; booleans, errors and other text rejected."""
+    s = pd.Series(values, dtype=object)
+    is_bool = s.map(lambda v: isinstance(v, bool | ExcelError)).to_numpy()
+    num = pd.to_numeric(s.where(~is_bool, None).map(
+        lambda v: v.strip().replace(",", "") if isinstance(v, str) else v), errors="coerce")
+    out = num.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(out)
+    return out, bad
+
+
+def _describe(v: object) -> str:
+    if isinstance(v, ExcelError):
+        return f"error value {v.text}"
+    return repr(v) if isinstance(v, str) else f"{v!r}"
+
+
+_EXPECT = {
+    "id": "is not a valid id",
+    "date": "is not a date (expected an Excel date, a serial number or ISO text like "
+            "2024-03-31)",
+    "number": "is not a number",
+    "integer": "is not a whole number",
+}
+
+
+def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, list[Problem]]:
+    """Validate a raw range against its contract entry; returns the table or the problems."""
+    problems: list[Problem] = []
+    rows = src.rows
+    a = src.area
+    if not rows:
+        return None, [Problem("range is empty; expected a header row with "
+                              + ", ".join(c.name for c in spec.columns if c.required),
+                              book=src.book, sheet=a.sheet, cell=a.a1, name=src.name)]
+    header = [str(h).strip() if not isinstance(h, ExcelError) else "" for h in rows[0]]
+    lookup = {h.lower(): j for j, h in enumerate(header) if h}
+    positions: dict[str, int] = {}
+    for col in spec.columns:
+        for candidate in (col.name, *col.aliases):
+            if candidate.lower() in lookup:
+                positions[col.name] = lookup[candidate.lower()]
+                break
+        else:
+            if col.required:
+                found = ", ".join(h for h in header if h) or "nothing"
+                problems.append(Problem(
+                    f"missing column '{col.name}' in the header row (found: {found})",
+                    book=src.book, sheet=a.sheet, cell=f"{cell_ref(a.r0, a.c0)}:"
+                    f"{cell_ref(a.r0, a.c0 + len(header) - 1)}", name=src.name))
+    if problems:
+        return None, problems
+
+    body = rows[1:]
+    width = len(header)
+    data = np.empty((len(body), width), dtype=object)
+    for i, row in enumerate(body):
+        data[i, :] = row
+    used = [positions[c.name] for c in spec.columns if c.name in positions]
+    blank_rows = np.ones(len(body), bool)
+    for j in used:
+        blank_rows &= _is_blank(data[:, j]) if len(body) else blank_rows
+    # trailing blank rows are the unused end of the range; blank rows inside are an error
+    last = np.flatnonzero(~blank_rows)
+    n = int(last[-1]) + 1 if len(last) else 0
+    for i in np.flatnonzero(blank_rows[:n])[:MAX_REPORTED]:
+        problems.append(_problem(src, a.r0 + 1 + int(i), a.c0,
+                                 "blank row inside the table; delete it or fill it"))
+    data = data[:n]
+    excel_rows = np.arange(n) + a.r0 + 2
+
+    frame: dict[str, np.ndarray] = {}
+    for col in spec.columns:
+        if col.name not in positions:
+            continue
+        j = positions[col.name]
+        values = data[:, j]
+        blank = _is_blank(values) if n else np.zeros(0, bool)
+        converted, bad = _convert(col, values)
+        if col.required:
+            for i in np.flatnonzero(blank & ~blank_rows[:n])[:MAX_REPORTED]:
+                problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
+                                         f"{col.name} is blank"))
+        bad = bad & ~blank
+        for i in np.flatnonzero(bad)[:MAX_REPORTED]:
+            problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
+                                     f"{col.name} {_describe(values[i])} {_EXPECT[col.kind]}"))
+        frame[col.name] = converted
+    if problems:
+        return None, problems
+    out = pd.DataFrame(frame)
+    table = CleanTable(out, excel_rows, src, {c: a.c0 + positions[c] for c in out.columns})
+    if spec.unique_key and n:
+        key = out[spec.unique_key]
+        dup = key.duplicated(keep=False).to_numpy()
+        for i in np.flatnonzero(dup)[:MAX_REPORTED]:
+            problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + positions[spec.unique_key],
+                                     f"{spec.unique_key} '{key.iloc[i]}' appears more than once"))
+        if problems:
+            return None, problems
+    return table, []
+
+
+def _convert(col: Column, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if col.kind == "id":
+        return convert_ids(values)
+    if col.kind == "date":
+        return convert_dates(values)
+    if col.kind in ("number", "integer"):
+        out, bad = convert_numbers(values)
+        if col.kind == "integer":
+            bad |= np.isfinite(out) & (np.floor(out) != out)
+        return out, bad
+    s = pd.Series(values, dtype=object)
+    text = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                 else str(v).strip())
+    return text.to_numpy(dtype=object), np.zeros(len(values), bool)

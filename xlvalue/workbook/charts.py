@@ -1,0 +1,106 @@
+"""Native Excel charts for output blocks: chart XML from openpyxl's chart model.
+
+We only need openpyxl to serialise DrawingML charts; the drawing part that anchors them and
+the package relationships are written by `writer.py`, so user parts are never re-serialised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
+from openpyxl.chart.axis import ChartLines
+from openpyxl.xml.functions import tostring
+
+from .ooxml import col_letter, quote_sheet
+
+ChartKind = Literal["bar", "line", "bar+line", "scatter"]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """What to plot from a block: x column, y columns, an optional secondary-axis line."""
+
+    kind: ChartKind
+    title: str
+    x: str
+    y: tuple[str, ...]
+    y2: tuple[str, ...] = field(default_factory=tuple)
+    x_title: str = ""
+    y_title: str = ""
+    width_cols: int = 9
+    height_rows: int = 16
+
+
+def _ref(sheet: str, col: int, r0: int, r1: int) -> Reference:
+    letter = col_letter(col)
+    return Reference(range_string=f"{quote_sheet(sheet)}!${letter}${r0 + 1}:${letter}${r1 + 1}")
+
+
+def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, columns: list[str],
+              n_rows: int) -> bytes:
+    """Serialise a chart whose series point at a block (header at header_row, 0-based)."""
+    data0, data1 = header_row + 1, header_row + n_rows
+
+    def col(name: str) -> int:
+        return first_col + columns.index(name)
+
+    if spec.kind == "scatter":
+        chart = ScatterChart()
+        chart.style = 13
+        xs = _ref(sheet, col(spec.x), data0, data1)
+        for y in spec.y:
+            s = Series(_ref(sheet, col(y), data0, data1), xs, title=y)
+            s.marker.symbol = "circle"
+            s.graphicalProperties.line.noFill = True
+            chart.series.append(s)
+    else:
+        chart = BarChart() if spec.kind in ("bar", "bar+line") else LineChart()
+        if isinstance(chart, BarChart):
+            chart.type = "col"
+            chart.gapWidth = 60
+        for y in spec.y:
+            chart.add_data(_ref(sheet, col(y), header_row, data1), titles_from_data=True)
+        chart.set_categories(_ref(sheet, col(spec.x), data0, data1))
+        if spec.y2:
+            line = LineChart()
+            for y in spec.y2:
+                line.add_data(_ref(sheet, col(y), header_row, data1), titles_from_data=True)
+            line.y_axis.axId = 200
+            line.y_axis.title = spec.y2[0]
+            line.y_axis.crosses = "max"
+            line.y_axis.delete = False
+            chart += line
+    chart.title = spec.title
+    chart.x_axis.title = spec.x_title or spec.x
+    chart.y_axis.title = spec.y_title or (spec.y[0] if spec.y else "")
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.y_axis.majorGridlines = ChartLines()
+    chart.legend.position = "b"
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(chart._write())
+
+
+def drawing_xml(anchors: list[tuple[int, int, int, int, str]]) -> bytes:
+    """A drawing part anchoring charts: (col0, row0, col1, row1, relationship id) each."""
+    parts = []
+    for i, (c0, r0, c1, r1, rid) in enumerate(anchors, start=1):
+        parts.append(
+            f"<xdr:twoCellAnchor editAs=\"oneCell\">"
+            f"<xdr:from><xdr:col>{c0}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{r0}</xdr:row>"
+            f"<xdr:rowOff>0</xdr:rowOff></xdr:from>"
+            f"<xdr:to><xdr:col>{c1}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{r1}</xdr:row>"
+            f"<xdr:rowOff>0</xdr:rowOff></xdr:to>"
+            f"<xdr:graphicFrame macro=\"\"><xdr:nvGraphicFramePr><xdr:cNvPr id=\"{i + 1}\" "
+            f"name=\"xlvalue chart {i}\"/><xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
+            f"<xdr:xfrm><a:off x=\"0\" y=\"0\"/><a:ext cx=\"0\" cy=\"0\"/></xdr:xfrm>"
+            f"<a:graphic><a:graphicData uri=\"http://schemas.openxmlformats.org/drawingml/2006/chart\">"
+            f"<c:chart xmlns:c=\"http://schemas.openxmlformats.org/drawingml/2006/chart\" "
+            f"r:id=\"{rid}\"/></a:graphicData></a:graphic></xdr:graphicFrame>"
+            f"<xdr:clientData/></xdr:twoCellAnchor>")
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+            "<xdr:wsDr xmlns:xdr=\"http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing\" "
+            "xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" "
+            "xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">"
+            + "".join(parts) + "</xdr:wsDr>").encode("utf-8")

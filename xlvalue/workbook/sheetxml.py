@@ -1,0 +1,206 @@
+"""Worksheet XML for output blocks, generated column-wise with vectorised string operations.
+
+Text is always written as an inline string (`t="inlineStr"`), so data can never become a
+formula (no formula injection) and sharedStrings.xml is never touched. NaN, NaT and inf are
+written as empty cells: a cell never shows nan or inf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .charts import ChartSpec
+from .ooxml import col_letter
+
+_ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+
+
+@dataclass
+class Block:
+    """A frame to write under the anchored name `name` (header row + data rows)."""
+
+    name: str
+    sheet: str
+    frame: pd.DataFrame
+    title: str = ""
+    charts: list[ChartSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StyleIds:
+    """Cell-format indices (cellXfs) of the styles the writer uses, in the target workbook."""
+
+    title: int = 0
+    header: int = 0
+    date: int = 0
+    number: int = 0
+    integer: int = 0
+    percent: int = 0
+
+
+@dataclass
+class PlacedBlock:
+    block: Block
+    header_row: int  # 0-based row of the header
+    first_col: int  # 0-based
+
+    @property
+    def last_row(self) -> int:
+        return self.header_row + len(self.block.frame)
+
+    @property
+    def last_col(self) -> int:
+        return self.first_col + max(len(self.block.frame.columns), 1) - 1
+
+    def area(self) -> str:
+        r0, r1 = self.header_row + 1, self.last_row + 1
+        return f"${col_letter(self.first_col)}${r0}:${col_letter(self.last_col)}${r1}"
+
+
+def escape_text(values: pd.Series) -> pd.Series:
+    s = values.astype(str)
+    if s.str.contains(r"[&<>\x00-\x1f]", regex=True).any():
+        s = s.str.replace(_ILLEGAL_XML, "", regex=True).str.replace("&", "&amp;", regex=False)
+        s = s.str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+    return s
+
+
+def _inline(text: pd.Series, style: int) -> pd.Series:
+    pad = text.str.match(r"^\s|.*\s$")
+    space = np.where(pad, ' xml:space="preserve"', "")
+    s = f' s="{style}"' if style else ""
+    return f' t="inlineStr"{s}><is><t' + pd.Series(space, index=text.index) + ">" + text + "</t></is></c>"
+
+
+def column_cells(values: pd.Series, name: str, styles: StyleIds) -> np.ndarray:
+    """The part of each cell after `<c r="A1"`: attributes, value and `</c>`; '' = empty cell."""
+    v = values.reset_index(drop=True)
+    n = len(v)
+    if pd.api.types.is_bool_dtype(v):
+        return np.where(v.to_numpy(), ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>')
+    if pd.api.types.is_datetime64_any_dtype(v):
+        days = v.to_numpy().astype("datetime64[D]")
+        ok = ~np.isnat(days)
+        serial = (days - EXCEL_EPOCH).astype(np.int64)
+        s = f' s="{styles.date}"' if styles.date else ""
+        return np.where(ok, np.char.add(np.char.add(f"{s}><v>", serial.astype(str)), "</v></c>"), "")
+    if pd.api.types.is_numeric_dtype(v):
+        x = v.to_numpy(dtype=float, na_value=np.nan)
+        ok = np.isfinite(x)
+        if pd.api.types.is_integer_dtype(v):
+            style = styles.integer
+        elif name.startswith("share") or name.endswith("_share") or name.startswith("cumulative"):
+            style = styles.percent
+        else:
+            style = styles.number
+        s = f' s="{style}"' if style else ""
+        text = np.where(ok, x, 0.0).astype(str)
+        return np.where(ok, np.char.add(np.char.add(f"{s}><v>", text), "</v></c>"), "")
+    obj = v.astype(object)
+    blank = obj.isna().to_numpy()
+    out = _inline(escape_text(obj.where(~obj.isna(), "")), 0).to_numpy(dtype=object)
+    out[blank] = ""
+    return out.astype(str) if n else np.zeros(0, dtype=str)
+
+
+def block_rows(pb: PlacedBlock, styles: StyleIds) -> dict[int, list[str]]:
+    """Cells of a placed block grouped by 0-based sheet row: title, header, data."""
+    block = pb.block
+    rows: dict[int, list[str]] = {}
+    cols = [col_letter(pb.first_col + j) for j in range(len(block.frame.columns))]
+    if block.title and pb.header_row > 0:
+        r = pb.header_row
+        text = escape_text(pd.Series([block.title]))
+        rows.setdefault(r - 1, []).append(f'<c r="{cols[0] if cols else "A"}{r}"'
+                                          + _inline(text, styles.title).iloc[0])
+    hdr = escape_text(pd.Series([str(c) for c in block.frame.columns]))
+    cells = _inline(hdr, styles.header).to_numpy()
+    rows.setdefault(pb.header_row, []).append(
+        "".join(f'<c r="{c}{pb.header_row + 1}"{cell}' for c, cell in zip(cols, cells, strict=True)))
+    n = len(block.frame)
+    if n == 0:
+        return rows
+    excel_rows = (np.arange(n) + pb.header_row + 2).astype(str)
+    parts = []
+    for j, col in enumerate(block.frame.columns):
+        body = column_cells(block.frame[col], str(col), styles)
+        start = np.char.add(np.char.add(f'<c r="{cols[j]}', excel_rows), '"')
+        parts.append(np.where(body == "", "", np.char.add(start, body.astype(str))))
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = np.char.add(joined, p)
+    for i, text in enumerate(joined.tolist()):
+        rows.setdefault(pb.header_row + 1 + i, []).append(text)
+    return rows
+
+
+def sheet_xml(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | None,
+              tab_color: str = "FF1F6F4A") -> bytes:
+    """A whole worksheet part holding the placed blocks."""
+    rows: dict[int, list[str]] = {}
+    for pb in placed:
+        for r, cells in block_rows(pb, styles).items():
+            rows.setdefault(r, []).extend(cells)
+    widths: dict[int, float] = {}
+    for pb in placed:
+        for j, col in enumerate(pb.block.frame.columns):
+            widths[pb.first_col + j] = max(widths.get(pb.first_col + j, 0), min(len(str(col)) + 3, 40),
+                                           11)
+    max_row = max(rows) if rows else 0
+    max_col = max((pb.last_col for pb in placed), default=0)
+    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+           'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">',
+           f'<sheetPr><tabColor rgb="{tab_color}"/></sheetPr>',
+           f'<dimension ref="A1:{col_letter(max_col)}{max_row + 1}"/>',
+           '<sheetViews><sheetView workbookViewId="0"/></sheetViews>',
+           '<sheetFormatPr defaultRowHeight="15"/>']
+    if widths:
+        out.append("<cols>" + "".join(
+            f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
+            for c, w in sorted(widths.items())) + "</cols>")
+    out.append("<sheetData>")
+    for r in sorted(rows):
+        # cells of several blocks on one row must be in column order
+        cells = rows[r]
+        if len(cells) > 1:
+            cells = sorted(cells, key=_first_col_of)
+        out.append(f'<row r="{r + 1}">' + "".join(cells) + "</row>")
+    out.append("</sheetData>")
+    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    if drawing_rid:
+        out.append(f'<drawing r:id="{drawing_rid}"/>')
+    out.append("</worksheet>")
+    return "".join(out).encode("utf-8")
+
+
+def _first_col_of(cells: str) -> int:
+    ref = cells[6:cells.index('"', 6)]
+    letters = "".join(ch for ch in ref if ch.isalpha())
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def place_blocks(blocks: list[Block], layout: str) -> list[PlacedBlock]:
+    """Lay blocks out side by side ('horizontal') or one under another ('vertical').
+
+    Each block gets a title row above its header; in vertical layout a block's charts sit to
+    its right and the next block starts below both.
+    """
+    placed: list[PlacedBlock] = []
+    row, col = 1, 0
+    for b in blocks:
+        pb = PlacedBlock(b, header_row=row, first_col=col)
+        placed.append(pb)
+        if layout == "horizontal":
+            col = pb.last_col + 2
+        else:
+            chart_rows = sum(c.height_rows + 1 for c in b.charts)
+            row = max(pb.last_row, pb.header_row + chart_rows) + 3
+    return placed

@@ -1,0 +1,394 @@
+"""Surgical headless writer: replaces only xlvalue's own sheets inside the workbook package.
+
+openpyxl's load+save would drop cached formula values, images, the 2010 ribbon part and
+rebuild charts. Instead we copy every part of the user's package unchanged and edit only:
+our worksheet/drawing/chart parts (named `xlvalue_*`), workbook.xml (our <sheet> entries and
+xv_out_* defined names), its relationships, [Content_Types].xml and styles.xml (a few
+appended formats). The result goes to a temporary file beside the target that atomically
+replaces it, so an interrupted run never leaves a half-written workbook.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from ..errors import Problem, XlvalueError
+from .charts import chart_xml, drawing_xml
+from .ooxml import (
+    NS_CT,
+    NS_MAIN,
+    NS_PKG_REL,
+    NS_REL,
+    REL_WORKSHEET,
+    open_package,
+    parse_xml,
+    quote_sheet,
+    read_part,
+    rels_path,
+    resolve_target,
+    to_bytes,
+)
+from .sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml
+
+CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+REL_STYLES = NS_REL + "/styles"
+REL_DRAWING = NS_REL + "/drawing"
+REL_CHART = NS_REL + "/chart"
+
+
+class WriteError(XlvalueError):
+    """The output could not be written (locked file, no space, ...)."""
+
+
+@dataclass(frozen=True)
+class SheetOutput:
+    """One xlvalue-owned sheet: its blocks and how they are laid out."""
+
+    name: str
+    blocks: list[Block]
+    layout: str = "vertical"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "sheet"
+
+
+def atomic_write(target: Path, write) -> None:
+    """Call write(tmp_path) and atomically move the result onto target; clean up on failure."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class _Package:
+    """The parts of a workbook package held in memory while we edit a few of them."""
+
+    def __init__(self, src: Path):
+        self.book = src.name
+        with open_package(src) as zf:
+            self.infos = {i.filename: i for i in zf.infolist()}
+            self.order = [i.filename for i in zf.infolist()]
+            self.data = {n: read_part(zf, n, self.book) for n in self.order}
+
+    def xml(self, part: str) -> etree._Element:
+        return parse_xml(self.data[part], self.book, part)
+
+    def put(self, part: str, data: bytes) -> None:
+        if part not in self.data:
+            self.order.append(part)
+        self.data[part] = data
+
+    def drop(self, part: str) -> None:
+        self.data.pop(part, None)
+        if part in self.order:
+            self.order.remove(part)
+
+    def save(self, path: Path) -> None:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in self.order:
+                info = self.infos.get(name)
+                if info is not None:
+                    zi = zipfile.ZipInfo(name, date_time=info.date_time)
+                    zi.compress_type = info.compress_type
+                    zi.external_attr = info.external_attr
+                else:
+                    zi = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+                    zi.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(zi, self.data[name])
+
+
+def _rels_root(pkg: _Package, part: str) -> etree._Element:
+    path = rels_path(part)
+    if path in pkg.data:
+        return pkg.xml(path)
+    return etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
+
+
+def _targets(pkg: _Package, part: str) -> list[str]:
+    path = rels_path(part)
+    if path not in pkg.data:
+        return []
+    root = pkg.xml(path)
+    return [resolve_target(part, r.get("Target", "")) for r in root
+            if r.get("TargetMode") != "External"]
+
+
+def _remove_part_tree(pkg: _Package, part: str, keep: set[str]) -> list[str]:
+    """Remove a part, its .rels and (recursively) what only it refers to."""
+    removed = []
+    stack = [part]
+    while stack:
+        p = stack.pop()
+        if p in keep or p not in pkg.data:
+            continue
+        stack.extend(_targets(pkg, p))
+        pkg.drop(p)
+        pkg.drop(rels_path(p))
+        removed.append(p)
+    return removed
+
+
+def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
+    """Find or append the few cell formats we use (bold header, date, number, percent)."""
+    styles_part = None
+    for rel in wb_rels:
+        if rel.get("Type") == REL_STYLES:
+            styles_part = resolve_target("xl/workbook.xml", rel.get("Target", ""))
+    if styles_part is None or styles_part not in pkg.data:
+        styles_part = "xl/styles.xml"
+        pkg.put(styles_part, (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<styleSheet xmlns="{NS_MAIN}"><fonts count="1"><font><sz val="11"/>'
+            '<name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill '
+            'patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
+            '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+            'borderId="0"/></cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" '
+            'fillId="0" borderId="0" xfId="0"/></cellXfs></styleSheet>').encode())
+        rel = etree.SubElement(wb_rels, f"{{{NS_PKG_REL}}}Relationship")
+        rel.set("Id", "rIdXlvStyles")
+        rel.set("Type", REL_STYLES)
+        rel.set("Target", "styles.xml")
+        _content_override(pkg, "/" + styles_part, CT_STYLES)
+    root = pkg.xml(styles_part)
+    m = f"{{{NS_MAIN}}}"
+    fonts = root.find(f"{m}fonts")
+    base = fonts[0] if fonts is not None and len(fonts) else None
+    bold = copy.deepcopy(base) if base is not None else etree.Element(f"{m}font")
+    if bold.find(f"{m}b") is None:
+        bold.insert(0, etree.Element(f"{m}b"))
+    bold_bytes = etree.tostring(bold)
+    font_id = next((i for i, f in enumerate(fonts) if etree.tostring(f) == bold_bytes), None)
+    if font_id is None:
+        fonts.append(bold)
+        font_id = len(fonts) - 1
+        fonts.set("count", str(len(fonts)))
+    xfs = root.find(f"{m}cellXfs")
+
+    def xf(num_fmt: int, font: int) -> int:
+        want = {"numFmtId": str(num_fmt), "fontId": str(font), "fillId": "0", "borderId": "0",
+                "xfId": "0"}
+        if num_fmt:
+            want["applyNumberFormat"] = "1"
+        if font:
+            want["applyFont"] = "1"
+        for i, el in enumerate(xfs):
+            if dict(el.attrib) == want and len(el) == 0:
+                return i
+        el = etree.SubElement(xfs, f"{m}xf")
+        for k, v in want.items():
+            el.set(k, v)
+        xfs.set("count", str(len(xfs)))
+        return len(xfs) - 1
+
+    ids = StyleIds(title=xf(0, font_id), header=xf(0, font_id), date=xf(14, 0), number=xf(4, 0),
+                   integer=xf(3, 0), percent=xf(10, 0))
+    pkg.put(styles_part, to_bytes(root))
+    return ids
+
+
+def _content_override(pkg: _Package, part_name: str, content_type: str) -> None:
+    root = pkg.xml("[Content_Types].xml")
+    for el in root.findall(f"{{{NS_CT}}}Override"):
+        if el.get("PartName") == part_name:
+            root.remove(el)
+    el = etree.SubElement(root, f"{{{NS_CT}}}Override")
+    el.set("PartName", part_name)
+    el.set("ContentType", content_type)
+    pkg.put("[Content_Types].xml", to_bytes(root))
+
+
+def _drop_overrides(pkg: _Package, parts: list[str]) -> None:
+    if not parts:
+        return
+    root = pkg.xml("[Content_Types].xml")
+    names = {"/" + p for p in parts}
+    for el in root.findall(f"{{{NS_CT}}}Override"):
+        if el.get("PartName") in names:
+            root.remove(el)
+    pkg.put("[Content_Types].xml", to_bytes(root))
+
+
+def write_outputs(src: Path, dst: Path, sheets: list[SheetOutput]) -> None:
+    """Write xlvalue's sheets into a copy of src at dst (dst may equal src: in-place)."""
+    pkg = _Package(Path(src))
+    _apply(pkg, sheets)
+    try:
+        atomic_write(Path(dst), pkg.save)
+    except OSError as exc:
+        raise WriteError(str(Problem(f"cannot write the output ({exc.strerror or exc})",
+                                     book=str(dst)))) from None
+
+
+def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
+    wb = pkg.xml("xl/workbook.xml")
+    wb_rels = _rels_root(pkg, "xl/workbook.xml")
+    m = f"{{{NS_MAIN}}}"
+    rid_attr = f"{{{NS_REL}}}id"
+    sheets_el = wb.find(f"{m}sheets")
+    rel_by_id = {r.get("Id"): r for r in wb_rels}
+    styles = _ensure_styles(pkg, wb_rels)
+    all_sheet_parts = {resolve_target("xl/workbook.xml", r.get("Target", ""))
+                       for r in wb_rels if r.get("Type") == REL_WORKSHEET}
+    max_sheet_id = max((int(s.get("sheetId", "0")) for s in sheets_el), default=0)
+    replaced_ids: set[str] = set()
+    for out in sheets:
+        slug = _slug(out.name)
+        sheet_part = f"xl/worksheets/xlvalue_{slug}.xml"
+        existing = next((s for s in sheets_el if s.get("name", "").lower() == out.name.lower()), None)
+        if existing is not None:
+            rel = rel_by_id.get(existing.get(rid_attr))
+            if rel is not None:
+                old = resolve_target("xl/workbook.xml", rel.get("Target", ""))
+                keep = set(all_sheet_parts) - {old}
+                removed = _remove_part_tree(pkg, old, keep)
+                _drop_overrides(pkg, removed)
+                rel.set("Target", f"worksheets/xlvalue_{slug}.xml")
+                rel.set("Type", REL_WORKSHEET)
+                replaced_ids.add(existing.get("sheetId", ""))
+            else:
+                rel = etree.SubElement(wb_rels, f"{{{NS_PKG_REL}}}Relationship")
+                rel.set("Id", f"rIdXlv{slug}")
+                rel.set("Type", REL_WORKSHEET)
+                rel.set("Target", f"worksheets/xlvalue_{slug}.xml")
+                existing.set(rid_attr, rel.get("Id"))
+        else:
+            max_sheet_id += 1
+            rel = etree.SubElement(wb_rels, f"{{{NS_PKG_REL}}}Relationship")
+            rid = f"rIdXlv{slug}"
+            while rid in rel_by_id:
+                rid += "x"
+            rel.set("Id", rid)
+            rel.set("Type", REL_WORKSHEET)
+            rel.set("Target", f"worksheets/xlvalue_{slug}.xml")
+            rel_by_id[rid] = rel
+            el = etree.SubElement(sheets_el, f"{m}sheet")
+            el.set("name", out.name)
+            el.set("sheetId", str(max_sheet_id))
+            el.set(rid_attr, rid)
+        placed = place_blocks(out.blocks, out.layout)
+        drawing_rid = _write_charts(pkg, slug, out.name, placed)
+        pkg.put(sheet_part, sheet_xml(placed, styles, drawing_rid))
+        _content_override(pkg, "/" + sheet_part, CT_SHEET)
+        _set_names(wb, out.name, placed)
+    if replaced_ids:
+        _prune_calc_chain(pkg, wb_rels, replaced_ids)
+    calc = wb.find(f"{m}calcPr")
+    if calc is None:
+        calc = etree.Element(f"{m}calcPr")
+        _insert_after(wb, calc, ("definedNames", "externalReferences", "functionGroups", "sheets"))
+    calc.set("fullCalcOnLoad", "1")
+    pkg.put("xl/workbook.xml", to_bytes(wb))
+    pkg.put(rels_path("xl/workbook.xml"), to_bytes(wb_rels))
+
+
+def _insert_after(parent: etree._Element, el: etree._Element, after: tuple[str, ...]) -> None:
+    m = f"{{{NS_MAIN}}}"
+    for tag in after:
+        found = parent.find(m + tag)
+        if found is not None:
+            found.addnext(el)
+            return
+    parent.append(el)
+
+
+def _set_names(wb: etree._Element, sheet: str, placed: list[PlacedBlock]) -> None:
+    m = f"{{{NS_MAIN}}}"
+    names = wb.find(f"{m}definedNames")
+    if names is None:
+        names = etree.Element(f"{m}definedNames")
+        _insert_after(wb, names, ("externalReferences", "functionGroups", "sheets"))
+    ours = {pb.block.name.lower() for pb in placed}
+    for el in list(names):
+        if (el.get("name") or "").lower() in ours:
+            names.remove(el)
+    for pb in placed:
+        el = etree.SubElement(names, f"{m}definedName")
+        el.set("name", pb.block.name)
+        el.text = f"{quote_sheet(sheet)}!{pb.area()}"
+
+
+def _write_charts(pkg: _Package, slug: str, sheet: str, placed: list[PlacedBlock]) -> str | None:
+    anchors = []
+    chart_no = 0
+    drawing_rels = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
+    for pb in placed:
+        row = pb.header_row
+        for spec in pb.block.charts:
+            if len(pb.block.frame) == 0:
+                continue
+            chart_no += 1
+            part = f"xl/charts/xlvalue_{slug}_{chart_no}.xml"
+            pkg.put(part, chart_xml(spec, sheet, pb.header_row, pb.first_col,
+                                    [str(c) for c in pb.block.frame.columns], len(pb.block.frame)))
+            _content_override(pkg, "/" + part, CT_CHART)
+            rid = f"rId{chart_no}"
+            rel = etree.SubElement(drawing_rels, f"{{{NS_PKG_REL}}}Relationship")
+            rel.set("Id", rid)
+            rel.set("Type", REL_CHART)
+            rel.set("Target", f"../charts/xlvalue_{slug}_{chart_no}.xml")
+            c0 = pb.last_col + 2
+            anchors.append((c0, row, c0 + spec.width_cols, row + spec.height_rows, rid))
+            row += spec.height_rows + 1
+    sheet_part = f"xl/worksheets/xlvalue_{slug}.xml"
+    if not anchors:
+        pkg.drop(rels_path(sheet_part))
+        return None
+    drawing = f"xl/drawings/xlvalue_{slug}.xml"
+    pkg.put(drawing, drawing_xml(anchors))
+    pkg.put(rels_path(drawing), to_bytes(drawing_rels))
+    _content_override(pkg, "/" + drawing, CT_DRAWING)
+    sheet_rels = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
+    rel = etree.SubElement(sheet_rels, f"{{{NS_PKG_REL}}}Relationship")
+    rel.set("Id", "rId1")
+    rel.set("Type", REL_DRAWING)
+    rel.set("Target", f"../drawings/xlvalue_{slug}.xml")
+    pkg.put(rels_path(sheet_part), to_bytes(sheet_rels))
+    return "rId1"
+
+
+def _prune_calc_chain(pkg: _Package, wb_rels: etree._Element, sheet_ids: set[str]) -> None:
+    """Drop calcChain entries of replaced sheets (Excel repairs a chain pointing at lost cells)."""
+    part = "xl/calcChain.xml"
+    if part not in pkg.data:
+        return
+    root = pkg.xml(part)
+    current = None
+    changed = False
+    for c in list(root):
+        current = c.get("i", current)
+        if current in sheet_ids:
+            root.remove(c)
+            changed = True
+    if not changed:
+        return
+    if len(root):
+        pkg.put(part, to_bytes(root))
+        return
+    pkg.drop(part)  # an empty chain is invalid: remove the part, its relationship and type
+    _drop_overrides(pkg, [part])
+    for rel in list(wb_rels):
+        if resolve_target("xl/workbook.xml", rel.get("Target", "")) == part:
+            wb_rels.remove(rel)
