@@ -74,12 +74,11 @@ def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
                                  book=inputs.book, name="xv_Settings"))
     scored = score_rfm(summary, s["RFMBins"], tuple(weights), inputs.segments)
     table = scored.table
-    if inputs.customers is not None:
+    if inputs.customers is not None and not inputs.customers.empty:
         extra = inputs.customers.set_index("CustomerID")
-        for col in ("Name", "Group"):
-            if col in extra:
-                table.insert(1, col.lower(), extra[col].reindex(table["customer_id"]).fillna("")
-                             .to_numpy())
+        for pos, col in enumerate(c for c in ("Name", "Group") if c in extra):
+            table.insert(1 + pos, col.lower(),
+                         extra[col].reindex(table["customer_id"]).fillna("").to_numpy())
     unmatched = int((table["segment"] == "Unclassified").sum())
     if unmatched:
         inputs.warnings.append(f"{unmatched} customer(s) match no rule of xv_Segments "

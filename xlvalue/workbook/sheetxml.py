@@ -98,7 +98,10 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds) -> np.ndarray:
         else:
             style = styles.number
         s = f' s="{style}"' if style else ""
-        text = np.where(ok, x, 0.0).astype(str)
+        if pd.api.types.is_integer_dtype(v):
+            text = v.to_numpy(dtype=np.int64, na_value=0).astype(str)
+        else:
+            text = np.where(ok, x, 0.0).astype(str)
         return np.where(ok, np.char.add(np.char.add(f"{s}><v>", text), "</v></c>"), "")
     obj = v.astype(object)
     blank = obj.isna().to_numpy()

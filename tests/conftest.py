@@ -1,0 +1,71 @@
+"""Shared fixtures: small hand-made logs and workbooks built by code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.table import Table
+
+from xlvalue.workbook.template import build_template
+
+
+@pytest.fixture(scope="session")
+def demo_book(tmp_path_factory) -> Path:
+    """The CDNOW demo workbook, built once per session."""
+    path = tmp_path_factory.mktemp("demo") / "demo.xlsx"
+    return build_template(path, demo=True)
+
+
+def make_book(path: Path, transactions: list[list] | None, settings: dict | None = None,
+              header: tuple[str, ...] = ("CustomerID", "Date", "Amount"),
+              customers: list[list] | None = None, as_table: bool = False) -> Path:
+    """A minimal workbook: xv_Transactions (defined name or table) and optional settings."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Transactions"
+    if transactions is not None:
+        ws.append(list(header))
+        for row in transactions:
+            ws.append(row)
+        ref = f"Transactions!$A$1:${chr(64 + len(header))}${len(transactions) + 1}"
+        if as_table:
+            ws.add_table(Table(displayName="xv_Transactions",
+                               ref=f"A1:{chr(64 + len(header))}{len(transactions) + 1}"))
+        else:
+            wb.defined_names["xv_Transactions"] = DefinedName("xv_Transactions", attr_text=ref)
+    if settings:
+        st = wb.create_sheet("Settings")
+        st.append(["Key", "Value"])
+        for k, v in settings.items():
+            st.append([k, v])
+        wb.defined_names["xv_Settings"] = DefinedName(
+            "xv_Settings", attr_text=f"Settings!$A$1:$B${len(settings) + 1}")
+    if customers is not None:
+        cs = wb.create_sheet("Customers")
+        cs.append(["CustomerID", "Name", "Group"])
+        for row in customers:
+            cs.append(row)
+        wb.defined_names["xv_Customers"] = DefinedName(
+            "xv_Customers", attr_text=f"Customers!$A$1:$C${len(customers) + 1}")
+    wb.save(path)
+    return path
+
+
+@pytest.fixture
+def small_log() -> pd.DataFrame:
+    """Five customers with hand-checkable histories (as-of 2024-12-31)."""
+    d = dt.date
+    rows = [
+        ("A", d(2024, 12, 30), 100.0), ("A", d(2024, 12, 1), 80.0), ("A", d(2024, 11, 1), 120.0),
+        ("A", d(2024, 10, 1), 100.0),
+        ("B", d(2024, 12, 20), 50.0), ("B", d(2024, 6, 1), 50.0), ("B", d(2024, 3, 1), 50.0),
+        ("C", d(2024, 11, 1), 500.0), ("C", d(2024, 11, 1), 300.0),
+        ("D", d(2024, 6, 15), 20.0), ("D", d(2024, 2, 1), 10.0),
+        ("E", d(2024, 1, 5), 5.0),
+    ]
+    return pd.DataFrame(rows, columns=["CustomerID", "Date", "Amount"])
