@@ -12,8 +12,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/xlvalue template new out/xlvalue_demo.xlsx --demo --force
-	$(BIN)/xlvalue run out/xlvalue_demo.xlsx
+	mkdir -p out
+	$(BIN)/xlvalue run templates/xlvalue_demo.xlsx -o out/xlvalue_demo_results.xlsx
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

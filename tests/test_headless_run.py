@@ -89,7 +89,7 @@ def test_output_has_native_charts(demo_run):
     assert len(charts) >= 4
     assert b"<barChart>" in xml and b"<lineChart>" in xml
     # the decile chart plots share_of_spend (column H) of the 10 data rows under the header
-    assert b"xv_Ranking!$H$3:$H$12" in xml
+    assert b"'xv_Ranking'!$H$3:$H$12" in xml
 
 
 def test_rerun_replaces_our_sheets_and_is_stable(demo_run, tmp_path):
