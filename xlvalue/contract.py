@@ -201,14 +201,26 @@ OUTPUTS: tuple[OutputBlock, ...] = (
     OutputBlock("xv_out_WhalePeak", "xv_Ranking", "ranking",
                 "Peak of the whale curve: height and where it occurs."),
     OutputBlock("xv_out_Tiers", "xv_Ranking", "ranking", "Value pyramid tiers."),
+    OutputBlock("xv_out_CLV", "xv_CLV", "clv",
+                "Per customer: P(alive), expected purchases and spend, CLV (discounted CRM gross "
+                "margin over the horizon), historical and potential value, value class."),
+    OutputBlock("xv_out_Models", "xv_CLV", "clv",
+                "Fitted parameters, standard errors, log-likelihood, AIC/BIC, convergence."),
+    OutputBlock("xv_out_Forecast", "xv_CLV", "clv",
+                "CRM gross-margin forecast per period: purchases, amount, cost, marketing, margin."),
+    OutputBlock("xv_out_ValueMatrix", "xv_CLV", "clv",
+                "Actual x potential value matrix: MVC, MGC, Migrators, BZ."),
+    OutputBlock("xv_out_Holdout", "xv_CLV", "clv",
+                "Holdout check (with CalibrationEnd): actual vs expected repeat purchases by "
+                "calibration frequency."),
     OutputBlock("xv_out_RunLog", "xv_RunLog", "runlog",
                 "Version, time, settings, input row counts and SHA-256 of each input range."),
 )
 
 RUNLOG_SHEET = "xv_RunLog"
 # sheets whose first block is one row per customer put their blocks side by side
-SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_RunLog": "vertical"}
-ANALYSES: tuple[str, ...] = ("rfm", "ranking")
+SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_CLV": "horizontal"}
+ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv")
 
 
 def outputs_for(analyses: set[str] | tuple[str, ...]) -> list[OutputBlock]:

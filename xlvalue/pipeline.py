@@ -27,6 +27,7 @@ from .ranking import (
     whale_curve,
 )
 from .rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
+from .value import analyse_clv
 from .workbook.charts import ChartSpec
 from .workbook.sheetxml import Block
 from .workbook.writer import SheetOutput
@@ -128,6 +129,14 @@ CHARTS: dict[str, list[ChartSpec]] = {
                                x_title="% of customers (ranked by profit)",
                                y_title="% of total profit")],
     "xv_out_Segments": [ChartSpec("bar", "Customers per segment", "segment", ("customers",))],
+    "xv_out_CLV": [ChartSpec("scatter", "Value matrix: actual vs potential value", "clv",
+                             ("potential_value",), x_title="actual value (CLV)",
+                             y_title="potential value")],
+    "xv_out_Forecast": [ChartSpec("bar", "CRM gross margin by period", "period", ("crm_margin",))],
+    "xv_out_Holdout": [ChartSpec("line", "Holdout: actual vs expected repeat purchases",
+                                 "frequency_cal", ("actual_holdout", "expected_holdout"),
+                                 x_title="repeat purchases in calibration",
+                                 y_title="mean repeat purchases in holdout")],
 }
 
 
@@ -145,6 +154,19 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         if "ranking" in analyses:
             say("deciles, Pareto classes, whale curve, tiers")
             results.frames.update(analyse_ranking(inputs, table))
+    if "clv" in analyses:
+        say(f"fitting {inputs.settings['Model']} and gamma-gamma, forecasting CLV")
+        if "table" not in locals():
+            table, _ = analyse_rfm(inputs)
+        assert inputs.log is not None
+        clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers)
+        results.frames["xv_out_CLV"] = clv.customers
+        results.frames["xv_out_Models"] = clv.models
+        results.frames["xv_out_Forecast"] = clv.forecast
+        results.frames["xv_out_ValueMatrix"] = clv.matrix
+        if clv.holdout is not None:
+            results.frames["xv_out_Holdout"] = clv.holdout
+        results.warnings.extend(clv.warnings)
     results.warnings.extend(inputs.warnings)
     results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
     return results

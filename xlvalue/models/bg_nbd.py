@@ -32,6 +32,10 @@ class BetaGeoModel(MLEModel):
         x, tx, t = patterns.columns
         return loglik(r, alpha, a, b, x, tx, t)
 
+    def forecast(self, t, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next t units (the method every purchase model shares)."""
+        return self.conditional_expected_purchases(t, frequency, recency, T)
+
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         r, alpha, a, b = self._check_fitted()
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))

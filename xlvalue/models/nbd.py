@@ -60,6 +60,10 @@ class NBDModel(MLEModel):
         n = np.asarray(periods, dtype=float)
         return np.asarray(t, dtype=float) * (b + x) / (a + n)
 
+    def forecast(self, t, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next t units; the NBD ignores recency, T is n."""
+        return self.conditional_expected_purchases(t, frequency, T)
+
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         """The NBD has no dropout: every customer is alive."""
         return np.ones(np.shape(frequency))

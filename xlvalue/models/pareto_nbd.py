@@ -10,13 +10,16 @@ nothing overflows.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, hyp2f1
+from scipy.special import gammaln, hyp2f1, logsumexp
 
 from .base import MLEModel, Patterns, check_rfm_arrays, compress
 
 
 def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
-    """log A0 of the Pareto/NBD likelihood, stable for any (alpha, beta, x, t_x, T)."""
+    """log A0 of the Pareto/NBD likelihood (Fader & Hardie's note), stable for any inputs.
+
+    A0 = (r+s+x) x the integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy.
+    """
     if alpha >= beta:
         hi, lo, b_ = alpha, beta, s + 1
     else:
@@ -30,10 +33,34 @@ def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
         return (-b_ * (np.log(lo + u) - np.log(hi + u)) + np.log(hyp2f1(1.0, b_, rsx + 1.0, w))
                 - rsx * np.log(hi + u))
 
-    l1 = log_term(tx)
-    l2 = log_term(t)
-    with np.errstate(divide="ignore"):
-        return l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))
+    with np.errstate(all="ignore"):
+        l1 = log_term(tx)
+        l2 = log_term(t)
+        out = l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))
+    bad = ~np.isfinite(out) & (np.broadcast_to(t, np.shape(out)) > np.broadcast_to(tx, np.shape(out)))
+    if np.any(bad):  # scipy's 2F1 gives up far out on the negative axis: integrate instead
+        x_, tx_, t_ = (np.broadcast_to(v, np.shape(out))[bad] for v in (x, tx, t))
+        out = np.array(out, dtype=float, copy=True)
+        out[bad] = log_a0_quadrature(r, alpha, s, beta, x_, tx_, t_)
+    return out
+
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
+
+
+def log_a0_quadrature(r, alpha, s, beta, x, tx, t) -> np.ndarray:
+    """log A0, A0 = (r+s+x) x integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy.
+
+    Gauss-Legendre in u = log(alpha + y), where the integrand is smooth, summed in log space.
+    """
+    u0 = np.log(alpha + np.asarray(tx, dtype=float))[:, None]
+    u1 = np.log(alpha + np.asarray(t, dtype=float))[:, None]
+    half = (u1 - u0) / 2
+    u = u0 + half * (_NODES[None, :] + 1)
+    y = np.exp(u) - alpha
+    log_f = -(r + np.asarray(x, dtype=float)[:, None] - 1) * u - (s + 1) * np.log(beta + y)
+    return (np.log(r + s + np.asarray(x, dtype=float)) + np.log(half[:, 0])
+            + logsumexp(log_f + np.log(_WEIGHTS)[None, :], axis=1))
 
 
 def loglik(r, alpha, s, beta, x, tx, t) -> np.ndarray:
@@ -63,6 +90,10 @@ class ParetoNBDModel(MLEModel):
     def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
         r, alpha, s, beta = params
         return loglik(r, alpha, s, beta, *patterns.columns)
+
+    def forecast(self, t, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next t units (the method every purchase model shares)."""
+        return self.conditional_expected_purchases(t, frequency, recency, T)
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         r, alpha, s, beta = self._check_fitted()

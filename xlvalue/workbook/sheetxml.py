@@ -47,6 +47,7 @@ class PlacedBlock:
     block: Block
     header_row: int  # 0-based row of the header
     first_col: int  # 0-based
+    chart_cells: list[tuple[int, int]] = field(default_factory=list)  # (row, col) per chart
 
     @property
     def last_row(self) -> int:
@@ -204,6 +205,15 @@ def place_blocks(blocks: list[Block], layout: str) -> list[PlacedBlock]:
         if layout == "horizontal":
             col = pb.last_col + 2
         else:
-            chart_rows = sum(c.height_rows + 1 for c in b.charts)
-            row = max(pb.last_row, pb.header_row + chart_rows) + 3
+            r = pb.header_row
+            for c in b.charts:
+                pb.chart_cells.append((r, pb.last_col + 2))
+                r += c.height_rows + 1
+            row = max(pb.last_row, r) + 3
+    if layout == "horizontal":  # charts in a column of their own, right of every block
+        r = 1
+        for pb in placed:
+            for c in pb.block.charts:
+                pb.chart_cells.append((r, col))
+                r += c.height_rows + 1
     return placed

@@ -346,8 +346,7 @@ def _write_charts(pkg: _Package, slug: str, sheet: str, placed: list[PlacedBlock
     chart_no = 0
     drawing_rels = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
     for pb in placed:
-        row = pb.header_row
-        for spec in pb.block.charts:
+        for spec, (row, c0) in zip(pb.block.charts, pb.chart_cells, strict=True):
             if len(pb.block.frame) == 0:
                 continue
             chart_no += 1
@@ -360,9 +359,7 @@ def _write_charts(pkg: _Package, slug: str, sheet: str, placed: list[PlacedBlock
             rel.set("Id", rid)
             rel.set("Type", REL_CHART)
             rel.set("Target", f"../charts/xlvalue_{slug}_{chart_no}.xml")
-            c0 = pb.last_col + 2
             anchors.append((c0, row, c0 + spec.width_cols, row + spec.height_rows, rid))
-            row += spec.height_rows + 1
     sheet_part = f"xl/worksheets/xlvalue_{slug}.xml"
     if not anchors:
         pkg.drop(rels_path(sheet_part))

@@ -1,0 +1,114 @@
+"""Lifetime value, the CRM gross-margin forecast and the value matrix (METHODS 4 and 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlvalue.clv import (
+    crm_margin,
+    discount_factors,
+    ltv_from_tables,
+    margin_history,
+    margin_rate_path,
+    period_length,
+    potential_value,
+    purchases_by_period,
+    retention_ltv,
+    value_matrix,
+)
+from xlvalue.models import BetaGeoModel
+from xlvalue.transactions import TransactionLog, day_number
+
+
+def test_ltv_from_tables_by_hand():
+    # V = sum_{t=0..2} (Q_t - C_t) / 1.1^t = 100 + 90/1.1 + 121/1.21 = 100 + 81.818... + 100
+    v = ltv_from_tables([[110, 100, 131]], [[10, 10, 10]], 0.10)
+    assert v[0] == pytest.approx(100 + 90 / 1.1 + 121 / 1.21)
+
+
+def test_retention_closed_form_matches_the_sum():
+    m, r, i = 50.0, 0.8, 0.1
+    explicit = sum(m * r**t / (1 + i) ** t for t in range(11))
+    assert retention_ltv(m, r, i, periods=10) == pytest.approx(explicit)
+    assert retention_ltv(m, r, i) == pytest.approx(m / (1 - r / (1 + i)))
+
+
+def test_crm_margin_definition():
+    # purchase amount - product cost - marketing; cost = amount x (1 - margin rate)
+    assert crm_margin(np.array([200.0]), np.array([0.25]), np.array([10.0]))[0] == pytest.approx(40)
+
+
+def test_margin_rate_rule_with_r1_and_slope():
+    d = dt.date
+    # company-wide margin rate: Jan 20 %, Feb 30 %, Mar 40 % (slope 0.1 per month)
+    # customer X last bought in January (rate 20 %), Y in March (rate 40 %)
+    df = pd.DataFrame({
+        "CustomerID": ["X", "Z", "Z", "Y"],
+        "Date": pd.to_datetime([d(2024, 1, 10), d(2024, 2, 10), d(2024, 3, 10), d(2024, 3, 20)]),
+        "Amount": [100.0, 100.0, 50.0, 50.0],
+        "Cost": [80.0, 70.0, 30.0, 30.0],
+    })
+    log = TransactionLog.from_frame(df)
+    h = margin_history(log, day_number("2024-03-31"), "month")
+    rates = margin_rate_path(h, 2)
+    x, y = (list(log.customer_ids).index(c) for c in ("X", "Y"))
+    assert h.last_rate[x] == pytest.approx(0.2) and h.last_rate[y] == pytest.approx(0.4)
+    # Y bought in the latest period: r1 = 0 for April, 1 for May (slope over [Mar] alone = 0)
+    assert rates[y, 0] == pytest.approx(0.4) and rates[y, 1] == pytest.approx(0.4)
+    # X: April is 2 periods after January with nothing between -> r1 = 2, slope over Jan..Mar
+    # = 0.1, delta = 0.1 x 2 / 2 = 0.1 -> 0.2 x 1.1; May: r1 = 3 -> 0.2 x 1.15
+    assert rates[x, 0] == pytest.approx(0.22) and rates[x, 1] == pytest.approx(0.23)
+
+
+def test_purchases_by_period_add_up_to_the_horizon():
+    m = BetaGeoModel()
+    m.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    x, tx, T = np.array([0.0, 2, 5]), np.array([0.0, 30.43, 35]), np.array([38.86, 38.86, 38.86])
+    per = purchases_by_period(m, x, tx, T, horizon=12, length=period_length("month", "weeks"))
+    total = m.conditional_expected_purchases(12 * 365.25 / 12 / 7, x, tx, T)
+    np.testing.assert_allclose(per.sum(axis=1), total, rtol=1e-12)
+    assert (per > 0).all()
+
+
+def test_discount_factors():
+    np.testing.assert_allclose(discount_factors(3, 0.1), [1 / 1.1, 1 / 1.21, 1 / 1.331])
+
+
+def test_value_matrix_classes_by_hand():
+    actual = np.array([100.0, 80.0, 10.0, 5.0, -20.0])
+    potential = np.array([0.0, 500.0, 400.0, 1.0, 900.0])
+    cls, ta, tp = value_matrix(actual, potential, 0.5, 0.5)
+    # thresholds over non-negative actuals: median actual 45, median potential 200.5
+    assert ta == pytest.approx(45.0) and tp == pytest.approx(200.5)
+    assert list(cls) == ["MVC", "MVC", "MGC", "Migrator", "BZ"]
+
+
+def test_potential_value_from_share_of_wallet():
+    # spends 100 a period with us, 25 % share -> 300 a period elsewhere, at 40 % margin = 120
+    pv = potential_value(np.array([100.0]), None, np.array([0.25]), np.array([0.4]), 2, 0.0)
+    assert pv[0] == pytest.approx(240.0)
+    pv = potential_value(np.array([100.0]), np.array([1000.0]), None, np.array([0.4]), 1, 0.0)
+    assert pv[0] == pytest.approx(900 * 0.4)
+
+
+def test_demo_clv_outputs(demo_book, tmp_path):
+    from xlvalue.engine import run_workbook
+
+    report = run_workbook(demo_book, tmp_path / "out.xlsx", only="clv")
+    f = report.results.frames
+    clv = f["xv_out_CLV"]
+    assert len(clv) == 2357
+    num = clv.select_dtypes("number").drop(columns=["potential_value"])
+    assert np.isfinite(num.to_numpy()).all()
+    assert ((clv["p_alive"] > 0) & (clv["p_alive"] <= 1)).all()
+    models = f["xv_out_Models"].set_index(["model", "parameter"])["estimate"]
+    assert models["bgnbd", "converged"] == 1
+    holdout = f["xv_out_Holdout"]
+    assert holdout["customers"].sum() == 2357  # the sample cohort was acquired in Q1 1997
+    # the forecast block adds up to the per-customer values
+    assert f["xv_out_Forecast"]["discounted_margin"].sum() == pytest.approx(clv["clv"].sum())
+    assert "xv_out_RFM" not in f

@@ -1,0 +1,159 @@
+"""Purchase and spend models against published CDNOW fits and the seed's test vector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
+from xlvalue.errors import ModelError
+from xlvalue.models import BetaGeoModel, GammaGammaModel, NBDModel, ParetoNBDModel, nbd_pmf
+from xlvalue.models.base import compress
+from xlvalue.models.pareto_nbd import log_a0
+from xlvalue.rfm import repeat_summary
+from xlvalue.transactions import TransactionLog, day_number
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    return load_cdnow_summary()
+
+
+@pytest.fixture(scope="module")
+def cdnow_repeat() -> pd.DataFrame:
+    log = TransactionLog.from_frame(load_cdnow_sample())
+    s = repeat_summary(log, day_number("1997-09-30"), "weeks")
+    return s[s["frequency"] > 0]
+
+
+def test_nbd_seed_test_vector():
+    # seed 000: a = 1.84, b = 2.67 -> P(0..3) = 0.3138, 0.2951, 0.1906, 0.1045, mean 1.451
+    p = nbd_pmf(np.arange(4), a=1.84, b=2.67)
+    np.testing.assert_allclose(p, [0.3138, 0.2951, 0.1906, 0.1045], atol=5e-5)
+    # the seed's "peak" is the mode among buyers (x >= 1); P(0) itself is larger
+    assert int(np.argmax(nbd_pmf(np.arange(1, 20), 1.84, 2.67))) + 1 == 1
+    m = NBDModel()
+    m.params_ = pd.Series({"a": 1.84, "b": 2.67})
+    assert m.mean() == pytest.approx(1.451, abs=5e-4)
+    assert np.ceil(m.mean()) == 2
+    # conditional expectation per period after x purchases in n periods: (b + x) / (a + n)
+    assert m.conditional_expected_purchases(1, 3, 4) == pytest.approx((2.67 + 3) / (1.84 + 4))
+
+
+def test_bgnbd_cdnow_published(cdnow):
+    m = BetaGeoModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    # published (FHL 2005): 0.243, 4.414, 0.793, 2.426; LL -9582.4
+    np.testing.assert_allclose(m.params_.to_numpy(), [0.2426, 4.4135, 0.7929, 2.4258], rtol=2e-3)
+    assert m.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
+    assert m.converged_
+    assert (m.standard_errors_ > 0).all() and (m.standard_errors_ < m.params_).all()
+
+
+def test_pareto_nbd_cdnow_published(cdnow):
+    m = ParetoNBDModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    # published: 0.55, 10.58, 0.61, 11.67; LL -9595.0
+    np.testing.assert_allclose(m.params_.to_numpy(), [0.5533, 10.5775, 0.6062, 11.6694], rtol=2e-3)
+    assert m.log_likelihood_ >= -9594.97 - 0.005
+    assert m.converged_
+
+
+def test_gamma_gamma_cdnow_published(cdnow_repeat):
+    assert len(cdnow_repeat) == 946
+    m = GammaGammaModel().fit(cdnow_repeat["frequency"], cdnow_repeat["monetary_value"])
+    # published: p 6.25, q 3.74, gamma 15.44; LL -4055.92
+    np.testing.assert_allclose(m.params_.to_numpy(), [6.2488, 3.7446, 15.4477], rtol=2e-3)
+    assert m.log_likelihood_ == pytest.approx(-4055.92, abs=0.01)
+    p, q, g = m.params_
+    assert m.mode() == pytest.approx((p - 1) / (q + 1) * g)
+    # conditional expected spend p (gamma + x m) / (p x + q - 1)
+    assert m.conditional_expected_average_spend(2, 30.0) == pytest.approx(p * (g + 60) / (2 * p + q - 1))
+
+
+def test_bgnbd_predictions_known_values(cdnow):
+    m = BetaGeoModel()
+    m.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    # FHL 2005: customer with x=2, t_x=30.43, T=38.86 expects 1.226 purchases in 39 weeks
+    assert m.conditional_expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=2e-3)
+    assert m.conditional_probability_alive(0, 0, 38.86) == 1.0
+    # E[X(t)] for a new customer grows with t and is 0 at 0
+    e = m.expected_purchases(np.array([0.0, 39.0, 78.0]))
+    assert e[0] == pytest.approx(0.0) and e[1] < e[2]
+
+
+def test_pareto_nbd_probability_alive_bounds(cdnow):
+    m = ParetoNBDModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    pa = m.conditional_probability_alive(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert np.all((pa > 0) & (pa <= 1))
+    # a customer who bought often and recently is more likely alive than one who lapsed
+    assert m.conditional_probability_alive(10, 38, 39) > m.conditional_probability_alive(10, 5, 39)
+
+
+def test_pareto_log_a0_stable_where_naive_form_overflows():
+    # large frequency and alpha << beta: the naive 2F1(r+s+x, r+x; r+s+x+1; z) overflows
+    val = log_a0(0.55, 0.5, 0.61, 500.0, np.array([300.0]), np.array([38.0]), np.array([39.0]))
+    assert np.isfinite(val).all()
+    from xlvalue.models.pareto_nbd import log_a0_quadrature
+
+    q = log_a0_quadrature(0.55, 10.58, 0.61, 11.67, np.array([3.0]), np.array([20.0]), np.array([39.0]))
+    assert q[0] == pytest.approx(log_a0(0.55, 10.58, 0.61, 11.67, np.array([3.0]), np.array([20.0]),
+                                        np.array([39.0]))[0], abs=1e-10)
+    # and it agrees with direct quadrature of A0 where both are computable
+    from scipy.integrate import quad
+
+    r, alpha, s, beta, x, tx, T = 0.55, 10.58, 0.61, 11.67, 3.0, 20.0, 39.0
+    integral, _ = quad(lambda y: (alpha + y) ** -(r + x) * (beta + y) ** -(s + 1), tx, T)
+    direct = (r + s + x) * integral
+    ours = np.exp(log_a0(r, alpha, s, beta, np.array([x]), np.array([tx]), np.array([T])))[0]
+    assert ours == pytest.approx(direct, rel=1e-8)
+
+
+def test_fitting_patterns_equals_fitting_expanded(cdnow):
+    weights_fit = BetaGeoModel()._fit_patterns(compress(cdnow["frequency"], cdnow["recency"],
+                                                        cdnow["T"]))
+    doubled = pd.concat([cdnow, cdnow])
+    expanded = BetaGeoModel().fit(doubled["frequency"], doubled["recency"], doubled["T"])
+    np.testing.assert_allclose(expanded.params_, weights_fit.params_, rtol=1e-5)
+    assert expanded.log_likelihood_ == pytest.approx(2 * weights_fit.log_likelihood_, rel=1e-9)
+    p = compress(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert p.weights.sum() == len(cdnow) and len(p.weights) < len(cdnow)
+
+
+@pytest.mark.parametrize("model_cls, truth", [
+    (BetaGeoModel, {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}),
+    (ParetoNBDModel, {"r": 0.55, "alpha": 10.0, "s": 0.6, "beta": 12.0}),
+])
+def test_simulated_parameters_are_recovered(model_cls, truth):
+    x, tx, T = model_cls.simulate(truth, 30_000, T=np.linspace(20, 80, 30_000), seed=7)
+    m = model_cls().fit(x, tx, T)
+    z = (m.params_ - pd.Series(truth)) / m.standard_errors_
+    assert (z.abs() < 3.5).all(), z.to_dict()
+
+
+def test_simulated_gamma_gamma_and_nbd_recovered():
+    rng = np.random.default_rng(3)
+    freq = rng.integers(1, 10, 25_000)
+    truth = {"p": 6.0, "q": 3.5, "gamma": 15.0}
+    m = GammaGammaModel().fit(freq, GammaGammaModel.simulate(truth, freq, seed=5))
+    assert ((m.params_ - pd.Series(truth)).abs() / m.standard_errors_ < 3.5).all()
+    x, n = NBDModel.simulate({"a": 1.84, "b": 2.67}, 25_000, periods=4.0, seed=2)
+    nbd = NBDModel().fit(x, n)
+    assert ((nbd.params_ - pd.Series({"a": 1.84, "b": 2.67})).abs() / nbd.standard_errors_ < 3.5).all()
+
+
+def test_bad_model_input_names_rows():
+    with pytest.raises(ModelError, match=r"recency exceeds T in row\(s\) 2"):
+        BetaGeoModel().fit([1, 2], [1.0, 5.0], [3.0, 4.0])
+    with pytest.raises(ModelError, match="not a finite number"):
+        BetaGeoModel().fit([1, np.nan], [1.0, 1.0], [3.0, 4.0])
+    with pytest.raises(ModelError, match="too few to fit"):
+        BetaGeoModel().fit([1], [1.0], [3.0])
+    with pytest.raises(ModelError, match="positive mean spend"):
+        GammaGammaModel().fit([1, 2, 0], [10.0, -1.0, 5.0])
+
+
+def test_summary_reports_fit_statistics(cdnow):
+    m = BetaGeoModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    s = m.summary().set_index("parameter")
+    assert s.loc["AIC", "estimate"] == pytest.approx(2 * 4 + 2 * 9582.43, abs=0.05)
+    assert s.loc["customers", "estimate"] == 2357 and s.loc["converged", "estimate"] == 1
