@@ -99,7 +99,8 @@ def test_bad_setting_value(tmp_path, capsys):
 @pytest.mark.parametrize("content, fragment", [
     (b"", "file is empty"),
     (b"CustomerID,Date,Amount\n1,2024-01-01,3\n", "not an Excel .xlsx/.xlsm workbook"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "encrypted (password-protected) workbook or an old .xls"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100,
+     "encrypted (password-protected) workbook or an old .xls"),
     (b"PK\x03\x04garbage", "damaged or truncated"),
 ])
 def test_files_that_are_not_workbooks(tmp_path, capsys, content, fragment):
@@ -139,3 +140,11 @@ def test_unknown_analysis(tmp_path, capsys):
     book = make_book(tmp_path / "b.xlsx", [["1", D, 1.0]])
     code, _, err = run_cli(capsys, "run", str(book), "--only", "rfm,magic")
     assert code == 2 and "unknown analysis magic" in err
+
+
+def test_clv_on_too_few_customers(tmp_path, capsys):
+    book = make_book(tmp_path / "few.xlsx", [["1", D, 1.0], ["2", D, 2.0]])
+    code, _, err = run_cli(capsys, "run", str(book), "--only", "clv", "-q")
+    assert code == 2 and "CLV: bgnbd: 2 customer(s) are too few to fit 4 parameters" in err
+    code, out, err = run_cli(capsys, "run", str(book))  # all analyses: CLV skipped, reported
+    assert code == 0 and "warning: CLV skipped" in err

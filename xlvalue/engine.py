@@ -64,7 +64,7 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
         inputs = read_inputs(reader, analyses)
     finally:
         reader.close()
-    results = analyse(inputs, analyses, say)
+    results = analyse(inputs, analyses, say, explicit=only is not None)
     log = run_log(inputs, results, started)
     backup = None
     if in_place:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import __version__
 from .contract import ANALYSES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
-from .errors import InputError, Problem
+from .errors import InputError, ModelError, Problem
 from .inputs import Inputs
 from .ranking import (
     abc_classes,
@@ -140,8 +140,13 @@ CHARTS: dict[str, list[ChartSpec]] = {
 }
 
 
-def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None) -> Results:
-    """Run the requested analyses on validated inputs."""
+def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None,
+            explicit: bool = True) -> Results:
+    """Run the requested analyses on validated inputs.
+
+    When the analyses were not asked for by name (a plain `run`), a CLV model that cannot be
+    fitted (too few customers, ...) skips the CLV blocks with a warning instead of failing.
+    """
     say = progress or (lambda _msg: None)
     results = Results(analyses=[a for a in ANALYSES if a in analyses])
     if analyses & {"rfm", "ranking"}:
@@ -159,7 +164,15 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         if "table" not in locals():
             table, _ = analyse_rfm(inputs)
         assert inputs.log is not None
-        clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers)
+        try:
+            clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers)
+        except ModelError as exc:
+            if explicit:
+                raise InputError(Problem(f"CLV: {exc}", book=inputs.book)) from None
+            results.warnings.append(f"CLV skipped: {exc}")
+            results.warnings.extend(inputs.warnings)
+            results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
+            return results
         results.frames["xv_out_CLV"] = clv.customers
         results.frames["xv_out_Models"] = clv.models
         results.frames["xv_out_Forecast"] = clv.forecast

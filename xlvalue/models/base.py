@@ -168,9 +168,9 @@ def check_rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.
     bad = np.flatnonzero((tx < 0) | ((x == 0) & (tx != 0)))
     if bad.size:
         problems.append(f"recency must be >= 0, and 0 when frequency is 0; row(s) {_rows(bad)}")
-    bad = np.flatnonzero(t <= 0)
+    bad = np.flatnonzero(t < 0)
     if bad.size:
-        problems.append(f"T must be > 0; row(s) {_rows(bad)}")
+        problems.append(f"T must be >= 0; row(s) {_rows(bad)}")
     if problems:
         raise ModelError("; ".join(problems))
     return x, tx, t
