@@ -87,7 +87,7 @@ def test_output_has_native_charts(demo_run):
         charts = [n for n in zf.namelist() if n.startswith("xl/charts/xlvalue_")]
         xml = b"".join(zf.read(n) for n in charts)
     assert len(charts) >= 4
-    assert b"<barChart>" in xml and b"<lineChart>" in xml
+    assert b"<barChart>" in xml and b"<lineChart>" in xml and b"<scatterChart>" in xml
     # the decile chart plots share_of_spend (column H) of the 10 data rows under the header
     assert b"'xv_Ranking'!$H$3:$H$12" in xml
 

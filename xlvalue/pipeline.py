@@ -125,7 +125,7 @@ CHARTS: dict[str, list[ChartSpec]] = {
                                  x_title="decile (1 = most valuable)")],
     "xv_out_Pareto": [ChartSpec("bar+line", "Pareto classes", "class", ("share_of_value",),
                                 ("cumulative_value",))],
-    "xv_out_Whale": [ChartSpec("line", "Whale curve", "pct_customers", ("pct_profit",),
+    "xv_out_Whale": [ChartSpec("xyline", "Whale curve", "pct_customers", ("pct_profit",),
                                x_title="% of customers (ranked by profit)",
                                y_title="% of total profit")],
     "xv_out_Segments": [ChartSpec("bar", "Customers per segment", "segment", ("customers",))],

@@ -15,7 +15,7 @@ from openpyxl.xml.functions import tostring
 
 from .ooxml import col_letter, quote_sheet
 
-ChartKind = Literal["bar", "line", "bar+line", "scatter"]
+ChartKind = Literal["bar", "line", "bar+line", "scatter", "xyline"]
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,18 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
     def col(name: str) -> int:
         return first_col + columns.index(name)
 
-    if spec.kind == "scatter":
+    if spec.kind in ("scatter", "xyline"):
         chart = ScatterChart()
         chart.style = 13
         xs = _ref(sheet, col(spec.x), data0, data1)
         for y in spec.y:
             s = Series(_ref(sheet, col(y), data0, data1), xs, title=y)
-            s.marker.symbol = "circle"
-            s.graphicalProperties.line.noFill = True
+            if spec.kind == "scatter":
+                s.marker.symbol = "circle"
+                s.graphicalProperties.line.noFill = True
+            else:
+                s.marker.symbol = "none"
+                s.smooth = False
             chart.series.append(s)
     else:
         chart = BarChart() if spec.kind in ("bar", "bar+line") else LineChart()

@@ -159,7 +159,7 @@ def sheet_xml(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | No
     out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">',
-           f'<sheetPr><tabColor rgb="{tab_color}"/></sheetPr>',
+           f'<sheetPr><tabColor rgb="{tab_color}"/><pageSetUpPr fitToPage="1"/></sheetPr>',
            f'<dimension ref="A1:{col_letter(max_col)}{max_row + 1}"/>',
            '<sheetViews><sheetView workbookViewId="0"/></sheetViews>',
            '<sheetFormatPr defaultRowHeight="15"/>']
@@ -175,7 +175,8 @@ def sheet_xml(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | No
             cells = sorted(cells, key=_first_col_of)
         out.append(f'<row r="{r + 1}">' + "".join(cells) + "</row>")
     out.append("</sheetData>")
-    out.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    out.append('<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>')
+    out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
     if drawing_rid:
         out.append(f'<drawing r:id="{drawing_rid}"/>')
     out.append("</worksheet>")
