@@ -20,11 +20,17 @@ from ..errors import ModelError
 
 @dataclass(frozen=True)
 class Patterns:
-    """Unique data rows (columns of equal length) and how many customers share each."""
+    """Unique data rows (columns of equal length) and how many customers share each.
+
+    `levels[j]` holds the distinct values of column j and the index of each row into them, so
+    that expensive special functions of one column (gammaln(r + x), log(alpha + T), ...) are
+    evaluated once per distinct value rather than once per row.
+    """
 
     columns: tuple[np.ndarray, ...]
     weights: np.ndarray
     inverse: np.ndarray
+    levels: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     @property
     def n_customers(self) -> float:
@@ -33,12 +39,21 @@ class Patterns:
 
 def compress(*columns: np.ndarray, weights: np.ndarray | None = None) -> Patterns:
     """Unique rows of the stacked columns, with summed weights (1 per customer by default)."""
-    stacked = np.column_stack([np.asarray(c, dtype=float) for c in columns])
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    w = np.ones(len(stacked)) if weights is None else np.asarray(weights, dtype=float)
-    counts = np.bincount(inverse, weights=w, minlength=len(uniq))
-    return Patterns(tuple(uniq[:, j] for j in range(uniq.shape[1])), counts, inverse)
+    cols = [np.asarray(c, dtype=float).ravel() for c in columns]
+    n = len(cols[0])
+    order = np.lexsort(cols[::-1])
+    sorted_cols = [c[order] for c in cols]
+    new = np.ones(n, bool)
+    if n:
+        new[1:] = np.any(np.stack([np.diff(c) != 0 for c in sorted_cols]), axis=0)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, np.int64)
+    inverse[order] = group
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float).ravel()
+    counts = np.bincount(inverse, weights=w, minlength=int(group[-1]) + 1 if n else 0)
+    uniq = tuple(c[new] for c in sorted_cols)
+    levels = tuple(tuple(np.unique(c, return_inverse=True)) for c in uniq)
+    return Patterns(uniq, counts, inverse, levels)
 
 
 def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
@@ -55,6 +70,19 @@ def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
             v = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h[i] * h[j])
             hess[i, j] = hess[j, i] = v
     return hess
+
+
+def gradient_hessian(grad, x: np.ndarray, rel_step: float = 1e-5) -> np.ndarray:
+    """Hessian by central differences of an analytic gradient (2k gradient evaluations)."""
+    k = len(x)
+    h = rel_step * np.maximum(np.abs(x), 1e-3)
+    cols = []
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h[i]
+        cols.append((grad(x + e) - grad(x - e)) / (2 * h[i]))
+    hess = np.column_stack(cols)
+    return (hess + hess.T) / 2
 
 
 class MLEModel:
@@ -76,6 +104,11 @@ class MLEModel:
     def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
         raise NotImplementedError
 
+    def _loglik_grad(self, params: np.ndarray, patterns: Patterns
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-pattern log-likelihood and its gradient (params x patterns), if analytic."""
+        return None
+
     def _total_ll(self, params: np.ndarray, patterns: Patterns) -> float:
         ll = self._loglik(params, patterns)
         total = float(np.dot(patterns.weights, ll))
@@ -87,14 +120,27 @@ class MLEModel:
             raise ModelError(f"{self.model_name}: {n:g} customer(s) are too few to fit "
                              f"{len(self.param_names)} parameters")
 
+        analytic = self._loglik_grad(self._start(patterns), patterns) is not None
+
         def objective(logp: np.ndarray) -> float:
             with np.errstate(all="ignore"):
                 value = -self._total_ll(np.exp(logp), patterns) / n
             return value if np.isfinite(value) else 1e300
 
+        def objective_grad(logp: np.ndarray) -> tuple[float, np.ndarray]:
+            p = np.exp(logp)
+            with np.errstate(all="ignore"):
+                ll, grad = self._loglik_grad(p, patterns)  # type: ignore[misc]
+                value = -float(patterns.weights @ ll) / n
+                g = -(grad @ patterns.weights) * p / n  # chain rule for log parameters
+            if not (np.isfinite(value) and np.all(np.isfinite(g))):
+                return 1e300, np.zeros_like(logp)
+            return value, g
+
         x0 = np.log(self._start(patterns))
-        res = minimize(objective, x0, method="L-BFGS-B", bounds=[(-20.0, 20.0)] * len(x0),
-                       options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})
+        res = minimize(objective_grad if analytic else objective, x0, jac=analytic,
+                       method="L-BFGS-B", bounds=[(-20.0, 20.0)] * len(x0),
+                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
         params = np.exp(res.x)
         ll = self._total_ll(params, patterns)
         if not np.isfinite(ll):
@@ -108,7 +154,11 @@ class MLEModel:
                          if on_bound else str(res.message))
         self.n_customers_ = int(round(n))
         with np.errstate(all="ignore"):
-            hess = numeric_hessian(lambda p: -self._total_ll(p, patterns), params)
+            if analytic:
+                hess = gradient_hessian(
+                    lambda p: -(self._loglik_grad(p, patterns)[1] @ patterns.weights), params)
+            else:
+                hess = numeric_hessian(lambda p: -self._total_ll(p, patterns), params)
             try:
                 cov = np.linalg.inv(hess)
                 se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))

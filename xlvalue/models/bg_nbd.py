@@ -7,7 +7,7 @@ purchase a customer drops out with probability p ~ Beta(a, b).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from .base import MLEModel, Patterns, check_rfm_arrays, compress
 
@@ -31,6 +31,32 @@ class BetaGeoModel(MLEModel):
         r, alpha, a, b = params
         x, tx, t = patterns.columns
         return loglik(r, alpha, a, b, x, tx, t)
+
+    def _loglik_grad(self, params: np.ndarray, patterns: Patterns
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Log-likelihood and analytic gradient; special functions on distinct values only."""
+        r, alpha, a, b = params
+        x = patterns.columns[0]
+        (xu, xi), (txu, txi), (tu, ti) = patterns.levels
+        lg = gammaln(r + xu)[xi] - gammaln(r) + r * np.log(alpha)
+        lg += (gammaln(b + xu) - gammaln(a + b + xu))[xi] - gammaln(b) + gammaln(a + b)
+        log_at = np.log(alpha + tu)[ti]
+        log_atx = np.log(alpha + txu)[txi]
+        a3 = -(r + x) * log_at
+        repeat = x > 0
+        bx1 = np.where(repeat, b + x - 1, 1.0)
+        a4 = np.where(repeat, np.log(a) - np.log(bx1) - (r + x) * log_atx, -np.inf)
+        top = np.logaddexp(a3, a4)
+        w4 = np.exp(a4 - top)
+        w3 = 1.0 - w4
+        psi_rx = digamma(r + xu)[xi]
+        psi_abx = digamma(a + b + xu)[xi]
+        d_r = psi_rx - digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
+        d_alpha = r / alpha - (r + x) * (w3 / (alpha + tu)[ti] + w4 / (alpha + txu)[txi])
+        d_a = -psi_abx + digamma(a + b) + w4 / a
+        d_b = (digamma(b + xu)[xi] - psi_abx - digamma(b) + digamma(a + b)
+               - np.where(repeat, w4 / bx1, 0.0))
+        return lg + top, np.vstack([d_r, d_alpha, d_a, d_b])
 
     def forecast(self, t, frequency, recency, T) -> np.ndarray:
         """Expected purchases in the next t units (the method every purchase model shares)."""
