@@ -8,7 +8,7 @@ optimum. Starting values are fixed per model, so fits are deterministic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -31,6 +31,7 @@ class Patterns:
     weights: np.ndarray
     inverse: np.ndarray
     levels: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    cache: dict = field(default_factory=dict)  # per-model derived indexes (e.g. value pairs)
 
     @property
     def n_customers(self) -> float:
@@ -90,6 +91,7 @@ class MLEModel:
 
     param_names: ClassVar[tuple[str, ...]] = ()
     model_name: ClassVar[str] = ""
+    has_gradient: ClassVar[bool] = False  # True when _loglik_grad is implemented
 
     params_: pd.Series
     standard_errors_: pd.Series
@@ -120,7 +122,7 @@ class MLEModel:
             raise ModelError(f"{self.model_name}: {n:g} customer(s) are too few to fit "
                              f"{len(self.param_names)} parameters")
 
-        analytic = self._loglik_grad(self._start(patterns), patterns) is not None
+        analytic = self.has_gradient
 
         def objective(logp: np.ndarray) -> float:
             with np.errstate(all="ignore"):

@@ -17,6 +17,7 @@ class BetaGeoModel(MLEModel):
 
     param_names = ("r", "alpha", "a", "b")
     model_name = "bgnbd"
+    has_gradient = True
 
     def fit(self, frequency, recency, T, weights=None) -> BetaGeoModel:
         x, tx, t = check_rfm_arrays(frequency, recency, T)

@@ -10,9 +10,34 @@ nothing overflows.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, hyp2f1, logsumexp
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 
 from .base import MLEModel, Patterns, check_rfm_arrays, compress
+
+
+def _log_term(r, alpha, s, beta, x, u) -> np.ndarray:
+    """log[2F1(r+s+x, b'; r+s+x+1; z) / (max(alpha, beta) + u)^(r+s+x)] via Pfaff (see module)."""
+    if alpha >= beta:
+        hi, lo, b_ = alpha, beta, s + 1
+    else:
+        hi, lo, b_ = beta, alpha, r + x
+    rsx = r + s + x
+    with np.errstate(all="ignore"):
+        return (-b_ * (np.log(lo + u) - np.log(hi + u))
+                + np.log(hyp2f1(1.0, b_, rsx + 1.0, -(hi - lo) / (lo + u))) - rsx * np.log(hi + u))
+
+
+def _distinct_pairs(patterns: Patterns):
+    """Distinct (x, t_x) and (x, T) pairs of the patterns, cached on them."""
+    cached = patterns.cache.get("pareto_pairs")
+    if cached is None:
+        x, tx, t = patterns.columns
+        out = []
+        for u in (tx, t):
+            pairs = compress(x, u)
+            out.append((pairs.columns[0], pairs.columns[1], pairs.inverse))
+        cached = patterns.cache["pareto_pairs"] = tuple(out)
+    return cached
 
 
 def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
@@ -20,22 +45,9 @@ def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
 
     A0 = (r+s+x) x the integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy.
     """
-    if alpha >= beta:
-        hi, lo, b_ = alpha, beta, s + 1
-    else:
-        hi, lo, b_ = beta, alpha, r + x
-    rsx = r + s + x
-    d = hi - lo
-
-    def log_term(u: np.ndarray) -> np.ndarray:
-        # log[ 2F1(rsx, b_; rsx+1; d/(hi+u)) / (hi+u)^rsx ] via Pfaff, with 1 - z = (lo+u)/(hi+u)
-        w = -d / (lo + u)
-        return (-b_ * (np.log(lo + u) - np.log(hi + u)) + np.log(hyp2f1(1.0, b_, rsx + 1.0, w))
-                - rsx * np.log(hi + u))
-
     with np.errstate(all="ignore"):
-        l1 = log_term(tx)
-        l2 = log_term(t)
+        l1 = _log_term(r, alpha, s, beta, x, tx)
+        l2 = _log_term(r, alpha, s, beta, x, t)
         out = l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))
     bad = ~np.isfinite(out) & (np.broadcast_to(t, np.shape(out)) > np.broadcast_to(tx, np.shape(out)))
     if np.any(bad):  # scipy's 2F1 gives up far out on the negative axis: integrate instead
@@ -46,6 +58,8 @@ def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
 
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
+_GRAD_NODES, _GRAD_W = np.polynomial.legendre.leggauss(20)
+_GRAD_LOGW = np.log(_GRAD_W)
 
 
 def log_a0_quadrature(r, alpha, s, beta, x, tx, t) -> np.ndarray:
@@ -76,6 +90,7 @@ class ParetoNBDModel(MLEModel):
 
     param_names = ("r", "alpha", "s", "beta")
     model_name = "paretonbd"
+    has_gradient = True
 
     def fit(self, frequency, recency, T, weights=None) -> ParetoNBDModel:
         x, tx, t = check_rfm_arrays(frequency, recency, T)
@@ -89,11 +104,64 @@ class ParetoNBDModel(MLEModel):
 
     def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
         r, alpha, s, beta = params
-        return loglik(r, alpha, s, beta, *patterns.columns)
+        x, tx, t = patterns.columns
+        # log A0 needs 2F1 at (x, t_x) and (x, T); evaluate it on the distinct pairs only
+        pairs = _distinct_pairs(patterns)
+        (xa, ua, ia), (xb, ub, ib) = pairs
+        la = _log_term(r, alpha, s, beta, xa, ua)[ia]
+        lb = _log_term(r, alpha, s, beta, xb, ub)[ib]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a0 = la + np.log1p(-np.exp(np.minimum(lb - la, 0.0)))
+        bad = ~np.isfinite(a0) & (t > tx)
+        if np.any(bad):
+            a0[bad] = log_a0_quadrature(r, alpha, s, beta, x[bad], tx[bad], t[bad])
+        (xu, xi), _, (tu, ti) = patterns.levels
+        a1 = (gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
+        a2 = -(r + x) * np.log(alpha + tu)[ti] - s * np.log(beta + tu)[ti]
+        a3 = np.log(s) - np.log(r + s + x) + a0
+        return a1 + np.logaddexp(a2, a3)
 
     def forecast(self, t, frequency, recency, T) -> np.ndarray:
         """Expected purchases in the next t units (the method every purchase model shares)."""
         return self.conditional_expected_purchases(t, frequency, recency, T)
+
+    def _loglik_grad(self, params: np.ndarray, patterns: Patterns
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact log-likelihood (2F1) with an analytic gradient.
+
+        LL = A1 + logaddexp(a2, log s + log I), I the integral in A0; the derivatives of log I
+        are expectations under the integrand (e.g. d log I / dr = -E[log(alpha + y)]), taken
+        with Gauss-Legendre nodes in u = log(alpha + y) from one evaluation of the integrand.
+        """
+        r, alpha, s, beta = params
+        x, tx, t = patterns.columns
+        ll = self._loglik(params, patterns)
+        (xu, xi), _, (tu, ti) = patterns.levels
+        a2 = -(r + x) * np.log(alpha + tu)[ti] - s * np.log(beta + tu)[ti]
+        a1 = (gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
+        w2 = np.exp(np.minimum(a2 - (ll - a1), 0.0))
+        w3 = 1.0 - w2
+        u0 = np.log(alpha + tx)[:, None]
+        half = (np.log(alpha + t)[:, None] - u0) / 2
+        u = u0 + half * (_GRAD_NODES[None, :] + 1)
+        alpha_y = np.exp(u)
+        beta_y = alpha_y + (beta - alpha)
+        log_by = np.log(beta_y)
+        log_f = -(r + x[:, None] - 1) * u - (s + 1) * log_by + _GRAD_LOGW[None, :]
+        log_f -= log_f.max(axis=1, keepdims=True)
+        p = np.exp(log_f)
+        p /= p.sum(axis=1, keepdims=True)  # normalised weights of the integrand at the nodes
+        e_u = np.einsum("ij,ij->i", p, u)
+        e_inv_a = np.einsum("ij,ij->i", p, 1.0 / alpha_y)
+        e_log_b = np.einsum("ij,ij->i", p, log_by)
+        e_inv_b = np.einsum("ij,ij->i", p, 1.0 / beta_y)
+        d_r = (digamma(r + xu) - digamma(r))[xi] + np.log(alpha) \
+            - w2 * np.log(alpha + tu)[ti] - w3 * e_u
+        d_alpha = r / alpha - w2 * (r + x) / (alpha + tu)[ti] - w3 * (r + x) * e_inv_a
+        d_s = np.log(beta) - w2 * np.log(beta + tu)[ti] + w3 * (1.0 / s - e_log_b)
+        d_beta = s / beta - w2 * s / (beta + tu)[ti] - w3 * (s + 1) * e_inv_b
+        grad = np.vstack([d_r, d_alpha, d_s, d_beta])
+        return ll, np.where(np.isfinite(grad), grad, 0.0)
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         r, alpha, s, beta = self._check_fitted()
