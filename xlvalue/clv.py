@@ -170,3 +170,12 @@ def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.
     tp = float(np.quantile(p[positive], potential_q)) if positive.any() else 0.0
     cls = np.where(a < 0, "BZ", np.where(a >= ta, "MVC", np.where(p > tp, "MGC", "Migrator")))
     return cls.astype(object), ta, tp
+
+
+def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, horizon: int,
+                   length: float, rate: float, margin: float = 1.0) -> np.ndarray:
+    """CLV = sum over periods of expected purchases x expected spend x margin / (1 + i)^k."""
+    x = np.asarray(frequency, dtype=float)
+    purchases = purchases_by_period(model, x, recency, T, horizon, length)
+    spend = spend_model.conditional_expected_average_spend(x, monetary_value)
+    return (purchases @ discount_factors(horizon, rate)) * spend * margin

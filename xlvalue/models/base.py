@@ -39,22 +39,36 @@ class Patterns:
 
 
 def compress(*columns: np.ndarray, weights: np.ndarray | None = None) -> Patterns:
-    """Unique rows of the stacked columns, with summed weights (1 per customer by default)."""
+    """Unique rows of the stacked columns, with summed weights (1 per customer by default).
+
+    Each column is factorised by hashing (pandas), the codes are combined into one integer key
+    and that key is factorised again: linear time, no sort of the rows.
+    """
     cols = [np.asarray(c, dtype=float).ravel() for c in columns]
     n = len(cols[0])
-    order = np.lexsort(cols[::-1])
-    sorted_cols = [c[order] for c in cols]
-    new = np.ones(n, bool)
-    if n:
-        new[1:] = np.any(np.stack([np.diff(c) != 0 for c in sorted_cols]), axis=0)
-    group = np.cumsum(new) - 1
-    inverse = np.empty(n, np.int64)
-    inverse[order] = group
+    codes = []
+    values = []
+    for c in cols:
+        code, uniq = pd.factorize(c, sort=True)
+        codes.append(code.astype(np.int64))
+        values.append(np.asarray(uniq, dtype=float))
+    key = codes[0]
+    for code, uniq in zip(codes[1:], values[1:], strict=True):
+        key = key * len(uniq) + code  # cardinalities multiply: fine below 2**63
+    inverse, first = _factorize_first(key)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float).ravel()
-    counts = np.bincount(inverse, weights=w, minlength=int(group[-1]) + 1 if n else 0)
-    uniq = tuple(c[new] for c in sorted_cols)
-    levels = tuple(tuple(np.unique(c, return_inverse=True)) for c in uniq)
-    return Patterns(uniq, counts, inverse, levels)
+    counts = np.bincount(inverse, weights=w, minlength=len(first))
+    uniq_cols = tuple(c[first] for c in cols)
+    levels = tuple((v, code[first]) for v, code in zip(values, codes, strict=True))
+    return Patterns(uniq_cols, counts, inverse, levels)
+
+
+def _factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of an integer key and the index of the first row of each code."""
+    inverse, uniq = pd.factorize(key)
+    first = np.full(len(uniq), len(key), dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(key)))
+    return inverse.astype(np.int64), first
 
 
 def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:

@@ -35,29 +35,39 @@ class BetaGeoModel(MLEModel):
 
     def _loglik_grad(self, params: np.ndarray, patterns: Patterns
                      ) -> tuple[np.ndarray, np.ndarray]:
-        """Log-likelihood and analytic gradient; special functions on distinct values only."""
+        """Log-likelihood and analytic gradient.
+
+        Special functions are evaluated once per distinct x, t_x or T and gathered, so the
+        per-pattern work is a few multiplications, one exp and one log.
+        """
         r, alpha, a, b = params
-        x = patterns.columns[0]
         (xu, xi), (txu, txi), (tu, ti) = patterns.levels
-        lg = gammaln(r + xu)[xi] - gammaln(r) + r * np.log(alpha)
-        lg += (gammaln(b + xu) - gammaln(a + b + xu))[xi] - gammaln(b) + gammaln(a + b)
+        rep_u = xu > 0
+        bx1_u = np.where(rep_u, b + xu - 1, 1.0)
+        # per distinct x
+        const_x = (gammaln(r + xu) + gammaln(b + xu) - gammaln(a + b + xu) - gammaln(r)
+                   + r * np.log(alpha) - gammaln(b) + gammaln(a + b))
+        log_a4_x = np.where(rep_u, np.log(a) - np.log(bx1_u), -np.inf)
+        psi_abx = digamma(a + b + xu)
+        dr_x = digamma(r + xu) - digamma(r) + np.log(alpha)
+        da_x = -psi_abx + digamma(a + b)
+        db_x = digamma(b + xu) - psi_abx - digamma(b) + digamma(a + b)
+        rx = (r + xu)[xi]
         log_at = np.log(alpha + tu)[ti]
         log_atx = np.log(alpha + txu)[txi]
-        a3 = -(r + x) * log_at
-        repeat = x > 0
-        bx1 = np.where(repeat, b + x - 1, 1.0)
-        a4 = np.where(repeat, np.log(a) - np.log(bx1) - (r + x) * log_atx, -np.inf)
-        top = np.logaddexp(a3, a4)
-        w4 = np.exp(a4 - top)
+        a3 = -rx * log_at
+        a4 = log_a4_x[xi] - rx * log_atx
+        diff = a4 - a3  # -inf where x = 0
+        w4 = 1.0 / (1.0 + np.exp(-diff))
         w3 = 1.0 - w4
-        psi_rx = digamma(r + xu)[xi]
-        psi_abx = digamma(a + b + xu)[xi]
-        d_r = psi_rx - digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
-        d_alpha = r / alpha - (r + x) * (w3 / (alpha + tu)[ti] + w4 / (alpha + txu)[txi])
-        d_a = -psi_abx + digamma(a + b) + w4 / a
-        d_b = (digamma(b + xu)[xi] - psi_abx - digamma(b) + digamma(a + b)
-               - np.where(repeat, w4 / bx1, 0.0))
-        return lg + top, np.vstack([d_r, d_alpha, d_a, d_b])
+        top = a3 + np.log1p(np.exp(diff))
+        d_r = dr_x[xi] - w3 * log_at - w4 * log_atx
+        d_alpha = r / alpha - rx * (w3 / (alpha + tu)[ti] + w4 / (alpha + txu)[txi])
+        d_a = da_x[xi] + w4 / a
+        d_b = db_x[xi] - w4 / bx1_u[xi]
+        grad = np.empty((4, len(rx)))
+        grad[0], grad[1], grad[2], grad[3] = d_r, d_alpha, d_a, d_b
+        return const_x[xi] + top, grad
 
     def forecast(self, t, frequency, recency, T) -> np.ndarray:
         """Expected purchases in the next t units (the method every purchase model shares)."""

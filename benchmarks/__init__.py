@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks [rfm|run|models ...] [--quick]`."""

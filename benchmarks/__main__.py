@@ -1,0 +1,27 @@
+"""Run the benchmark groups and print ratios against same-run references."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+
+import numpy as np
+
+from . import bench_models, bench_rfm, bench_run
+
+GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks")
+    p.add_argument("groups", nargs="*", choices=[*GROUPS, []], default=list(GROUPS))
+    p.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
+    args = p.parse_args()
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
+    for name in args.groups or GROUPS:
+        print(f"== {name}", flush=True)
+        GROUPS[name](quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()
