@@ -14,9 +14,12 @@ GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks")
-    p.add_argument("groups", nargs="*", choices=[*GROUPS, []], default=list(GROUPS))
+    p.add_argument("groups", nargs="*", help=f"any of {', '.join(GROUPS)} (default: all)")
     p.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
     args = p.parse_args()
+    unknown = set(args.groups) - set(GROUPS)
+    if unknown:
+        p.error(f"unknown group(s) {', '.join(sorted(unknown))}; choose from {', '.join(GROUPS)}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")
     for name in args.groups or GROUPS:
         print(f"== {name}", flush=True)

@@ -31,7 +31,7 @@ class TransactionLog:
                     margin_rate: np.ndarray | float | None = None,
                     default_margin_rate: float = 0.3) -> TransactionLog:
         """Build from columns. Margin = amount - cost, else amount x rate (row or default)."""
-        codes, uniques = pd.factorize(pd.Series(customer).astype(str), sort=False)
+        codes, uniques = _factorize_ids(customer)
         day = np.asarray(date).astype("datetime64[D]").astype(np.int64)
         amt = np.asarray(amount, dtype=float)
         margin = amt * default_margin_rate
@@ -41,7 +41,7 @@ class TransactionLog:
         if cost is not None:
             c = np.asarray(cost, dtype=float)
             margin = np.where(np.isfinite(c), amt - c, margin)
-        return cls(np.asarray(uniques, dtype=object), codes.astype(np.int64), day, amt, margin)
+        return cls(uniques, codes, day, amt, margin)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, default_margin_rate: float = 0.3) -> TransactionLog:
@@ -60,10 +60,25 @@ class TransactionLog:
         return len(self.code)
 
     def until(self, last_day: int) -> TransactionLog:
-        """Rows up to and including `last_day`; customer coding is kept."""
+        """Rows up to and including `last_day`; customer coding is kept (no copy if all are)."""
+        if len(self.day) == 0 or int(self.day.max()) <= last_day:
+            return self
         keep = self.day <= last_day
         return TransactionLog(self.customer_ids, self.code[keep], self.day[keep],
                               self.amount[keep], self.margin[keep])
+
+
+def _factorize_ids(customer) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..n-1 and the ids as text; values are hashed first, only the uniques become text."""
+    values = np.asarray(customer)
+    codes, uniques = pd.factorize(values, sort=False)
+    text = np.asarray(pd.Index(uniques).astype(str), dtype=object)
+    if values.dtype == object:  # mixed types: 123 and '123' are one customer
+        merged, text_uniques = pd.factorize(text, sort=False)
+        if len(text_uniques) != len(text):
+            codes = merged[codes]
+            text = np.asarray(text_uniques, dtype=object)
+    return codes.astype(np.int64), text
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,7 @@ class PurchaseDays:
         return self.purchases > 0
 
 
-def purchase_days(log: TransactionLog) -> PurchaseDays:
+def purchase_days(log: TransactionLog, with_margin: bool = True) -> PurchaseDays:
     """Aggregate to (customer, day) with one stable sort of a combined int64 key."""
     if len(log) == 0:
         e = np.zeros(0)
@@ -92,19 +107,25 @@ def purchase_days(log: TransactionLog) -> PurchaseDays:
     dmin = int(log.day.min())
     span = int(log.day.max()) - dmin + 1
     key = log.code * span + (log.day - dmin)
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # sums within a (customer, day) do not depend on row order
     k = key[order]
+    del key
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    uk = k[starts]
+    del k
     amount = log.amount[order]
     is_return = amount < 0
-    uk = k[starts]
+    returns = np.add.reduceat(is_return.astype(np.int32), starts).astype(np.int64)
+    counts = np.diff(np.r_[starts, len(amount)])
+    margin = np.add.reduceat(log.margin[order], starts) if with_margin else np.zeros(0)
+    del order
     return PurchaseDays(
         code=uk // span,
         day=uk % span + dmin,
         amount=np.add.reduceat(amount, starts),
-        margin=np.add.reduceat(log.margin[order], starts),
-        purchases=np.add.reduceat((~is_return).astype(np.int64), starts),
-        returns=np.add.reduceat(is_return.astype(np.int64), starts),
+        margin=margin,
+        purchases=counts - returns,
+        returns=returns,
         return_amount=np.add.reduceat(np.where(is_return, amount, 0.0), starts),
     )
 
