@@ -58,7 +58,7 @@ def test_problems_are_collected_up_to_twenty(tmp_path, capsys):
     ([["1", "31/12/2024", 1.0]], "Transactions!B2 (xv_Transactions): Date '31/12/2024' is not a date"),
     ([[None, D, 1.0], ["2", D, 2.0]], "Transactions!A2 (xv_Transactions): CustomerID is blank"),
     ([["1", D, 1.0], [None, None, None], ["2", D, 2.0]], "Transactions!A3 (xv_Transactions): blank row"),
-    ([], "the transaction log has no rows"),
+    ([], "b.xlsx: xv_Transactions hold(s) no data rows"),
 ])
 def test_located_messages(tmp_path, capsys, rows, fragment):
     book = make_book(tmp_path / "b.xlsx", rows) if rows else make_book(
@@ -68,7 +68,9 @@ def test_located_messages(tmp_path, capsys, rows, fragment):
 
 def test_missing_name_and_missing_column(tmp_path, capsys):
     book = make_book(tmp_path / "none.xlsx", None)
-    assert_user_error(capsys, book, "(xv_Transactions): no defined name or Excel table")
+    assert_user_error(capsys, book, "none.xlsx: the workbook has none of the input ranges")
+    code, _, err = run_cli(capsys, "run", str(book), "--only", "rfm")
+    assert code == 2 and "(xv_Transactions): no defined name or Excel table" in err
     book = make_book(tmp_path / "col.xlsx", [["1", D]], header=("CustomerID", "Date"))
     assert_user_error(capsys, book, "missing column 'Amount'")
 
@@ -128,6 +130,12 @@ def test_error_values_in_inputs_are_named(tmp_path, capsys):
         for n, data in parts.items():
             zf.writestr(n, data)
     assert_user_error(capsys, book, "Transactions!C3 (xv_Transactions): Amount error value #N/A")
+
+
+def test_empty_log_with_explicit_analysis(tmp_path, capsys):
+    book = make_book(tmp_path / "b.xlsx", [[None, None, None]])
+    code, _, err = run_cli(capsys, "run", str(book), "--only", "rfm")
+    assert code == 2 and "(xv_Transactions): the transaction log has no rows" in err
 
 
 def test_output_would_overwrite_input(tmp_path, capsys):

@@ -64,7 +64,11 @@ def cmd_template(args: argparse.Namespace) -> int:
         raise InputError(f"{path}: exists; use --force to replace it")
     if path.suffix.lower() not in (".xlsx",):
         raise InputError(f"{path}: templates are .xlsx files")
-    build_template(path, demo=args.demo)
+    from .presets import PRESETS
+
+    if args.preset and args.preset not in PRESETS:
+        raise InputError(f"unknown preset '{args.preset}'; choose from {', '.join(PRESETS)}")
+    build_template(path, demo=args.demo, preset=args.preset)
     print(f"template written to {path}")
     return 0
 
@@ -86,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the analyses and write the xv_out_* blocks")
     run.add_argument("book", help="input workbook (.xlsx or .xlsm)")
     run.add_argument("-o", "--output", help="output workbook (default: <stem>_xlvalue.<ext>)")
-    run.add_argument("--only", help="comma-separated analyses: rfm,ranking")
+    run.add_argument("--only", help="comma-separated analyses: rfm,ranking,clv,scores,costing,"
+                     "elasticity (default: every analysis the workbook has inputs for)")
     run.add_argument("--in-place", action="store_true",
                      help="rewrite the input workbook itself (a .bak copy is kept)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
@@ -103,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("path")
     new.add_argument("--demo", action="store_true", help="fill it with the CDNOW sample")
     new.add_argument("--force", action="store_true", help="replace an existing file")
+    new.add_argument("--preset", help="score model: convergys, key-account-17, delivered-value")
     new.set_defaults(func=cmd_template)
 
     docs = sub.add_parser("docs", help="print generated documentation")

@@ -33,6 +33,7 @@ class InputTable:
     required_for: tuple[str, ...]
     doc: str
     unique_key: str | None = None
+    extra_kind: ColumnKind | None = None  # undeclared columns are kept, converted to this kind
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -106,6 +107,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MatrixActual", "number", 0.5,
             "Quantile of actual value above which a customer is high-actual (value matrix).",
             minimum=0.0, maximum=1.0),
+    Setting("ScoreRevenue", "text", "",
+            "Indicator whose rank is the revenue rank for rank changes (default: the first)."),
+    Setting("ScoreMissing", "choice", "error",
+            "Missing indicator values: error, zero (worst) or mean.",
+            choices=("error", "zero", "mean")),
     Setting("MatrixPotential", "number", 0.5,
             "Quantile of potential value above which a customer is high-potential.",
             minimum=0.0, maximum=1.0),
@@ -167,7 +173,99 @@ SEGMENTS = InputTable(
     unique_key="Segment",
 )
 
-INPUT_TABLES: tuple[InputTable, ...] = (TRANSACTIONS, CUSTOMERS, SEGMENTS)
+SCORE_MODEL = InputTable(
+    name="xv_ScoreModel",
+    sheet="ScoreModel",
+    columns=(
+        Column("Indicator", "text", doc="Indicator name: a column of xv_ScoreInputs, or "
+               "rfm.<column> / clv.<column> of those analyses' per-customer outputs."),
+        Column("Group", "text", required=False, doc="Indicator group (subtotals)."),
+        Column("Weight", "number", doc="Weight in % (positive weights sum to 100); for a "
+               "penalty item, the points subtracted at the normalised value 0."),
+        Column("WeightMax", "number", required=False,
+               doc="Penalty items: points subtracted at the normalised value 1 (negative)."),
+        Column("Direction", "text", required=False, doc="higher (default) or lower is better."),
+        Column("Normalisation", "text", required=False,
+               doc="minmax (default), percentile, zscore or expert."),
+        Column("Min", "number", required=False, doc="Expert scale: lowest value."),
+        Column("Max", "number", required=False, doc="Expert scale: highest value."),
+    ),
+    required_for=("scores",),
+    doc="The weighted score model: one row per indicator.",
+    unique_key="Indicator",
+)
+
+SCORE_INPUTS = InputTable(
+    name="xv_ScoreInputs",
+    sheet="ScoreInputs",
+    columns=(Column("CustomerID", "id", doc="Customer identifier."),),
+    required_for=(),
+    doc="Indicator values: one row per customer, one numeric column per indicator.",
+    unique_key="CustomerID",
+    extra_kind="number",
+)
+
+COST_POOLS = InputTable(
+    name="xv_CostPools",
+    sheet="CostPools",
+    columns=(
+        Column("Pool", "text", doc="Cost pool (resource) name."),
+        Column("Stage", "integer", doc="Stage whose drivers allocate this pool."),
+        Column("Amount", "number", doc="Cost amount."),
+        Column("Kind", "text", required=False,
+               doc="direct / department / network / support (documentation)."),
+        Column("Incremental", "text", required=False,
+               doc="yes when the cost is incremental (counted in incremental profit)."),
+        Column("Unallocated", "text", required=False,
+               doc="yes to leave the pool unallocated (idle capacity, reported)."),
+    ),
+    required_for=("costing",),
+    doc="Activity-based costing: the cost pools.",
+    unique_key="Pool",
+)
+
+DRIVERS = InputTable(
+    name="xv_Drivers",
+    sheet="Drivers",
+    columns=(
+        Column("Stage", "integer", doc="Stage number; stages run in increasing order."),
+        Column("From", "text", doc="Node whose cost is split (pool, activity, product...)."),
+        Column("To", "text", doc="Node receiving a share (activity, product, customer group)."),
+        Column("Quantity", "number", doc="Driver quantity (traffic, users, floor area...)."),
+    ),
+    required_for=("costing",),
+    doc="Cost drivers: each row sends From's cost to To in proportion to Quantity.",
+)
+
+REVENUE = InputTable(
+    name="xv_Revenue",
+    sheet="Revenue",
+    columns=(
+        Column("Object", "text", doc="Final cost object (customer group or customer)."),
+        Column("Revenue", "number", doc="Revenue of the object."),
+        Column("MarketingCost", "number", required=False, doc="Marketing cost of the object."),
+    ),
+    required_for=("costing",),
+    doc="Revenue per final cost object, for profitability.",
+    unique_key="Object",
+)
+
+ELASTICITY = InputTable(
+    name="xv_Elasticity",
+    sheet="Elasticity",
+    columns=(
+        Column("Group", "text", doc="Customer group or product."),
+        Column("P1", "number", doc="Price before."),
+        Column("Q1", "number", doc="Quantity before."),
+        Column("P2", "number", doc="Price after."),
+        Column("Q2", "number", doc="Quantity after."),
+    ),
+    required_for=("elasticity",),
+    doc="Price and quantity before and after a price change.",
+)
+
+INPUT_TABLES: tuple[InputTable, ...] = (TRANSACTIONS, CUSTOMERS, SEGMENTS, SCORE_MODEL,
+                                        SCORE_INPUTS, COST_POOLS, DRIVERS, REVENUE, ELASTICITY)
 
 # The widely used 11-segment scheme on the R x F grid of 5-point scores; exhaustive and
 # non-overlapping for 5 bins, so every customer gets exactly one segment.
@@ -213,14 +311,31 @@ OUTPUTS: tuple[OutputBlock, ...] = (
     OutputBlock("xv_out_Holdout", "xv_CLV", "clv",
                 "Holdout check (with CalibrationEnd): actual vs expected repeat purchases by "
                 "calibration frequency."),
+    OutputBlock("xv_out_Scores", "xv_Scores", "scores",
+                "Per customer: score, group subtotals, penalty, rank, revenue rank, rank change, tier."),
+    OutputBlock("xv_out_ScoreMovers", "xv_Scores", "scores",
+                "The customers whose score rank moved most against their revenue rank."),
+    OutputBlock("xv_out_ScoreWeights", "xv_Scores", "scores",
+                "The score model as used (weights rescaled to 100 where needed)."),
+    OutputBlock("xv_out_Allocation", "xv_Costing", "costing",
+                "Every allocation flow: stage, from, to, amount."),
+    OutputBlock("xv_out_Profitability", "xv_Costing", "costing",
+                "Per final object: revenue, FAC and incremental cost and profit, margins, shares."),
+    OutputBlock("xv_out_RevenueBands", "xv_Costing", "costing",
+                "Revenue per 100 of marketing cost by revenue band."),
+    OutputBlock("xv_out_ProfitWhale", "xv_Costing", "costing",
+                "Whale curve of the final objects ranked by FAC profit."),
+    OutputBlock("xv_out_Elasticity", "xv_Elasticity", "elasticity",
+                "Point and arc price elasticity per group, elastic or inelastic."),
     OutputBlock("xv_out_RunLog", "xv_RunLog", "runlog",
                 "Version, time, settings, input row counts and SHA-256 of each input range."),
 )
 
 RUNLOG_SHEET = "xv_RunLog"
 # sheets whose first block is one row per customer put their blocks side by side
-SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_CLV": "horizontal"}
-ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv")
+SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_CLV": "horizontal",
+                                 "xv_Scores": "horizontal", "xv_Costing": "horizontal"}
+ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv", "scores", "costing", "elasticity")
 
 
 def outputs_for(analyses: set[str] | tuple[str, ...]) -> list[OutputBlock]:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from .contract import ANALYSES, INPUT_TABLES
 from .errors import InputError, Problem
-from .inputs import read_inputs
+from .inputs import available_analyses, read_inputs
 from .pipeline import Progress, Results, analyse, parse_only, run_log, sheet_outputs
 from .workbook.reader import WorkbookReader
 from .workbook.writer import write_outputs
@@ -60,11 +61,27 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
     say = progress or (lambda _m: None)
     say(f"reading {book.name}")
     reader = WorkbookReader.open(book)
+    skipped: list[str] = []
     try:
+        if only is None:  # a plain run does what the workbook has inputs for
+            present = available_analyses(reader)
+            skipped = [a for a in ANALYSES if a not in present]
+            analyses = analyses & present
+            if not analyses:
+                empty = [t.name for t in INPUT_TABLES if reader.has(t.name)
+                         and t.required_for and not reader.has_data(t.name)]
+                if empty:
+                    raise InputError(Problem(f"{', '.join(empty)} hold(s) no data rows; nothing "
+                                             "to analyse", book=book.name))
+                raise InputError(Problem(
+                    "the workbook has none of the input ranges of any analysis (xv_Transactions, "
+                    "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=book.name))
         inputs = read_inputs(reader, analyses)
     finally:
         reader.close()
     results = analyse(inputs, analyses, say, explicit=only is not None)
+    if skipped:
+        results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")
     log = run_log(inputs, results, started)
     backup = None
     if in_place:

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .contract import CUSTOMERS, SEGMENTS, SETTINGS_NAME, TRANSACTIONS, InputTable
+from .contract import (
+    CUSTOMERS,
+    INPUT_TABLES,
+    SEGMENTS,
+    SETTINGS_NAME,
+    TRANSACTIONS,
+    InputTable,
+)
 from .errors import InputError, Problem, ProblemCollector
 from .settings import Settings, read_settings
 from .transactions import TransactionLog, day_number
@@ -38,6 +45,12 @@ class Inputs:
     warnings: list[str] = field(default_factory=list)
     log: TransactionLog | None = None
     as_of: int = 0
+    tables: dict[str, CleanTable] = field(default_factory=dict)
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        """The validated frame of an input table, or None when the workbook has none."""
+        table = self.tables.get(name)
+        return table.frame if table is not None else None
 
 
 def _read_table(reader: WorkbookReader, spec: InputTable, required: bool,
@@ -78,14 +91,21 @@ def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
             problems.extend(exc.problems)
     settings, found, warnings = read_settings(raw_settings)
     problems.extend(found)
-    needs_tx = bool(analyses & set(TRANSACTIONS.required_for))
-    tx = _read_table(reader, TRANSACTIONS, needs_tx, problems, records)
-    customers = _read_table(reader, CUSTOMERS, False, problems, records)
-    segments = _read_table(reader, SEGMENTS, False, problems, records)
+    tables: dict[str, CleanTable] = {}
+    for spec in INPUT_TABLES:
+        needed = bool(analyses & set(spec.required_for))
+        if not needed and not reader.has(spec.name):
+            continue
+        table = _read_table(reader, spec, needed, problems, records)
+        if table is not None:
+            tables[spec.name] = table
+    tx = tables.get(TRANSACTIONS.name)
+    customers = tables.get(CUSTOMERS.name)
+    segments = tables.get(SEGMENTS.name)
     inputs = Inputs(reader.book, settings, tx,
                     customers.frame if customers else None,
-                    segments.frame if segments else None, records, warnings)
-    if tx is not None and not problems:
+                    segments.frame if segments else None, records, warnings, tables=tables)
+    if tx is not None and not problems and analyses & set(TRANSACTIONS.required_for):
         _prepare_log(inputs, problems)
     if segments is not None and not problems:
         _check_segments(segments, settings["RFMBins"], problems)
@@ -145,3 +165,15 @@ def _check_segments(table: CleanTable, bins: int, problems: ProblemCollector) ->
     if SEGMENTS.unique_key and f.empty:
         problems.add(Problem("xv_Segments has no rules; delete the range to use the default "
                              "segments", book=table.source.book, name=SEGMENTS.name))
+
+
+def available_analyses(reader: WorkbookReader) -> set[str]:
+    """Analyses whose required input ranges all exist and hold data (for a plain `run`)."""
+    from .contract import ANALYSES
+
+    out = set()
+    for analysis in ANALYSES:
+        needs = [t.name for t in INPUT_TABLES if analysis in t.required_for]
+        if all(reader.has_data(n) for n in needs):
+            out.add(analysis)
+    return out

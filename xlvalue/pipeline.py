@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import __version__
 from .contract import ANALYSES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
+from .costing import allocate, elasticity, profitability, revenue_per_marketing
 from .errors import InputError, ModelError, Problem
 from .inputs import Inputs
 from .ranking import (
@@ -27,6 +28,7 @@ from .ranking import (
     whale_curve,
 )
 from .rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
+from .scoring import biggest_movers, score_customers
 from .value import analyse_clv
 from .workbook.charts import ChartSpec
 from .workbook.sheetxml import Block
@@ -133,6 +135,14 @@ CHARTS: dict[str, list[ChartSpec]] = {
                              ("potential_value",), x_title="actual value (CLV)",
                              y_title="potential value")],
     "xv_out_Forecast": [ChartSpec("bar", "CRM gross margin by period", "period", ("crm_margin",))],
+    "xv_out_ScoreMovers": [ChartSpec("bar", "Biggest movers: rank change vs revenue rank",
+                                     "customer_id", ("rank_change",))],
+    "xv_out_Profitability": [ChartSpec("bar", "Profit by object (FAC and incremental)", "object",
+                                       ("profit_fac", "profit_incremental"))],
+    "xv_out_ProfitWhale": [ChartSpec("xyline", "Whale curve of profit", "pct_customers",
+                                     ("pct_profit",), x_title="% of objects (ranked by profit)",
+                                     y_title="% of total profit")],
+    "xv_out_Elasticity": [ChartSpec("bar", "Arc price elasticity", "Group", ("arc_elasticity",))],
     "xv_out_Holdout": [ChartSpec("line", "Holdout: actual vs expected repeat purchases",
                                  "frequency_cal", ("actual_holdout", "expected_holdout"),
                                  x_title="repeat purchases in calibration",
@@ -149,7 +159,10 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     """
     say = progress or (lambda _msg: None)
     results = Results(analyses=[a for a in ANALYSES if a in analyses])
-    if analyses & {"rfm", "ranking"}:
+    table = None
+    clv_table = None
+    if analyses & {"rfm", "ranking", "clv"} or _score_needs(inputs, "rfm.") or \
+            (_score_needs(inputs, "clv.") and "scores" in analyses):
         say("RFM summaries and scores")
         table, frames = analyse_rfm(inputs)
         add_ranking_columns(inputs, table)
@@ -159,30 +172,122 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         if "ranking" in analyses:
             say("deciles, Pareto classes, whale curve, tiers")
             results.frames.update(analyse_ranking(inputs, table))
-    if "clv" in analyses:
+    if "clv" in analyses or ("scores" in analyses and _score_needs(inputs, "clv.")):
         say(f"fitting {inputs.settings['Model']} and gamma-gamma, forecasting CLV")
-        if "table" not in locals():
-            table, _ = analyse_rfm(inputs)
-        assert inputs.log is not None
+        assert inputs.log is not None and table is not None
         try:
             clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers)
         except ModelError as exc:
             if explicit:
                 raise InputError(Problem(f"CLV: {exc}", book=inputs.book)) from None
             results.warnings.append(f"CLV skipped: {exc}")
-            results.warnings.extend(inputs.warnings)
-            results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
-            return results
-        results.frames["xv_out_CLV"] = clv.customers
-        results.frames["xv_out_Models"] = clv.models
-        results.frames["xv_out_Forecast"] = clv.forecast
-        results.frames["xv_out_ValueMatrix"] = clv.matrix
-        if clv.holdout is not None:
-            results.frames["xv_out_Holdout"] = clv.holdout
-        results.warnings.extend(clv.warnings)
+            clv = None
+        if clv is not None:
+            clv_table = clv.customers
+            if "clv" in analyses:
+                results.frames["xv_out_CLV"] = clv.customers
+                results.frames["xv_out_Models"] = clv.models
+                results.frames["xv_out_Forecast"] = clv.forecast
+                results.frames["xv_out_ValueMatrix"] = clv.matrix
+                if clv.holdout is not None:
+                    results.frames["xv_out_Holdout"] = clv.holdout
+            results.warnings.extend(clv.warnings)
+    if "scores" in analyses:
+        say("weighted scores")
+        results.frames.update(analyse_scores(inputs, table, clv_table, results.warnings))
+    if "costing" in analyses:
+        say("activity-based cost allocation and profitability")
+        results.frames.update(analyse_costing(inputs, results.warnings))
+    if "elasticity" in analyses:
+        results.frames["xv_out_Elasticity"] = analyse_elasticity(inputs)
     results.warnings.extend(inputs.warnings)
     results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
     return results
+
+
+def _score_needs(inputs: Inputs, prefix: str) -> bool:
+    model = inputs.frame("xv_ScoreModel")
+    return model is not None and model["Indicator"].astype(str).str.startswith(prefix).any()
+
+
+def score_inputs(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | None
+                 ) -> pd.DataFrame:
+    """Indicator values per customer: xv_ScoreInputs plus requested rfm.* / clv.* columns."""
+    model = inputs.frame("xv_ScoreModel")
+    assert model is not None
+    base = inputs.frame("xv_ScoreInputs")
+    frame = base.set_index("CustomerID") if base is not None else None
+    for name in model["Indicator"].astype(str):
+        for prefix, source in (("rfm.", rfm), ("clv.", clv)):
+            if not name.startswith(prefix):
+                continue
+            column = name[len(prefix):]
+            if source is None or column not in source:
+                raise InputError(Problem(f"indicator {name}: no such column in the {prefix[:-1]} "
+                                         "output", book=inputs.book, name="xv_ScoreModel"))
+            values = source.set_index("customer_id")[column]
+            frame = values.rename(name).to_frame() if frame is None else frame.join(
+                values.rename(name), how="left" if base is not None else "outer")
+    if frame is None:
+        raise InputError(Problem("no xv_ScoreInputs table and no rfm./clv. indicators",
+                                 book=inputs.book, name="xv_ScoreInputs"))
+    return frame
+
+
+def analyse_scores(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | None,
+                   warnings: list[str]) -> dict[str, pd.DataFrame]:
+    """Weighted scores, rank changes against revenue, biggest movers (METHODS section 7)."""
+    s = inputs.settings
+    model = inputs.frame("xv_ScoreModel")
+    assert model is not None
+    values = score_inputs(inputs, rfm, clv)
+    result = score_customers(model, values, s["ScoreRevenue"] or None, s["ScoreMissing"],
+                             s.floats("TierCuts"))
+    warnings.extend(result.warnings)
+    return {"xv_out_Scores": result.table, "xv_out_ScoreMovers": biggest_movers(result.table),
+            "xv_out_ScoreWeights": result.weights}
+
+
+def _yes(values: pd.Series) -> np.ndarray:
+    return values.astype(str).str.strip().str.lower().isin(("yes", "y", "true", "1", "x")).to_numpy()
+
+
+def analyse_costing(inputs: Inputs, warnings: list[str]) -> dict[str, pd.DataFrame]:
+    """Allocation (all costs and incremental only), profitability, bands, profit whale curve."""
+    pools, drivers = inputs.frame("xv_CostPools"), inputs.frame("xv_Drivers")
+    revenue = inputs.frame("xv_Revenue")
+    assert pools is not None and drivers is not None and revenue is not None
+    try:
+        full = allocate(pools, drivers)
+        incremental_mask = _yes(pools["Incremental"]) if "Incremental" in pools else \
+            np.zeros(len(pools), bool)
+        inc = allocate(pools, drivers, include=incremental_mask) if incremental_mask.any() else None
+    except InputError as exc:
+        raise InputError([Problem(p.message, book=inputs.book, name=p.name) for p in exc.problems]
+                         ) from None
+    warnings.extend(full.warnings)
+    rev = revenue.set_index("Object")["Revenue"]
+    rev.index = rev.index.astype(str)
+    unknown = sorted(set(rev.index) - set(full.final.index))
+    if unknown:
+        warnings.append(f"xv_Revenue objects with no allocated cost: {', '.join(unknown[:5])}")
+    incremental = inc.final if inc is not None else pd.Series(0.0, index=full.final.index)
+    prof = profitability(rev, full.final, incremental)
+    out = {"xv_out_Allocation": full.flows, "xv_out_Profitability": prof}
+    if "MarketingCost" in revenue:
+        out["xv_out_RevenueBands"] = revenue_per_marketing(
+            revenue["Revenue"].to_numpy(), revenue["MarketingCost"].fillna(0).to_numpy())
+    if prof["profit_fac"].sum() > 0:
+        whale = whale_curve(prof["profit_fac"].to_numpy())
+        out["xv_out_ProfitWhale"] = whale.curve
+    return out
+
+
+def analyse_elasticity(inputs: Inputs) -> pd.DataFrame:
+    table = inputs.frame("xv_Elasticity")
+    assert table is not None
+    e = elasticity(table["P1"], table["Q1"], table["P2"], table["Q2"])
+    return pd.concat([table.reset_index(drop=True), e], axis=1)
 
 
 def run_log(inputs: Inputs, results: Results, started: dt.datetime) -> pd.DataFrame:

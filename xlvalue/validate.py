@@ -165,6 +165,8 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     for i, row in enumerate(body):
         data[i, :] = row
     used = [positions[c.name] for c in spec.columns if c.name in positions]
+    if spec.extra_kind is not None:
+        used = list(range(len(header)))
     blank_rows = np.ones(len(body), bool)
     for j in used:
         blank_rows &= _is_blank(data[:, j]) if len(body) else blank_rows
@@ -177,10 +179,15 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     data = data[:n]
     excel_rows = np.arange(n) + a.r0 + 2
 
+    columns = [c for c in spec.columns if c.name in positions]
+    if spec.extra_kind is not None:  # keep undeclared columns (e.g. indicator values)
+        taken = set(positions.values())
+        for j, h in enumerate(header):
+            if h and j not in taken:
+                positions[h] = j
+                columns.append(Column(h, spec.extra_kind, required=False))
     frame: dict[str, np.ndarray] = {}
-    for col in spec.columns:
-        if col.name not in positions:
-            continue
+    for col in columns:
         j = positions[col.name]
         values = data[:, j]
         blank = _is_blank(values) if n else np.zeros(0, bool)

@@ -146,6 +146,16 @@ class WorkbookReader:
     def has(self, name: str) -> bool:
         return self._find_name(name) is not None or name.lower() in self.tables
 
+    def has_data(self, name: str) -> bool:
+        """The name exists and its range has a non-blank cell below the header row."""
+        if not self.has(name):
+            return False
+        try:
+            rows = self.read(name).rows
+        except InputError:
+            return True  # let the read report what is wrong
+        return any(not (c == "" or c is None) for row in rows[1:] for c in row)
+
     def _find_name(self, name: str) -> list[DefinedName] | None:
         found = [n for n in self.names if n.name.lower() == name.lower()]
         return found or None

@@ -19,9 +19,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..contract import (
-    CUSTOMERS,
     DEFAULT_SEGMENTS,
     INPUT_TABLES,
+    SCORE_INPUTS,
+    SCORE_MODEL,
+    SEGMENTS,
     SETTINGS,
     SETTINGS_NAME,
     SETTINGS_SHEET,
@@ -29,6 +31,7 @@ from ..contract import (
     InputTable,
     output_sheets,
 )
+from ..presets import preset as preset_table
 from .ooxml import col_letter, quote_sheet
 from .writer import atomic_write
 
@@ -39,9 +42,10 @@ DEMO_SETTINGS = {"AsOfDate": dt.date(1998, 6, 30), "CalibrationEnd": dt.date(199
 FIXED_TIME = dt.datetime(2024, 1, 1)
 
 
-def _add_table(wb: Workbook, spec: InputTable, rows: list[list]) -> None:
+def _add_table(wb: Workbook, spec: InputTable, rows: list[list], extra: list[str] | None = None
+               ) -> None:
     ws = wb.create_sheet(spec.sheet)
-    columns = [c.name for c in spec.columns]
+    columns = [c.name for c in spec.columns] + list(extra or [])
     ws.append(columns)
     for cell in ws[1]:
         cell.font = HEADER_FONT
@@ -53,9 +57,9 @@ def _add_table(wb: Workbook, spec: InputTable, rows: list[list]) -> None:
     table = Table(displayName=spec.name, ref=ref)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium7", showRowStripes=True)
     ws.add_table(table)
+    for j, name in enumerate(columns):
+        ws.column_dimensions[col_letter(j)].width = max(12, len(name) + 4)
     for j, col in enumerate(spec.columns):
-        letter = col_letter(j)
-        ws.column_dimensions[letter].width = max(12, len(col.name) + 4)
         if col.kind == "date":
             for (cell,) in ws.iter_rows(min_row=2, max_row=n + 1, min_col=j + 1, max_col=j + 1):
                 cell.number_format = "yyyy-mm-dd"
@@ -109,19 +113,28 @@ def demo_transactions() -> list[list]:
             for cid, d, a, ch in zip(df["CustomerID"], dates, df["Amount"], channel, strict=True)]
 
 
-def build_template(path: str | Path, demo: bool = False) -> Path:
-    """Write the template (or the CDNOW demo) workbook to path, atomically."""
+def build_template(path: str | Path, demo: bool = False, preset: str | None = None) -> Path:
+    """Write the template (or the CDNOW demo) workbook to path, atomically.
+
+    preset names a score model of the seeds (convergys, key-account-17, delivered-value); its
+    indicators fill xv_ScoreModel and become the columns of xv_ScoreInputs.
+    """
     wb = Workbook()
     wb.remove(wb.active)
     _settings_sheet(wb, DEMO_SETTINGS if demo else {})
+    model = preset_table(preset) if preset else None
     for spec in INPUT_TABLES:
-        if spec is TRANSACTIONS:
-            rows = demo_transactions() if demo else []
-        elif spec is CUSTOMERS:
-            rows = []
-        else:
+        rows: list[list] = []
+        extra: list[str] = []
+        if spec is TRANSACTIONS and demo:
+            rows = demo_transactions()
+        elif spec is SEGMENTS:
             rows = [[name, a, b, c, d, 1, 5, action] for name, a, b, c, d, action in DEFAULT_SEGMENTS]
-        _add_table(wb, spec, rows)
+        elif spec is SCORE_MODEL and model is not None:
+            rows = [[None if pd.isna(v) else v for v in r] for r in model.itertuples(index=False)]
+        elif spec is SCORE_INPUTS and model is not None:
+            extra = list(model["Indicator"])
+        _add_table(wb, spec, rows, extra)
     for sheet in output_sheets():
         ws = wb.create_sheet(sheet)
         ws["A1"] = "Filled by xlvalue (xlvalue run, or the Run button on the xlvalue ribbon)."
