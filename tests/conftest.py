@@ -69,3 +69,27 @@ def small_log() -> pd.DataFrame:
         ("E", d(2024, 1, 5), 5.0),
     ]
     return pd.DataFrame(rows, columns=["CustomerID", "Date", "Amount"])
+
+
+def write_tables(path: Path, tables: dict[str, pd.DataFrame], settings: dict | None = None
+                 ) -> Path:
+    """A workbook with one sheet and defined name per frame (header + rows)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, frame in tables.items():
+        ws = wb.create_sheet(name.removeprefix("xv_"))
+        ws.append([str(c) for c in frame.columns])
+        for row in frame.itertuples(index=False):
+            ws.append([None if (isinstance(v, float) and v != v) else v for v in row])
+        last = chr(64 + len(frame.columns))
+        wb.defined_names[name] = DefinedName(
+            name, attr_text=f"{ws.title}!$A$1:${last}${len(frame) + 1}")
+    if settings:
+        st = wb.create_sheet("Settings")
+        st.append(["Key", "Value"])
+        for k, v in settings.items():
+            st.append([k, v])
+        wb.defined_names["xv_Settings"] = DefinedName(
+            "xv_Settings", attr_text=f"Settings!$A$1:$B${len(settings) + 1}")
+    wb.save(path)
+    return path
