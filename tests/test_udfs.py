@@ -1,0 +1,142 @@
+"""XV_* worksheet functions: same numbers as the core, readable errors, Excel signatures."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
+from xlvalue.excel.convert import ERROR_PREFIX, REGISTRY, frame_to_cells
+from xlvalue.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+from xlvalue.rfm import repeat_summary, rfm_summary, score_rfm
+from xlvalue.transactions import TransactionLog, day_number
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "udfs"))
+xu = importlib.import_module("xlvalue_udfs")
+
+
+def col(values) -> list[list]:
+    return [[float(v)] for v in values]
+
+
+@pytest.fixture(scope="module")
+def cdnow_range() -> list[list]:
+    df = load_cdnow_sample()
+    return [["CustomerID", "Date", "Amount"]] + [
+        [c, d.to_pydatetime(), float(a)] for c, d, a in zip(df["CustomerID"], df["Date"],
+                                                             df["Amount"], strict=True)]
+
+
+def test_every_expected_function_is_registered_and_exported():
+    expected = {"XV_RFM", "XV_RFM_SEGMENT", "XV_DECILES", "XV_PARETO", "XV_WHALE", "XV_NBD_P",
+                "XV_NBD_FIT", "XV_GG_FIT", "XV_BGNBD_FIT", "XV_PARETONBD_FIT", "XV_PALIVE",
+                "XV_EXPECTED_PURCHASES", "XV_CLV", "XV_LTV", "XV_SCORE", "XV_ALLOCATE",
+                "XV_ELASTICITY", "XV_REPEAT"}
+    assert expected <= set(REGISTRY) and expected <= set(xu.__all__)
+    for spec in REGISTRY.values():
+        assert spec.doc, spec.name  # help text for the function wizard
+        assert getattr(xu, spec.name) is spec.func
+
+
+def test_xlwings_reads_the_real_signatures(monkeypatch):
+    # xlwings.udfs needs pywin32; with its COM imports stubbed it attaches the metadata that
+    # "Import Functions" turns into VBA declarations
+    for mod in ("pythoncom", "pywintypes", "win32com", "win32com.client"):
+        monkeypatch.setitem(sys.modules, mod, types.ModuleType(mod))
+    sys.modules["win32com.client"].Dispatch = object
+    sys.modules["pythoncom"].CoInitialize = lambda: None
+    monkeypatch.delitem(sys.modules, "xlwings.udfs", raising=False)
+    udfs = importlib.import_module("xlwings.udfs")
+    meta = udfs.xlfunc(category="xlvalue")(xu.XV_CLV).__xlfunc__
+    names = [a["name"] for a in meta["args"]]
+    assert names[:6] == ["params", "gg_params", "frequency", "recency", "T", "monetary"]
+    assert "optional" in meta["args"][6] and meta["category"] == "xlvalue"
+    assert meta["ret"]["doc"].startswith("Discounted customer lifetime value")
+
+
+def test_rfm_equals_core(cdnow_range):
+    out = xu.XV_RFM(cdnow_range)
+    log = TransactionLog.from_frame(load_cdnow_sample())
+    core = score_rfm(rfm_summary(log, day_number("1998-06-30"))).table
+    assert out[0][:4] == ["customer_id", "recency_days", "frequency", "monetary"]
+    body = pd.DataFrame(out[1:], columns=out[0])
+    assert body["customer_id"].tolist() == core["customer_id"].tolist()
+    np.testing.assert_array_equal(body["R"].astype(int), core["R"])
+    np.testing.assert_allclose(body["monetary"].astype(float), core["monetary"], rtol=0)
+    assert body["segment"].tolist() == core["segment"].tolist()
+
+
+def test_model_functions_equal_core():
+    s = load_cdnow_summary()
+    f, r, t = col(s["frequency"]), col(s["recency"]), col(s["T"])
+    fit = xu.XV_BGNBD_FIT(f, r, t)
+    core = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+    assert fit == frame_to_cells(core.summary().drop(columns="model"))
+    palive = xu.XV_PALIVE(fit, f, r, t)
+    np.testing.assert_allclose(np.array(palive, dtype=float).ravel(),
+                               core.conditional_probability_alive(s["frequency"], s["recency"], s["T"]))
+    exp = xu.XV_EXPECTED_PURCHASES(fit, 39, f, r, t)
+    np.testing.assert_allclose(np.array(exp, dtype=float).ravel(),
+                               core.conditional_expected_purchases(39, s["frequency"], s["recency"],
+                                                                   s["T"]))
+    pfit = xu.XV_PARETONBD_FIT(f, r, t)
+    assert pfit[1][0] == "r" and pfit[1][1] == pytest.approx(
+        ParetoNBDModel().fit(s["frequency"], s["recency"], s["T"]).params_["r"])
+
+
+def test_clv_equals_core():
+    log = TransactionLog.from_frame(load_cdnow_sample())
+    rs = repeat_summary(log, day_number("1997-09-30"))
+    rep = rs[rs["frequency"] > 0]
+    gg = GammaGammaModel().fit(rep["frequency"], rep["monetary_value"])
+    bg = BetaGeoModel().fit(rs["frequency"], rs["recency"], rs["T"])
+    gg_cells = xu.XV_GG_FIT(col(rep["frequency"]), col(rep["monetary_value"]))
+    bg_cells = xu.XV_BGNBD_FIT(col(rs["frequency"]), col(rs["recency"]), col(rs["T"]))
+    clv = xu.XV_CLV(bg_cells, gg_cells, col(rs["frequency"]), col(rs["recency"]), col(rs["T"]),
+                    col(rs["monetary_value"]), 12, 30 / 7, 0.01, 0.3)
+    from xlvalue.clv import discounted_clv
+
+    core = discounted_clv(bg, gg, rs["frequency"], rs["recency"], rs["T"],
+                          rs["monetary_value"].to_numpy(), 12, 30 / 7, 0.01, 0.3)
+    np.testing.assert_allclose(np.array(clv, dtype=float).ravel(), core, rtol=1e-12)
+
+
+def test_small_functions():
+    assert xu.XV_NBD_P(col([0, 1]), 1.84, 2.67)[0][0] == pytest.approx(0.3138, abs=5e-5)
+    assert xu.XV_LTV([[110, 100, 131]], [[10, 10, 10]], 0.1)[0][0] == pytest.approx(281.818181818)
+    pareto = xu.XV_PARETO(col([400, 150, 800, 30, 5]))
+    assert pareto[0][0] == "class" and pareto[1][2] == 2
+    assert xu.XV_RFM_SEGMENT(col([5, 1]), col([5, 1]), col([3, 3])) == [["Champions"], ["Lost"]]
+    e = xu.XV_ELASTICITY(10, 100, 11, 80)
+    assert e[1][0] == pytest.approx(-2.0) and e[1][2] == "elastic"
+    w = xu.XV_WHALE(col([50, 30, 20, -10, -40]))
+    assert len(w) == 102 and max(r[1] for r in w[1:]) == pytest.approx(200.0)
+    d = xu.XV_DECILES(col(range(1, 101)))
+    assert d[1][1] == 10  # customers in group 1
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: xu.XV_PARETO([[1], ["abc"]]), "values item 2: 'abc' is not a number"),
+    (lambda: xu.XV_RFM([["CustomerID", "Date", "Amount"], ["1", "2024-01-01", "abc"]]),
+     "transactions C2: Amount 'abc' is not a number"),
+    (lambda: xu.XV_RFM([["CustomerID", "Amount"], ["1", 3]]), "missing column 'Date'"),
+    (lambda: xu.XV_BGNBD_FIT([[1]], [[1]], [[2]]), "too few to fit"),
+    (lambda: xu.XV_PALIVE([[1, 2]], [[1]], [[1]], [[2]]), "expected the parameters r, alpha, a, b"),
+    (lambda: xu.XV_BGNBD_FIT([[1], [2]], [[1]], [[2], [3]]), "same number of cells"),
+    (lambda: xu.XV_DECILES(None), "values is empty"),
+    (lambda: xu.XV_SCORE([["Indicator", "Weight"], ["a", 1]], [["CustomerID", "b"], ["x", 1]]),
+     "have no column"),
+])
+def test_errors_are_readable_strings(call, message):
+    out = call()
+    assert isinstance(out, list) and len(out) == 1 and len(out[0]) == 1
+    text = out[0][0]
+    assert text.startswith(ERROR_PREFIX) and message in text, text
+    assert "Traceback" not in text

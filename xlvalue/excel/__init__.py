@@ -1,0 +1,1 @@
+"""Excel doors: worksheet functions (UDFs), ribbon macros and the xlwings workbook adapter."""

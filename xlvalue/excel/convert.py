@@ -1,0 +1,187 @@
+"""Translation between Excel ranges (lists of rows) and the core's arrays and frames.
+
+UDFs receive ranges as lists of lists (first row = header where a table is expected) and
+return lists of lists with a header row. Errors become one readable string in the cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..contract import InputTable
+from ..errors import InputError, ModelError, XlvalueError
+from ..validate import validate_table
+from ..workbook.ooxml import Area
+from ..workbook.reader import RawRange
+
+ERROR_PREFIX = "#XV! "
+Cells = list[list[Any]]
+
+
+class UDFError(XlvalueError):
+    """A worksheet-function argument is wrong; the message goes into the cell."""
+
+
+@dataclass(frozen=True)
+class UDFSpec:
+    """What Excel sees of one worksheet function: name, arguments, help."""
+
+    name: str
+    func: Callable
+    args: tuple[tuple[str, str], ...]  # (argument, description)
+    doc: str
+    category: str = "xlvalue"
+    volatile: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+REGISTRY: dict[str, UDFSpec] = {}
+
+
+def as_rows(value: Any) -> Cells:
+    """Any range value as a list of rows (xlwings gives scalars and 1-D lists for thin ranges)."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        if value and not isinstance(value[0], list | tuple):
+            return [[v] for v in value]
+        return [list(r) for r in value]
+    return [[value]]
+
+
+def table_from_range(value: Any, spec: InputTable, argument: str) -> pd.DataFrame:
+    """Validate a range with a header row against a contract table; errors name the row."""
+    rows = as_rows(value)
+    rows = [["" if c is None else c for c in r] for r in rows]
+    width = max((len(r) for r in rows), default=0)
+    area = Area(argument, 0, 0, max(len(rows) - 1, 0), max(width - 1, 0))
+    table, problems = validate_table(RawRange(argument, "", area, rows), spec)
+    if problems:
+        p = problems[0]
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise UDFError(f"{argument} {p.cell}: {p.message}{more}")
+    assert table is not None
+    return table.frame
+
+
+def numbers(value: Any, argument: str, allow_empty: bool = False) -> np.ndarray:
+    """A column or row of numbers (a header cell of text at the top is skipped)."""
+    flat = [c for row in as_rows(value) for c in row]
+    if flat and isinstance(flat[0], str) and not _is_number(flat[0]):
+        flat = flat[1:]
+    out = np.empty(len(flat))
+    for i, v in enumerate(flat):
+        if isinstance(v, bool) or v is None or (isinstance(v, str) and not _is_number(v)):
+            raise UDFError(f"{argument} item {i + 1}: {v!r} is not a number")
+        out[i] = float(v)
+    if not allow_empty and len(out) == 0:
+        raise UDFError(f"{argument} is empty")
+    return out
+
+
+def _is_number(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int | float):
+        return True
+    try:
+        float(str(v))
+        return True
+    except ValueError:
+        return False
+
+
+def number(value: Any, argument: str, default: float | None = None) -> float:
+    if value is None or value == "":
+        if default is None:
+            raise UDFError(f"{argument} is required")
+        return default
+    arr = numbers(value, argument)
+    if arr.size != 1:
+        raise UDFError(f"{argument} must be a single number")
+    return float(arr[0])
+
+
+def params_from_range(value: Any, names: tuple[str, ...], argument: str) -> dict[str, float]:
+    """Model parameters from a fit output (parameter | estimate ...) or a row of numbers."""
+    rows = as_rows(value)
+    found: dict[str, float] = {}
+    for row in rows:
+        if len(row) >= 2 and isinstance(row[0], str) and row[0] in names and _is_number(row[1]):
+            found[row[0]] = float(row[1])
+    if len(found) == len(names):
+        return found
+    flat = [c for r in rows for c in r if _is_number(c)]
+    if len(flat) == len(names):
+        return dict(zip(names, map(float, flat), strict=True))
+    raise UDFError(f"{argument}: expected the parameters {', '.join(names)} (the output of the "
+                   "fit function, or the numbers in that order)")
+
+
+def frame_to_cells(frame: pd.DataFrame) -> Cells:
+    """Header row plus values; NaN/inf become empty cells, dates become datetimes."""
+    out: Cells = [[str(c) for c in frame.columns]]
+    cols = []
+    for c in frame.columns:
+        s = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            cols.append([None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in s])
+        elif pd.api.types.is_bool_dtype(s):
+            cols.append([bool(v) for v in s])
+        elif pd.api.types.is_numeric_dtype(s):
+            x = s.to_numpy(dtype=float, na_value=np.nan)
+            cols.append([float(v) if np.isfinite(v) else None for v in x])
+        else:
+            cols.append([None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)
+                         for v in s])
+    out.extend(list(r) for r in zip(*cols, strict=True)) if cols else None
+    return out
+
+
+def column_cells(values: np.ndarray, header: str | None = None) -> Cells:
+    """A result column (one value per input row), NaN/inf as empty cells."""
+    body = [[float(v) if np.isfinite(v) else None] for v in np.asarray(values, dtype=float)]
+    return ([[header]] if header else []) + body
+
+
+def excel_date(value: Any, argument: str) -> np.datetime64 | None:
+    """An optional single date argument (Excel date, serial or ISO text)."""
+    from ..validate import convert_dates
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime | dt.date | int | float | str):
+        out, bad = convert_dates(np.array([value], dtype=object))
+        if not bad[0]:
+            return out[0]
+    raise UDFError(f"{argument} {value!r} is not a date")
+
+
+def udf(name: str, category: str = "xlvalue", **arg_docs: str):
+    """Register a worksheet function: errors become '#XV! ...' text, never a traceback."""
+
+    def wrap(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def safe(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except UDFError as exc:
+                return [[ERROR_PREFIX + str(exc)]]
+            except (InputError, ModelError, XlvalueError) as exc:
+                return [[ERROR_PREFIX + str(exc).splitlines()[0]]]
+            except Exception as exc:  # the cell shows one line, not a traceback
+                return [[ERROR_PREFIX + f"internal error: {type(exc).__name__}: {exc}"]]
+
+        safe.__wrapped_core__ = func  # type: ignore[attr-defined]
+        REGISTRY[name] = UDFSpec(name, safe, tuple(arg_docs.items()),
+                                 (func.__doc__ or "").strip().splitlines()[0], category)
+        return safe
+
+    return wrap
