@@ -39,13 +39,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .inputs import read_inputs
+    from .inputs import available_analyses, read_inputs
     from .pipeline import parse_only
     from .workbook.reader import WorkbookReader
 
     reader = WorkbookReader.open(args.book)
     try:
-        inputs = read_inputs(reader, parse_only(args.only))
+        analyses = parse_only(args.only) if args.only else available_analyses(reader)
+        inputs = read_inputs(reader, analyses or parse_only(None))
     finally:
         reader.close()
     for rec in inputs.records:

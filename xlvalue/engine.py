@@ -11,7 +11,7 @@ import pandas as pd
 
 from .contract import ANALYSES, INPUT_TABLES
 from .errors import InputError, Problem
-from .inputs import available_analyses, read_inputs
+from .inputs import Inputs, available_analyses, read_inputs
 from .pipeline import Progress, Results, analyse, parse_only, run_log, sheet_outputs
 from .workbook.reader import WorkbookReader
 from .workbook.writer import write_outputs
@@ -57,32 +57,13 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
                                  book=str(target)))
     if not target.parent.exists():
         raise InputError(Problem("the output folder does not exist", book=str(target)))
-    analyses = parse_only(only)
     say = progress or (lambda _m: None)
     say(f"reading {book.name}")
     reader = WorkbookReader.open(book)
-    skipped: list[str] = []
     try:
-        if only is None:  # a plain run does what the workbook has inputs for
-            present = available_analyses(reader)
-            skipped = [a for a in ANALYSES if a not in present]
-            analyses = analyses & present
-            if not analyses:
-                empty = [t.name for t in INPUT_TABLES if reader.has(t.name)
-                         and t.required_for and not reader.has_data(t.name)]
-                if empty:
-                    raise InputError(Problem(f"{', '.join(empty)} hold(s) no data rows; nothing "
-                                             "to analyse", book=book.name))
-                raise InputError(Problem(
-                    "the workbook has none of the input ranges of any analysis (xv_Transactions, "
-                    "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=book.name))
-        inputs = read_inputs(reader, analyses)
+        inputs, results, log = compute(reader, only, say, started)
     finally:
         reader.close()
-    results = analyse(inputs, analyses, say, explicit=only is not None)
-    if skipped:
-        results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")
-    log = run_log(inputs, results, started)
     backup = None
     if in_place:
         backup = book.with_name(book.name + ".bak")
@@ -91,6 +72,37 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
     write_outputs(book, target, sheet_outputs(results, log))
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     return RunReport(book, target, results, seconds, backup, headline(results))
+
+
+def compute(reader, only: str | None, progress: Progress | None = None,
+            started: dt.datetime | None = None) -> tuple[Inputs, Results, pd.DataFrame]:
+    """Read inputs through any reader (openpyxl/calamine or xlwings), analyse, build the log.
+
+    A plain run (only=None) does every analysis whose input ranges hold data; an explicit
+    list fails clearly when its inputs are missing.
+    """
+    started = started or dt.datetime.now(dt.UTC)
+    analyses = parse_only(only)
+    say = progress or (lambda _m: None)
+    skipped: list[str] = []
+    if only is None:
+        present = available_analyses(reader)
+        skipped = [a for a in ANALYSES if a not in present]
+        analyses = analyses & present
+        if not analyses:
+            empty = [t.name for t in INPUT_TABLES if reader.has(t.name)
+                     and t.required_for and not reader.has_data(t.name)]
+            if empty:
+                raise InputError(Problem(f"{', '.join(empty)} hold(s) no data rows; nothing "
+                                         "to analyse", book=reader.book))
+            raise InputError(Problem(
+                "the workbook has none of the input ranges of any analysis (xv_Transactions, "
+                "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=reader.book))
+    inputs = read_inputs(reader, analyses)
+    results = analyse(inputs, analyses, say, explicit=only is not None)
+    if skipped:
+        results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")
+    return inputs, results, run_log(inputs, results, started)
 
 
 def headline(results: Results) -> pd.DataFrame:

@@ -58,8 +58,8 @@ def _read_table(reader: WorkbookReader, spec: InputTable, required: bool,
     if not reader.has(spec.name):
         if required:
             problems.add(Problem(
-                f"no defined name or Excel table '{spec.name}'; expected the {spec.doc.lower()} "
-                f"(columns {', '.join(c.name for c in spec.columns if c.required)})",
+                f"no defined name or Excel table '{spec.name}' ({spec.doc.rstrip('.')}; "
+                f"columns {', '.join(c.name for c in spec.columns if c.required)})",
                 book=reader.book, name=spec.name))
         return None
     try:

@@ -81,9 +81,10 @@ class RawRange:
     header: bool = True
 
     def sha256(self) -> str:
+        """Hash of the cell values in a canonical form, equal whichever reader read them."""
         h = hashlib.sha256()
         for row in self.rows:
-            h.update(repr(row).encode("utf-8"))
+            h.update("\t".join(_canonical(v) for v in row).encode("utf-8"))
             h.update(b"\n")
         return h.hexdigest()
 
@@ -264,6 +265,20 @@ class WorkbookReader:
         if self._calamine is not None:
             self._calamine.close()
             self._calamine = None
+
+
+def _canonical(v: Any) -> str:
+    if v is None or v == "":
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int | float):
+        return repr(float(v))
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time() else v.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
 
 
 def excel_serial_to_date(value: float) -> dt.datetime:
