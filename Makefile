@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 templates: $(STAMP)
+	$(BIN)/xlvalue addin build templates/xlvalue.xlam
 	$(BIN)/xlvalue template new templates/xlvalue_template.xlsx --force
 	$(BIN)/xlvalue template new templates/xlvalue_demo.xlsx --demo --force
 

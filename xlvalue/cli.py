@@ -81,6 +81,24 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_addin(args: argparse.Namespace) -> int:
+    from .excel import addin
+
+    if args.addin_command == "build":
+        path = addin.build_addin(args.path)
+        print(f"add-in written to {path}")
+    elif args.addin_command == "install":
+        target, message = addin.install(Path(args.addin))
+        print(message)
+    elif args.addin_command == "uninstall":
+        print(addin.uninstall())
+    else:
+        path = addin.write_config(args.interpreter)
+        print(f"configuration written to {path}:")
+        print(path.read_text(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xlvalue", description="Customer-value analytics on "
                                 "named ranges of Excel workbooks, headless.")
@@ -111,6 +129,21 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--force", action="store_true", help="replace an existing file")
     new.add_argument("--preset", help="score model: convergys, key-account-17, delivered-value")
     new.set_defaults(func=cmd_template)
+
+    default_addin = str(Path(__file__).resolve().parents[1] / "templates" / "xlvalue.xlam")
+    add = sub.add_parser("addin", help="build, install or configure the Excel add-in")
+    asub = add.add_subparsers(dest="addin_command", required=True)
+    b = asub.add_parser("build", help="build xlvalue.xlam from its text sources")
+    b.add_argument("path", nargs="?", default="xlvalue.xlam")
+    b.set_defaults(func=cmd_addin)
+    i = asub.add_parser("install", help="copy the add-in into Excel's startup folder")
+    i.add_argument("--addin", default=default_addin, help="the .xlam to install")
+    i.set_defaults(func=cmd_addin)
+    u = asub.add_parser("uninstall", help="remove the add-in from Excel's startup folder")
+    u.set_defaults(func=cmd_addin)
+    c = asub.add_parser("config", help="write xlvalue.conf (interpreter, UDF module)")
+    c.add_argument("--interpreter", help="Python to run (default: this one)")
+    c.set_defaults(func=cmd_addin)
 
     docs = sub.add_parser("docs", help="print generated documentation")
     dsub = docs.add_subparsers(dest="docs_command", required=True)
