@@ -56,7 +56,8 @@ def parse_setting(spec: Setting, value: Any) -> tuple[Any, str | None]:
             return None, f"{spec.key} {value!r} is not {kind}"
         if (spec.minimum is not None and number < spec.minimum) or (
                 spec.maximum is not None and number > spec.maximum):
-            return None, f"{spec.key} {value!r} is outside {spec.minimum}..{spec.maximum}"
+            shown = repr(value) if isinstance(value, str) else f"{number:g}"
+            return None, (f"{spec.key} {shown} is outside {spec.minimum:g}..{spec.maximum:g}")
         return (int(number) if spec.kind == "integer" else number), None
     text = str(value).strip()
     if spec.kind == "choice":

@@ -16,7 +16,7 @@ import pandas as pd
 from .contract import Column, InputTable
 from .errors import MAX_REPORTED, Problem
 from .workbook.ooxml import cell_ref
-from .workbook.reader import ExcelError, RawRange
+from .workbook.reader import ExcelError, RawRange, UncachedFormula
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 MAX_SERIAL = 2_958_465  # 9999-12-31
@@ -46,10 +46,6 @@ def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
                    name=src.name)
 
 
-def _errors_in(values: np.ndarray) -> np.ndarray:
-    return np.fromiter((isinstance(v, ExcelError) for v in values), bool, len(values))
-
-
 def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Customer ids as text: integral numbers lose the '.0', text is stripped, case kept."""
     s = pd.Series(values, dtype=object)
@@ -59,7 +55,7 @@ def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _id_text(v: object) -> str | None:
-    if isinstance(v, bool) or isinstance(v, ExcelError) or v is None:
+    if isinstance(v, bool | ExcelError | UncachedFormula) or v is None:
         return None
     if isinstance(v, float):
         if not np.isfinite(v):
@@ -109,7 +105,7 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Numbers as float64; numeric text accepted; booleans, errors and other text rejected."""
     s = pd.Series(values, dtype=object)
-    is_bool = s.map(lambda v: isinstance(v, bool | ExcelError)).to_numpy()
+    is_bool = s.map(lambda v: isinstance(v, bool | ExcelError | UncachedFormula)).to_numpy()
     num = pd.to_numeric(s.where(~is_bool, None).map(
         lambda v: v.strip().replace(",", "") if isinstance(v, str) else v), errors="coerce")
     out = num.to_numpy(dtype=float, na_value=np.nan)
@@ -120,6 +116,9 @@ def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _describe(v: object) -> str:
     if isinstance(v, ExcelError):
         return f"error value {v.text}"
+    if isinstance(v, UncachedFormula):
+        return (f"holds the formula ={v.formula} without a saved value (open and save the "
+                "workbook in Excel, or use values); it")
     return repr(v) if isinstance(v, str) else f"{v!r}"
 
 
@@ -129,6 +128,7 @@ _EXPECT = {
             "2024-03-31)",
     "number": "is not a number",
     "integer": "is not a whole number",
+    "text": "is not usable as text",
 }
 
 
@@ -229,4 +229,5 @@ def _convert(col: Column, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     s = pd.Series(values, dtype=object)
     text = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                  else str(v).strip())
-    return text.to_numpy(dtype=object), np.zeros(len(values), bool)
+    bad = s.map(lambda v: isinstance(v, ExcelError | UncachedFormula)).to_numpy(dtype=bool)
+    return text.to_numpy(dtype=object), bad

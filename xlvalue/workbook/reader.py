@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,23 @@ Cell = Any  # str | float | int | bool | date | datetime | '' | ExcelError
 _ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>(.*?)</c>', re.S)
 _REF_ATTR = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
 _VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+_FORMULA_CELL = re.compile(rb"<c\b([^>]*)>(<f\b.*?)</c>", re.S)
+_FORMULA = re.compile(rb"<f\b[^>]*>([^<]*)</f>")
+_ROW_ATTR = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_WIDE_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{3})\d+"')
+MAX_CELLS = int(os.environ.get("XLVALUE_MAX_CELLS", 50_000_000))
+
+
+@dataclass(frozen=True)
+class UncachedFormula:
+    """A formula cell saved without its value (e.g. written by a library, never opened)."""
+
+    formula: str
+
+    def __str__(self) -> str:
+        return f"={self.formula}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +117,7 @@ class WorkbookReader:
     tables: dict[str, TableInfo] = field(default_factory=dict)
     _cells: dict[str, list[list[Cell]]] = field(default_factory=dict)
     _calamine: Any = None
-    _errors: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
+    _errors: dict[str, dict[tuple[int, int], object]] = field(default_factory=dict)
 
     @classmethod
     def open(cls, path: str | Path) -> WorkbookReader:
@@ -205,8 +223,17 @@ class WorkbookReader:
 
     # ---- cells ------------------------------------------------------------------------------
 
+    def _sheet_xml(self, sheet: str) -> bytes:
+        info = next((s for s in self.sheets if s.name == sheet), None)
+        if info is None or not info.part:
+            raise InputError(Problem("sheet not found in the workbook", book=self.book,
+                                     sheet=sheet))
+        with open_package(self.path) as zf:
+            return read_part(zf, info.part, self.book)
+
     def _sheet_cells(self, sheet: str) -> list[list[Cell]]:
         if sheet not in self._cells:
+            self._scan(sheet)
             try:
                 if self._calamine is None:
                     self._calamine = pc.CalamineWorkbook.from_path(str(self.path))
@@ -217,23 +244,43 @@ class WorkbookReader:
             self._cells[sheet] = data
         return self._cells[sheet]
 
-    def _sheet_errors(self, sheet: str) -> dict[tuple[int, int], str]:
-        """Cells holding Excel error values (#N/A, #DIV/0!, ...): calamine reads them as blank."""
-        if sheet not in self._errors:
-            found: dict[tuple[int, int], str] = {}
-            info = next((s for s in self.sheets if s.name == sheet), None)
-            if info and info.part:
-                with open_package(self.path) as zf:
-                    data = read_part(zf, info.part, self.book)
-                for m in _ERROR_CELL.finditer(data):
-                    attrs, body = m.group(1), m.group(2)
-                    ref = _REF_ATTR.search(attrs)
-                    val = _VALUE.search(body)
-                    if ref:
-                        key = (int(ref.group(2)) - 1, col_index(ref.group(1).decode()))
-                        found[key] = val.group(1).decode() if val else "#ERROR"
-            self._errors[sheet] = found
-        return self._errors[sheet]
+    def _scan(self, sheet: str) -> None:
+        """One pass over the sheet XML before calamine loads it densely.
+
+        Refuses sheets whose used area exceeds MAX_CELLS (a dense load of A1:XFD1048576 would
+        exhaust memory) and records cells calamine reads as blank: Excel error values and
+        formulas without a cached value.
+        """
+        data = self._sheet_xml(sheet)
+        last_row = 0
+        pos = data.rfind(b"<row ")
+        if pos >= 0:
+            m = _ROW_ATTR.search(data, pos)
+            last_row = int(m.group(1)) if m else 0
+        wide = [col_index(m.group(1).decode()) for m in _WIDE_REF.finditer(data)]
+        last_col = max(wide) if wide else 702
+        if last_row * (last_col + 1) > MAX_CELLS and (last_row > MAX_CELLS // 16 or wide):
+            raise InputError(Problem(
+                f"the used area reaches row {last_row:,} and column {last_col + 1:,}: more than "
+                f"the {MAX_CELLS:,}-cell limit (XLVALUE_MAX_CELLS); delete stray cells far from "
+                "the data", book=self.book, sheet=sheet))
+        found: dict[tuple[int, int], object] = {}
+        for m in _ERROR_CELL.finditer(data):
+            ref = _REF_ATTR.search(m.group(1))
+            val = _VALUE.search(m.group(2))
+            if ref:
+                key = (int(ref.group(2)) - 1, col_index(ref.group(1).decode()))
+                found[key] = ExcelError(val.group(1).decode() if val else "#ERROR")
+        for m in _FORMULA_CELL.finditer(data):
+            body = m.group(2)
+            val = _VALUE.search(body)
+            if val is None or val.group(1) == b"":
+                ref = _REF_ATTR.search(m.group(1))
+                if ref:
+                    key = (int(ref.group(2)) - 1, col_index(ref.group(1).decode()))
+                    found.setdefault(key, UncachedFormula(_FORMULA.search(body).group(1).decode(
+                        "utf-8", "replace") if _FORMULA.search(body) else ""))
+        self._errors[sheet] = found
 
     def read_area(self, area: Area) -> list[list[Cell]]:
         """Cell values of an area, clipped to the used part of the sheet (whole columns ok).
@@ -251,10 +298,9 @@ class WorkbookReader:
             if len(part) < width:
                 part = part + [""] * (width - len(part))
             rows.append(part)
-        errors = self._sheet_errors(area.sheet)
-        for (r, c), text in errors.items():
-            if area.r0 <= r <= r1 and area.c0 <= c <= c1:
-                rows[r - area.r0][c - area.c0] = ExcelError(text)
+        for (r, c), marker in self._errors.get(area.sheet, {}).items():
+            if area.r0 <= r <= r1 and area.c0 <= c <= c1 and rows[r - area.r0][c - area.c0] == "":
+                rows[r - area.r0][c - area.c0] = marker
         return rows
 
     def read(self, name: str) -> RawRange:
