@@ -14,7 +14,7 @@ from .errors import InputError, Problem
 from .inputs import Inputs, available_analyses, read_inputs
 from .pipeline import Progress, Results, analyse, parse_only, run_log, sheet_outputs
 from .workbook.reader import WorkbookReader
-from .workbook.writer import write_outputs
+from .workbook.writer import atomic_write, write_outputs
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -67,7 +67,7 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
     backup = None
     if in_place:
         backup = book.with_name(book.name + ".bak")
-        shutil.copy2(book, backup)
+        atomic_write(backup, lambda tmp: shutil.copy2(book, tmp))
     say(f"writing {target.name}")
     write_outputs(book, target, sheet_outputs(results, log))
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
