@@ -81,6 +81,24 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import expand, run_batch, write_summary
+
+    books = expand(args.patterns)
+    summary = run_batch(books, args.jobs, Path(args.output) if args.output else None, args.only,
+                        args.scheduler, progress=not args.quiet)
+    ok = int((summary["status"] == "ok").sum())
+    if not args.quiet:
+        shown = summary.assign(book=summary["book"].map(lambda b: Path(b).name),
+                               seconds=summary["seconds"].round(2))
+        print(shown[["book", "status", "seconds", "rows", "error"]].to_string(index=False))
+    if args.summary:
+        write_summary(summary, Path(args.summary))
+        print(f"summary written to {args.summary}")
+    print(f"{ok} of {len(summary)} workbook(s) done, {len(summary) - ok} failed")
+    return 0 if ok == len(summary) else EXIT_USER
+
+
 def cmd_addin(args: argparse.Namespace) -> int:
     from .excel import addin
 
@@ -115,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rewrite the input workbook itself (a .bak copy is kept)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
     run.set_defaults(func=cmd_run)
+
+    batch = sub.add_parser("batch", help="run many workbooks in parallel")
+    batch.add_argument("patterns", nargs="+", help="workbooks or glob patterns ('data/**/*.xlsx')")
+    batch.add_argument("-j", "--jobs", type=int, default=1, help="parallel processes (default 1)")
+    batch.add_argument("-o", "--output", help="folder for the results (default: beside each book)")
+    batch.add_argument("--only", help="comma-separated analyses")
+    batch.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster")
+    batch.add_argument("--summary", help="write a CSV or JSON summary to this file")
+    batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    batch.set_defaults(func=cmd_batch)
 
     check = sub.add_parser("check", help="validate the inputs without writing anything")
     check.add_argument("book")

@@ -69,6 +69,9 @@ SETTINGS_SHEET = "Settings"
 SETTINGS: tuple[Setting, ...] = (
     Setting("AsOfDate", "date", None,
             "End of the observation window; default: the last transaction date."),
+    Setting("TransactionsFile", "text", "",
+            "CSV or Parquet file holding the transactions (columns as xv_Transactions), path "
+            "relative to the workbook; for logs beyond Excel's 1,048,576 rows."),
     Setting("PeriodUnit", "choice", "month",
             "Period for transacting periods, r1, discounting and forecasts.",
             choices=("week", "month", "quarter", "year")),

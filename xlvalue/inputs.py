@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from .contract import (
     InputTable,
 )
 from .errors import InputError, Problem, ProblemCollector
+from .logfile import read_transactions_file
 from .settings import Settings, read_settings
 from .transactions import TransactionLog, day_number
 from .validate import CleanTable, validate_table
@@ -92,7 +94,20 @@ def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
     settings, found, warnings = read_settings(raw_settings)
     problems.extend(found)
     tables: dict[str, CleanTable] = {}
+    log_file = str(settings["TransactionsFile"] or "").strip()
+    if log_file and analyses & set(TRANSACTIONS.required_for) and not problems:
+        path = Path(log_file)
+        if not path.is_absolute():
+            path = Path(getattr(reader, "path", Path("."))).parent / path
+        try:
+            table, digest = read_transactions_file(path)
+            tables[TRANSACTIONS.name] = table
+            records.append(InputRecord("TransactionsFile", str(path), len(table.frame), digest))
+        except InputError as exc:
+            problems.extend(exc.problems)
     for spec in INPUT_TABLES:
+        if spec.name in tables:
+            continue
         needed = bool(analyses & set(spec.required_for))
         if not needed and not reader.has(spec.name):
             continue
@@ -171,9 +186,17 @@ def available_analyses(reader: WorkbookReader) -> set[str]:
     """Analyses whose required input ranges all exist and hold data (for a plain `run`)."""
     from .contract import ANALYSES
 
+    from_file = set()
+    if reader.has(SETTINGS_NAME):
+        try:
+            settings, _, _ = read_settings(reader.read(SETTINGS_NAME))
+            if str(settings["TransactionsFile"] or "").strip():
+                from_file.add(TRANSACTIONS.name)
+        except InputError:
+            pass  # reported when the inputs are read
     out = set()
     for analysis in ANALYSES:
         needs = [t.name for t in INPUT_TABLES if analysis in t.required_for]
-        if all(reader.has_data(n) for n in needs):
+        if all(n in from_file or reader.has_data(n) for n in needs):
             out.add(analysis)
     return out

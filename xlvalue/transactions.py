@@ -31,7 +31,8 @@ class TransactionLog:
                     margin_rate: np.ndarray | float | None = None,
                     default_margin_rate: float = 0.3) -> TransactionLog:
         """Build from columns. Margin = amount - cost, else amount x rate (row or default)."""
-        codes, uniques = _factorize_ids(customer)
+        codes, uniques = _factorize_ids(customer if isinstance(customer, pd.Series)
+                                        else np.asarray(customer))
         day = np.asarray(date).astype("datetime64[D]").astype(np.int64)
         amt = np.asarray(amount, dtype=float)
         margin = amt * default_margin_rate
@@ -70,8 +71,8 @@ class TransactionLog:
 
 def _factorize_ids(customer) -> tuple[np.ndarray, np.ndarray]:
     """Codes 0..n-1 and the ids as text; values are hashed first, only the uniques become text."""
-    values = np.asarray(customer)
-    codes, uniques = pd.factorize(values, sort=False)
+    values = customer if isinstance(customer, pd.Series) else np.asarray(customer)
+    codes, uniques = pd.factorize(values, sort=False)  # hashes arrow strings without copies
     text = np.asarray(pd.Index(uniques).astype(str), dtype=object)
     if values.dtype == object:  # mixed types: 123 and '123' are one customer
         merged, text_uniques = pd.factorize(text, sort=False)

@@ -1,0 +1,94 @@
+"""Server use: batch runs (process pool and Dask), transactions from CSV/Parquet files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlvalue.batch import expand, run_batch
+from xlvalue.cli import main
+from xlvalue.datasets import load_cdnow_sample
+from xlvalue.engine import run_workbook
+
+from .conftest import write_tables
+
+
+@pytest.fixture
+def folder(demo_book, tmp_path):
+    for name in ("a", "b", "c"):
+        shutil.copy(demo_book, tmp_path / f"{name}.xlsx")
+    (tmp_path / "broken.xlsx").write_text("not a workbook")
+    return tmp_path
+
+
+def test_batch_with_a_process_pool(folder, capsys):
+    out = folder / "results"
+    code = main(["batch", str(folder / "*.xlsx"), "--jobs", "2", "-o", str(out),
+                 "--summary", str(folder / "summary.json")])
+    captured = capsys.readouterr()
+    assert code == 2  # one book failed
+    assert "3 of 4 workbook(s) done, 1 failed" in captured.out
+    summary = json.loads((folder / "summary.json").read_text())
+    status = {p["book"].rsplit("/", 1)[-1]: p for p in summary}
+    assert status["broken.xlsx"]["status"] == "error"
+    assert "not an Excel" in status["broken.xlsx"]["error"]
+    assert all(status[f"{n}.xlsx"]["status"] == "ok" and status[f"{n}.xlsx"]["rows"] == 2357
+               for n in "abc")
+    assert sorted(p.name for p in out.iterdir()) == ["a_xlvalue.xlsx", "b_xlvalue.xlsx",
+                                                     "c_xlvalue.xlsx"]
+
+
+def test_batch_on_a_dask_local_cluster(folder):
+    pytest.importorskip("dask.distributed", reason="the dask extra is part of make test")
+    books = expand([str(folder / "*.xlsx")])
+    summary = run_batch(books, jobs=2, out_dir=folder / "dask", scheduler="local",
+                        progress=False)
+    assert summary["status"].tolist() == ["ok", "ok", "error", "ok"]  # a, b, broken, c
+    pool = run_batch(books, jobs=1, out_dir=folder / "pool", progress=False)
+    # identical numbers whichever executor ran them
+    a = pd.read_excel(folder / "dask" / "a_xlvalue.xlsx", sheet_name="xv_CLV", header=1, engine="calamine")
+    b = pd.read_excel(folder / "pool" / "a_xlvalue.xlsx", sheet_name="xv_CLV", header=1, engine="calamine")
+    pd.testing.assert_frame_equal(a, b)
+    assert pool["rows"].tolist() == summary["rows"].tolist()
+
+
+def test_expand_patterns(folder):
+    assert [p.name for p in expand([str(folder / "*.xlsx")])] == ["a.xlsx", "b.xlsx",
+                                                                 "broken.xlsx", "c.xlsx"]
+    with pytest.raises(Exception, match="no .xlsx/.xlsm workbook matches"):
+        expand([str(folder / "*.nothing")])
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_transactions_from_a_file(tmp_path, suffix, demo_book):
+    df = load_cdnow_sample()[["CustomerID", "Date", "Amount"]]
+    path = tmp_path / f"log{suffix}"
+    if suffix == ".csv":
+        df.assign(Date=df["Date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    else:
+        df.to_parquet(path)
+    book = write_tables(tmp_path / "book.xlsx", {}, {"TransactionsFile": path.name,
+                                                     "AsOfDate": "1998-06-30"})
+    report = run_workbook(book, only="rfm")
+    rfm = report.results.frames["xv_out_RFM"]
+    assert len(rfm) == 2357 and rfm["customer_id"].iloc[0] == "00004"  # leading zeros kept
+    in_book = run_workbook(demo_book, tmp_path / "demo.xlsx", only="rfm").results.frames
+    pd.testing.assert_series_equal(in_book["xv_out_RFM"]["monetary"], rfm["monetary"])
+    assert rfm["frequency"].sum() == 6919
+
+
+def test_bad_transactions_file(tmp_path, capsys):
+    path = tmp_path / "log.csv"
+    path.write_text("CustomerID,Date,Amount\n1,2024-01-01,3\n2,someday,4\n3,2024-01-02,x\n")
+    book = write_tables(tmp_path / "book.xlsx", {}, {"TransactionsFile": "log.csv"})
+    assert main(["run", str(book), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "log.csv: line 3 (TransactionsFile): Date 'someday' is not a date" in err
+    assert "log.csv: line 4 (TransactionsFile): Amount 'x' is not a number" in err
+    book = write_tables(tmp_path / "b2.xlsx", {}, {"TransactionsFile": "missing.parquet"})
+    assert main(["run", str(book), "-q"]) == 2
+    assert "TransactionsFile not found" in capsys.readouterr().err
