@@ -7,9 +7,10 @@ import platform
 
 import numpy as np
 
-from . import bench_models, bench_rfm, bench_run
+from . import bench_batch, bench_costing, bench_models, bench_rfm, bench_run, bench_udfs
 
-GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run}
+GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run,
+          "costing": bench_costing.run, "udfs": bench_udfs.run, "batch": bench_batch.run}
 
 
 def main() -> None:

@@ -19,6 +19,8 @@ from .workbook.ooxml import cell_ref
 from .workbook.reader import ExcelError, RawRange, UncachedFormula
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+# value class -> 0 datetime/date, 1 number, 2 text (subclasses of date: 3, anything else: 9)
+_DATE_KIND = {dt.datetime: 0, dt.date: 0, pd.Timestamp: 0, int: 1, float: 1, str: 2}
 MAX_SERIAL = 2_958_465  # 9999-12-31
 
 
@@ -37,8 +39,9 @@ class CleanTable:
 
 
 def _is_blank(values: np.ndarray) -> np.ndarray:
-    s = pd.Series(values, dtype=object)
-    return s.isna().to_numpy() | s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy()
+    """None, NaN, '' or whitespace-only text (one pass, no pandas map)."""
+    return np.fromiter(((v is None) or (v.__class__ is str and not v.strip())
+                        or (v.__class__ is float and v != v) for v in values), bool, len(values))
 
 
 def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
@@ -48,10 +51,10 @@ def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
 
 def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Customer ids as text: integral numbers lose the '.0', text is stripped, case kept."""
-    s = pd.Series(values, dtype=object)
-    out = s.map(_id_text)
-    bad = out.isna().to_numpy()
-    return out.fillna("").to_numpy(dtype=object), bad
+    out = np.array([_id_text(v) for v in values], dtype=object)
+    bad = np.fromiter((v is None for v in out), bool, len(out))
+    out[bad] = ""
+    return out, bad
 
 
 def _id_text(v: object) -> str | None:
@@ -72,19 +75,20 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     s = pd.Series(values, dtype=object)
-    is_dt = s.map(lambda v: isinstance(v, dt.date)).to_numpy()
+    kind = np.fromiter((_DATE_KIND.get(v.__class__, 3 if isinstance(v, dt.date) else 9)
+                        for v in values), np.int8, n)
+    is_dt = (kind == 0) | (kind == 3)
     if is_dt.any():
-        out[is_dt] = pd.to_datetime(s[is_dt].map(
-            lambda v: v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day)
-        )).to_numpy().astype("datetime64[D]")
-    is_num = s.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).to_numpy()
+        out[is_dt] = np.array([np.datetime64(v.date() if isinstance(v, dt.datetime) else v, "D")
+                               for v in values[is_dt]], dtype="datetime64[D]")
+    is_num = kind == 1
     if is_num.any():
         serial = s[is_num].astype(float).to_numpy()
         ok = np.isfinite(serial) & (serial >= 1) & (serial <= MAX_SERIAL)
         days = np.where(ok, np.floor(np.nan_to_num(serial)), 0).astype(np.int64)
         idx = np.flatnonzero(is_num)
         out[idx[ok]] = EXCEL_EPOCH + days[ok]
-    is_str = s.map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy()
+    is_str = (kind == 2) & ~_is_blank(values)
     if is_str.any():
         text = s[is_str].astype(str).str.strip()
         compact = text.str.fullmatch(r"\d{8}")
@@ -104,6 +108,9 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Numbers as float64; numeric text accepted; booleans, errors and other text rejected."""
+    if all(v.__class__ is float or v.__class__ is int for v in values):  # the common case
+        out = np.array(values, dtype=float) if len(values) else np.zeros(0)
+        return out, ~np.isfinite(out)
     s = pd.Series(values, dtype=object)
     is_bool = s.map(lambda v: isinstance(v, bool | ExcelError | UncachedFormula)).to_numpy()
     num = pd.to_numeric(s.where(~is_bool, None).map(
@@ -167,9 +174,10 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     used = [positions[c.name] for c in spec.columns if c.name in positions]
     if spec.extra_kind is not None:
         used = list(range(len(header)))
+    blanks = {j: _is_blank(data[:, j]) for j in used}
     blank_rows = np.ones(len(body), bool)
     for j in used:
-        blank_rows &= _is_blank(data[:, j]) if len(body) else blank_rows
+        blank_rows &= blanks[j]
     # trailing blank rows are the unused end of the range; blank rows inside are an error
     last = np.flatnonzero(~blank_rows)
     n = int(last[-1]) + 1 if len(last) else 0
@@ -190,7 +198,7 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     for col in columns:
         j = positions[col.name]
         values = data[:, j]
-        blank = _is_blank(values) if n else np.zeros(0, bool)
+        blank = blanks[j][:n] if j in blanks else _is_blank(values)
         converted, bad = _convert(col, values)
         if col.required:
             for i in np.flatnonzero(blank & ~blank_rows[:n])[:MAX_REPORTED]:

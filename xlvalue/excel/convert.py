@@ -137,11 +137,15 @@ def frame_to_cells(frame: pd.DataFrame) -> Cells:
             cols.append([bool(v) for v in s])
         elif pd.api.types.is_numeric_dtype(s):
             x = s.to_numpy(dtype=float, na_value=np.nan)
-            cols.append([float(v) if np.isfinite(v) else None for v in x])
+            obj = x.astype(object)
+            obj[~np.isfinite(x)] = None
+            cols.append(obj.tolist())
         else:
-            cols.append([None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)
-                         for v in s])
-    out.extend(list(r) for r in zip(*cols, strict=True)) if cols else None
+            obj = s.astype(object).to_numpy().copy()
+            obj[pd.isna(obj)] = None
+            cols.append(obj.tolist())
+    if cols:
+        out.extend(map(list, zip(*cols, strict=True)))
     return out
 
 
