@@ -99,6 +99,28 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0 if ok == len(summary) else EXIT_USER
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, write_cached_values, write_report
+
+    book = Path(args.book)
+    results = evaluate(book)
+    report = Path(args.report) if args.report else book.with_name(f"{book.stem}_xv_values.csv")
+    write_report(results, report)
+    anchors = sum(1 for r in results if r.formula)
+    errors = [r for r in results if r.formula and isinstance(r.value, str)
+              and r.value.startswith("#")]
+    print(f"{anchors} XV_ formula(s) computed, {len(results)} cell value(s); report: {report}")
+    for r in errors[:20]:
+        print(f"warning: {r.sheet}!{r.cell}: {r.value}", file=sys.stderr)
+    if args.output:
+        out = Path(args.output)
+        if out.resolve() == book.resolve():
+            raise InputError(f"{out}: -o would overwrite the input")
+        write_cached_values(book, out, results)
+        print(f"workbook with cached values written to {out}")
+    return 0
+
+
 def cmd_addin(args: argparse.Namespace) -> int:
     from .excel import addin
 
@@ -133,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rewrite the input workbook itself (a .bak copy is kept)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
     run.set_defaults(func=cmd_run)
+
+    ev = sub.add_parser("eval", help="compute the XV_ formulas of a workbook without Excel")
+    ev.add_argument("book")
+    ev.add_argument("--report", help="values report, .csv or .json (default <stem>_xv_values.csv)")
+    ev.add_argument("-o", "--output", help="copy of the workbook with the computed cached values")
+    ev.set_defaults(func=cmd_eval)
 
     batch = sub.add_parser("batch", help="run many workbooks in parallel")
     batch.add_argument("patterns", nargs="+", help="workbooks or glob patterns ('data/**/*.xlsx')")

@@ -159,6 +159,9 @@ def excel_date(value: Any, argument: str) -> np.datetime64 | None:
     """An optional single date argument (Excel date, serial or ISO text)."""
     from ..validate import convert_dates
 
+    rows = as_rows(value) if isinstance(value, list | tuple) else [[value]]
+    if len(rows) == 1 and len(rows[0]) == 1:  # a 1x1 range arrives as [[v]]
+        value = rows[0][0]
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime | dt.date | int | float | str):

@@ -1,0 +1,66 @@
+"""`xlvalue eval`: XV_ formulas computed without Excel equal the core results."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import openpyxl
+import pytest
+import python_calamine as pc
+from openpyxl.worksheet.formula import ArrayFormula
+
+from xlvalue.cli import main
+from xlvalue.datasets import load_cdnow_sample
+from xlvalue.models import nbd_pmf
+from xlvalue.ranking import whale_curve
+from xlvalue.rfm import rfm_summary, score_rfm
+from xlvalue.transactions import TransactionLog, day_number
+
+pytest.importorskip("formulas", reason="the eval extra is part of make test")
+
+
+@pytest.fixture(scope="module")
+def formula_book(demo_book, tmp_path_factory):
+    """The demo workbook with a sheet of XV_ formulas as Excel stores spilled results."""
+    wb = openpyxl.load_workbook(demo_book)
+    ws = wb.create_sheet("Formulas")
+    ws["A1"] = ArrayFormula("A1:K2358", "=_xludf.XV_RFM(Transactions!A1:C6920, Settings!B2)")
+    ws["M1"] = "=1+0.84"  # an ordinary formula between two XV_ cells
+    ws["N1"] = ArrayFormula("N1:N2357", "=XV_NBD_P(C2:C2358, M1, 2.67)")
+    ws["P1"] = ArrayFormula("P1:Q102", "=XV_WHALE(N1#)")  # reads the other XV_ cell's spill
+    ws["S1"] = "=XV_DECILES(\"abc\")"  # not numbers: a readable error in the cell
+    path = tmp_path_factory.mktemp("eval") / "formulas.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_eval_equals_core(formula_book, tmp_path, capsys):
+    out = tmp_path / "computed.xlsx"
+    report = tmp_path / "values.json"
+    assert main(["eval", str(formula_book), "-o", str(out), "--report", str(report)]) == 0
+    assert "4 XV_ formula(s) computed" in capsys.readouterr().out
+    cells = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Formulas").to_python()
+    log = TransactionLog.from_frame(load_cdnow_sample())
+    core = score_rfm(rfm_summary(log, day_number("1998-06-30"))).table
+    assert cells[0][:3] == ["customer_id", "recency_days", "frequency"]
+    assert [r[0] for r in cells[1:2358]] == core["customer_id"].tolist()
+    np.testing.assert_allclose([r[3] for r in cells[1:2358]], core["monetary"], rtol=1e-12)
+    assert [r[10] for r in cells[1:2358]] == core["segment"].tolist()
+    p = nbd_pmf(core["frequency"].to_numpy(), 1.84, 2.67)
+    np.testing.assert_allclose([r[13] for r in cells[0:2357]], p, rtol=1e-12)
+    whale = whale_curve(p).curve
+    np.testing.assert_allclose([r[16] for r in cells[1:102]], whale["pct_profit"], rtol=1e-12)
+    assert str(cells[0][18]).startswith("#XV! ")
+    # formulas stay in the copy, the input is untouched
+    with zipfile.ZipFile(out) as zf:
+        sheet = next(n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")
+                     and b"XV_NBD_P" in zf.read(n))
+        assert b"<f" in zf.read(sheet)
+    assert "computed" not in openpyxl.load_workbook(formula_book).sheetnames
+    assert report.read_text().count('"formula"') > 1000
+
+
+def test_eval_without_xv_formulas(demo_book, capsys):
+    assert main(["eval", str(demo_book)]) == 2
+    assert "no cell calls an XV_ function" in capsys.readouterr().err
