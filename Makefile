@@ -32,6 +32,7 @@ templates: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/xlvalue docs contract > docs/workbook-contract.md
+	$(BIN)/xlvalue docs udfs > docs/udfs.md
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -61,6 +61,12 @@ def test_eval_equals_core(formula_book, tmp_path, capsys):
     assert report.read_text().count('"formula"') > 1000
 
 
-def test_eval_without_xv_formulas(demo_book, capsys):
+def test_eval_without_xv_formulas(demo_book, capsys, tmp_path):
     assert main(["eval", str(demo_book)]) == 2
     assert "no cell calls an XV_ function" in capsys.readouterr().err
+    wb = openpyxl.load_workbook(demo_book)
+    wb["Settings"]["E1"] = "=XV_NBD_P(1, 2, 3) +* oops"
+    wb.save(tmp_path / "bad.xlsx")
+    assert main(["eval", str(tmp_path / "bad.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot compute the workbook's formulas" in err and "Traceback" not in err

@@ -63,6 +63,13 @@ def test_contract_doc_is_current():
     assert (ROOT / "docs" / "workbook-contract.md").read_text() == contract_markdown()
 
 
+def test_udf_doc_is_current():
+    from xlvalue.docs import udf_markdown
+
+    text = (ROOT / "docs" / "udfs.md").read_text()
+    assert text == udf_markdown() and "`XV_CLV`" in text
+
+
 def test_template_cli_refuses_to_overwrite(tmp_path, capsys):
     path = tmp_path / "t.xlsx"
     assert main(["template", "new", str(path)]) == 0

@@ -75,9 +75,9 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from .docs import contract_markdown
+    from .docs import contract_markdown, udf_markdown
 
-    sys.stdout.write(contract_markdown())
+    sys.stdout.write(contract_markdown() if args.docs_command == "contract" else udf_markdown())
     return 0
 
 
@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = docs.add_subparsers(dest="docs_command", required=True)
     contract = dsub.add_parser("contract", help="the workbook contract as Markdown")
     contract.set_defaults(func=cmd_docs)
+    udf_doc = dsub.add_parser("udfs", help="the XV_ worksheet functions as Markdown")
+    udf_doc.set_defaults(func=cmd_docs)
     return p
 
 

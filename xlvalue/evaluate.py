@@ -135,8 +135,13 @@ def evaluate(book: str | Path) -> list[Evaluated]:
         prepared, cells = _prepare(book, Path(tmp))
         if not cells:
             raise InputError(Problem("no cell calls an XV_ function", book=book.name))
-        model = formulas.ExcelModel().loads(str(prepared)).finish()
-        solution = model.calculate()
+        try:
+            model = formulas.ExcelModel().loads(str(prepared)).finish()
+            solution = model.calculate()
+        except Exception as exc:  # formulas' parse errors: one line naming the formula
+            detail = exc.args[1] if len(exc.args) > 1 else exc
+            raise InputError(Problem(f"cannot compute the workbook's formulas ({type(exc).__name__}:"
+                                     f" {detail})", book=book.name)) from None
     values: dict[tuple[str, str], Any] = {}
     for key, ranges in solution.items():
         m = re.match(r"'\[(?P<book>[^\]]+)\](?P<sheet>.+)'!(?P<ref>[A-Z0-9:$]+)$", str(key))
