@@ -229,3 +229,25 @@ def test_scores_costing_elasticity_through_a_workbook(tmp_path, capsys):
     bad_book = write_tables(tmp_path / "bad.xlsx", bad)
     assert main(["run", str(bad_book), "--only", "scores", "-q"]) == 2
     assert "ScoreModel!C4 (xv_ScoreModel): Weight 'lots' is not a number" in capsys.readouterr().err
+
+
+def test_indicators_from_rfm_and_clv_outputs(demo_book, tmp_path):
+    """A score model may use rfm.<column> and clv.<column> next to its own inputs."""
+    import openpyxl
+    from openpyxl.workbook.defined_name import DefinedName
+
+    from xlvalue.engine import run_workbook
+
+    wb = openpyxl.load_workbook(demo_book)
+    ws = wb.create_sheet("Model")
+    ws.append(["Indicator", "Weight"])
+    ws.append(["rfm.total_spend", 50])
+    ws.append(["clv.clv", 50])
+    wb.defined_names["xv_ScoreModel"] = DefinedName("xv_ScoreModel", attr_text="Model!$A$1:$B$3")
+    wb.save(tmp_path / "mixed.xlsx")
+    f = run_workbook(tmp_path / "mixed.xlsx", only="scores").results.frames
+    scores = f["xv_out_Scores"].set_index("customer_id")
+    assert len(scores) == 2357 and "xv_out_CLV" not in f  # CLV computed, only scores written
+    top = scores["score"].idxmax()
+    assert scores.loc[top, "rank"] == 1
+    assert scores["revenue_rank"].min() == 1  # revenue = the first indicator, total spend

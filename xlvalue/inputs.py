@@ -120,7 +120,13 @@ def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
     inputs = Inputs(reader.book, settings, tx,
                     customers.frame if customers else None,
                     segments.frame if segments else None, records, warnings, tables=tables)
-    if tx is not None and not problems and analyses & set(TRANSACTIONS.required_for):
+    model = tables.get("xv_ScoreModel")
+    derived = model is not None and "scores" in analyses and bool(
+        model.frame["Indicator"].astype(str).str.match(r"^(rfm|clv)\.").any())
+    if derived and tx is None and not problems:
+        problems.add(Problem("indicators rfm.* / clv.* need the transaction log (xv_Transactions "
+                             "or TransactionsFile)", book=reader.book, name="xv_ScoreModel"))
+    if tx is not None and not problems and (analyses & set(TRANSACTIONS.required_for) or derived):
         _prepare_log(inputs, problems)
     if segments is not None and not problems:
         _check_segments(segments, settings["RFMBins"], problems)

@@ -216,6 +216,8 @@ def score_inputs(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | N
     model = inputs.frame("xv_ScoreModel")
     assert model is not None
     base = inputs.frame("xv_ScoreInputs")
+    if base is not None and base.empty:  # an empty template table: the indicators are derived
+        base = None
     frame = base.set_index("CustomerID") if base is not None else None
     for name in model["Indicator"].astype(str):
         for prefix, source in (("rfm.", rfm), ("clv.", clv)):
