@@ -85,7 +85,7 @@ def margin_history(log: TransactionLog, as_of: int, period_unit: str) -> MarginH
     n = log.n_customers
     p0 = int(per.min())
     span = int(per.max()) - p0 + 1
-    key = days.code * span + (per - p0)
+    key = days.code.astype(np.int64) * span + (per - p0)
     uk, inv = np.unique(key, return_inverse=True)
     amount = np.bincount(inv, weights=days.amount)
     margin = np.bincount(inv, weights=days.margin)

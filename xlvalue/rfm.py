@@ -37,7 +37,7 @@ def _distinct_per_customer(code: np.ndarray, values: np.ndarray, n: int) -> np.n
         return np.zeros(n, np.int64)
     lo = values.min()
     span = values.max() - lo + 1
-    keys = np.unique(code * span + (values - lo))
+    keys = np.unique(code.astype(np.int64) * span + (values - lo))
     return np.bincount(keys // span, minlength=n)
 
 

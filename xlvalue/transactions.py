@@ -20,10 +20,18 @@ class TransactionLog:
     """One row per transaction: customer code, day number, amount and gross-margin amount."""
 
     customer_ids: np.ndarray  # unique ids as text, indexed by code
-    code: np.ndarray  # int64, index into customer_ids
-    day: np.ndarray  # int64 days since 1970-01-01
+    code: np.ndarray  # int32 (int64 beyond 2**31 customers), index into customer_ids
+    day: np.ndarray  # int32 days since 1970-01-01
     amount: np.ndarray  # float64; negative = return
-    margin: np.ndarray  # float64 gross margin of the row (amount - cost)
+    margin_given: np.ndarray | None = None  # gross margin per row, when cost or rate given
+    default_margin_rate: float = 0.3
+
+    @property
+    def margin(self) -> np.ndarray:
+        """Gross margin of each row: amount - cost, amount x rate, or amount x the default."""
+        if self.margin_given is not None:
+            return self.margin_given
+        return self.amount * self.default_margin_rate
 
     @classmethod
     def from_arrays(cls, customer: np.ndarray | pd.Series, date: np.ndarray | pd.Series,
@@ -33,16 +41,18 @@ class TransactionLog:
         """Build from columns. Margin = amount - cost, else amount x rate (row or default)."""
         codes, uniques = _factorize_ids(customer if isinstance(customer, pd.Series)
                                         else np.asarray(customer))
-        day = np.asarray(date).astype("datetime64[D]").astype(np.int64)
+        day = np.asarray(date).astype("datetime64[D]").astype(np.int64).astype(np.int32)
         amt = np.asarray(amount, dtype=float)
-        margin = amt * default_margin_rate
-        if margin_rate is not None:
-            rate = np.broadcast_to(np.asarray(margin_rate, dtype=float), amt.shape)
-            margin = np.where(np.isfinite(rate), amt * rate, margin)
-        if cost is not None:
-            c = np.asarray(cost, dtype=float)
-            margin = np.where(np.isfinite(c), amt - c, margin)
-        return cls(uniques, codes, day, amt, margin)
+        margin = None
+        if margin_rate is not None or cost is not None:
+            margin = amt * default_margin_rate
+            if margin_rate is not None:
+                rate = np.broadcast_to(np.asarray(margin_rate, dtype=float), amt.shape)
+                margin = np.where(np.isfinite(rate), amt * rate, margin)
+            if cost is not None:
+                c = np.asarray(cost, dtype=float)
+                margin = np.where(np.isfinite(c), amt - c, margin)
+        return cls(uniques, codes, day, amt, margin, default_margin_rate)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, default_margin_rate: float = 0.3) -> TransactionLog:
@@ -65,8 +75,9 @@ class TransactionLog:
         if len(self.day) == 0 or int(self.day.max()) <= last_day:
             return self
         keep = self.day <= last_day
+        margin = self.margin_given[keep] if self.margin_given is not None else None
         return TransactionLog(self.customer_ids, self.code[keep], self.day[keep],
-                              self.amount[keep], self.margin[keep])
+                              self.amount[keep], margin, self.default_margin_rate)
 
 
 def _factorize_ids(customer) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +90,8 @@ def _factorize_ids(customer) -> tuple[np.ndarray, np.ndarray]:
         if len(text_uniques) != len(text):
             codes = merged[codes]
             text = np.asarray(text_uniques, dtype=object)
-    return codes.astype(np.int64), text
+    small = np.int32 if len(text) < 2**31 else np.int64
+    return codes.astype(small, copy=False), text
 
 
 @dataclass(frozen=True)
@@ -107,13 +119,16 @@ def purchase_days(log: TransactionLog, with_margin: bool = True) -> PurchaseDays
         return PurchaseDays(ei, ei, e, e, ei, ei, e)
     dmin = int(log.day.min())
     span = int(log.day.max()) - dmin + 1
-    key = log.code * span + (log.day - dmin)
+    key = log.code.astype(np.int64) * span
+    key += log.day
+    key -= dmin
     order = np.argsort(key)  # sums within a (customer, day) do not depend on row order
     k = key[order]
     del key
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     uk = k[starts]
     del k
+    dtype = np.int32 if len(log.customer_ids) < 2**31 else np.int64
     amount = log.amount[order]
     is_return = amount < 0
     returns = np.add.reduceat(is_return.astype(np.int32), starts).astype(np.int64)
@@ -121,8 +136,8 @@ def purchase_days(log: TransactionLog, with_margin: bool = True) -> PurchaseDays
     margin = np.add.reduceat(log.margin[order], starts) if with_margin else np.zeros(0)
     del order
     return PurchaseDays(
-        code=uk // span,
-        day=uk % span + dmin,
+        code=(uk // span).astype(dtype),
+        day=(uk % span + dmin).astype(np.int64),
         amount=np.add.reduceat(amount, starts),
         margin=margin,
         purchases=counts - returns,
