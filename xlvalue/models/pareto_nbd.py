@@ -58,7 +58,7 @@ def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
 
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
-_GRAD_NODES, _GRAD_W = np.polynomial.legendre.leggauss(20)
+_GRAD_NODES, _GRAD_W = np.polynomial.legendre.leggauss(16)
 _GRAD_LOGW = np.log(_GRAD_W)
 
 
