@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,3 +92,26 @@ def test_bad_transactions_file(tmp_path, capsys):
     book = write_tables(tmp_path / "b2.xlsx", {}, {"TransactionsFile": "missing.parquet"})
     assert main(["run", str(book), "-q"]) == 2
     assert "TransactionsFile not found" in capsys.readouterr().err
+
+
+def test_rfm_of_a_file_on_a_dask_cluster(tmp_path):
+    """The cluster path gives the same RFM table as the in-memory path."""
+    pytest.importorskip("dask.distributed", reason="the dask extra is part of make test")
+    df = load_cdnow_sample()[["CustomerID", "Date", "Amount"]]
+    df.to_parquet(tmp_path / "log.parquet")
+    book = write_tables(tmp_path / "book.xlsx", {}, {"TransactionsFile": "log.parquet",
+                                                     "AsOfDate": "1998-06-30"})
+    local = run_workbook(book, tmp_path / "local.xlsx", only="rfm,ranking").results.frames
+    cluster = run_workbook(book, tmp_path / "cluster.xlsx", only="rfm,ranking",
+                           scheduler="local").results.frames
+    a = local["xv_out_RFM"].set_index("customer_id").sort_index()
+    b = cluster["xv_out_RFM"].set_index("customer_id").sort_index()
+    for col in ("recency_days", "frequency", "total_spend", "periods_active", "r1", "R", "F",
+                "M", "segment", "decile", "abc_class"):
+        if a[col].dtype.kind == "f":
+            np.testing.assert_allclose(b[col].to_numpy(), a[col].to_numpy(), rtol=1e-9)
+        else:
+            assert (b[col].to_numpy() == a[col].to_numpy()).all(), col
+    pd.testing.assert_frame_equal(local["xv_out_Deciles"], cluster["xv_out_Deciles"])
+    with pytest.raises(Exception, match="only rfm and ranking run on the cluster"):
+        run_workbook(book, tmp_path / "x.xlsx", only="clv", scheduler="local")

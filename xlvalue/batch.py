@@ -99,7 +99,7 @@ def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
     else:
         try:

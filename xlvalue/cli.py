@@ -27,7 +27,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .engine import run_workbook
 
     report = run_workbook(args.book, args.output, args.only, args.in_place,
-                          _progress(args.quiet))
+                          _progress(args.quiet), args.scheduler)
     if not args.quiet:
         print(report.summary.to_string(index=False, header=False))
         for w in report.results.warnings:
@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--in-place", action="store_true",
                      help="rewrite the input workbook itself (a .bak copy is kept)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
+    run.add_argument("--scheduler", help="Dask scheduler address or 'local': compute the RFM "
+                     "summary of a TransactionsFile larger than memory on the cluster")
     run.set_defaults(func=cmd_run)
 
     ev = sub.add_parser("eval", help="compute the XV_ formulas of a workbook without Excel")

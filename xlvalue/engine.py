@@ -36,7 +36,8 @@ def default_output(book: Path) -> Path:
 
 
 def run_workbook(book: str | Path, output: str | Path | None = None, only: str | None = None,
-                 in_place: bool = False, progress: Progress | None = None) -> RunReport:
+                 in_place: bool = False, progress: Progress | None = None,
+                 scheduler: str | None = None) -> RunReport:
     """Run the analyses on a workbook and write every xv_out_* block.
 
     The input is never modified unless in_place is set, in which case a .bak copy is kept first.
@@ -61,7 +62,7 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
     say(f"reading {book.name}")
     reader = WorkbookReader.open(book)
     try:
-        inputs, results, log = compute(reader, only, say, started)
+        inputs, results, log = compute(reader, only, say, started, scheduler)
     finally:
         reader.close()
     backup = None
@@ -75,7 +76,8 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
 
 
 def compute(reader, only: str | None, progress: Progress | None = None,
-            started: dt.datetime | None = None) -> tuple[Inputs, Results, pd.DataFrame]:
+            started: dt.datetime | None = None, scheduler: str | None = None
+            ) -> tuple[Inputs, Results, pd.DataFrame]:
     """Read inputs through any reader (openpyxl/calamine or xlwings), analyse, build the log.
 
     A plain run (only=None) does every analysis whose input ranges hold data; an explicit
@@ -98,7 +100,7 @@ def compute(reader, only: str | None, progress: Progress | None = None,
             raise InputError(Problem(
                 "the workbook has none of the input ranges of any analysis (xv_Transactions, "
                 "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=reader.book))
-    inputs = read_inputs(reader, analyses)
+    inputs = read_inputs(reader, analyses, scheduler)
     results = analyse(inputs, analyses, say, explicit=only is not None)
     if skipped:
         results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")

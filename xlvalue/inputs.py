@@ -48,6 +48,8 @@ class Inputs:
     log: TransactionLog | None = None
     as_of: int = 0
     tables: dict[str, CleanTable] = field(default_factory=dict)
+    summary: pd.DataFrame | None = None  # RFM summary computed elsewhere (Dask), no log
+    first_day: int = 0
 
     def frame(self, name: str) -> pd.DataFrame | None:
         """The validated frame of an input table, or None when the workbook has none."""
@@ -80,8 +82,13 @@ def _record(raw: RawRange) -> InputRecord:
                        raw.sha256())
 
 
-def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
-    """Read settings and the tables the analyses need; raise InputError with every problem."""
+def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | None = None
+                ) -> Inputs:
+    """Read settings and the tables the analyses need; raise InputError with every problem.
+
+    With a Dask scheduler and a TransactionsFile, the RFM summary is computed on the cluster
+    and the log itself never comes into this process (rfm and ranking only).
+    """
     problems = ProblemCollector()
     records: list[InputRecord] = []
     raw_settings = None
@@ -95,18 +102,30 @@ def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
     problems.extend(found)
     tables: dict[str, CleanTable] = {}
     log_file = str(settings["TransactionsFile"] or "").strip()
+    distributed = None
+    if scheduler and analyses & set(TRANSACTIONS.required_for):
+        if not log_file:
+            problems.add(Problem("--scheduler works on a TransactionsFile (set it in xv_Settings)",
+                                 book=reader.book, name=SETTINGS_NAME))
+        elif analyses - {"rfm", "ranking"}:
+            problems.add(Problem("with --scheduler only rfm and ranking run on the cluster; add "
+                                 "--only rfm,ranking", book=reader.book))
     if log_file and analyses & set(TRANSACTIONS.required_for) and not problems:
         path = Path(log_file)
         if not path.is_absolute():
             path = Path(getattr(reader, "path", Path("."))).parent / path
-        try:
-            table, digest = read_transactions_file(path)
-            tables[TRANSACTIONS.name] = table
-            records.append(InputRecord("TransactionsFile", str(path), len(table.frame), digest))
-        except InputError as exc:
-            problems.extend(exc.problems)
+        if scheduler:
+            distributed = _distributed_summary(path, settings, scheduler, records, problems)
+        else:
+            try:
+                table, digest = read_transactions_file(path)
+                tables[TRANSACTIONS.name] = table
+                records.append(InputRecord("TransactionsFile", str(path), len(table.frame),
+                                           digest))
+            except InputError as exc:
+                problems.extend(exc.problems)
     for spec in INPUT_TABLES:
-        if spec.name in tables:
+        if spec.name in tables or (spec is TRANSACTIONS and distributed is not None):
             continue
         needed = bool(analyses & set(spec.required_for))
         if not needed and not reader.has(spec.name):
@@ -120,6 +139,8 @@ def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
     inputs = Inputs(reader.book, settings, tx,
                     customers.frame if customers else None,
                     segments.frame if segments else None, records, warnings, tables=tables)
+    if distributed is not None:
+        inputs.summary, inputs.as_of, inputs.first_day = distributed
     model = tables.get("xv_ScoreModel")
     derived = model is not None and "scores" in analyses and bool(
         model.frame["Indicator"].astype(str).str.match(r"^(rfm|clv)\.").any())
@@ -132,6 +153,32 @@ def read_inputs(reader: WorkbookReader, analyses: set[str]) -> Inputs:
         _check_segments(segments, settings["RFMBins"], problems)
     problems.raise_if_any()
     return inputs
+
+
+def _distributed_summary(path: Path, settings: Settings, scheduler: str,
+                         records: list[InputRecord], problems: ProblemCollector):
+    from .distributed import client_for, rfm_summary_dask
+    from .logfile import file_sha256
+
+    if not path.exists():
+        problems.add(Problem("TransactionsFile not found", book=str(path), name=SETTINGS_NAME))
+        return None
+    client = client_for(scheduler)
+    try:
+        result = rfm_summary_dask(path, settings["AsOfDate"], settings["PeriodUnit"],
+                                  settings["FrequencyMode"], settings["MonetaryMode"],
+                                  settings["MarginRate"], client)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+    except Exception as exc:  # parse errors inside the cluster: one line
+        problems.add(Problem(f"the cluster could not read the file ({type(exc).__name__}: "
+                             f"{exc})", book=path.name, name="TransactionsFile"))
+        return None
+    finally:
+        client.close()
+    records.append(InputRecord("TransactionsFile", str(path), -1, file_sha256(path)))
+    return result
 
 
 def _prepare_log(inputs: Inputs, problems: ProblemCollector) -> None:

@@ -68,9 +68,12 @@ def customer_value(inputs: Inputs, rfm: pd.DataFrame) -> np.ndarray:
 def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """RFM scoring summary, scores, segments and the repeat-purchase summary."""
     s = inputs.settings
-    assert inputs.log is not None
-    summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
-                          s["MonetaryMode"])
+    if inputs.summary is not None:  # computed on a Dask cluster
+        summary = inputs.summary
+    else:
+        assert inputs.log is not None
+        summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
+                              s["MonetaryMode"])
     weights = s.floats("RFMWeights")
     if len(weights) != 3:
         raise InputError(Problem(f"RFMWeights must hold 3 numbers (R, F, M), got {weights}",
@@ -86,13 +89,15 @@ def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     if unmatched:
         inputs.warnings.append(f"{unmatched} customer(s) match no rule of xv_Segments "
                                "(segment 'Unclassified')")
-    repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"])
     frames = {
         "xv_out_RFMBins": scored.bins,
         "xv_out_Segments": segment_summary(table, inputs.segments if inputs.segments is not None
                                            else None),
-        "xv_out_Repeat": repeat,
     }
+    if inputs.log is not None:
+        frames["xv_out_Repeat"] = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"])
+    else:
+        inputs.warnings.append("xv_out_Repeat is not computed on a cluster run")
     return table, frames
 
 
@@ -109,8 +114,8 @@ def analyse_ranking(inputs: Inputs, table: pd.DataFrame) -> dict[str, pd.DataFra
     """Decile table, Pareto classes, whale curve and tiers (METHODS section 3)."""
     s = inputs.settings
     value = customer_value(inputs, table)
-    assert inputs.log is not None
-    years = max((inputs.as_of - int(inputs.log.day.min()) + 1) / 365.25, 1 / 365.25)
+    first = int(inputs.log.day.min()) if inputs.log is not None else inputs.first_day
+    years = max((inputs.as_of - first + 1) / 365.25, 1 / 365.25)
     whale = whale_curve(table["total_margin"].to_numpy(dtype=float))
     return {
         "xv_out_Deciles": decile_table(value, table["total_spend"].to_numpy(dtype=float),
@@ -302,7 +307,7 @@ def run_log(inputs: Inputs, results: Results, started: dt.datetime) -> pd.DataFr
     ]
     for spec in SETTINGS:
         value = inputs.settings[spec.key]
-        if spec.key == "AsOfDate" and value is None and inputs.log is not None:
+        if spec.key == "AsOfDate" and value is None and inputs.as_of:
             value = f"{np.datetime64(inputs.as_of, 'D')} (last transaction)"
         rows.append(("setting", spec.key, "" if value is None else str(value)))
     for rec in inputs.records:
