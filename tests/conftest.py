@@ -14,6 +14,16 @@ from openpyxl.worksheet.table import Table
 from xlvalue.workbook.template import build_template
 
 
+def add_settings(wb: Workbook, settings: dict) -> None:
+    """A Settings sheet with a Key/Value range named xv_Settings."""
+    st = wb.create_sheet("Settings")
+    st.append(["Key", "Value"])
+    for k, v in settings.items():
+        st.append([k, v])
+    wb.defined_names["xv_Settings"] = DefinedName(
+        "xv_Settings", attr_text=f"Settings!$A$1:$B${len(settings) + 1}")
+
+
 @pytest.fixture(scope="session")
 def demo_book(tmp_path_factory) -> Path:
     """The CDNOW demo workbook, built once per session."""
@@ -39,12 +49,7 @@ def make_book(path: Path, transactions: list[list] | None, settings: dict | None
         else:
             wb.defined_names["xv_Transactions"] = DefinedName("xv_Transactions", attr_text=ref)
     if settings:
-        st = wb.create_sheet("Settings")
-        st.append(["Key", "Value"])
-        for k, v in settings.items():
-            st.append([k, v])
-        wb.defined_names["xv_Settings"] = DefinedName(
-            "xv_Settings", attr_text=f"Settings!$A$1:$B${len(settings) + 1}")
+        add_settings(wb, settings)
     if customers is not None:
         cs = wb.create_sheet("Customers")
         cs.append(["CustomerID", "Name", "Group"])
@@ -85,11 +90,6 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame], settings: dict | N
         wb.defined_names[name] = DefinedName(
             name, attr_text=f"{ws.title}!$A$1:${last}${len(frame) + 1}")
     if settings:
-        st = wb.create_sheet("Settings")
-        st.append(["Key", "Value"])
-        for k, v in settings.items():
-            st.append([k, v])
-        wb.defined_names["xv_Settings"] = DefinedName(
-            "xv_Settings", attr_text=f"Settings!$A$1:$B${len(settings) + 1}")
+        add_settings(wb, settings)
     wb.save(path)
     return path

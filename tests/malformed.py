@@ -17,6 +17,8 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.workbook.defined_name import DefinedName
 
+from .conftest import add_settings
+
 D0 = dt.date(2024, 1, 3)
 TX_HEADER = ["CustomerID", "Date", "Amount"]
 
@@ -48,12 +50,7 @@ def book(path: Path, rows: list[list] | None = None, header=None, settings: dict
     ref = name_ref or f"Transactions!$A$1:${chr(64 + len(header))}${len(rows) + 1}"
     wb.defined_names["xv_Transactions"] = DefinedName("xv_Transactions", attr_text=ref)
     if settings:
-        st = wb.create_sheet("Settings")
-        st.append(["Key", "Value"])
-        for k, v in settings.items():
-            st.append([k, v])
-        wb.defined_names["xv_Settings"] = DefinedName(
-            "xv_Settings", attr_text=f"Settings!$A$1:$B${len(settings) + 1}")
+        add_settings(wb, settings)
     for name, frame in (extra or {}).items():
         sh = wb.create_sheet(name.removeprefix("xv_"))
         sh.append(list(frame.columns))

@@ -224,6 +224,30 @@ class MLEModel:
         return pd.DataFrame(rows, columns=["model", "parameter", "estimate", "std_error"])
 
 
+class RecencyModel(MLEModel):
+    """Base of the models fitted on (frequency, recency, T): BG/NBD and Pareto/NBD."""
+
+    def fit(self, frequency, recency, T, weights=None):
+        """Fit on repeat purchases, recency and age; identical customers are fitted once."""
+        x, tx, t = check_rfm_arrays(frequency, recency, T)
+        return self._fit_patterns(compress(x, tx, t, weights=weights))
+
+    @staticmethod
+    def mean_rate(patterns: Patterns) -> float:
+        """Average purchase rate x / T over customers (for starting values)."""
+        x, _, t = patterns.columns
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rates = np.where(t > 0, x / np.where(t > 0, t, 1), 0.0)
+        return max(float(np.average(rates, weights=patterns.weights)), 1e-3)
+
+    def forecast(self, t, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next t units (the method every purchase model shares)."""
+        return self.conditional_expected_purchases(t, frequency, recency, T)
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        raise NotImplementedError
+
+
 def check_rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate the (frequency, recency, T) inputs of the BTYD models."""
     x = np.asarray(frequency, dtype=float)

@@ -9,24 +9,19 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from .base import MLEModel, Patterns, check_rfm_arrays, compress
+from .base import Patterns, RecencyModel
 
 
-class BetaGeoModel(MLEModel):
+class BetaGeoModel(RecencyModel):
     """BG/NBD: fit on (frequency, recency, T); predict purchases and P(alive)."""
 
     param_names = ("r", "alpha", "a", "b")
     model_name = "bgnbd"
     has_gradient = True
 
-    def fit(self, frequency, recency, T, weights=None) -> BetaGeoModel:
-        x, tx, t = check_rfm_arrays(frequency, recency, T)
-        return self._fit_patterns(compress(x, tx, t, weights=weights))
 
     def _start(self, patterns: Patterns) -> np.ndarray:
-        x, _, t = patterns.columns
-        rate = max(float(np.average(x / t, weights=patterns.weights)), 1e-3)
-        return np.array([1.0, 1.0 / rate, 1.0, 1.0])
+        return np.array([1.0, 1.0 / self.mean_rate(patterns), 1.0, 1.0])
 
     def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
         r, alpha, a, b = params
@@ -69,9 +64,6 @@ class BetaGeoModel(MLEModel):
         grad[0], grad[1], grad[2], grad[3] = d_r, d_alpha, d_a, d_b
         return const_x[xi] + top, grad
 
-    def forecast(self, t, frequency, recency, T) -> np.ndarray:
-        """Expected purchases in the next t units (the method every purchase model shares)."""
-        return self.conditional_expected_purchases(t, frequency, recency, T)
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         r, alpha, a, b = self._check_fitted()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 
-from .base import MLEModel, Patterns, check_rfm_arrays, compress
+from .base import Patterns, RecencyModel, compress
 
 
 def _log_term(r, alpha, s, beta, x, u) -> np.ndarray:
@@ -85,22 +85,17 @@ def loglik(r, alpha, s, beta, x, tx, t) -> np.ndarray:
     return a1 + np.logaddexp(a2, a3)
 
 
-class ParetoNBDModel(MLEModel):
+class ParetoNBDModel(RecencyModel):
     """Pareto/NBD: fit on (frequency, recency, T); predict purchases and P(alive)."""
 
     param_names = ("r", "alpha", "s", "beta")
     model_name = "paretonbd"
     has_gradient = True
 
-    def fit(self, frequency, recency, T, weights=None) -> ParetoNBDModel:
-        x, tx, t = check_rfm_arrays(frequency, recency, T)
-        return self._fit_patterns(compress(x, tx, t, weights=weights))
 
     def _start(self, patterns: Patterns) -> np.ndarray:
-        x, _, t = patterns.columns
-        rate = max(float(np.average(x / t, weights=patterns.weights)), 1e-3)
-        scale = float(np.average(t, weights=patterns.weights))
-        return np.array([1.0, 1.0 / rate, 1.0, scale])
+        scale = float(np.average(patterns.columns[2], weights=patterns.weights))
+        return np.array([1.0, 1.0 / self.mean_rate(patterns), 1.0, max(scale, 1e-3)])
 
     def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
         r, alpha, s, beta = params
@@ -121,9 +116,6 @@ class ParetoNBDModel(MLEModel):
         a3 = np.log(s) - np.log(r + s + x) + a0
         return a1 + np.logaddexp(a2, a3)
 
-    def forecast(self, t, frequency, recency, T) -> np.ndarray:
-        """Expected purchases in the next t units (the method every purchase model shares)."""
-        return self.conditional_expected_purchases(t, frequency, recency, T)
 
     def _loglik_grad(self, params: np.ndarray, patterns: Patterns
                      ) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,8 @@ from .ooxml import (
     NS_MAIN,
     NS_PKG_REL,
     NS_REL,
+    REL_CHART,
+    REL_DRAWING,
     REL_WORKSHEET,
     open_package,
     parse_xml,
@@ -43,8 +45,6 @@ CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 CT_STYLES = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 REL_STYLES = NS_REL + "/styles"
-REL_DRAWING = NS_REL + "/drawing"
-REL_CHART = NS_REL + "/chart"
 
 
 class WriteError(XlvalueError):
