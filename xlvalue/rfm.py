@@ -95,7 +95,7 @@ def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks
     """
     scale = DAYS_PER_UNIT[unit]
     log = log.until(observation_end)
-    d = purchase_days(log, with_margin=False)
+    d = purchase_days(log, with_margin=False, with_returns=False)
     buy = d.is_purchase
     code, day, amount = d.code[buy], d.day[buy], d.amount[buy]
     n = log.n_customers

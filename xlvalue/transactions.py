@@ -111,8 +111,12 @@ class PurchaseDays:
         return self.purchases > 0
 
 
-def purchase_days(log: TransactionLog, with_margin: bool = True) -> PurchaseDays:
-    """Aggregate to (customer, day) with one stable sort of a combined int64 key."""
+def purchase_days(log: TransactionLog, with_margin: bool = True, with_returns: bool = True
+                  ) -> PurchaseDays:
+    """Aggregate to (customer, day) with one sort of a combined int64 key.
+
+    with_margin / with_returns False skip sums a caller does not need (zeros are returned).
+    """
     if len(log) == 0:
         e = np.zeros(0)
         ei = np.zeros(0, np.int64)
@@ -131,8 +135,9 @@ def purchase_days(log: TransactionLog, with_margin: bool = True) -> PurchaseDays
     dtype = np.int32 if len(log.customer_ids) < 2**31 else np.int64
     amount = log.amount[order]
     is_return = amount < 0
-    returns = np.add.reduceat(is_return.astype(np.int32), starts).astype(np.int64)
     counts = np.diff(np.r_[starts, len(amount)])
+    returns = np.add.reduceat(is_return.astype(np.int32), starts).astype(np.int64) \
+        if is_return.any() else np.zeros(len(starts), np.int64)
     margin = np.add.reduceat(log.margin[order], starts) if with_margin else np.zeros(0)
     del order
     return PurchaseDays(
@@ -142,7 +147,8 @@ def purchase_days(log: TransactionLog, with_margin: bool = True) -> PurchaseDays
         margin=margin,
         purchases=counts - returns,
         returns=returns,
-        return_amount=np.add.reduceat(np.where(is_return, amount, 0.0), starts),
+        return_amount=np.add.reduceat(np.where(is_return, amount, 0.0), starts)
+        if with_returns and returns.any() else np.zeros(len(starts)),
     )
 
 
