@@ -97,12 +97,17 @@ def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks
     log = log.until(observation_end)
     d = purchase_days(log, with_margin=False, with_returns=False)
     buy = d.is_purchase
-    code, day, amount = d.code[buy], d.day[buy], d.amount[buy]
+    if buy.all():  # no return-only days: use the arrays as they are, no copies
+        code, day, amount = d.code, d.day, d.amount
+    else:
+        code, day, amount = d.code[buy], d.day[buy], d.amount[buy]
+    del d
     n = log.n_customers
     first_all, last_all, counts = _first_last(code, day, n)
     has = counts > 0
     first_day, last_day = first_all[has], last_all[has]
     first_amount = amount[(np.cumsum(counts) - counts)[has]]
+    del first_all, last_all
     total = np.bincount(code, weights=amount, minlength=n)[has]
     repeat_total = total - first_amount
     freq = counts[has] - 1

@@ -41,7 +41,7 @@ class TransactionLog:
         """Build from columns. Margin = amount - cost, else amount x rate (row or default)."""
         codes, uniques = _factorize_ids(customer if isinstance(customer, pd.Series)
                                         else np.asarray(customer))
-        day = np.asarray(date).astype("datetime64[D]").astype(np.int64).astype(np.int32)
+        day = np.asarray(date).astype("datetime64[D]").view(np.int64).astype(np.int32)
         amt = np.asarray(amount, dtype=float)
         margin = None
         if margin_rate is not None or cost is not None:
@@ -123,32 +123,47 @@ def purchase_days(log: TransactionLog, with_margin: bool = True, with_returns: b
         return PurchaseDays(ei, ei, e, e, ei, ei, e)
     dmin = int(log.day.min())
     span = int(log.day.max()) - dmin + 1
-    key = log.code.astype(np.int64) * span
+    wide = log.n_customers * span >= 2**31  # the combined key fits 32 bits for most logs
+    key = log.code.astype(np.int64 if wide else np.int32) * (span if wide else np.int32(span))
     key += log.day
     key -= dmin
     order = np.argsort(key)  # sums within a (customer, day) do not depend on row order
     k = key[order]
     del key
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    new = np.empty(len(k), bool)
+    new[0] = True
+    np.not_equal(k[1:], k[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    del new
     uk = k[starts]
     del k
-    dtype = np.int32 if len(log.customer_ids) < 2**31 else np.int64
+    small = np.int32 if len(log.customer_ids) < 2**31 else np.int64
+    code = (uk // span).astype(small)
+    uk %= span
+    day = uk.astype(np.int64)
+    day += dmin
+    m = len(starts)
+    if with_margin:
+        margin = np.add.reduceat(log.margin[order], starts)
     amount = log.amount[order]
-    is_return = amount < 0
-    counts = np.diff(np.r_[starts, len(amount)])
-    returns = np.add.reduceat(is_return.astype(np.int32), starts).astype(np.int64) \
-        if is_return.any() else np.zeros(len(starts), np.int64)
-    margin = np.add.reduceat(log.margin[order], starts) if with_margin else np.zeros(0)
     del order
+    is_return = amount < 0
+    any_return = bool(is_return.any())
+    returns = np.add.reduceat(is_return.astype(np.int32), starts) if any_return else \
+        np.zeros(m, np.int32)
+    return_amount = np.add.reduceat(np.where(is_return, amount, 0.0), starts) \
+        if with_returns and any_return else np.broadcast_to(0.0, (m,))
+    del is_return
+    purchases = np.empty(m, np.int32)  # rows per (customer, day), without int64 temporaries
+    np.subtract(starts[1:], starts[:-1], out=purchases[:-1], casting="unsafe")
+    purchases[-1] = len(amount) - starts[-1]
+    purchases -= returns
+    day_amount = np.add.reduceat(amount, starts)
+    del amount
     return PurchaseDays(
-        code=(uk // span).astype(dtype),
-        day=(uk % span + dmin).astype(np.int64),
-        amount=np.add.reduceat(amount, starts),
-        margin=margin,
-        purchases=counts - returns,
-        returns=returns,
-        return_amount=np.add.reduceat(np.where(is_return, amount, 0.0), starts)
-        if with_returns and returns.any() else np.zeros(len(starts)),
+        code=code, day=day, amount=day_amount,
+        margin=margin if with_margin else np.broadcast_to(0.0, (m,)),
+        purchases=purchases, returns=returns, return_amount=return_amount,
     )
 
 
