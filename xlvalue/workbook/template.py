@@ -102,6 +102,39 @@ def _settings_sheet(wb: Workbook, overrides: dict) -> None:
     ws.column_dimensions["C"].width = 90
 
 
+# Demo tables for the other analyses: a score model on RFM and CLV outputs, the small telecom
+# costing model of the tests (seed 000's structure) and a price-change table.
+DEMO_TABLES: dict[str, list[list]] = {
+    "xv_ScoreModel": [
+        ["rfm.total_spend", "value", 40, None, "higher", "percentile", None, None],
+        ["rfm.frequency", "loyalty", 20, None, "higher", "percentile", None, None],
+        ["rfm.recency_days", "loyalty", 10, None, "lower", "percentile", None, None],
+        ["clv.clv", "future", 20, None, "higher", "percentile", None, None],
+        ["clv.p_alive", "future", 10, None, "higher", "minmax", None, None],
+    ],
+    "xv_CostPools": [
+        ["Wages", 1, 1000.0, "department", "yes", None],
+        ["Depreciation", 1, 600.0, "network", "no", None],
+        ["Advertising", 1, 300.0, "direct", "yes", None],
+        ["Board", 3, 100.0, "support", "no", None],
+    ],
+    "xv_Drivers": [
+        [1, "Wages", "FrontEnd", 60], [1, "Wages", "BackEnd", 40],
+        [1, "Depreciation", "Switching", 3], [1, "Depreciation", "Transmission", 1],
+        [1, "Advertising", "KeyAccounts", 2], [1, "Advertising", "Public", 1],
+        [2, "FrontEnd", "KeyAccounts", 1], [2, "FrontEnd", "Public", 3],
+        [2, "BackEnd", "Voice", 1], [2, "BackEnd", "Data", 1],
+        [2, "Switching", "Voice", 1], [2, "Transmission", "Data", 1],
+        [3, "Voice", "KeyAccounts", 1], [3, "Voice", "Public", 1],
+        [3, "Data", "KeyAccounts", 3], [3, "Data", "Public", 1],
+        [3, "Board", "KeyAccounts", 1], [3, "Board", "Public", 1],
+    ],
+    "xv_Revenue": [["KeyAccounts", 1500.0, 40.0], ["Public", 1300.0, 90.0]],
+    "xv_Elasticity": [["key accounts", 10.0, 100.0, 11.0, 80.0],
+                      ["public", 10.0, 100.0, 11.0, 96.0]],
+}
+
+
 def demo_transactions() -> list[list]:
     """The CDNOW sample as xv_Transactions rows (6,919 purchases)."""
     from ..datasets import load_cdnow_sample
@@ -134,6 +167,8 @@ def build_template(path: str | Path, demo: bool = False, preset: str | None = No
             rows = [[None if pd.isna(v) else v for v in r] for r in model.itertuples(index=False)]
         elif spec is SCORE_INPUTS and model is not None:
             extra = list(model["Indicator"])
+        elif demo and spec.name in DEMO_TABLES:
+            rows = DEMO_TABLES[spec.name]
         _add_table(wb, spec, rows, extra)
     for sheet in output_sheets():
         ws = wb.create_sheet(sheet)
