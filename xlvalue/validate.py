@@ -39,9 +39,13 @@ class CleanTable:
 
 
 def _is_blank(values: np.ndarray) -> np.ndarray:
-    """None, NaN, '' or whitespace-only text (one pass, no pandas map)."""
-    return np.fromiter(((v is None) or (v.__class__ is str and not v.strip())
-                        or (v.__class__ is float and v != v) for v in values), bool, len(values))
+    """None, NaN, '' or whitespace-only text."""
+    blank = pd.isna(values)  # None and NaN, at C speed
+    text = np.fromiter((v.__class__ is str for v in values), bool, len(values))
+    if text.any():
+        idx = np.flatnonzero(text)
+        blank[idx] = [not v.strip() for v in values[idx]]
+    return blank
 
 
 def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
@@ -51,7 +55,8 @@ def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
 
 def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Customer ids as text: integral numbers lose the '.0', text is stripped, case kept."""
-    out = np.array([_id_text(v) for v in values], dtype=object)
+    out = np.array([(v.strip() or None) if v.__class__ is str else _id_text(v) for v in values],
+                   dtype=object)
     bad = np.fromiter((v is None for v in out), bool, len(out))
     out[bad] = ""
     return out, bad
@@ -79,8 +84,8 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                         for v in values), np.int8, n)
     is_dt = (kind == 0) | (kind == 3)
     if is_dt.any():
-        out[is_dt] = np.array([np.datetime64(v.date() if isinstance(v, dt.datetime) else v, "D")
-                               for v in values[is_dt]], dtype="datetime64[D]")
+        stamps = pd.to_datetime(values[is_dt].tolist())  # C-level conversion of date objects
+        out[is_dt] = stamps.to_numpy().astype("datetime64[D]")
     is_num = kind == 1
     if is_num.any():
         serial = s[is_num].astype(float).to_numpy()
@@ -169,8 +174,11 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     body = rows[1:]
     width = len(header)
     data = np.empty((len(body), width), dtype=object)
-    for i, row in enumerate(body):
-        data[i, :] = row
+    if body and all(len(r) == width for r in body):
+        data[:, :] = body  # rectangular ranges (the readers pad rows): one C-level copy
+    else:
+        for i, row in enumerate(body):
+            data[i, :len(row)] = row[:width]
     used = [positions[c.name] for c in spec.columns if c.name in positions]
     if spec.extra_kind is not None:
         used = list(range(len(header)))
