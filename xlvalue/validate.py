@@ -78,6 +78,9 @@ def _id_text(v: object) -> str | None:
 def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dates as datetime64[D]: Excel dates, serial numbers, ISO text and yyyymmdd accepted."""
     n = len(values)
+    if n and pd.api.types.infer_dtype(values, skipna=False) in ("datetime", "date"):
+        days = pd.to_datetime(values.tolist()).to_numpy().astype("datetime64[D]")
+        return days, np.zeros(n, bool)  # every cell is a real date: the common case
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     s = pd.Series(values, dtype=object)
     kind = np.fromiter((_DATE_KIND.get(v.__class__, 3 if isinstance(v, dt.date) else 9)
@@ -113,7 +116,8 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Numbers as float64; numeric text accepted; booleans, errors and other text rejected."""
-    if all(v.__class__ is float or v.__class__ is int for v in values):  # the common case
+    if pd.api.types.infer_dtype(values, skipna=False) in ("floating", "integer",
+                                                           "mixed-integer-float"):
         out = np.array(values, dtype=float) if len(values) else np.zeros(0)
         return out, ~np.isfinite(out)
     s = pd.Series(values, dtype=object)
@@ -153,7 +157,7 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
         return None, [Problem("range is empty; expected a header row with "
                               + ", ".join(c.name for c in spec.columns if c.required),
                               book=src.book, sheet=a.sheet, cell=a.a1, name=src.name)]
-    header = [str(h).strip() if not isinstance(h, ExcelError) else "" for h in rows[0]]
+    header = ["" if h is None or isinstance(h, ExcelError) else str(h).strip() for h in rows[0]]
     lookup = {h.lower(): j for j, h in enumerate(header) if h}
     positions: dict[str, int] = {}
     for col in spec.columns:
@@ -179,22 +183,6 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     else:
         for i, row in enumerate(body):
             data[i, :len(row)] = row[:width]
-    used = [positions[c.name] for c in spec.columns if c.name in positions]
-    if spec.extra_kind is not None:
-        used = list(range(len(header)))
-    blanks = {j: _is_blank(data[:, j]) for j in used}
-    blank_rows = np.ones(len(body), bool)
-    for j in used:
-        blank_rows &= blanks[j]
-    # trailing blank rows are the unused end of the range; blank rows inside are an error
-    last = np.flatnonzero(~blank_rows)
-    n = int(last[-1]) + 1 if len(last) else 0
-    for i in np.flatnonzero(blank_rows[:n])[:MAX_REPORTED]:
-        problems.append(_problem(src, a.r0 + 1 + int(i), a.c0,
-                                 "blank row inside the table; delete it or fill it"))
-    data = data[:n]
-    excel_rows = np.arange(n) + a.r0 + 2
-
     columns = [c for c in spec.columns if c.name in positions]
     if spec.extra_kind is not None:  # keep undeclared columns (e.g. indicator values)
         taken = set(positions.values())
@@ -202,12 +190,33 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
             if h and j not in taken:
                 positions[h] = j
                 columns.append(Column(h, spec.extra_kind, required=False))
+    # convert whole columns first; blank cells are found among the cells that failed (text
+    # columns: the empty results), so clean columns cost no per-cell blank check
+    converted: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    blank_rows = np.ones(len(body), bool)
+    for col in columns:
+        values = data[:, positions[col.name]]
+        out, bad = _convert(col, values)
+        if col.kind == "text":
+            blank = np.fromiter((v == "" for v in out), bool, len(out))
+        else:
+            blank = np.zeros(len(values), bool)
+            idx = np.flatnonzero(bad)
+            if idx.size:
+                blank[idx] = _is_blank(values[idx])
+        converted[col.name] = (out, bad, blank)
+        blank_rows &= blank
+    # trailing blank rows are the unused end of the range; blank rows inside are an error
+    last = np.flatnonzero(~blank_rows)
+    n = int(last[-1]) + 1 if len(last) else 0
+    for i in np.flatnonzero(blank_rows[:n])[:MAX_REPORTED]:
+        problems.append(_problem(src, a.r0 + 1 + int(i), a.c0,
+                                 "blank row inside the table; delete it or fill it"))
+    excel_rows = np.arange(n) + a.r0 + 2
     frame: dict[str, np.ndarray] = {}
     for col in columns:
         j = positions[col.name]
-        values = data[:, j]
-        blank = blanks[j][:n] if j in blanks else _is_blank(values)
-        converted, bad = _convert(col, values)
+        out, bad, blank = (arr[:n] for arr in converted[col.name])
         if col.required:
             for i in np.flatnonzero(blank & ~blank_rows[:n])[:MAX_REPORTED]:
                 problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
@@ -215,8 +224,8 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
         bad = bad & ~blank
         for i in np.flatnonzero(bad)[:MAX_REPORTED]:
             problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
-                                     f"{col.name} {_describe(values[i])} {_EXPECT[col.kind]}"))
-        frame[col.name] = converted
+                                     f"{col.name} {_describe(data[i, j])} {_EXPECT[col.kind]}"))
+        frame[col.name] = out
     if problems:
         return None, problems
     out = pd.DataFrame(frame)
