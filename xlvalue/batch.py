@@ -58,8 +58,12 @@ def run_one(book: str, out_dir: str | None, only: str | None) -> dict:
 
 def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
               only: str | None = None, scheduler: str | None = None,
-              progress: bool = True) -> pd.DataFrame:
-    """Run every book, in parallel; returns the summary frame (one row per book, in order)."""
+              progress: bool = True, client=None) -> pd.DataFrame:
+    """Run every book, in parallel; returns the summary frame (one row per book, in order).
+
+    `client` reuses a running dask.distributed Client (a long-lived cluster) instead of
+    connecting to `scheduler`.
+    """
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     args = [(str(b), str(out_dir) if out_dir else None, only) for b in books]
@@ -73,7 +77,9 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
             bar.write(f"error: {result['error']}")
 
     try:
-        if scheduler:
+        if client is not None:
+            _submit_all(client, args, done)
+        elif scheduler:
             _run_dask(args, jobs, scheduler, done)
         elif jobs <= 1:
             for a in args:
@@ -93,7 +99,6 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
 def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict], None]) -> None:
     try:
         from dask.distributed import Client, LocalCluster
-        from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise InputError(Problem("--scheduler needs Dask: pip install 'xlvalue[dask]'")) from None
     cluster = None
@@ -108,13 +113,19 @@ def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict
             raise InputError(Problem(f"cannot reach the Dask scheduler {scheduler} ({exc})")) \
                 from None
     try:
-        futures = [client.submit(run_one, *a, pure=False) for a in args]
-        for f in dask_completed(futures):
-            done(f.result())
+        _submit_all(client, args, done)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> None:
+    from dask.distributed import as_completed as dask_completed
+
+    futures = [client.submit(run_one, *a, pure=False) for a in args]
+    for f in dask_completed(futures):
+        done(f.result())
 
 
 def write_summary(summary: pd.DataFrame, path: Path) -> None:
