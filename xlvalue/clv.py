@@ -84,15 +84,18 @@ def margin_history(log: TransactionLog, as_of: int, period_unit: str) -> MarginH
     per = period_index(days.day, period_unit)
     n = log.n_customers
     p0 = int(per.min())
-    span = int(per.max()) - p0 + 1
-    key = days.code.astype(np.int64) * span + (per - p0)
-    uk, inv = np.unique(key, return_inverse=True)
-    amount = np.bincount(inv, weights=days.amount)
-    margin = np.bincount(inv, weights=days.margin)
-    code = uk // span
+    # purchase days are sorted by customer then day, so each (customer, period) is one run
+    new = np.empty(len(per), bool)
+    new[0] = True
+    new[1:] = (days.code[1:] != days.code[:-1]) | (per[1:] != per[:-1])
+    starts = np.flatnonzero(new)
+    amount = np.add.reduceat(days.amount, starts)
+    margin = np.add.reduceat(np.asarray(days.margin, dtype=float), starts)
+    code = days.code[starts]
+    run_period = per[starts]
     last_idx = np.full(n, -1)
-    last_idx[code] = np.arange(len(uk))  # keys are sorted: the last write is the last period
-    last_period = (uk[last_idx] % span) + p0
+    last_idx[code] = np.arange(len(starts))  # runs are in order: the last write is the latest
+    last_period = run_period[last_idx]
     with np.errstate(invalid="ignore", divide="ignore"):
         last_rate = np.where(amount[last_idx] != 0, margin[last_idx] / amount[last_idx], np.nan)
     latest = int(period_index(as_of, period_unit))

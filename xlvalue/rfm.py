@@ -32,13 +32,14 @@ def _first_last(code: np.ndarray, day: np.ndarray, n: int
 
 
 def _distinct_per_customer(code: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Number of distinct values per customer (e.g. transacting periods)."""
+    """Distinct values per customer (e.g. transacting periods) for rows sorted by customer and
+    then by a key that `values` never decreases along (days -> periods): count the runs."""
     if len(code) == 0:
         return np.zeros(n, np.int64)
-    lo = values.min()
-    span = values.max() - lo + 1
-    keys = np.unique(code.astype(np.int64) * span + (values - lo))
-    return np.bincount(keys // span, minlength=n)
+    new = np.empty(len(code), bool)
+    new[0] = True
+    new[1:] = (code[1:] != code[:-1]) | (values[1:] != values[:-1])
+    return np.bincount(code[new], minlength=n)
 
 
 def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
