@@ -27,13 +27,14 @@ def purchases_by_period(model, frequency, recency, T, horizon: int, length: floa
 
     Computed on unique (x, t_x, T) patterns: customers who share a history share a forecast.
     """
-    stacked = np.column_stack([frequency, recency, T]).astype(float)
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    from .models.base import compress
+
+    patterns = compress(frequency, recency, T)
     ends = np.arange(horizon + 1) * length
-    x, tx, t = (uniq[:, j][:, None] for j in range(3))
-    cum = np.zeros((len(uniq), horizon + 1))
+    x, tx, t = (c[:, None] for c in patterns.columns)
+    cum = np.zeros((len(patterns.weights), horizon + 1))
     cum[:, 1:] = model.forecast(ends[None, 1:], x, tx, t)
-    return np.diff(cum, axis=1)[inverse.ravel()]
+    return np.diff(cum, axis=1)[patterns.inverse]
 
 
 def discount_factors(horizon: int, rate: float) -> np.ndarray:

@@ -7,6 +7,7 @@ dates are whole days since 1970-01-01, and purchase days come from one sort of a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,12 +20,19 @@ PERIOD_UNITS = ("day", "week", "month", "quarter", "year")
 class TransactionLog:
     """One row per transaction: customer code, day number, amount and gross-margin amount."""
 
-    customer_ids: np.ndarray  # unique ids as text, indexed by code
+    ids: np.ndarray  # unique ids as read (numbers stay numbers until shown), indexed by code
     code: np.ndarray  # int32 (int64 beyond 2**31 customers), index into customer_ids
     day: np.ndarray  # int32 days since 1970-01-01
     amount: np.ndarray  # float64; negative = return
     margin_given: np.ndarray | None = None  # gross margin per row, when cost or rate given
     default_margin_rate: float = 0.3
+
+    @functools.cached_property
+    def customer_ids(self) -> np.ndarray:
+        """The ids as text (00123 stays 00123), made once when first needed."""
+        if self.ids.dtype == object and all(v.__class__ is str for v in self.ids[:1000]):
+            return self.ids
+        return np.asarray(pd.Index(self.ids).astype(str), dtype=object)
 
     @property
     def margin(self) -> np.ndarray:
@@ -65,7 +73,7 @@ class TransactionLog:
 
     @property
     def n_customers(self) -> int:
-        return len(self.customer_ids)
+        return len(self.ids)
 
     def __len__(self) -> int:
         return len(self.code)
@@ -76,22 +84,24 @@ class TransactionLog:
             return self
         keep = self.day <= last_day
         margin = self.margin_given[keep] if self.margin_given is not None else None
-        return TransactionLog(self.customer_ids, self.code[keep], self.day[keep],
+        return TransactionLog(self.ids, self.code[keep], self.day[keep],
                               self.amount[keep], margin, self.default_margin_rate)
 
 
 def _factorize_ids(customer) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..n-1 and the ids as text; values are hashed first, only the uniques become text."""
+    """Codes 0..n-1 and the unique ids; values are hashed as they are (numbers stay numbers)."""
     values = customer if isinstance(customer, pd.Series) else np.asarray(customer)
     codes, uniques = pd.factorize(values, sort=False)  # hashes arrow strings without copies
-    text = np.asarray(pd.Index(uniques).astype(str), dtype=object)
-    if values.dtype == object:  # mixed types: 123 and '123' are one customer
-        merged, text_uniques = pd.factorize(text, sort=False)
+    uniques = np.asarray(uniques)
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        text = np.asarray(pd.Index(uniques).astype(str), dtype=object)
+        merged, text_uniques = pd.factorize(text, sort=False)  # 123 and '123': one customer
         if len(text_uniques) != len(text):
             codes = merged[codes]
             text = np.asarray(text_uniques, dtype=object)
-    small = np.int32 if len(text) < 2**31 else np.int64
-    return codes.astype(small, copy=False), text
+        uniques = text
+    small = np.int32 if len(uniques) < 2**31 else np.int64
+    return codes.astype(small, copy=False), uniques
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,9 @@ def purchase_days(log: TransactionLog, with_margin: bool = True, with_returns: b
     order = np.argsort(key)  # sums within a (customer, day) do not depend on row order
     k = key[order]
     del key
+    amount = log.amount[order]  # gather the payload now, so `order` can go before the rest
+    margin_sorted = log.margin[order] if with_margin else None
+    del order
     new = np.empty(len(k), bool)
     new[0] = True
     np.not_equal(k[1:], k[:-1], out=new[1:])
@@ -137,27 +150,28 @@ def purchase_days(log: TransactionLog, with_margin: bool = True, with_returns: b
     del new
     uk = k[starts]
     del k
-    small = np.int32 if len(log.customer_ids) < 2**31 else np.int64
+    small = np.int32 if log.n_customers < 2**31 else np.int64
     code = (uk // span).astype(small)
     uk %= span
-    day = uk.astype(np.int64)
-    day += dmin
+    uk += dmin
+    day = uk.astype(np.int32)  # day numbers fit 32 bits until the year 5,800,000
+    del uk
     m = len(starts)
     if with_margin:
-        margin = np.add.reduceat(log.margin[order], starts)
-    amount = log.amount[order]
-    del order
+        margin = np.add.reduceat(margin_sorted, starts)
+        del margin_sorted
     is_return = amount < 0
     any_return = bool(is_return.any())
     returns = np.add.reduceat(is_return.astype(np.int32), starts) if any_return else \
-        np.zeros(m, np.int32)
+        np.broadcast_to(np.int32(0), (m,))  # no returns: a zero view, no allocation
     return_amount = np.add.reduceat(np.where(is_return, amount, 0.0), starts) \
         if with_returns and any_return else np.broadcast_to(0.0, (m,))
     del is_return
     purchases = np.empty(m, np.int32)  # rows per (customer, day), without int64 temporaries
     np.subtract(starts[1:], starts[:-1], out=purchases[:-1], casting="unsafe")
     purchases[-1] = len(amount) - starts[-1]
-    purchases -= returns
+    if any_return:
+        purchases -= returns
     day_amount = np.add.reduceat(amount, starts)
     del amount
     return PurchaseDays(
