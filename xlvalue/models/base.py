@@ -65,10 +65,13 @@ def compress(*columns: np.ndarray, weights: np.ndarray | None = None) -> Pattern
 
 def _factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes of an integer key and the index of the first row of each code."""
-    inverse, uniq = pd.factorize(key)
-    first = np.full(len(uniq), len(key), dtype=np.int64)
-    np.minimum.at(first, inverse, np.arange(len(key)))
-    return inverse.astype(np.int64), first
+    inverse, _ = pd.factorize(key)
+    # codes are numbered in order of first appearance: a first appearance is a new running max
+    is_first = np.empty(len(inverse), bool)
+    if len(inverse):
+        is_first[0] = True
+        is_first[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
+    return inverse.astype(np.int64), np.flatnonzero(is_first)
 
 
 def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
