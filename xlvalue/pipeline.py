@@ -166,8 +166,9 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     results = Results(analyses=[a for a in ANALYSES if a in analyses])
     table = None
     clv_table = None
-    if analyses & {"rfm", "ranking", "clv"} or _score_needs(inputs, "rfm.") or \
-            (_score_needs(inputs, "clv.") and "scores" in analyses):
+    scores_need_rfm = "scores" in analyses and _score_needs(inputs, ("rfm.", "clv."))
+    scores_need_clv = "scores" in analyses and _score_needs(inputs, ("clv.",))
+    if analyses & {"rfm", "ranking", "clv"} or scores_need_rfm:
         say("RFM summaries and scores")
         table, frames = analyse_rfm(inputs)
         add_ranking_columns(inputs, table)
@@ -177,7 +178,7 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         if "ranking" in analyses:
             say("deciles, Pareto classes, whale curve, tiers")
             results.frames.update(analyse_ranking(inputs, table))
-    if "clv" in analyses or ("scores" in analyses and _score_needs(inputs, "clv.")):
+    if "clv" in analyses or scores_need_clv:
         say(f"fitting {inputs.settings['Model']} and gamma-gamma, forecasting CLV")
         assert inputs.log is not None and table is not None
         try:
@@ -210,9 +211,10 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     return results
 
 
-def _score_needs(inputs: Inputs, prefix: str) -> bool:
+def _score_needs(inputs: Inputs, prefixes: tuple[str, ...]) -> bool:
+    """Whether the score model takes indicators from other analyses' outputs (rfm.*, clv.*)."""
     model = inputs.frame("xv_ScoreModel")
-    return model is not None and model["Indicator"].astype(str).str.startswith(prefix).any()
+    return model is not None and bool(model["Indicator"].astype(str).str.startswith(prefixes).any())
 
 
 def score_inputs(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | None
