@@ -210,3 +210,15 @@ def test_table_inputs_and_sheet_scoped_names(tmp_path):
     assert set(rfm.index) == {"00123", "123"}
     assert rfm.loc["00123", "frequency"] == 2
     assert rfm.loc["123", "last_purchase"] == np.datetime64("2024-03-01")
+
+
+def test_sheets_are_streamed_in_chunks_with_identical_content(demo_book, tmp_path, monkeypatch):
+    """Large sheets are written chunk by chunk; chunk boundaries change nothing."""
+    from xlvalue.workbook import sheetxml
+
+    whole = run_workbook(demo_book, tmp_path / "whole.xlsx", only="rfm").output
+    monkeypatch.setattr(sheetxml, "ROWS_PER_CHUNK", 7)
+    chunked = run_workbook(demo_book, tmp_path / "chunked.xlsx", only="rfm").output
+    with zipfile.ZipFile(whole) as a, zipfile.ZipFile(chunked) as b:
+        part = next(n for n in a.namelist() if n.startswith("xl/worksheets/xlvalue_xv_rfm"))
+        assert a.read(part) == b.read(part)

@@ -111,76 +111,99 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds) -> np.ndarray:
     return out.astype(str) if n else np.zeros(0, dtype=str)
 
 
-def block_rows(pb: PlacedBlock, styles: StyleIds) -> dict[int, list[str]]:
-    """Cells of a placed block grouped by 0-based sheet row: title, header, data."""
+ROWS_PER_CHUNK = 5000
+
+
+def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | None = None
+               ) -> dict[int, list[str]]:
+    """Cells of a placed block on sheet rows [start, stop) (0-based): title, header, data.
+
+    Only the data rows in the range are formatted, so a million-row block is written in
+    bounded memory, chunk by chunk.
+    """
     block = pb.block
+    stop = pb.last_row + 1 if stop is None else stop
     rows: dict[int, list[str]] = {}
     cols = [col_letter(pb.first_col + j) for j in range(len(block.frame.columns))]
-    if block.title and pb.header_row > 0:
+    if block.title and pb.header_row > 0 and start <= pb.header_row - 1 < stop:
         r = pb.header_row
         text = escape_text(pd.Series([block.title]))
         rows.setdefault(r - 1, []).append(f'<c r="{cols[0] if cols else "A"}{r}"'
                                           + _inline(text, styles.title).iloc[0])
-    hdr = escape_text(pd.Series([str(c) for c in block.frame.columns]))
-    cells = _inline(hdr, styles.header).to_numpy()
-    rows.setdefault(pb.header_row, []).append(
-        "".join(f'<c r="{c}{pb.header_row + 1}"{cell}' for c, cell in zip(cols, cells, strict=True)))
-    n = len(block.frame)
-    if n == 0:
+    if start <= pb.header_row < stop:
+        hdr = escape_text(pd.Series([str(c) for c in block.frame.columns]))
+        cells = _inline(hdr, styles.header).to_numpy()
+        rows.setdefault(pb.header_row, []).append("".join(
+            f'<c r="{c}{pb.header_row + 1}"{cell}' for c, cell in zip(cols, cells, strict=True)))
+    first = max(start - pb.header_row - 1, 0)  # data row indices of the frame in range
+    last = min(stop - pb.header_row - 1, len(block.frame))
+    if last <= first:
         return rows
-    excel_rows = (np.arange(n) + pb.header_row + 2).astype(str)
-    parts = []
-    for j, col in enumerate(block.frame.columns):
-        body = column_cells(block.frame[col], str(col), styles)
-        start = np.char.add(np.char.add(f'<c r="{cols[j]}', excel_rows), '"')
-        parts.append(np.where(body == "", "", np.char.add(start, body.astype(str))))
-    joined = parts[0]
-    for p in parts[1:]:
-        joined = np.char.add(joined, p)
+    part = block.frame.iloc[first:last]
+    excel_rows = (np.arange(first, last) + pb.header_row + 2).astype(str)
+    joined = None
+    for j, col in enumerate(part.columns):
+        body = column_cells(part[col], str(col), styles)
+        head = np.char.add(np.char.add(f'<c r="{cols[j]}', excel_rows), '"')
+        cells = np.where(body == "", "", np.char.add(head, body.astype(str))).astype(object)
+        joined = cells if joined is None else joined + cells
     for i, text in enumerate(joined.tolist()):
-        rows.setdefault(pb.header_row + 1 + i, []).append(text)
+        rows.setdefault(pb.header_row + 1 + first + i, []).append(text)
     return rows
+
+
+def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | None,
+                     tab_color: str = "FF1F6F4A"):
+    """A worksheet part holding the placed blocks, as a generator of UTF-8 chunks."""
+    widths: dict[int, float] = {}
+    for pb in placed:
+        for j, col in enumerate(pb.block.frame.columns):
+            widths[pb.first_col + j] = max(widths.get(pb.first_col + j, 0),
+                                           min(len(str(col)) + 3, 40), 11)
+    max_row = max((pb.last_row for pb in placed), default=0)
+    max_col = max((pb.last_col for pb in placed), default=0)
+    head = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">',
+            f'<sheetPr><tabColor rgb="{tab_color}"/><pageSetUpPr fitToPage="1"/></sheetPr>',
+            f'<dimension ref="A1:{col_letter(max_col)}{max_row + 1}"/>',
+            '<sheetViews><sheetView workbookViewId="0"/></sheetViews>',
+            '<sheetFormatPr defaultRowHeight="15"/>']
+    if widths:
+        head.append("<cols>" + "".join(
+            f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
+            for c, w in sorted(widths.items())) + "</cols>")
+    head.append("<sheetData>")
+    yield "".join(head).encode("utf-8")
+    for start in range(0, max_row + 1, ROWS_PER_CHUNK):
+        stop = start + ROWS_PER_CHUNK
+        rows: dict[int, list[str]] = {}
+        for pb in placed:
+            if pb.header_row - 1 >= stop or pb.last_row < start:
+                continue
+            for r, cells in block_rows(pb, styles, start, stop).items():
+                rows.setdefault(r, []).extend(cells)
+        out = []
+        for r in sorted(rows):
+            cells = rows[r]
+            if len(cells) > 1:  # cells of several blocks on one row must be in column order
+                cells = sorted(cells, key=_first_col_of)
+            out.append(f'<row r="{r + 1}">' + "".join(cells) + "</row>")
+        if out:
+            yield "".join(out).encode("utf-8")
+    tail = ["</sheetData>",
+            '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>',
+            '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>']
+    if drawing_rid:
+        tail.append(f'<drawing r:id="{drawing_rid}"/>')
+    tail.append("</worksheet>")
+    yield "".join(tail).encode("utf-8")
 
 
 def sheet_xml(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | None,
               tab_color: str = "FF1F6F4A") -> bytes:
-    """A whole worksheet part holding the placed blocks."""
-    rows: dict[int, list[str]] = {}
-    for pb in placed:
-        for r, cells in block_rows(pb, styles).items():
-            rows.setdefault(r, []).extend(cells)
-    widths: dict[int, float] = {}
-    for pb in placed:
-        for j, col in enumerate(pb.block.frame.columns):
-            widths[pb.first_col + j] = max(widths.get(pb.first_col + j, 0), min(len(str(col)) + 3, 40),
-                                           11)
-    max_row = max(rows) if rows else 0
-    max_col = max((pb.last_col for pb in placed), default=0)
-    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-           'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">',
-           f'<sheetPr><tabColor rgb="{tab_color}"/><pageSetUpPr fitToPage="1"/></sheetPr>',
-           f'<dimension ref="A1:{col_letter(max_col)}{max_row + 1}"/>',
-           '<sheetViews><sheetView workbookViewId="0"/></sheetViews>',
-           '<sheetFormatPr defaultRowHeight="15"/>']
-    if widths:
-        out.append("<cols>" + "".join(
-            f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
-            for c, w in sorted(widths.items())) + "</cols>")
-    out.append("<sheetData>")
-    for r in sorted(rows):
-        # cells of several blocks on one row must be in column order
-        cells = rows[r]
-        if len(cells) > 1:
-            cells = sorted(cells, key=_first_col_of)
-        out.append(f'<row r="{r + 1}">' + "".join(cells) + "</row>")
-    out.append("</sheetData>")
-    out.append('<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>')
-    out.append('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
-    if drawing_rid:
-        out.append(f'<drawing r:id="{drawing_rid}"/>')
-    out.append("</worksheet>")
-    return "".join(out).encode("utf-8")
+    """The whole worksheet part in memory (small sheets, tests)."""
+    return b"".join(sheet_xml_chunks(placed, styles, drawing_rid, tab_color))
 
 
 def _first_col_of(cells: str) -> int:

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from .ooxml import (
     resolve_target,
     to_bytes,
 )
-from .sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml
+from .sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml_chunks
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
@@ -102,6 +103,8 @@ class _Package:
             self.infos = {i.filename: i for i in zf.infolist()}
             self.order = [i.filename for i in zf.infolist()]
             self.data = {n: read_part(zf, n, self.book) for n in self.order}
+        self.streams: dict[str, Callable[[], Iterable[bytes]]] = {}
+        self.huge: set[str] = set()
 
     def xml(self, part: str) -> etree._Element:
         return parse_xml(self.data[part], self.book, part)
@@ -113,8 +116,18 @@ class _Package:
 
     def drop(self, part: str) -> None:
         self.data.pop(part, None)
+        self.streams.pop(part, None)
         if part in self.order:
             self.order.remove(part)
+
+    def stream(self, part: str, chunks: Callable[[], Iterable[bytes]], huge: bool = False
+               ) -> None:
+        """A part written from a chunk generator at save time (large sheets); `huge` parts
+        (possibly over 2 GiB) get zip64 headers, which small parts do without."""
+        self.put(part, b"")
+        self.streams[part] = chunks
+        if huge:
+            self.huge.add(part)
 
     def save(self, path: Path) -> None:
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -127,7 +140,12 @@ class _Package:
                 else:
                     zi = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
                     zi.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(zi, self.data[name])
+                if name in self.streams:
+                    with zf.open(zi, "w", force_zip64=name in self.huge) as fh:
+                        for chunk in self.streams[name]():
+                            fh.write(chunk)
+                else:
+                    zf.writestr(zi, self.data[name])
 
 
 def _rels_root(pkg: _Package, part: str) -> etree._Element:
@@ -301,7 +319,9 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
             el.set(rid_attr, rid)
         placed = place_blocks(out.blocks, out.layout)
         drawing_rid = _write_charts(pkg, slug, out.name, placed)
-        pkg.put(sheet_part, sheet_xml(placed, styles, drawing_rid))
+        cells = sum(len(pb.block.frame) * max(len(pb.block.frame.columns), 1) for pb in placed)
+        pkg.stream(sheet_part, lambda placed=placed, rid=drawing_rid:
+                   sheet_xml_chunks(placed, styles, rid), huge=cells > 20_000_000)
         _content_override(pkg, "/" + sheet_part, CT_SHEET)
         _set_names(wb, out.name, placed)
     if replaced_ids:
