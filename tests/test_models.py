@@ -157,3 +157,13 @@ def test_summary_reports_fit_statistics(cdnow):
     s = m.summary().set_index("parameter")
     assert s.loc["AIC", "estimate"] == pytest.approx(2 * 4 + 2 * 9582.43, abs=0.05)
     assert s.loc["customers", "estimate"] == 2357 and s.loc["converged", "estimate"] == 1
+
+
+def test_bgnbd_gradient_stays_finite_for_extreme_histories():
+    """A heavy buyer who lapsed long ago: the dropout term dominates by e^900."""
+    m = BetaGeoModel()
+    p = compress(np.array([300.0, 0.0, 2.0]), np.array([1.0, 0.0, 30.0]),
+                 np.array([1000.0, 10.0, 39.0]))
+    ll, grad = m._loglik_grad(np.array([0.25, 4.0, 0.8, 2.5]), p)
+    assert np.isfinite(ll).all() and np.isfinite(grad).all()
+    np.testing.assert_allclose(ll, m._loglik(np.array([0.25, 4.0, 0.8, 2.5]), p), rtol=1e-12)

@@ -55,7 +55,8 @@ class BetaGeoModel(RecencyModel):
         diff = a4 - a3  # -inf where x = 0
         w4 = 1.0 / (1.0 + np.exp(-diff))
         w3 = 1.0 - w4
-        top = a3 + np.log1p(np.exp(diff))
+        # softplus(diff) = log(1 + e^diff), kept finite beyond e^700 (heavy buyers long lapsed)
+        top = a3 + np.log1p(np.exp(np.minimum(diff, 700.0))) + np.maximum(diff - 700.0, 0.0)
         d_r = dr_x[xi] - w3 * log_at - w4 * log_atx
         d_alpha = r / alpha - rx * (w3 / (alpha + tu)[ti] + w4 / (alpha + txu)[txi])
         d_a = da_x[xi] + w4 / a
