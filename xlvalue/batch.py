@@ -97,27 +97,13 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
 
 
 def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict], None]) -> None:
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError(Problem("--scheduler needs Dask: pip install 'xlvalue[dask]'")) from None
-    cluster = None
-    if scheduler == "local":
-        cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise InputError(Problem(f"cannot reach the Dask scheduler {scheduler} ({exc})")) \
-                from None
+    from .distributed import client_for
+
+    client = client_for(scheduler, jobs)
     try:
         _submit_all(client, args, done)
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> None:
@@ -128,12 +114,12 @@ def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> None
         done(f.result())
 
 
-def write_summary(summary: pd.DataFrame, path: Path) -> None:
-    """The machine-readable summary: CSV or JSON by the file's extension."""
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """A machine-readable report, CSV or JSON by the file's extension, written atomically."""
     from .workbook.writer import atomic_write
 
     if path.suffix.lower() == ".json":
         atomic_write(path, lambda tmp: tmp.write_text(
-            json.dumps(summary.to_dict(orient="records"), indent=2)))
+            json.dumps(frame.to_dict(orient="records"), indent=1, default=str)))
     else:
-        atomic_write(path, lambda tmp: summary.to_csv(tmp, index=False))
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))

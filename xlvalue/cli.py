@@ -82,7 +82,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import expand, run_batch, write_summary
+    from .batch import expand, run_batch, write_table
 
     books = expand(args.patterns)
     summary = run_batch(books, args.jobs, Path(args.output) if args.output else None, args.only,
@@ -93,7 +93,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                                seconds=summary["seconds"].round(2))
         print(shown[["book", "status", "seconds", "rows", "error"]].to_string(index=False))
     if args.summary:
-        write_summary(summary, Path(args.summary))
+        write_table(summary, Path(args.summary))
         print(f"summary written to {args.summary}")
     print(f"{ok} of {len(summary)} workbook(s) done, {len(summary) - ok} failed")
     return 0 if ok == len(summary) else EXIT_USER

@@ -31,6 +31,11 @@ class Allocation:
     warnings: list[str] = field(default_factory=list)
 
 
+def yes_flags(values: pd.Series) -> np.ndarray:
+    """Truthy flag cells (yes, y, true, 1, x; any case) as booleans."""
+    return values.astype(str).str.strip().str.lower().isin(("yes", "y", "true", "1", "x")).to_numpy()
+
+
 def _problem(msg: str, row: int | None = None, name: str = "xv_Drivers") -> Problem:
     return Problem(msg if row is None else f"row {row}: {msg}", name=name)
 
@@ -51,13 +56,12 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
     for i in neg[:10]:
         problems.append(_problem(f"driver quantity {drivers['Quantity'].iloc[i]:g} is negative",
                                  int(i) + 2))
-    idle = pools.get("Unallocated", pd.Series("", index=pools.index)).astype(str).str.lower()
-    idle = idle.isin(("yes", "y", "true", "1", "x"))
+    idle = yes_flags(pools.get("Unallocated", pd.Series("", index=pools.index)))
     nodes = pd.Index(pd.unique(pd.concat([pools["Pool"].astype(str), drivers["From"].astype(str),
                                           drivers["To"].astype(str)], ignore_index=True)))
     n = len(nodes)
     cost = np.zeros(n)
-    active = ~idle.to_numpy()
+    active = ~idle
     np.add.at(cost, nodes.get_indexer(pools.loc[active, "Pool"].astype(str)),
               pools.loc[active, "Amount"].to_numpy(dtype=float))
     stages = sorted(drivers["Stage"].unique())

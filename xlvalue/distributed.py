@@ -18,14 +18,16 @@ from .logfile import CSV_SUFFIXES, PARQUET_SUFFIXES
 PERIOD_FREQ = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 
 
-def client_for(scheduler: str):
-    """A Dask client: 'local' starts a LocalCluster, anything else is a scheduler address."""
+def client_for(scheduler: str, workers: int = 2):
+    """A Dask client: 'local' starts a LocalCluster of `workers` single-threaded processes
+    that closes with the client; anything else is a scheduler address."""
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError:
         raise InputError(Problem("--scheduler needs Dask: pip install 'xlvalue[dask]'")) from None
     if scheduler == "local":
-        return Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0"))
+        return Client(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                      dashboard_address=":0")
     try:
         return Client(scheduler, timeout="10s")
     except OSError as exc:

@@ -11,7 +11,6 @@ computed values as cached values (so pandas, calamine or openpyxl read numbers).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -180,12 +179,10 @@ def _result(v: Any) -> Any:
 
 
 def write_report(results: list[Evaluated], path: Path) -> None:
-    frame = pd.DataFrame([r.__dict__ for r in results])
-    if path.suffix.lower() == ".json":
-        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(
-            frame.to_dict(orient="records"), indent=1, default=str)))
-    else:
-        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    """The values report: one row per computed cell (sheet, cell, formula, value)."""
+    from .batch import write_table
+
+    write_table(pd.DataFrame([r.__dict__ for r in results]), path)
 
 
 def write_cached_values(book: Path, output: Path, results: list[Evaluated]) -> None:

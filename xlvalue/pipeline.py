@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import __version__
 from .contract import ANALYSES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
-from .costing import allocate, elasticity, profitability, revenue_per_marketing
+from .costing import allocate, elasticity, profitability, revenue_per_marketing, yes_flags
 from .errors import InputError, ModelError, Problem
 from .inputs import Inputs
 from .ranking import (
@@ -257,10 +257,6 @@ def analyse_scores(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame |
             "xv_out_ScoreWeights": result.weights}
 
 
-def _yes(values: pd.Series) -> np.ndarray:
-    return values.astype(str).str.strip().str.lower().isin(("yes", "y", "true", "1", "x")).to_numpy()
-
-
 def analyse_costing(inputs: Inputs, warnings: list[str]) -> dict[str, pd.DataFrame]:
     """Allocation (all costs and incremental only), profitability, bands, profit whale curve."""
     pools, drivers = inputs.frame("xv_CostPools"), inputs.frame("xv_Drivers")
@@ -268,7 +264,7 @@ def analyse_costing(inputs: Inputs, warnings: list[str]) -> dict[str, pd.DataFra
     assert pools is not None and drivers is not None and revenue is not None
     try:
         full = allocate(pools, drivers)
-        incremental_mask = _yes(pools["Incremental"]) if "Incremental" in pools else \
+        incremental_mask = yes_flags(pools["Incremental"]) if "Incremental" in pools else \
             np.zeros(len(pools), bool)
         inc = allocate(pools, drivers, include=incremental_mask) if incremental_mask.any() else None
     except InputError as exc:

@@ -200,12 +200,6 @@ def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: s
     yield "".join(tail).encode("utf-8")
 
 
-def sheet_xml(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | None,
-              tab_color: str = "FF1F6F4A") -> bytes:
-    """The whole worksheet part in memory (small sheets, tests)."""
-    return b"".join(sheet_xml_chunks(placed, styles, drawing_rid, tab_color))
-
-
 def _first_col_of(cells: str) -> int:
     ref = cells[6:cells.index('"', 6)]
     letters = "".join(ch for ch in ref if ch.isalpha())
