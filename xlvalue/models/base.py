@@ -133,6 +133,12 @@ class MLEModel:
         """Per-pattern log-likelihood and its gradient (params x patterns), if analytic."""
         return None
 
+    def _total_loglik_grad(self, params: np.ndarray, patterns: Patterns
+                           ) -> tuple[float, np.ndarray]:
+        """Log-likelihood and gradient summed over customers; models may sum smarter."""
+        ll, grad = self._loglik_grad(params, patterns)  # type: ignore[misc]
+        return float(patterns.weights @ ll), grad @ patterns.weights
+
     def _total_ll(self, params: np.ndarray, patterns: Patterns) -> float:
         ll = self._loglik(params, patterns)
         total = float(np.dot(patterns.weights, ll))
@@ -154,9 +160,9 @@ class MLEModel:
         def objective_grad(logp: np.ndarray) -> tuple[float, np.ndarray]:
             p = np.exp(logp)
             with np.errstate(all="ignore"):
-                ll, grad = self._loglik_grad(p, patterns)  # type: ignore[misc]
-                value = -float(patterns.weights @ ll) / n
-                g = -(grad @ patterns.weights) * p / n  # chain rule for log parameters
+                ll, grad = self._total_loglik_grad(p, patterns)
+                value = -ll / n
+                g = -grad * p / n  # chain rule for log parameters
             if not (np.isfinite(value) and np.all(np.isfinite(g))):
                 return 1e300, np.zeros_like(logp)
             return value, g
@@ -167,9 +173,9 @@ class MLEModel:
                        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
         params = np.exp(res.x)
         if analytic:
-            ll_rows, grad_rows = self._loglik_grad(params, patterns)  # type: ignore[misc]
-            ll = float(patterns.weights @ ll_rows)
-            grad0 = -(grad_rows @ patterns.weights)
+            with np.errstate(all="ignore"):
+                ll, grad0 = self._total_loglik_grad(params, patterns)
+            grad0 = -grad0
         else:
             ll = self._total_ll(params, patterns)
         if not np.isfinite(ll):
@@ -185,8 +191,7 @@ class MLEModel:
         with np.errstate(all="ignore"):
             if analytic:
                 hess = gradient_hessian(
-                    lambda p: -(self._loglik_grad(p, patterns)[1] @ patterns.weights), params,
-                    grad0=grad0)
+                    lambda p: -self._total_loglik_grad(p, patterns)[1], params, grad0=grad0)
             else:
                 hess = numeric_hessian(lambda p: -self._total_ll(p, patterns), params)
             try:
