@@ -13,7 +13,7 @@ import pytest
 
 from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
 from xlvalue.excel.convert import ERROR_PREFIX, REGISTRY, frame_to_cells
-from xlvalue.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+from xlvalue.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 from xlvalue.rfm import repeat_summary, rfm_summary, score_rfm
 from xlvalue.transactions import TransactionLog, day_number
 
@@ -36,7 +36,7 @@ def cdnow_range() -> list[list]:
 
 def test_every_expected_function_is_registered_and_exported():
     expected = {"XV_RFM", "XV_RFM_SEGMENT", "XV_DECILES", "XV_PARETO", "XV_WHALE", "XV_NBD_P",
-                "XV_NBD_FIT", "XV_GG_FIT", "XV_BGNBD_FIT", "XV_PARETONBD_FIT", "XV_PALIVE",
+                "XV_NBD_FIT", "XV_GG_FIT", "XV_BGNBD_FIT", "XV_MBGNBD_FIT", "XV_PARETONBD_FIT", "XV_PALIVE",
                 "XV_EXPECTED_PURCHASES", "XV_CLV", "XV_LTV", "XV_SCORE", "XV_ALLOCATE",
                 "XV_ELASTICITY", "XV_REPEAT"}
     assert expected <= set(REGISTRY) and expected <= set(xu.__all__)
@@ -89,6 +89,12 @@ def test_model_functions_equal_core():
     pfit = xu.XV_PARETONBD_FIT(f, r, t)
     assert pfit[1][0] == "r" and pfit[1][1] == pytest.approx(
         ParetoNBDModel().fit(s["frequency"], s["recency"], s["T"]).params_["r"])
+    mfit = xu.XV_MBGNBD_FIT(f, r, t)
+    mbg = ModifiedBetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+    assert mfit == frame_to_cells(mbg.summary().drop(columns="model"))
+    np.testing.assert_allclose(np.array(xu.XV_PALIVE(mfit, f, r, t, "mbgnbd"), dtype=float).ravel(),
+                               mbg.conditional_probability_alive(s["frequency"], s["recency"],
+                                                                 s["T"]))
 
 
 def test_clv_equals_core():

@@ -102,7 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Gross-margin rate used when transactions carry neither Cost nor Margin.",
             minimum=-1.0, maximum=1.0),
     Setting("Model", "choice", "bgnbd", "Purchase model for CLV.",
-            choices=("bgnbd", "paretonbd", "nbd")),
+            choices=("bgnbd", "mbgnbd", "paretonbd", "nbd")),
     Setting("Horizon", "integer", 12, "Forecast horizon in periods (PeriodUnit).",
             minimum=1, maximum=600),
     Setting("DiscountRate", "number", 0.01, "Discount rate per period (PeriodUnit).",

@@ -28,7 +28,14 @@ from .excel.convert import (
     table_from_range,
     udf,
 )
-from .models import BetaGeoModel, GammaGammaModel, NBDModel, ParetoNBDModel, nbd_pmf
+from .models import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    NBDModel,
+    ParetoNBDModel,
+    nbd_pmf,
+)
 from .ranking import decile_table, pareto_table, whale_curve
 from .rfm import assign_segments, repeat_summary, rfm_summary, score_rfm
 from .scoring import score_customers
@@ -36,7 +43,7 @@ from .transactions import TransactionLog, day_number
 
 RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "total_spend", "R", "F",
                "M", "rfm_cell", "rfm_score", "segment"]
-MODELS = {"bgnbd": BetaGeoModel, "paretonbd": ParetoNBDModel}
+MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "paretonbd": ParetoNBDModel}
 
 
 def _log(transactions: Any) -> tuple[TransactionLog, int]:
@@ -186,6 +193,16 @@ def XV_BGNBD_FIT(frequency, recency, T):
 @xw.arg("frequency", ndim=2, doc="Repeat purchases")
 @xw.arg("recency", ndim=2, doc="Time of the last purchase since the first")
 @xw.arg("T", ndim=2, doc="Time since the first purchase")
+@udf("XV_MBGNBD_FIT", frequency="repeat purchases", recency="recency", T="age")
+def XV_MBGNBD_FIT(frequency, recency, T):
+    """Fit MBG/NBD (BG/NBD with dropout possible at time 0): r, alpha, a, b with standard errors."""
+    return _fit_table(ModifiedBetaGeoModel().fit(*_rft(frequency, recency, T)))
+
+
+@xw.func(category="xlvalue")
+@xw.arg("frequency", ndim=2, doc="Repeat purchases")
+@xw.arg("recency", ndim=2, doc="Time of the last purchase since the first")
+@xw.arg("T", ndim=2, doc="Time since the first purchase")
 @udf("XV_PARETONBD_FIT", frequency="repeat purchases", recency="recency", T="age")
 def XV_PARETONBD_FIT(frequency, recency, T):
     """Fit Pareto/NBD: r, alpha, s, beta with standard errors, log-likelihood, AIC, BIC."""
@@ -195,19 +212,19 @@ def XV_PARETONBD_FIT(frequency, recency, T):
 def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
     name = (model or "bgnbd").lower().replace("/", "").replace("-", "")
     if name not in MODELS:
-        raise UDFError("model must be bgnbd or paretonbd")
+        raise UDFError("model must be bgnbd, mbgnbd or paretonbd")
     m = MODELS[name]()
     m.params_ = pd.Series(params_from_range(params, m.param_names, "params"))
     return m
 
 
 @xw.func(category="xlvalue")
-@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT or XV_PARETONBD_FIT")
+@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
 @xw.arg("T", ndim=2)
 @udf("XV_PALIVE", params="fitted parameters", frequency="repeat purchases", recency="recency",
-     T="age", model="bgnbd (default) or paretonbd")
+     T="age", model="bgnbd (default), mbgnbd or paretonbd")
 def XV_PALIVE(params, frequency, recency, T, model=None):
     """Probability that each customer is still alive."""
     f, r, t = _rft(frequency, recency, T)
@@ -215,12 +232,12 @@ def XV_PALIVE(params, frequency, recency, T, model=None):
 
 
 @xw.func(category="xlvalue")
-@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT or XV_PARETONBD_FIT")
+@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
 @xw.arg("T", ndim=2)
 @udf("XV_EXPECTED_PURCHASES", params="fitted parameters", t="horizon (model time units)",
-     frequency="repeat purchases", recency="recency", T="age", model="bgnbd or paretonbd")
+     frequency="repeat purchases", recency="recency", T="age", model="bgnbd (default), mbgnbd or paretonbd")
 def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
     """Expected purchases of each customer in the next t time units."""
     f, r, tt = _rft(frequency, recency, T)
@@ -229,7 +246,7 @@ def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
 
 
 @xw.func(category="xlvalue")
-@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT or XV_PARETONBD_FIT")
+@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
 @xw.arg("gg_params", ndim=2, doc="Output of XV_GG_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
@@ -239,7 +256,7 @@ def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
      frequency="repeat purchases", recency="recency", T="age", monetary="mean repeat spend",
      horizon="periods (default 12)", period="period length in model time units (default: a "
      "month in weeks)", discount="discount rate per period (default 0.01)",
-     margin="margin rate (default 1)", model="bgnbd or paretonbd")
+     margin="margin rate (default 1)", model="bgnbd (default), mbgnbd or paretonbd")
 def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, period=None,
            discount=None, margin=None, model=None):
     """Discounted customer lifetime value over the horizon."""

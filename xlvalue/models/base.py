@@ -157,10 +157,13 @@ class MLEModel:
                 value = -self._total_ll(np.exp(logp), patterns) / n
             return value if np.isfinite(value) else 1e300
 
+        last: dict = {}  # the optimiser's final evaluation is reused for the Hessian
+
         def objective_grad(logp: np.ndarray) -> tuple[float, np.ndarray]:
             p = np.exp(logp)
             with np.errstate(all="ignore"):
                 ll, grad = self._total_loglik_grad(p, patterns)
+                last.update(logp=logp.copy(), ll=ll, grad=grad)
                 value = -ll / n
                 g = -grad * p / n  # chain rule for log parameters
             if not (np.isfinite(value) and np.all(np.isfinite(g))):
@@ -173,8 +176,11 @@ class MLEModel:
                        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
         params = np.exp(res.x)
         if analytic:
-            with np.errstate(all="ignore"):
-                ll, grad0 = self._total_loglik_grad(params, patterns)
+            if np.array_equal(last.get("logp"), res.x):
+                ll, grad0 = last["ll"], last["grad"]
+            else:
+                with np.errstate(all="ignore"):
+                    ll, grad0 = self._total_loglik_grad(params, patterns)
             grad0 = -grad0
         else:
             ll = self._total_ll(params, patterns)

@@ -6,6 +6,8 @@ purchase a customer drops out with probability p ~ Beta(a, b).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
@@ -18,7 +20,9 @@ class BetaGeoModel(RecencyModel):
     param_names = ("r", "alpha", "a", "b")
     model_name = "bgnbd"
     has_gradient = True
-
+    # MBG/NBD shares everything but one shift: a customer may also drop out at time 0, which
+    # turns B(a, b+x) into B(a, b+x+1) and a / (b+x-1), for x > 0 only, into a / (b+x), for all
+    shift: ClassVar[int] = 0
 
     def _start(self, patterns: Patterns) -> np.ndarray:
         return np.array([1.0, 1.0 / self.mean_rate(patterns), 1.0, 1.0])
@@ -26,7 +30,7 @@ class BetaGeoModel(RecencyModel):
     def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
         r, alpha, a, b = params
         x, tx, t = patterns.columns
-        return loglik(r, alpha, a, b, x, tx, t)
+        return loglik(r, alpha, a, b, x, tx, t, self.shift)
 
     def _loglik_grad(self, params: np.ndarray, patterns: Patterns
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -37,22 +41,23 @@ class BetaGeoModel(RecencyModel):
         """
         r, alpha, a, b = params
         (xu, xi), (txu, txi), (tu, ti) = patterns.levels
-        rep_u = xu > 0
-        bx1_u = np.where(rep_u, b + xu - 1, 1.0)
+        k = self.shift
+        rep_u = (xu > 0) | bool(k)
+        bx1_u = np.where(rep_u, b + xu - 1 + k, 1.0)
         # per distinct x
-        const_x = (gammaln(r + xu) + gammaln(b + xu) - gammaln(a + b + xu) - gammaln(r)
+        const_x = (gammaln(r + xu) + gammaln(b + xu + k) - gammaln(a + b + xu + k) - gammaln(r)
                    + r * np.log(alpha) - gammaln(b) + gammaln(a + b))
         log_a4_x = np.where(rep_u, np.log(a) - np.log(bx1_u), -np.inf)
-        psi_abx = digamma(a + b + xu)
+        psi_abx = digamma(a + b + xu + k)
         dr_x = digamma(r + xu) - digamma(r) + np.log(alpha)
         da_x = -psi_abx + digamma(a + b)
-        db_x = digamma(b + xu) - psi_abx - digamma(b) + digamma(a + b)
+        db_x = digamma(b + xu + k) - psi_abx - digamma(b) + digamma(a + b)
         rx = (r + xu)[xi]
         log_at = np.log(alpha + tu)[ti]
         log_atx = np.log(alpha + txu)[txi]
         a3 = -rx * log_at
         a4 = log_a4_x[xi] - rx * log_atx
-        diff = a4 - a3  # -inf where x = 0
+        diff = a4 - a3  # -inf where the dropout term is absent (BG/NBD, x = 0)
         w4 = 1.0 / (1.0 + np.exp(-diff))
         w3 = 1.0 - w4
         # softplus(diff) = log(1 + e^diff), kept finite beyond e^700 (heavy buyers long lapsed)
@@ -76,20 +81,21 @@ class BetaGeoModel(RecencyModel):
         """
         r, alpha, a, b = params
         (xu, _), (txu, _), (tu, _) = patterns.levels
-        lv = _level_sums(patterns)
-        bx1_u = np.where(xu > 0, b + xu - 1, 1.0)
-        psi_abx = digamma(a + b + xu)
+        k = self.shift
+        lv = _level_sums(patterns, every_pattern=bool(k))
+        bx1_u = np.where((xu > 0) | bool(k), b + xu - 1 + k, 1.0)
+        psi_abx = digamma(a + b + xu + k)
         log_at_u = np.log(alpha + tu)
         inv_at_u = 1.0 / (alpha + tu)
         wx, w_t, wx_t = lv["w_x"], lv["w_t"], lv["wx_t"]  # weights per x; per T (all, and x)
-        ll = (wx @ (gammaln(r + xu) + gammaln(b + xu) - gammaln(a + b + xu))
+        ll = (wx @ (gammaln(r + xu) + gammaln(b + xu + k) - gammaln(a + b + xu + k))
               + lv["n"] * (r * np.log(alpha) - gammaln(r) - gammaln(b) + gammaln(a + b))
               - r * (w_t @ log_at_u) - wx_t @ log_at_u)  # a3 = -(r + x) log(alpha + T)
         g_r = wx @ digamma(r + xu) + lv["n"] * (np.log(alpha) - digamma(r)) - w_t @ log_at_u
         g_alpha = lv["n"] * r / alpha - r * (w_t @ inv_at_u) - wx_t @ inv_at_u
         g_a = lv["n"] * digamma(a + b) - wx @ psi_abx
-        g_b = wx @ (digamma(b + xu) - psi_abx) + lv["n"] * (digamma(a + b) - digamma(b))
-        # repeat buyers: LL adds log(1 + e^d), d = log(a/(b+x-1)) + (r+x) log((alpha+T)/(alpha+t_x));
+        g_b = wx @ (digamma(b + xu + k) - psi_abx) + lv["n"] * (digamma(a + b) - digamma(b))
+        # repeat buyers (MBG: all) add log(1 + e^d), d = log(a/(b+x-1+k)) + (r+x) log((alpha+T)/(alpha+t_x));
         # the per-pattern pass writes into buffers kept with the patterns (no page faults)
         xi, ti, txi, w = lv["xi"], lv["ti"], lv["txi"], lv["w"]
         if len(w):
@@ -155,14 +161,16 @@ class BetaGeoModel(RecencyModel):
         return x.astype(float), tx, T_
 
 
-def _level_sums(patterns: Patterns) -> dict:
-    """Customer counts per distinct x and per distinct T, and the repeat-buyer patterns."""
-    cached = patterns.cache.get("bgnbd_levels")
+def _level_sums(patterns: Patterns, every_pattern: bool = False) -> dict:
+    """Customer counts per distinct x and per distinct T, and the patterns whose likelihood
+    has a dropout term (repeat buyers; with `every_pattern`, as in MBG/NBD, all)."""
+    key = "bgnbd_levels_all" if every_pattern else "bgnbd_levels"
+    cached = patterns.cache.get(key)
     if cached is None:
         (xu, xi), _, (tu, ti) = patterns.levels
         (x, _, _), w = patterns.columns, patterns.weights
-        rep = x > 0
-        cached = patterns.cache["bgnbd_levels"] = {
+        rep = np.ones(len(x), bool) if every_pattern else x > 0
+        cached = patterns.cache[key] = {
             "n": float(w.sum()),
             "w_x": np.bincount(xi, weights=w, minlength=len(xu)),
             "w_t": np.bincount(ti, weights=w, minlength=len(tu)),
@@ -173,11 +181,13 @@ def _level_sums(patterns: Patterns) -> dict:
     return cached
 
 
-def loglik(r, alpha, a, b, x, tx, t) -> np.ndarray:
-    """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), evaluated in log space."""
+def loglik(r, alpha, a, b, x, tx, t, shift: int = 0) -> np.ndarray:
+    """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), evaluated in log space; with
+    shift=1 the MBG/NBD one (Batislam, Denizel & Filiztekin 2007)."""
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)
+    a2 = betaln(a, b + x + shift) - betaln(a, b)
     a3 = -(r + x) * np.log(alpha + t)
-    a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+    a4 = np.where((x > 0) | bool(shift),
+                  np.log(a) - np.log(np.maximum(b + x - 1 + shift, 1e-300))
                   - (r + x) * np.log(alpha + tx), -np.inf)
     return a1 + a2 + np.logaddexp(a3, a4)

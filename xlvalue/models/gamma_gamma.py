@@ -7,7 +7,7 @@ customers. Fitted on repeat customers' number of transactions x and mean value m
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from ..errors import ModelError
 from .base import MLEModel, Patterns, compress
@@ -18,6 +18,7 @@ class GammaGammaModel(MLEModel):
 
     param_names = ("p", "q", "gamma")
     model_name = "gammagamma"
+    has_gradient = True
 
     def fit(self, frequency, monetary_value, weights=None) -> GammaGammaModel:
         x = np.asarray(frequency, dtype=float)
@@ -40,6 +41,22 @@ class GammaGammaModel(MLEModel):
         px = p * x
         return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
                 + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(x * m + g))
+
+    def _loglik_grad(self, params: np.ndarray, patterns: Patterns
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Log-likelihood and its analytic gradient in (p, q, gamma)."""
+        p, q, g = params
+        x, m = patterns.columns
+        px = p * x
+        log_xmg = np.log(x * m + g)
+        psi_pxq = digamma(px + q)
+        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
+              + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_xmg)
+        grad = np.empty((3, len(x)))
+        grad[0] = x * (psi_pxq - digamma(px) + np.log(m) + np.log(x) - log_xmg)
+        grad[1] = psi_pxq - digamma(q) + np.log(g) - log_xmg
+        grad[2] = q / g - (px + q) / (x * m + g)
+        return ll, grad
 
     def conditional_expected_average_spend(self, frequency, monetary_value) -> np.ndarray:
         """E[M | x, m]; for customers without repeat purchases, the population mean."""
