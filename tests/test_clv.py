@@ -112,3 +112,23 @@ def test_demo_clv_outputs(demo_book, tmp_path):
     # the forecast block adds up to the per-customer values
     assert f["xv_out_Forecast"]["discounted_margin"].sum() == pytest.approx(clv["clv"].sum())
     assert "xv_out_RFM" not in f
+
+
+@pytest.mark.parametrize("model", ["mbgnbd", "paretonbd", "nbd"])
+def test_clv_runs_with_every_purchase_model(tmp_path, model):
+    """Model= in xv_Settings picks the purchase model; its fit is what xv_out_Models reports."""
+    from tests.conftest import write_tables
+    from xlvalue.datasets import load_cdnow_sample
+    from xlvalue.engine import run_workbook
+
+    log = load_cdnow_sample()
+    book = write_tables(tmp_path / "b.xlsx", {"xv_Transactions": log},
+                        {"AsOfDate": dt.datetime(1997, 9, 30), "Model": model})
+    f = run_workbook(book, tmp_path / "out.xlsx", only="clv").results.frames
+    models = f["xv_out_Models"].set_index(["model", "parameter"])["estimate"]
+    assert models[model, "converged"] == 1
+    clv = f["xv_out_CLV"]
+    assert len(clv) == 2357 and np.isfinite(clv["clv"]).all()
+    assert ((clv["p_alive"] > 0) & (clv["p_alive"] <= 1)).all()
+    if model == "mbgnbd":  # customers without repeat purchases may have left at time 0
+        assert (clv.loc[clv["frequency"] == 0, "p_alive"] < 1).all()
