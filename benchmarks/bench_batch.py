@@ -13,7 +13,6 @@ import pandas as pd
 from xlvalue.batch import run_batch
 from xlvalue.logfile import read_transactions_file
 from xlvalue.rfm import rfm_summary
-from xlvalue.transactions import TransactionLog
 
 from .common import best_of, peak_memory, report
 
@@ -34,14 +33,13 @@ def run(quick: bool = False) -> None:
         report(f"batch {copies} books, --jobs 2 (ratio = 1 / speed-up)", t2, t1, "--jobs 1",
                "<= 0.556x (>= 1.8x speed-up)")
         try:
-            from dask.distributed import Client, LocalCluster
+            from xlvalue.distributed import client_for
 
             td, _ = best_of(lambda: run_batch(books, 2, out, "rfm,ranking", "local",
                                               progress=False), 1)
             report(f"batch {copies} books, Dask LocalCluster 2 workers (incl. start)", td, t2,
                    "process pool", "<= 1.2x")
-            with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as lc, \
-                    Client(lc) as client:
+            with client_for("local", 2) as client:
                 client.run(lambda: __import__("xlvalue.engine"))  # a long-lived cluster is warm
                 tw, _ = best_of(lambda: run_batch(books, 2, out, "rfm,ranking", progress=False,
                                                   client=client), 1)
@@ -61,8 +59,7 @@ def run(quick: bool = False) -> None:
         del frame
 
         def from_parquet():
-            table, _ = read_transactions_file(path)
-            log = TransactionLog.from_frame(table.frame)
+            log, _, _ = read_transactions_file(path)
             return rfm_summary(log, int(log.day.max()))
 
         t, summary = best_of(from_parquet, 1)

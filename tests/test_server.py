@@ -56,6 +56,16 @@ def test_batch_on_a_dask_local_cluster(folder):
     assert pool["rows"].tolist() == summary["rows"].tolist()
 
 
+def test_local_cluster_workers_run_without_the_profiler():
+    """The local cluster's workers get LOCAL_CLUSTER_CONFIG (no 10 ms stack sampling)."""
+    pytest.importorskip("dask.distributed", reason="the dask extra is part of make test")
+    from xlvalue.distributed import client_for
+
+    with client_for("local", 1) as client:
+        seen = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
+    assert list(seen.values()) == [False]
+
+
 def test_expand_patterns(folder):
     assert [p.name for p in expand([str(folder / "*.xlsx")])] == ["a.xlsx", "b.xlsx",
                                                                  "broken.xlsx", "c.xlsx"]

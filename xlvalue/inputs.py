@@ -103,6 +103,7 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
     tables: dict[str, CleanTable] = {}
     log_file = str(settings["TransactionsFile"] or "").strip()
     distributed = None
+    file_log = None
     if scheduler and analyses & set(TRANSACTIONS.required_for):
         if not log_file:
             problems.add(Problem("--scheduler works on a TransactionsFile (set it in xv_Settings)",
@@ -118,14 +119,13 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
             distributed = _distributed_summary(path, settings, scheduler, records, problems)
         else:
             try:
-                table, digest = read_transactions_file(path)
-                tables[TRANSACTIONS.name] = table
-                records.append(InputRecord("TransactionsFile", str(path), len(table.frame),
-                                           digest))
+                file_log, rows, digest = read_transactions_file(path, settings["MarginRate"])
+                records.append(InputRecord("TransactionsFile", str(path), rows, digest))
             except InputError as exc:
                 problems.extend(exc.problems)
     for spec in INPUT_TABLES:
-        if spec.name in tables or (spec is TRANSACTIONS and distributed is not None):
+        if spec.name in tables or (spec is TRANSACTIONS and (distributed is not None
+                                                              or file_log is not None)):
             continue
         needed = bool(analyses & set(spec.required_for))
         if not needed and not reader.has(spec.name):
@@ -144,11 +144,23 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
     model = tables.get("xv_ScoreModel")
     derived = model is not None and "scores" in analyses and bool(
         model.frame["Indicator"].astype(str).str.match(r"^(rfm|clv)\.").any())
-    if derived and tx is None and not problems:
+    if derived and tx is None and file_log is None and not problems:
         problems.add(Problem("indicators rfm.* / clv.* need the transaction log (xv_Transactions "
                              "or TransactionsFile)", book=reader.book, name="xv_ScoreModel"))
-    if tx is not None and not problems and (analyses & set(TRANSACTIONS.required_for) or derived):
-        _prepare_log(inputs, problems)
+    if (tx is not None or file_log is not None) and not problems and (
+            analyses & set(TRANSACTIONS.required_for) or derived):
+        if file_log is not None:
+            _prepare_log(inputs, file_log, Problem("the transaction log has no rows",
+                                                   book=log_file, name="TransactionsFile"),
+                         problems)
+        else:
+            assert tx is not None
+            src = tx.source
+            log = TransactionLog.from_frame(tx.frame, settings["MarginRate"]) \
+                if not tx.frame.empty else None
+            _prepare_log(inputs, log, Problem("the transaction log has no rows", book=src.book,
+                                              sheet=src.area.sheet, cell=src.area.a1,
+                                              name=src.name), problems)
     if segments is not None and not problems:
         _check_segments(segments, settings["RFMBins"], problems)
     problems.raise_if_any()
@@ -181,17 +193,13 @@ def _distributed_summary(path: Path, settings: Settings, scheduler: str,
     return result
 
 
-def _prepare_log(inputs: Inputs, problems: ProblemCollector) -> None:
-    tx = inputs.transactions
-    assert tx is not None
-    frame = tx.frame
-    src = tx.source
-    if frame.empty:
-        problems.add(Problem("the transaction log has no rows", book=src.book,
-                             sheet=src.area.sheet, cell=src.area.a1, name=src.name))
+def _prepare_log(inputs: Inputs, log: TransactionLog | None, empty: Problem,
+                 problems: ProblemCollector) -> None:
+    """Check the log against the settings (as-of date, calibration end) and attach it."""
+    if log is None or len(log) == 0:
+        problems.add(empty)
         return
     settings = inputs.settings
-    log = TransactionLog.from_frame(frame, settings["MarginRate"])
     first, last = int(log.day.min()), int(log.day.max())
     as_of = settings["AsOfDate"]
     as_of_day = last if as_of is None else day_number(as_of)

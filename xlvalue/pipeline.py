@@ -29,6 +29,7 @@ from .ranking import (
 )
 from .rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
 from .scoring import biggest_movers, score_customers
+from .transactions import purchase_days
 from .value import analyse_clv
 from .workbook.charts import ChartSpec
 from .workbook.sheetxml import Block
@@ -68,12 +69,17 @@ def customer_value(inputs: Inputs, rfm: pd.DataFrame) -> np.ndarray:
 def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """RFM scoring summary, scores, segments and the repeat-purchase summary."""
     s = inputs.settings
+    repeat = None
     if inputs.summary is not None:  # computed on a Dask cluster
         summary = inputs.summary
     else:
         assert inputs.log is not None
+        # one sort of the log to purchase days serves both summaries, then is released
+        days = purchase_days(inputs.log.until(inputs.as_of))
         summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
-                              s["MonetaryMode"])
+                              s["MonetaryMode"], days=days)
+        repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)
+        del days
     weights = s.floats("RFMWeights")
     if len(weights) != 3:
         raise InputError(Problem(f"RFMWeights must hold 3 numbers (R, F, M), got {weights}",
@@ -94,8 +100,8 @@ def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         "xv_out_Segments": segment_summary(table, inputs.segments if inputs.segments is not None
                                            else None),
     }
-    if inputs.log is not None:
-        frames["xv_out_Repeat"] = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"])
+    if repeat is not None:
+        frames["xv_out_Repeat"] = repeat
     else:
         inputs.warnings.append("xv_out_Repeat is not computed on a cluster run")
     return table, frames

@@ -13,57 +13,102 @@ import pandas as pd
 
 from .contract import DEFAULT_SEGMENTS
 from .errors import InputError, Problem
-from .transactions import TransactionLog, day_to_date, period_index, purchase_days
+from .transactions import (
+    PurchaseDays,
+    TransactionLog,
+    day_to_date,
+    period_index,
+    purchase_days,
+)
 
 DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0}
+
+
+@dataclass(frozen=True)
+class CustomerRuns:
+    """Where each customer's rows start in rows sorted by customer (purchase days are).
+
+    Per-customer sums are then np.add.reduceat over the runs: no per-row index conversions or
+    float copies of integer columns, which matter on 10M-row logs.
+    """
+
+    n: int  # customers in the log (codes 0..n-1)
+    present: np.ndarray  # customers with at least one row
+    starts: np.ndarray  # first row of each present customer's run
+    counts: np.ndarray  # rows per customer (all n)
+
+    @classmethod
+    def of(cls, code: np.ndarray, n: int) -> CustomerRuns:
+        counts = np.bincount(code, minlength=n)
+        present = counts > 0
+        return cls(n, present, (np.cumsum(counts) - counts)[present], counts)
+
+    def sum(self, values: np.ndarray, dtype=float) -> np.ndarray:
+        """Sum of values over each customer's rows (0 for customers without rows)."""
+        out = np.zeros(self.n, dtype)
+        if len(self.starts):
+            out[self.present] = np.add.reduceat(values, self.starts, dtype=dtype)
+        return out
+
+    def first(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.n, np.int64)
+        out[self.present] = values[self.starts]
+        return out
+
+    def last(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.n, np.int64)
+        out[self.present] = values[self.starts + self.counts[self.present] - 1]
+        return out
 
 
 def _first_last(code: np.ndarray, day: np.ndarray, n: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First day, last day and row count per customer, from rows sorted by (code, day)."""
-    counts = np.bincount(code, minlength=n)
-    has = counts > 0
-    first_idx = np.cumsum(counts) - counts
-    first = np.zeros(n, np.int64)
-    last = np.zeros(n, np.int64)
-    first[has] = day[first_idx[has]]
-    last[has] = day[first_idx[has] + counts[has] - 1]
-    return first, last, counts
+    runs = CustomerRuns.of(code, n)
+    return runs.first(day), runs.last(day), runs.counts
 
 
-def _distinct_per_customer(code: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Distinct values per customer (e.g. transacting periods) for rows sorted by customer and
-    then by a key that `values` never decreases along (days -> periods): count the runs."""
-    if len(code) == 0:
-        return np.zeros(n, np.int64)
+def _period_runs(code: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Rows that open a new (customer, value) run, for rows sorted by customer and then by a
+    key that `values` never decreases along (days -> periods)."""
     new = np.empty(len(code), bool)
-    new[0] = True
-    new[1:] = (code[1:] != code[:-1]) | (values[1:] != values[:-1])
-    return np.bincount(code[new], minlength=n)
+    if len(code):
+        new[0] = True
+        new[1:] = code[1:] != code[:-1]
+        new[1:] |= values[1:] != values[:-1]
+    return new
 
 
 def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
-                frequency_mode: str = "purchases", monetary_mode: str = "mean") -> pd.DataFrame:
+                frequency_mode: str = "purchases", monetary_mode: str = "mean",
+                days: PurchaseDays | None = None) -> pd.DataFrame:
     """RFM scoring summary per customer (METHODS 2a), over transactions up to `as_of`.
 
     recency_days counts from the last purchase day (a day with a non-negative row); returns
-    are kept: they reduce total_spend and monetary and are counted in `returns`.
+    are kept: they reduce total_spend and monetary and are counted in `returns`. `days` may
+    pass in purchase_days(log.until(as_of)) when the caller shares it with repeat_summary.
     """
     log = log.until(as_of)
-    days = purchase_days(log)
+    days = days if days is not None else purchase_days(log)
     n = log.n_customers
-    present = np.bincount(days.code, minlength=n) > 0
+    runs = CustomerRuns.of(days.code, n)
     # first/last purchase and frequency-by-days use days with at least one non-return row
     buy = days.is_purchase
-    first_day, last_day, buy_counts = _first_last(days.code[buy], days.day[buy], n)
+    if buy.all():  # no return-only days: the runs are the purchase days
+        first_day, last_day, buy_counts = runs.first(days.day), runs.last(days.day), runs.counts
+    else:
+        first_day, last_day, buy_counts = _first_last(days.code[buy], days.day[buy], n)
+    del buy
     has_buy = buy_counts > 0
-    purchases = np.bincount(days.code, weights=days.purchases, minlength=n)
-    frequency = purchases if frequency_mode == "purchases" else buy_counts.astype(float)
-    total = np.bincount(days.code, weights=days.amount, minlength=n)
-    margin = np.bincount(days.code, weights=days.margin, minlength=n)
-    returns = np.bincount(days.code, weights=days.returns, minlength=n)
-    return_amount = np.bincount(days.code, weights=days.return_amount, minlength=n)
-    periods_active = _distinct_per_customer(days.code, period_index(days.day, period_unit), n)
+    purchases = runs.sum(days.purchases, np.int64)
+    frequency = purchases if frequency_mode == "purchases" else buy_counts
+    total = runs.sum(days.amount)
+    margin = total * days.margin_rate if days.margin_sum is None else runs.sum(days.margin_sum)
+    returns = runs.sum(days.returns, np.int64)
+    return_amount = runs.sum(days.return_amount)
+    periods = period_index(days.day, period_unit)
+    periods_active = runs.sum(_period_runs(days.code, periods), np.int64)
+    del periods
     r1 = period_index(as_of, period_unit) - period_index(last_day, period_unit)
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(frequency > 0, total / np.maximum(frequency, 1), 0.0) \
@@ -77,41 +122,40 @@ def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
         "monetary": monetary,
         "total_spend": total,
         "total_margin": margin,
-        "returns": returns.astype(np.int64),
+        "returns": returns,
         "return_amount": return_amount,
-        "periods_active": periods_active.astype(np.int64),
+        "periods_active": periods_active,
         "r1": r1.astype(np.int64),
     })
-    keep = present & has_buy
-    return out[keep].reset_index(drop=True)
+    keep = runs.present & has_buy
+    return out if keep.all() else out[keep].reset_index(drop=True)
 
 
 def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks",
-                   first_after: int | None = None) -> pd.DataFrame:
+                   days: PurchaseDays | None = None) -> pd.DataFrame:
     """Repeat-purchase summary (METHODS 2b; the BTYD / `lifetimes` convention).
 
     frequency = purchase days - 1, recency = last - first purchase day, T = observation_end -
     first purchase day (in `unit`), monetary_value = mean net amount of the repeat purchase days
-    (0 when there are none). Days with returns only are not purchase days.
+    (0 when there are none). Days with returns only are not purchase days. `days` may pass in
+    purchase_days(log.until(observation_end)) computed for rfm_summary.
     """
     scale = DAYS_PER_UNIT[unit]
     log = log.until(observation_end)
-    d = purchase_days(log, with_margin=False, with_returns=False)
+    d = days if days is not None else purchase_days(log, with_margin=False, with_returns=False)
     buy = d.is_purchase
     if buy.all():  # no return-only days: use the arrays as they are, no copies
         code, day, amount = d.code, d.day, d.amount
     else:
         code, day, amount = d.code[buy], d.day[buy], d.amount[buy]
-    del d
-    n = log.n_customers
-    first_all, last_all, counts = _first_last(code, day, n)
-    has = counts > 0
-    first_day, last_day = first_all[has], last_all[has]
-    first_amount = amount[(np.cumsum(counts) - counts)[has]]
-    del first_all, last_all
-    total = np.bincount(code, weights=amount, minlength=n)[has]
+    del d, buy
+    runs = CustomerRuns.of(code, log.n_customers)
+    has = runs.present
+    first_day, last_day = runs.first(day)[has], runs.last(day)[has]
+    first_amount = amount[runs.starts]
+    total = runs.sum(amount)[has]
     repeat_total = total - first_amount
-    freq = counts[has] - 1
+    freq = runs.counts[has] - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(freq > 0, repeat_total / np.maximum(freq, 1), 0.0)
     return pd.DataFrame({

@@ -8,6 +8,7 @@ dates are whole days since 1970-01-01, and purchase days come from one sort of a
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,13 @@ class TransactionLog:
         codes, uniques = _factorize_ids(customer if isinstance(customer, pd.Series)
                                         else np.asarray(customer))
         day = np.asarray(date).astype("datetime64[D]").view(np.int64).astype(np.int32)
+        return cls.from_codes(uniques, codes, day, amount, cost, margin_rate, default_margin_rate)
+
+    @classmethod
+    def from_codes(cls, ids: np.ndarray, code: np.ndarray, day: np.ndarray, amount: np.ndarray,
+                   cost: np.ndarray | None = None, margin_rate: np.ndarray | float | None = None,
+                   default_margin_rate: float = 0.3) -> TransactionLog:
+        """Build from customer codes (into `ids`) and day numbers; margins as in from_arrays."""
         amt = np.asarray(amount, dtype=float)
         margin = None
         if margin_rate is not None or cost is not None:
@@ -60,7 +68,7 @@ class TransactionLog:
             if cost is not None:
                 c = np.asarray(cost, dtype=float)
                 margin = np.where(np.isfinite(c), amt - c, margin)
-        return cls(uniques, codes, day, amt, margin, default_margin_rate)
+        return cls(ids, code, day, amt, margin, default_margin_rate)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, default_margin_rate: float = 0.3) -> TransactionLog:
@@ -111,10 +119,16 @@ class PurchaseDays:
     code: np.ndarray
     day: np.ndarray
     amount: np.ndarray  # net amount of the day
-    margin: np.ndarray
+    margin_sum: np.ndarray | None  # summed row margins; None: amount x margin_rate
+    margin_rate: float
     purchases: np.ndarray  # rows with amount >= 0 that day
     returns: np.ndarray  # rows with amount < 0 that day
     return_amount: np.ndarray
+
+    @property
+    def margin(self) -> np.ndarray:
+        """Gross margin of each day (computed on use when it is a flat rate of the amount)."""
+        return self.margin_sum if self.margin_sum is not None else self.amount * self.margin_rate
 
     @property
     def is_purchase(self) -> np.ndarray:
@@ -123,66 +137,109 @@ class PurchaseDays:
 
 def purchase_days(log: TransactionLog, with_margin: bool = True, with_returns: bool = True
                   ) -> PurchaseDays:
-    """Aggregate to (customer, day) with one sort of a combined int64 key.
+    """Aggregate to (customer, day) with one sort of a combined (customer, day) key.
 
     with_margin / with_returns False skip sums a caller does not need (zeros are returned).
+    Memory is the constraint on big logs: the key and the row number share one int64 sorted
+    in place, the payload is gathered in blocks, and each array goes as soon as it is used.
     """
     if len(log) == 0:
         e = np.zeros(0)
         ei = np.zeros(0, np.int64)
-        return PurchaseDays(ei, ei, e, e, ei, ei, e)
+        return PurchaseDays(ei, ei, e, e, log.default_margin_rate, ei, ei, e)
     dmin = int(log.day.min())
     span = int(log.day.max()) - dmin + 1
-    wide = log.n_customers * span >= 2**31  # the combined key fits 32 bits for most logs
-    key = log.code.astype(np.int64 if wide else np.int32) * (span if wide else np.int32(span))
-    key += log.day
-    key -= dmin
-    order = np.argsort(key)  # sums within a (customer, day) do not depend on row order
-    k = key[order]
-    del key
-    amount = log.amount[order]  # gather the payload now, so `order` can go before the rest
-    margin_sorted = log.margin[order] if with_margin else None
-    del order
+    order, k = _sorted_keys(log.code, log.day, dmin, span)
+    amount = _gather(log.amount, order)
+    margin_sorted = _gather(log.margin_given, order) \
+        if with_margin and log.margin_given is not None else None
     new = np.empty(len(k), bool)
     new[0] = True
     np.not_equal(k[1:], k[:-1], out=new[1:])
     starts = np.flatnonzero(new)
     del new
     uk = k[starts]
-    del k
-    small = np.int32 if log.n_customers < 2**31 else np.int64
-    code = (uk // span).astype(small)
-    uk %= span
-    uk += dmin
-    day = uk.astype(np.int32)  # day numbers fit 32 bits until the year 5,800,000
-    del uk
+    del order, k  # views of the sorted keys: the int64 array goes here
     m = len(starts)
-    if with_margin:
-        margin = np.add.reduceat(margin_sorted, starts)
-        del margin_sorted
+    day_amount = np.add.reduceat(amount, starts)
+    margin_sum = np.add.reduceat(margin_sorted, starts) if margin_sorted is not None else None
+    del margin_sorted
     is_return = amount < 0
     any_return = bool(is_return.any())
     returns = np.add.reduceat(is_return.astype(np.int32), starts) if any_return else \
         np.broadcast_to(np.int32(0), (m,))  # no returns: a zero view, no allocation
     return_amount = np.add.reduceat(np.where(is_return, amount, 0.0), starts) \
         if with_returns and any_return else np.broadcast_to(0.0, (m,))
-    del is_return
+    del is_return, amount
     purchases = np.empty(m, np.int32)  # rows per (customer, day), without int64 temporaries
     np.subtract(starts[1:], starts[:-1], out=purchases[:-1], casting="unsafe")
-    purchases[-1] = len(amount) - starts[-1]
+    purchases[-1] = len(log) - starts[-1]
+    del starts
     if any_return:
         purchases -= returns
-    day_amount = np.add.reduceat(amount, starts)
-    del amount
-    return PurchaseDays(
-        code=code, day=day, amount=day_amount,
-        margin=margin if with_margin else np.broadcast_to(0.0, (m,)),
-        purchases=purchases, returns=returns, return_amount=return_amount,
-    )
+    small = np.int32 if log.n_customers < 2**31 else np.int64
+    code = (uk // span).astype(small)
+    uk %= span
+    uk += dmin
+    day = uk.astype(np.int32)  # day numbers fit 32 bits until the year 5,800,000
+    del uk
+    if not with_margin:
+        margin_sum = np.broadcast_to(0.0, (m,))
+    return PurchaseDays(code=code, day=day, amount=day_amount, margin_sum=margin_sum,
+                        margin_rate=log.default_margin_rate, purchases=purchases,
+                        returns=returns, return_amount=return_amount)
+
+
+def _sorted_keys(code: np.ndarray, day: np.ndarray, dmin: int, span: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Row order and sorted key = code * span + (day - dmin).
+
+    When the key fits 31 bits (most logs), key and row number are packed into the high and
+    low halves of one int64 and sorted in place: half the memory of argsort + gather, and
+    numpy's vectorised integer sort. Returns views of that array (order, key).
+    """
+    n = len(code)
+    if len(code) < 2**31 and (int(code.max()) + 1) * span < 2**31 and sys.byteorder == "little":
+        packed = np.arange(n, dtype=np.int64)
+        halves = packed.view(np.int32)
+        high = halves[1::2]
+        np.multiply(code, np.int32(span), out=high, casting="unsafe")
+        high += day
+        high -= np.int32(dmin)
+        packed.sort()
+        return halves[0::2], halves[1::2]
+    key = code.astype(np.int64) * span + day
+    key -= dmin
+    order = np.argsort(key)
+    return order, key[order]
+
+
+def _gather(values: np.ndarray, order: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """values[order] in blocks, so no full-length intp copy of the index is made."""
+    out = np.empty(len(order), values.dtype)
+    for i in range(0, len(order), block):
+        np.take(values, order[i:i + block], out=out[i:i + block], mode="clip")
+    return out
 
 
 def period_index(day: np.ndarray | int, unit: str) -> np.ndarray:
-    """Period number of day numbers: weeks start on Monday; months, quarters, years calendar."""
+    """Period number of day numbers: weeks start on Monday; months, quarters, years calendar.
+
+    Long arrays are mapped through a table over their span of days (int32, no datetime64
+    temporaries): a log of 10M rows spans a few thousand days.
+    """
+    if unit not in PERIOD_UNITS:
+        raise ValueError(f"unknown period unit {unit!r}; expected one of {PERIOD_UNITS}")
+    arr = np.asarray(day)
+    if arr.ndim and arr.size > 4096:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo < arr.size // 4:
+            table = _period_index(np.arange(lo, hi + 1, dtype=np.int64), unit).astype(np.int32)
+            return table[arr - np.int32(lo) if arr.dtype == np.int32 else arr - lo]
+    return _period_index(arr, unit)
+
+
+def _period_index(day: np.ndarray | int, unit: str) -> np.ndarray:
     d = np.asarray(day, dtype=np.int64)
     if unit == "day":
         return d
