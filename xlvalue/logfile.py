@@ -91,7 +91,7 @@ def read_transactions_file(path: Path, default_margin_rate: float = 0.3
             problems.append(Problem(message(value), book=where, cell=f"{unit} {i + first_line}",
                                     name="TransactionsFile"))
 
-    ids, code, bad = customer_codes(columns.pop("CustomerID"))
+    ids, code, bad = customer_codes(columns.batches("CustomerID"))
     n = len(code)
     report(bad, None, lambda v: "CustomerID is blank")
     day, bad = day_numbers(columns["Date"])
@@ -113,22 +113,33 @@ def read_transactions_file(path: Path, default_margin_rate: float = 0.3
     return log, n, file_sha256(path)
 
 
-def _read_parquet(path: Path, where: str) -> dict:
+def _read_parquet(path: Path, where: str) -> LazyColumns:
     """The contract's columns of a Parquet file, each read only when it is asked for (so a
     converted column is released before the next one is read)."""
     import pyarrow.parquet as pq
 
     mapping = _columns(pq.ParquetFile(path).schema_arrow.names, where)
+
+    def batches(name: str):
+        with pq.ParquetFile(path) as pf:
+            for batch in pf.iter_batches(batch_size=1 << 22, columns=[name]):
+                yield batch.column(0)
+
     return LazyColumns(lambda name: pq.read_table(path, columns=[name]).column(0),
-                       {v: k for k, v in mapping.items()})
+                       {v: k for k, v in mapping.items()}, batches)
 
 
 class LazyColumns(dict):
-    """Contract name -> file column, read on first access and forgotten by pop()."""
+    """Contract name -> file column, read on first access and forgotten by pop();
+    batches(name) streams a column instead (and forgets it too)."""
 
-    def __init__(self, read, names: dict[str, str]) -> None:
+    def __init__(self, read, names: dict[str, str], stream) -> None:
         super().__init__()
-        self._read, self._names = read, names
+        self._read, self._names, self._stream = read, names, stream
+
+    def batches(self, name: str):
+        file_name = self._names.pop(name)
+        return self._stream(file_name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
@@ -148,7 +159,7 @@ class LazyColumns(dict):
         return value
 
 
-def _read_csv(path: Path, where: str) -> dict:
+def _read_csv(path: Path, where: str) -> Columns:
     """The contract's columns of a CSV file: ids and dates as text, numbers as float64 (as
     text when a cell is not a number, so that it can be located)."""
     import pyarrow as pa
@@ -191,21 +202,53 @@ def release_memory() -> None:
         pass
 
 
-def _split(table, mapping: dict[str, str]) -> dict:
+class Columns(dict):
+    """Columns of a table read whole (CSV) by contract name; batches() yields the chunks."""
+
+    def batches(self, name: str):
+        return iter(self.pop(name).chunks)
+
+
+def _split(table, mapping: dict[str, str]) -> Columns:
     """Columns by contract name; the table itself is dropped so each can be freed alone."""
-    return {mapping[name]: table.column(name) for name in table.column_names}
+    return Columns({mapping[name]: table.column(name) for name in table.column_names})
 
 
-def customer_codes(col) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def customer_codes(chunks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct ids as text (cleaned once each), int32 codes per row, and blank rows.
 
-    pandas hashes the Arrow column in place (no Python strings per row); only the distinct
-    values become Python objects.
+    `chunks` are Arrow arrays (a column's chunks, or batches streamed from a file): each is
+    dictionary-encoded as it arrives, so only one chunk of raw ids is in memory at a time;
+    one hash pass over the chunks' distinct values then numbers them globally, and only the
+    distinct ids become Python objects.
     """
-    raw, uniques = pd.factorize(pd.Series(col, dtype=pd.ArrowDtype(col.type), copy=False),
-                                sort=False)
-    del col
-    text, blank = convert_ids(np.asarray(uniques.to_numpy(), dtype=object))
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts: list[np.ndarray] = []  # local codes of each chunk
+    dictionaries = []  # distinct values of each chunk
+    for arr in chunks:
+        enc = pc.dictionary_encode(arr)
+        dictionaries.append(enc.dictionary)
+        parts.append(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32))
+        del enc
+    # one hash pass over the chunks' distinct values gives each its global number
+    if dictionaries:
+        every = pa.chunked_array(dictionaries)
+        position, seen = pd.factorize(pd.Series(every, dtype=pd.ArrowDtype(every.type)),
+                                      sort=False)
+        del every
+    else:
+        position, seen = np.zeros(0, np.intp), pd.Index([], dtype=object)
+    offset = 0
+    for i, (local, idx) in enumerate(zip(dictionaries, parts, strict=True)):
+        mapping = position[offset:offset + len(local)].astype(np.int32)
+        offset += len(local)
+        parts[i] = np.where(idx >= 0, mapping[np.maximum(idx, 0)], -1).astype(np.int32)
+    del dictionaries, position
+    raw = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+    del parts
+    text, blank = convert_ids(np.asarray(seen.to_numpy(), dtype=object))
     merged, ids = pd.factorize(text, sort=False)  # ' A' and 'A' are one customer
     bad = raw < 0
     bad[~bad] = blank[raw[~bad]]

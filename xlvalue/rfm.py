@@ -39,15 +39,35 @@ class CustomerRuns:
 
     @classmethod
     def of(cls, code: np.ndarray, n: int) -> CustomerRuns:
-        counts = np.bincount(code, minlength=n)
-        present = counts > 0
-        return cls(n, present, (np.cumsum(counts) - counts)[present], counts)
+        """Runs of sorted codes from where the code changes (no per-row index copies)."""
+        new = np.empty(len(code), bool)
+        if len(code):
+            new[0] = True
+            np.not_equal(code[1:], code[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        del new
+        counts = np.zeros(n, np.int64)
+        present = np.zeros(n, bool)
+        if len(starts):
+            who = code[starts]
+            counts[who] = np.diff(np.append(starts, len(code)))
+            present[who] = True
+        return cls(n, present, starts, counts)
 
     def sum(self, values: np.ndarray, dtype=float) -> np.ndarray:
-        """Sum of values over each customer's rows (0 for customers without rows)."""
+        """Sum of values over each customer's rows (0 for customers without rows).
+
+        Integer and flag columns are summed in int32 (no int64 copy of a 10M-row column); a
+        broadcast constant (an all-zero column) is value x rows.
+        """
         out = np.zeros(self.n, dtype)
-        if len(self.starts):
-            out[self.present] = np.add.reduceat(values, self.starts, dtype=dtype)
+        if not len(self.starts):
+            return out
+        if values.ndim and values.strides[0] == 0:
+            out[self.present] = values[0] * self.counts[self.present]
+            return out
+        acc = np.int32 if values.dtype.kind in "biu" and values.dtype.itemsize <= 4 else None
+        out[self.present] = np.add.reduceat(values, self.starts, dtype=acc)
         return out
 
     def first(self, values: np.ndarray) -> np.ndarray:
@@ -126,7 +146,7 @@ def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
         "return_amount": return_amount,
         "periods_active": periods_active,
         "r1": r1.astype(np.int64),
-    })
+    }, copy=False)  # one block per column: no consolidation copy of a million rows
     keep = runs.present & has_buy
     return out if keep.all() else out[keep].reset_index(drop=True)
 
@@ -164,7 +184,7 @@ def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks
         "recency": (last_day - first_day) / scale,
         "T": (observation_end - first_day) / scale,
         "monetary_value": monetary,
-    })
+    }, copy=False)
 
 
 def calibration_holdout(log: TransactionLog, calibration_end: int, observation_end: int,
@@ -248,18 +268,28 @@ class RFMScores:
 def score_rfm(summary: pd.DataFrame, bins: int = 5, weights: tuple[float, float, float] = (1, 1, 1),
               segments: pd.DataFrame | None = None) -> RFMScores:
     """Add R, F, M scores, the cell code ('545'), the weighted score and the segment."""
-    out = summary.copy()
+    out = summary.copy(deep=False)  # only columns are added: the summary's data is shared
     rq = quantile_scores(out["recency_days"].to_numpy(), bins, higher_is_better=False)
     fq = quantile_scores(out["frequency"].to_numpy(), bins)
     mq = quantile_scores(out["monetary"].to_numpy(), bins)
     out["R"], out["F"], out["M"] = rq.scores, fq.scores, mq.scores
-    out["rfm_cell"] = (out["R"].astype(str) + out["F"].astype(str) + out["M"].astype(str))
+    out["rfm_cell"] = cell_codes(rq.scores, fq.scores, mq.scores, bins)
     wr, wf, wm = weights
     out["rfm_score"] = wr * out["R"] + wf * out["F"] + wm * out["M"]
     rules = default_segments(bins) if segments is None or segments.empty else segments
     out["segment"] = assign_segments(out["R"].to_numpy(), out["F"].to_numpy(),
                                      out["M"].to_numpy(), rules)
     return RFMScores(out, bin_table(out, bins))
+
+
+def cell_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray, bins: int) -> np.ndarray:
+    """The cell code of each customer ('545'): built once per distinct (R, F, M) and shared."""
+    base = bins + 1
+    key = (np.asarray(r, np.int64) * base + np.asarray(f, np.int64)) * base + np.asarray(m, np.int64)
+    codes, uniq = pd.factorize(key)
+    labels = np.array([f"{k // (base * base)}{k // base % base}{k % base}" for k in uniq],
+                      dtype=object)
+    return labels[codes]
 
 
 def bin_table(scored: pd.DataFrame, bins: int) -> pd.DataFrame:

@@ -235,7 +235,8 @@ def period_index(day: np.ndarray | int, unit: str) -> np.ndarray:
         lo, hi = int(arr.min()), int(arr.max())
         if hi - lo < arr.size // 4:
             table = _period_index(np.arange(lo, hi + 1, dtype=np.int64), unit).astype(np.int32)
-            return table[arr - np.int32(lo) if arr.dtype == np.int32 else arr - lo]
+            offset = arr - np.int32(lo) if arr.dtype == np.int32 else arr - lo
+            return _gather(table, offset)
     return _period_index(arr, unit)
 
 
