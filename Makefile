@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,parquet,dask,eval]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,eval]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -4,6 +4,8 @@ the RFM summary of 10,000,000 purchases read from Parquet."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -68,3 +70,30 @@ def run(quick: bool = False) -> None:
         print(f"RFM summary of {n:,} purchases from Parquet: {t:.2f} s, {len(summary):,} "
               f"customers, peak {peak / 1e6:,.0f} MB = {peak / input_bytes:.2f}x the 3 input "
               "columns as 8-byte values", flush=True)
+        if sys.platform.startswith("linux"):
+            _whole_run(Path(tmp), path, n, input_bytes)
+
+
+def _whole_run(tmp: Path, log_path: Path, n: int, input_bytes: int) -> None:
+    """`xlvalue run --only rfm,ranking` on a workbook whose TransactionsFile is the Parquet
+    log, in a child process: time and peak resident memory above the interpreter's baseline."""
+    from openpyxl import Workbook
+    from openpyxl.workbook.defined_name import DefinedName
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Settings"
+    ws.append(["Key", "Value"])
+    ws.append(["TransactionsFile", log_path.name])
+    wb.defined_names["xv_Settings"] = DefinedName("xv_Settings", attr_text="Settings!$A$1:$B$2")
+    book = tmp / "big.xlsx"
+    wb.save(book)
+    out = subprocess.run([sys.executable, "-m", "benchmarks.peak_run", str(book), "--only",
+                          "rfm,ranking", "-o", str(tmp / "big_out.xlsx")], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    code, seconds, peak, base = out.stdout.split()[-4:]
+    own = int(peak) - int(base)
+    print(f"xlvalue run --only rfm,ranking, {n:,} purchases from Parquet: {float(seconds):.1f} s, "
+          f"peak RSS {int(peak) / 1e6:,.0f} MB, {own / 1e6:,.0f} MB above the {int(base) / 1e6:,.0f} MB "
+          f"after imports = {own / input_bytes:.2f}x the 3 input columns as 8-byte values "
+          f"(exit {code})", flush=True)

@@ -125,3 +125,39 @@ def test_rfm_of_a_file_on_a_dask_cluster(tmp_path):
     pd.testing.assert_frame_equal(local["xv_out_Deciles"], cluster["xv_out_Deciles"])
     with pytest.raises(Exception, match="only rfm and ranking run on the cluster"):
         run_workbook(book, tmp_path / "x.xlsx", only="clv", scheduler="local")
+
+
+def test_transactions_file_cleaning_and_located_errors(tmp_path):
+    """Ids are trimmed (' A' and 'A' are one customer), whole-number ids lose '.0', yyyymmdd
+    and BOM-prefixed CSVs read, and each bad cell is named by its line or row."""
+    from xlvalue.errors import InputError
+    from xlvalue.logfile import read_transactions_file
+
+    csv = tmp_path / "log.csv"
+    csv.write_text("\ufeffCustomerID,Date,Amount\nA,20240105,10\n A ,2024-01-07,5.5\nB,2024-01-06,1\n",
+                   encoding="utf-8")
+    log, rows, _ = read_transactions_file(csv)
+    assert rows == 3 and list(log.customer_ids) == ["A", "B"]
+    assert log.code.tolist() == [0, 0, 1]
+    assert (log.day.astype("datetime64[D]").astype(str)).tolist() == [
+        "2024-01-05", "2024-01-07", "2024-01-06"]
+
+    pq = tmp_path / "log.parquet"
+    pd.DataFrame({"CustomerID": [7.0, 8.0, 7.0],
+                  "Date": pd.to_datetime(["2024-01-01 23:30", "2024-01-02 00:00", "2024-01-03 00:00"])
+                  .tz_localize("Europe/Berlin"),
+                  "Amount": [1.0, 2.0, 3.0]}).to_parquet(pq)
+    log, _, _ = read_transactions_file(pq)
+    assert list(log.customer_ids) == ["7", "8"]
+    assert str(log.day[0].astype("datetime64[D]")) == "2024-01-01"  # local wall time
+
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"CustomerID": ["x", None, "z"],
+                  "Date": pd.to_datetime(["2024-01-01", None, "2024-01-03"]),
+                  "Amount": [1.0, 2.0, None]}).to_parquet(bad)
+    with pytest.raises(InputError) as err:
+        read_transactions_file(bad)
+    text = str(err.value)
+    assert "bad.parquet: row 2 (TransactionsFile): CustomerID is blank" in text
+    assert "bad.parquet: row 2 (TransactionsFile): Date is blank" in text
+    assert "bad.parquet: row 3 (TransactionsFile): Amount is blank" in text

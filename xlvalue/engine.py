@@ -101,7 +101,7 @@ def compute(reader, only: str | None, progress: Progress | None = None,
                 "the workbook has none of the input ranges of any analysis (xv_Transactions, "
                 "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=reader.book))
     inputs = read_inputs(reader, analyses, scheduler)
-    results = analyse(inputs, analyses, say, explicit=only is not None)
+    results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True)
     if skipped:
         results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")
     return inputs, results, run_log(inputs, results, started)

@@ -49,7 +49,8 @@ class Inputs:
     as_of: int = 0
     tables: dict[str, CleanTable] = field(default_factory=dict)
     summary: pd.DataFrame | None = None  # RFM summary computed elsewhere (Dask), no log
-    first_day: int = 0
+    first_day: int = 0  # first transaction day of the log
+    log_released: bool = False  # the log's rows were dropped after use (see pipeline.analyse)
 
     def frame(self, name: str) -> pd.DataFrame | None:
         """The validated frame of an input table, or None when the workbook has none."""
@@ -227,6 +228,7 @@ def _prepare_log(inputs: Inputs, log: TransactionLog | None, empty: Problem,
             inputs.warnings.append(f"{missing} customer(s) in xv_Customers have no transactions")
     inputs.log = log
     inputs.as_of = as_of_day
+    inputs.first_day = first
 
 
 def _check_segments(table: CleanTable, bins: int, problems: ProblemCollector) -> None:

@@ -66,9 +66,16 @@ def customer_value(inputs: Inputs, rfm: pd.DataFrame) -> np.ndarray:
     return rfm[column].to_numpy(dtype=float)
 
 
-def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """RFM scoring summary, scores, segments and the repeat-purchase summary."""
+def analyse_rfm(inputs: Inputs, release_log: bool = False
+                ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """RFM scoring summary, scores, segments and the repeat-purchase summary.
+
+    release_log drops the log's rows once its purchase days are made (a one-shot run whose
+    later analyses do not read the rows): on a 10M-row log that is 160 MB less at the peak.
+    """
     s = inputs.settings
+    if inputs.log_released:
+        raise RuntimeError("the transaction rows were released by an earlier analyse()")
     repeat = None
     if inputs.summary is not None:  # computed on a Dask cluster
         summary = inputs.summary
@@ -76,6 +83,9 @@ def analyse_rfm(inputs: Inputs) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
         assert inputs.log is not None
         # one sort of the log to purchase days serves both summaries, then is released
         days = purchase_days(inputs.log.until(inputs.as_of))
+        if release_log:
+            inputs.log = inputs.log.customers_only()
+            inputs.log_released = True
         summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
                               s["MonetaryMode"], days=days)
         repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)
@@ -120,8 +130,7 @@ def analyse_ranking(inputs: Inputs, table: pd.DataFrame) -> dict[str, pd.DataFra
     """Decile table, Pareto classes, whale curve and tiers (METHODS section 3)."""
     s = inputs.settings
     value = customer_value(inputs, table)
-    first = int(inputs.log.day.min()) if inputs.log is not None else inputs.first_day
-    years = max((inputs.as_of - first + 1) / 365.25, 1 / 365.25)
+    years = max((inputs.as_of - inputs.first_day + 1) / 365.25, 1 / 365.25)
     whale = whale_curve(table["total_margin"].to_numpy(dtype=float))
     return {
         "xv_out_Deciles": decile_table(value, table["total_spend"].to_numpy(dtype=float),
@@ -162,11 +171,12 @@ CHARTS: dict[str, list[ChartSpec]] = {
 
 
 def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None,
-            explicit: bool = True) -> Results:
+            explicit: bool = True, release_log: bool = False) -> Results:
     """Run the requested analyses on validated inputs.
 
     When the analyses were not asked for by name (a plain `run`), a CLV model that cannot be
     fitted (too few customers, ...) skips the CLV blocks with a warning instead of failing.
+    release_log (one-shot runs) lets the RFM step drop the log's rows when CLV won't need them.
     """
     say = progress or (lambda _msg: None)
     results = Results(analyses=[a for a in ANALYSES if a in analyses])
@@ -176,7 +186,8 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     scores_need_clv = "scores" in analyses and _score_needs(inputs, ("clv.",))
     if analyses & {"rfm", "ranking", "clv"} or scores_need_rfm:
         say("RFM summaries and scores")
-        table, frames = analyse_rfm(inputs)
+        needs_rows = "clv" in analyses or scores_need_clv
+        table, frames = analyse_rfm(inputs, release_log=release_log and not needs_rows)
         add_ranking_columns(inputs, table)
         if "rfm" in analyses:
             results.frames["xv_out_RFM"] = table
