@@ -57,13 +57,22 @@ def test_batch_on_a_dask_local_cluster(folder):
 
 
 def test_local_cluster_workers_run_without_the_profiler():
-    """The local cluster's workers get LOCAL_CLUSTER_CONFIG (no 10 ms stack sampling)."""
+    """The local cluster's workers get LOCAL_CLUSTER_CONFIG (no 10 ms stack sampling, a 1 s
+    event-loop tick) and no memory limit."""
     pytest.importorskip("dask.distributed", reason="the dask extra is part of make test")
     from xlvalue.distributed import client_for
 
+    def chores():
+        import dask
+
+        return (dask.config.get("distributed.worker.profile.enabled"),
+                dask.config.get("distributed.admin.tick.interval"))
+
     with client_for("local", 1) as client:
-        seen = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
-    assert list(seen.values()) == [False]
+        seen = client.run(chores)
+        limits = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
+    assert list(seen.values()) == [(False, "1s")]
+    assert limits == [0]
 
 
 def test_expand_patterns(folder):
