@@ -55,6 +55,9 @@ def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
 
 def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Customer ids as text: integral numbers lose the '.0', text is stripped, case kept."""
+    if set(map(type, values)) <= {str}:  # all text (the usual case): strip at C speed
+        out = np.array(list(map(str.strip, values)), dtype=object)
+        return out, out == ""
     out = np.array([(v.strip() or None) if v.__class__ is str else _id_text(v) for v in values],
                    dtype=object)
     bad = np.fromiter((v is None for v in out), bool, len(out))
@@ -178,7 +181,7 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     body = rows[1:]
     width = len(header)
     data = np.empty((len(body), width), dtype=object)
-    if body and all(len(r) == width for r in body):
+    if body and set(map(len, body)) == {width}:
         data[:, :] = body  # rectangular ranges (the readers pad rows): one C-level copy
     else:
         for i, row in enumerate(body):
@@ -198,7 +201,7 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
         values = data[:, positions[col.name]]
         out, bad = _convert(col, values)
         if col.kind == "text":
-            blank = np.fromiter((v == "" for v in out), bool, len(out))
+            blank = np.asarray(out == "", dtype=bool)
         else:
             blank = np.zeros(len(values), bool)
             idx = np.flatnonzero(bad)

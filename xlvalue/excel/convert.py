@@ -52,7 +52,7 @@ def as_rows(value: Any) -> Cells:
     if isinstance(value, list | tuple):
         if value and not isinstance(value[0], list | tuple):
             return [[v] for v in value]
-        if all(r.__class__ is list for r in value):
+        if set(map(type, value)) == {list}:
             return list(value)  # rows are not modified downstream: no per-row copies
         return [list(r) for r in value]
     return [[value]]
@@ -63,7 +63,7 @@ def table_from_range(value: Any, spec: InputTable, argument: str) -> pd.DataFram
     rows = as_rows(value)
     if rows:  # empty header cells are '' (data cells may stay None: validation knows blanks)
         rows[0] = ["" if c is None else c for c in rows[0]]
-    width = max((len(r) for r in rows), default=0)
+    width = max(map(len, rows), default=0)
     area = Area(argument, 0, 0, max(len(rows) - 1, 0), max(width - 1, 0))
     table, problems = validate_table(RawRange(argument, "", area, rows), spec)
     if problems:
