@@ -82,8 +82,11 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dates as datetime64[D]: Excel dates, serial numbers, ISO text and yyyymmdd accepted."""
     n = len(values)
     if n and pd.api.types.infer_dtype(values, skipna=False) in ("datetime", "date"):
-        days = pd.to_datetime(values.tolist()).to_numpy().astype("datetime64[D]")
-        return days, np.zeros(n, bool)  # every cell is a real date: the common case
+        try:  # every cell is a real date: the common case, converted in C
+            days = pd.DatetimeIndex(values).to_numpy().astype("datetime64[D]")
+        except (TypeError, ValueError):  # e.g. mixed time zones
+            days = pd.to_datetime(values.tolist()).to_numpy().astype("datetime64[D]")
+        return days, np.zeros(n, bool)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     s = pd.Series(values, dtype=object)
     kind = np.fromiter((_DATE_KIND.get(v.__class__, 3 if isinstance(v, dt.date) else 9)
