@@ -170,3 +170,23 @@ def test_transactions_file_cleaning_and_located_errors(tmp_path):
     assert "bad.parquet: row 2 (TransactionsFile): CustomerID is blank" in text
     assert "bad.parquet: row 2 (TransactionsFile): Date is blank" in text
     assert "bad.parquet: row 3 (TransactionsFile): Amount is blank" in text
+
+
+def test_one_shot_runs_release_the_rows_and_refuse_reuse(demo_book):
+    """compute() lets RFM drop the log's rows when no CLV follows (memory on big logs); the
+    inputs then refuse a second analysis instead of computing on an empty log."""
+    from xlvalue.engine import compute
+    from xlvalue.pipeline import analyse
+    from xlvalue.workbook.reader import WorkbookReader
+
+    reader = WorkbookReader.open(demo_book)
+    try:
+        inputs, results, _ = compute(reader, "rfm,ranking")
+        kept, _, _ = compute(reader, "rfm,clv")
+    finally:
+        reader.close()
+    assert inputs.log_released and len(inputs.log) == 0 and inputs.log.n_customers == 2357
+    assert len(results.frames["xv_out_RFM"]) == 2357
+    assert not kept.log_released and len(kept.log) == 6919
+    with pytest.raises(RuntimeError, match="released"):
+        analyse(inputs, {"rfm"})

@@ -146,14 +146,15 @@ class BetaGeoModel(RecencyModel):
         front = (a + b + x - 1) / (a - 1)
         return front * body * self.conditional_probability_alive(x, tx, T_)
 
-    @staticmethod
-    def simulate(params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):
+    @classmethod
+    def simulate(cls, params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):
         """Customers drawn from the model: returns (frequency, recency, T) arrays."""
         rng = np.random.default_rng(seed)
         T_ = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
         lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
         p = rng.beta(params["a"], params["b"], n)
-        k = rng.geometric(p)  # repeat purchases made before dropping out
+        # repeat purchases made before dropping out (MBG/NBD: may drop at once, before any)
+        k = rng.geometric(p) - cls.shift
         count = rng.poisson(lam * T_)  # purchases in (0, T] had they stayed alive
         x = np.minimum(count, k)
         # the x-th of `count` uniform arrival times on (0, T]

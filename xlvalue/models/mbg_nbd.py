@@ -2,7 +2,8 @@
 
 BG/NBD in which a customer may also drop out at time 0, right after the first purchase, so a
 customer without repeat purchases is no longer certainly alive. The fit shares BG/NBD's code
-(`shift = 1`); the predictions below are the model's own closed forms.
+(`shift = 1`), and so does `simulate`; the predictions below are the model's own closed
+forms.
 """
 
 from __future__ import annotations
@@ -41,16 +42,3 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         hyp = hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T_ + t))
         body = 1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp
         return (a + b + x) / (a - 1) * body * self.conditional_probability_alive(x, tx, T_)
-
-    @staticmethod
-    def simulate(params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):
-        """Customers drawn from the model: returns (frequency, recency, T) arrays."""
-        rng = np.random.default_rng(seed)
-        T_ = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
-        lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
-        p = rng.beta(params["a"], params["b"], n)
-        k = rng.geometric(p) - 1  # repeat purchases before dropping out (0: gone at once)
-        count = rng.poisson(lam * T_)
-        x = np.minimum(count, k)
-        tx = np.where(x > 0, T_ * rng.beta(np.maximum(x, 1), np.maximum(count - x + 1, 1)), 0.0)
-        return x.astype(float), tx, T_
