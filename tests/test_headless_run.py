@@ -222,3 +222,26 @@ def test_sheets_are_streamed_in_chunks_with_identical_content(demo_book, tmp_pat
     with zipfile.ZipFile(whole) as a, zipfile.ZipFile(chunked) as b:
         part = next(n for n in a.namelist() if n.startswith("xl/worksheets/xlvalue_xv_rfm"))
         assert a.read(part) == b.read(part)
+
+
+def test_cell_xml_for_every_column_kind():
+    """Cell bodies by hand: styles, shortest numbers, Excel date serials, escaped inline text
+    (spaces kept, control characters dropped), and no cell at all for blanks, NaN and NaT."""
+    from xlvalue.workbook.sheetxml import StyleIds, column_cells
+
+    st = StyleIds(title=1, header=2, date=3, number=4, integer=5, percent=6)
+
+    def cells(values, name="x"):
+        return column_cells(pd.Series(values), name, st).to_pylist()
+
+    assert cells([1.5, np.nan, np.inf, 0.1]) == [' s="4"><v>1.5</v></c>', None, None,
+                                                 ' s="4"><v>0.1</v></c>']
+    assert cells([0.25], "share_of_value") == [' s="6"><v>0.25</v></c>']
+    assert cells([7, -8]) == [' s="5"><v>7</v></c>', ' s="5"><v>-8</v></c>']
+    assert cells(pd.array([1, None], dtype="Int64")) == [' s="5"><v>1</v></c>', None]
+    assert cells([True, False]) == [' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>']
+    assert cells(pd.to_datetime(["2024-01-01", None])) == [' s="3"><v>45292</v></c>', None]
+    assert cells(["a&b<c>", " pad", "x\x01y", None]) == [
+        ' t="inlineStr"><is><t>a&amp;b&lt;c&gt;</t></is></c>',
+        ' t="inlineStr"><is><t xml:space="preserve"> pad</t></is></c>',
+        ' t="inlineStr"><is><t>xy</t></is></c>', None]

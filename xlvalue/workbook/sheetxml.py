@@ -63,6 +63,7 @@ class PlacedBlock:
 
 
 def escape_text(values: pd.Series) -> pd.Series:
+    """Text for XML: characters XML cannot hold are dropped, & < > escaped."""
     s = values.astype(str)
     if s.str.contains(r"[&<>\x00-\x1f]", regex=True).any():
         s = s.str.replace(_ILLEGAL_XML, "", regex=True).str.replace("&", "&amp;", regex=False)
@@ -71,44 +72,58 @@ def escape_text(values: pd.Series) -> pd.Series:
 
 
 def _inline(text: pd.Series, style: int) -> pd.Series:
-    pad = text.str.match(r"^\s|.*\s$")
+    """Inline-string cell bodies of a few escaped texts (titles, headers)."""
+    pad = text.str.strip() != text
     space = np.where(pad, ' xml:space="preserve"', "")
     s = f' s="{style}"' if style else ""
     return f' t="inlineStr"{s}><is><t' + pd.Series(space, index=text.index) + ">" + text + "</t></is></c>"
 
 
-def column_cells(values: pd.Series, name: str, styles: StyleIds) -> np.ndarray:
-    """The part of each cell after `<c r="A1"`: attributes, value and `</c>`; '' = empty cell."""
+def column_cells(values: pd.Series, name: str, styles: StyleIds):
+    """The part of each cell after `<c r="A1"`: attributes, value and `</c>`, as an Arrow
+    string array; null = no cell (blank, NaN, NaT). Built with Arrow's C++ string kernels
+    (numbers in shortest round-trip form), ~10x faster than formatting cells in Python."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def wrap(text, prefix: str, suffix: str):
+        return pc.binary_join_element_wise(prefix, text, suffix, "")
+
     v = values.reset_index(drop=True)
-    n = len(v)
     if pd.api.types.is_bool_dtype(v):
-        return np.where(v.to_numpy(), ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>')
+        flags = pa.array(v.to_numpy(dtype=bool, na_value=False))
+        return pc.if_else(flags, ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>')
     if pd.api.types.is_datetime64_any_dtype(v):
         days = v.to_numpy().astype("datetime64[D]")
-        ok = ~np.isnat(days)
-        serial = (days - EXCEL_EPOCH).astype(np.int64)
+        serial = pa.array((days - EXCEL_EPOCH).astype(np.int64), mask=np.isnat(days))
         s = f' s="{styles.date}"' if styles.date else ""
-        return np.where(ok, np.char.add(np.char.add(f"{s}><v>", serial.astype(str)), "</v></c>"), "")
+        return wrap(pc.cast(serial, pa.string()), f"{s}><v>", "</v></c>")
     if pd.api.types.is_numeric_dtype(v):
         x = v.to_numpy(dtype=float, na_value=np.nan)
-        ok = np.isfinite(x)
+        bad = ~np.isfinite(x)
         if pd.api.types.is_integer_dtype(v):
             style = styles.integer
-        elif name.startswith("share") or name.endswith("_share") or name.startswith("cumulative"):
-            style = styles.percent
+            numbers = pa.array(v.to_numpy(dtype=np.int64, na_value=0), mask=bad)
         else:
-            style = styles.number
+            style = styles.percent if (name.startswith("share") or name.endswith("_share")
+                                       or name.startswith("cumulative")) else styles.number
+            numbers = pa.array(x, mask=bad)
         s = f' s="{style}"' if style else ""
-        if pd.api.types.is_integer_dtype(v):
-            text = v.to_numpy(dtype=np.int64, na_value=0).astype(str)
-        else:
-            text = np.where(ok, x, 0.0).astype(str)
-        return np.where(ok, np.char.add(np.char.add(f"{s}><v>", text), "</v></c>"), "")
-    obj = v.astype(object)
-    blank = obj.isna().to_numpy()
-    out = _inline(escape_text(obj.where(~obj.isna(), "")), 0).to_numpy(dtype=object)
-    out[blank] = ""
-    return out.astype(str) if n else np.zeros(0, dtype=str)
+        return wrap(pc.cast(numbers, pa.string()), f"{s}><v>", "</v></c>")
+    blank = v.isna().to_numpy()
+    text = pa.array(v.where(~blank, "").astype(str))  # Arrow-backed text converts without copies
+    if not pa.types.is_string(text.type):
+        text = text.cast(pa.string())
+    if blank.any():
+        text = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), text)
+    if pc.any(pc.match_substring_regex(text, r"[&<>\x00-\x1f\x{fffe}\x{ffff}]")).as_py():
+        text = pc.replace_substring_regex(text, r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]", "")
+        text = pc.replace_substring(text, "&", "&amp;")
+        text = pc.replace_substring(text, "<", "&lt;")
+        text = pc.replace_substring(text, ">", "&gt;")
+    pad = pc.not_equal(pc.utf8_trim_whitespace(text), text)
+    space = pc.if_else(pad, '><is><t xml:space="preserve">', "><is><t>")
+    return pc.binary_join_element_wise(' t="inlineStr"', space, text, "</t></is></c>", "")
 
 
 ROWS_PER_CHUNK = 5000
@@ -140,15 +155,18 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
     if last <= first:
         return rows
     part = block.frame.iloc[first:last]
-    excel_rows = (np.arange(first, last) + pb.header_row + 2).astype(str)
-    joined = None
-    for j, col in enumerate(part.columns):
-        body = column_cells(part[col], str(col), styles)
-        head = np.char.add(np.char.add(f'<c r="{cols[j]}', excel_rows), '"')
-        cells = np.where(body == "", "", np.char.add(head, body.astype(str))).astype(object)
-        joined = cells if joined is None else joined + cells
-    for i, text in enumerate(joined.tolist()):
-        rows.setdefault(pb.header_row + 1 + first + i, []).append(text)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    excel_rows = pc.cast(pa.array(np.arange(first, last) + pb.header_row + 2), pa.string())
+    cells = [pc.binary_join_element_wise(f'<c r="{cols[j]}', excel_rows, '"',
+                                         column_cells(part[col], str(col), styles), "")
+             for j, col in enumerate(part.columns)]  # a null body (no cell) stays null
+    joined = pc.binary_join_element_wise(*cells, "", null_handling="replace",
+                                         null_replacement="") if cells else None
+    if joined is not None:
+        for i, text in enumerate(joined.to_pylist()):
+            rows.setdefault(pb.header_row + 1 + first + i, []).append(text)
     return rows
 
 
