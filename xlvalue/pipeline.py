@@ -82,10 +82,11 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False
     else:
         assert inputs.log is not None
         # one sort of the log to purchase days serves both summaries, then is released
-        days = purchase_days(inputs.log.until(inputs.as_of))
-        if release_log:
+        window = [inputs.log.until(inputs.as_of)]
+        if release_log:  # hand the rows over: they are freed while purchase days are made
             inputs.log = inputs.log.customers_only()
             inputs.log_released = True
+        days = purchase_days(window)
         summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
                               s["MonetaryMode"], days=days)
         repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)

@@ -145,24 +145,34 @@ class PurchaseDays:
         return self.purchases > 0
 
 
-def purchase_days(log: TransactionLog, with_margin: bool = True, with_returns: bool = True
-                  ) -> PurchaseDays:
+def purchase_days(log: TransactionLog | list[TransactionLog], with_margin: bool = True,
+                  with_returns: bool = True) -> PurchaseDays:
     """Aggregate to (customer, day) with one sort of a combined (customer, day) key.
 
     with_margin / with_returns False skip sums a caller does not need (zeros are returned).
     Memory is the constraint on big logs: the key and the row number share one int64 sorted
     in place, the payload is gathered in blocks, and each array goes as soon as it is used.
+    A log handed over in a one-element list is taken out of it, so its rows are freed as
+    they are used (when the caller keeps no other reference).
     """
-    if len(log) == 0:
+    if isinstance(log, list):
+        log = log.pop()
+    n_rows, n_customers = len(log), log.n_customers
+    rate, given = log.default_margin_rate, log.margin_given
+    if n_rows == 0:
         e = np.zeros(0)
         ei = np.zeros(0, np.int64)
-        return PurchaseDays(ei, ei, e, e, log.default_margin_rate, ei, ei, e)
-    dmin = int(log.day.min())
-    span = int(log.day.max()) - dmin + 1
-    order, k = _sorted_keys(log.code, log.day, dmin, span)
-    amount = _gather(log.amount, order)
-    margin_sorted = _gather(log.margin_given, order) \
-        if with_margin and log.margin_given is not None else None
+        return PurchaseDays(ei, ei, e, e, rate, ei, ei, e)
+    code, day, values = log.code, log.day, log.amount
+    del log
+    dmin = int(day.min())
+    span = int(day.max()) - dmin + 1
+    order, k = _sorted_keys(code, day, dmin, span)
+    del code, day
+    amount = _gather(values, order)
+    del values
+    margin_sorted = _gather(given, order) if with_margin and given is not None else None
+    del given
     new = np.empty(len(k), bool)
     new[0] = True
     np.not_equal(k[1:], k[:-1], out=new[1:])
@@ -184,20 +194,20 @@ def purchase_days(log: TransactionLog, with_margin: bool = True, with_returns: b
     del amount
     purchases = np.empty(m, np.int32)  # rows per (customer, day), without int64 temporaries
     np.subtract(starts[1:], starts[:-1], out=purchases[:-1], casting="unsafe")
-    purchases[-1] = len(log) - starts[-1]
+    purchases[-1] = n_rows - starts[-1]
     del starts
     if any_return:
         purchases -= returns
-    small = np.int32 if log.n_customers < 2**31 else np.int64
-    code = (uk // span).astype(small)
+    small = np.int32 if n_customers < 2**31 else np.int64
+    code = (uk // span).astype(small, copy=False)
     uk %= span
     uk += dmin
-    day = uk.astype(np.int32)  # day numbers fit 32 bits until the year 5,800,000
+    day = uk.astype(np.int32, copy=False)  # fits 32 bits until the year 5,800,000; in place
     del uk
     if not with_margin:
         margin_sum = np.broadcast_to(0.0, (m,))
     return PurchaseDays(code=code, day=day, amount=day_amount, margin_sum=margin_sum,
-                        margin_rate=log.default_margin_rate, purchases=purchases,
+                        margin_rate=rate, purchases=purchases,
                         returns=returns, return_amount=return_amount)
 
 
