@@ -147,12 +147,23 @@ class _Package:
                     zi.compress_type = zipfile.ZIP_DEFLATED
                 if name in self.streams:
                     if name in self.big:
-                        zi._compresslevel = 1  # ZipFile.open reads it (3.13+: an alias property)
+                        _set_level(zi, 1)
                     with zf.open(zi, "w", force_zip64=name in self.huge) as fh:
                         for chunk in self.streams[name]():
                             fh.write(chunk)
                 else:
                     zf.writestr(zi, self.data[name])
+
+
+def _set_level(zi: zipfile.ZipInfo, level: int) -> None:
+    """The deflate level of one zip entry: `compress_level` from Python 3.13, before it the
+    private `_compresslevel` that ZipFile.open reads; left at the default if neither exists."""
+    for attr in ("compress_level", "_compresslevel"):
+        try:
+            setattr(zi, attr, level)
+            return
+        except AttributeError:
+            continue
 
 
 def _rels_root(pkg: _Package, part: str) -> etree._Element:
