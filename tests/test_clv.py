@@ -132,3 +132,15 @@ def test_clv_runs_with_every_purchase_model(tmp_path, model):
     assert ((clv["p_alive"] > 0) & (clv["p_alive"] <= 1)).all()
     if model == "mbgnbd":  # customers without repeat purchases may have left at time 0
         assert (clv.loc[clv["frequency"] == 0, "p_alive"] < 1).all()
+
+
+def test_forecast_in_customer_blocks_equals_one_block(demo_book, tmp_path, monkeypatch):
+    """The customers x periods matrices are built in blocks; the results do not depend on it."""
+    import xlvalue.value as value
+    from xlvalue.engine import run_workbook
+
+    whole = run_workbook(demo_book, tmp_path / "a.xlsx", only="clv").results.frames
+    monkeypatch.setattr(value, "CUSTOMER_BLOCK", 97)
+    blocks = run_workbook(demo_book, tmp_path / "b.xlsx", only="clv").results.frames
+    for name in ("xv_out_CLV", "xv_out_Forecast", "xv_out_ValueMatrix"):
+        pd.testing.assert_frame_equal(whole[name], blocks[name], rtol=1e-12)

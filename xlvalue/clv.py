@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, Problem
-from .transactions import TransactionLog, period_index, purchase_days
+from .rfm import CustomerRuns
+from .transactions import (
+    PurchaseDays,
+    TransactionLog,
+    _gather,
+    period_index,
+    purchase_days,
+)
 
 DAYS_PER_PERIOD = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4,
                    "year": 365.25}
@@ -77,34 +84,43 @@ class MarginHistory:
     first_period: int
     slopes: np.ndarray  # slopes[p - first_period]: trend of the company rate over [p, latest]
 
+    def rows(self, idx: np.ndarray) -> MarginHistory:
+        """The same history for the customers at `idx` (log codes) only."""
+        return MarginHistory(self.last_period[idx], self.last_rate[idx], self.latest_period,
+                             self.first_period, self.slopes)
 
-def margin_history(log: TransactionLog, as_of: int, period_unit: str) -> MarginHistory:
-    """Margin rates by period: each customer's last period, the company's rate trend."""
+
+def margin_history(log: TransactionLog, as_of: int, period_unit: str,
+                   days: PurchaseDays | None = None) -> MarginHistory:
+    """Margin rates by period: each customer's last period, the company's rate trend. `days`
+    may pass in purchase_days(log.until(as_of)) made before."""
     log = log.until(as_of)
-    days = purchase_days(log)
-    per = period_index(days.day, period_unit)
+    days = days if days is not None else purchase_days(log)
     n = log.n_customers
+    per = period_index(days.day, period_unit)
     p0 = int(per.min())
-    # purchase days are sorted by customer then day, so each (customer, period) is one run
-    new = np.empty(len(per), bool)
-    new[0] = True
-    new[1:] = (days.code[1:] != days.code[:-1]) | (per[1:] != per[:-1])
-    starts = np.flatnonzero(new)
-    amount = np.add.reduceat(days.amount, starts)
-    margin = np.add.reduceat(np.asarray(days.margin, dtype=float), starts)
-    code = days.code[starts]
-    run_period = per[starts]
-    last_idx = np.full(n, -1)
-    last_idx[code] = np.arange(len(starts))  # runs are in order: the last write is the latest
-    last_period = run_period[last_idx]
+    # purchase days are sorted by customer then day, and periods never decrease along a
+    # customer's days: the rows of the customer's last period are the tail of its run
+    runs = CustomerRuns.of(days.code, n)
+    last_period = runs.last(per)
+    in_last = per == _gather(last_period.astype(per.dtype), days.code)
+    amount_last = runs.sum(np.where(in_last, days.amount, 0.0))
+    if days.margin_sum is None:  # a flat rate: margin is amount x rate on every row
+        margin_last = amount_last * days.margin_rate
+    else:
+        margin_last = runs.sum(np.where(in_last, days.margin_sum, 0.0))
+    del in_last
     with np.errstate(invalid="ignore", divide="ignore"):
-        last_rate = np.where(amount[last_idx] != 0, margin[last_idx] / amount[last_idx], np.nan)
+        last_rate = np.where(runs.present & (amount_last != 0), margin_last / amount_last, np.nan)
     latest = int(period_index(as_of, period_unit))
     # company-wide gross-margin rate per period, and the least-squares slope of the rate over
     # [p, latest] for every p (suffix sums make each slope O(1))
     periods = np.arange(p0, latest + 1)
-    tot_amount = np.bincount(per - p0, weights=days.amount, minlength=len(periods))[:len(periods)]
-    tot_margin = np.bincount(per - p0, weights=days.margin, minlength=len(periods))[:len(periods)]
+    offset = per - np.asarray(p0, per.dtype)
+    tot_amount = np.bincount(offset, weights=days.amount, minlength=len(periods))[:len(periods)]
+    tot_margin = tot_amount * days.margin_rate if days.margin_sum is None else \
+        np.bincount(offset, weights=days.margin_sum, minlength=len(periods))[:len(periods)]
+    del offset, per
     has = tot_amount != 0
     rate = np.where(has, tot_margin / np.where(has, tot_amount, 1), 0.0)
     xs = periods.astype(float)

@@ -23,7 +23,7 @@ from .errors import ModelError
 from .models import PURCHASE_MODELS, GammaGammaModel
 from .rfm import calibration_holdout, repeat_summary
 from .settings import Settings
-from .transactions import TransactionLog, day_number
+from .transactions import PurchaseDays, TransactionLog, day_number
 
 
 @dataclass
@@ -68,13 +68,54 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
                          "actual_holdout": t["actual"], "expected_holdout": t["expected"]})
 
 
+@dataclass
+class Flows:
+    """Per customer and per forecast period sums of the CRM gross-margin forecast."""
+
+    clv: np.ndarray  # discounted CRM margin over the horizon, per customer
+    expected_purchases: np.ndarray  # per customer, over the horizon
+    first_rate: np.ndarray  # margin rate of the first forecast period, per customer
+    period_purchases: np.ndarray  # per period, over customers
+    period_amount: np.ndarray
+    period_product_cost: np.ndarray
+    period_margin: np.ndarray
+
+
+CUSTOMER_BLOCK = 100_000  # customers x periods matrices are built this many rows at a time
+
+
+def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: int,
+                   length: float, default_rate: float, disc: np.ndarray) -> Flows:
+    """The CRM gross-margin forecast (METHODS 6): purchases per period x expected spend, the
+    r1 margin-rate rule, minus marketing cost, discounted. Customers are taken in blocks, so
+    the customers x periods matrices stay small for a million customers."""
+    n = len(x)
+    out = Flows(np.empty(n), np.empty(n), np.empty(n), *(np.zeros(horizon) for _ in range(4)))
+    for lo in range(0, n, CUSTOMER_BLOCK):
+        sl = slice(lo, min(lo + CUSTOMER_BLOCK, n))
+        purchases = purchases_by_period(model, x[sl], tx[sl], T[sl], horizon, length)
+        amount = purchases * spend[sl, None]
+        history_rates = margin_rate_path(history.rows(codes[sl]), horizon)
+        rates = np.where(np.isfinite(history_rates), history_rates, default_rate)
+        gm = crm_margin(amount, rates, marketing[sl, None])
+        out.clv[sl] = gm @ disc
+        out.expected_purchases[sl] = purchases.sum(axis=1)
+        out.first_rate[sl] = rates[:, 0]
+        out.period_purchases += purchases.sum(axis=0)
+        out.period_amount += amount.sum(axis=0)
+        out.period_product_cost += (amount * (1 - rates)).sum(axis=0)
+        out.period_margin += gm.sum(axis=0)
+    return out
+
+
 def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.DataFrame,
-                customers: pd.DataFrame | None) -> CLVResult:
-    """Everything of METHODS sections 4-6 for the customers of the RFM table."""
+                customers: pd.DataFrame | None, days: PurchaseDays | None = None) -> CLVResult:
+    """Everything of METHODS sections 4-6 for the customers of the RFM table. `days` may pass
+    in purchase_days(log.until(as_of)) already made for the RFM summaries."""
     s = settings
     unit, period_unit, horizon = s["TimeUnit"], s["PeriodUnit"], int(s["Horizon"])
     warnings: list[str] = []
-    summary = repeat_summary(log, as_of, unit)
+    summary = repeat_summary(log, as_of, unit, days=days)
     model = fit_purchase_model(s["Model"], summary)
     if not model.converged_:
         warnings.append(f"{model.model_name} did not converge: {model.message_}")
@@ -92,13 +133,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
         warnings.append(f"{exc}; expected spend = each customer's observed mean spend")
         spend = rfm.set_index("customer_id")["monetary"].reindex(summary["customer_id"]).to_numpy()
     length = period_length(period_unit, unit)
-    purchases = purchases_by_period(model, x, tx, T, horizon, length)
-    amount = purchases * spend[:, None]
-
     codes = pd.Index(log.customer_ids).get_indexer(summary["customer_id"])
-    history = margin_history(log, as_of, period_unit)
-    history_rates = margin_rate_path(history, horizon)[codes]
-    rates = np.where(np.isfinite(history_rates), history_rates, s["MarginRate"])
+    history = margin_history(log, as_of, period_unit, days=days)
     marketing = np.zeros(len(summary))
     potential_spend = share = None
     if customers is not None and not customers.empty:
@@ -107,15 +143,16 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
             marketing = c["MarketingCost"].fillna(0.0).to_numpy(dtype=float)
         potential_spend = c["PotentialSpend"].to_numpy(dtype=float) if "PotentialSpend" in c else None
         share = c["ShareOfWallet"].to_numpy(dtype=float) if "ShareOfWallet" in c else None
-    gm = crm_margin(amount, rates, marketing[:, None])
     disc = discount_factors(horizon, s["DiscountRate"])
-    clv = gm @ disc
+    flows = forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon, length,
+                           s["MarginRate"], disc)
+    clv, rates0 = flows.clv, flows.first_rate
 
     r = rfm.set_index("customer_id").reindex(summary["customer_id"])
     first = r["first_purchase"].to_numpy().astype("datetime64[D]").astype(np.int64)
     periods_seen = np.maximum((as_of - first + 1) / (length * {"days": 1, "weeks": 7}[unit]), 1.0)
     spend_per_period = r["total_spend"].to_numpy(dtype=float) / periods_seen
-    potential = potential_value(spend_per_period, potential_spend, share, rates[:, 0], horizon,
+    potential = potential_value(spend_per_period, potential_spend, share, rates0, horizon,
                                 s["DiscountRate"])
     has_potential = potential_spend is not None or share is not None
     classes, ta, tp = value_matrix(clv, potential if has_potential else np.zeros(len(clv)),
@@ -128,9 +165,9 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
         "frequency": summary["frequency"], "recency": summary["recency"], "T": summary["T"],
         "monetary_value": summary["monetary_value"],
         "p_alive": model.conditional_probability_alive(x, tx, T),
-        "expected_purchases": purchases.sum(axis=1),
+        "expected_purchases": flows.expected_purchases,
         "expected_avg_spend": spend,
-        "margin_rate": rates[:, 0],
+        "margin_rate": rates0,
         "clv": clv,
         "historical_value": r["total_margin"].to_numpy(dtype=float),
         "potential_value": potential if has_potential else np.nan,
@@ -138,12 +175,12 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
     })
     forecast = pd.DataFrame({
         "period": np.arange(1, horizon + 1),
-        "expected_purchases": purchases.sum(axis=0),
-        "amount": amount.sum(axis=0),
-        "product_cost": (amount * (1 - rates)).sum(axis=0),
+        "expected_purchases": flows.period_purchases,
+        "amount": flows.period_amount,
+        "product_cost": flows.period_product_cost,
         "marketing_cost": np.full(horizon, marketing.sum()),
-        "crm_margin": gm.sum(axis=0),
-        "discounted_margin": gm.sum(axis=0) * disc,
+        "crm_margin": flows.period_margin,
+        "discounted_margin": flows.period_margin * disc,
     })
     matrix = (table.groupby("value_class")
               .agg(customers=("customer_id", "size"), actual_value=("clv", "sum"),
