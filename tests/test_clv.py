@@ -144,3 +144,26 @@ def test_forecast_in_customer_blocks_equals_one_block(demo_book, tmp_path, monke
     blocks = run_workbook(demo_book, tmp_path / "b.xlsx", only="clv").results.frames
     for name in ("xv_out_CLV", "xv_out_Forecast", "xv_out_ValueMatrix"):
         pd.testing.assert_frame_equal(whole[name], blocks[name], rtol=1e-12)
+
+
+def test_clv_without_holdout_runs_on_released_rows(tmp_path):
+    """Without CalibrationEnd, CLV reads only the purchase days: a one-shot run releases the
+    rows first and gives the same CLV table as an analysis that keeps them."""
+    from tests.conftest import write_tables
+    from xlvalue.datasets import load_cdnow_sample
+    from xlvalue.engine import compute
+    from xlvalue.inputs import read_inputs
+    from xlvalue.pipeline import analyse
+    from xlvalue.workbook.reader import WorkbookReader
+
+    book = write_tables(tmp_path / "b.xlsx", {"xv_Transactions": load_cdnow_sample()},
+                        {"AsOfDate": dt.datetime(1997, 12, 31)})
+    reader = WorkbookReader.open(book)
+    try:
+        released, results, _ = compute(reader, "rfm,clv")
+        kept = analyse(read_inputs(reader, {"rfm", "clv"}), {"rfm", "clv"}, release_log=False)
+    finally:
+        reader.close()
+    assert released.log_released and len(released.log) == 0
+    pd.testing.assert_frame_equal(results.frames["xv_out_CLV"], kept.frames["xv_out_CLV"])
+    pd.testing.assert_frame_equal(results.frames["xv_out_Forecast"], kept.frames["xv_out_Forecast"])

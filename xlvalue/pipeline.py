@@ -190,9 +190,11 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     scores_need_clv = "scores" in analyses and _score_needs(inputs, ("clv.",))
     if analyses & {"rfm", "ranking", "clv"} or scores_need_rfm:
         say("RFM summaries and scores")
-        needs_rows = "clv" in analyses or scores_need_clv
+        # with the purchase days handed on, CLV reads raw rows only for the holdout check
+        clv_runs = "clv" in analyses or scores_need_clv
+        needs_rows = clv_runs and inputs.settings["CalibrationEnd"] is not None
         table, frames, days = analyse_rfm(inputs, release_log=release_log and not needs_rows,
-                                          keep_days="clv" in analyses or scores_need_clv)
+                                          keep_days=clv_runs)
         add_ranking_columns(inputs, table)
         if "rfm" in analyses:
             results.frames["xv_out_RFM"] = table
