@@ -206,9 +206,9 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         say(f"fitting {inputs.settings['Model']} and gamma-gamma, forecasting CLV")
         assert inputs.log is not None and table is not None
         try:
+            handed, days = [days], None  # analyse_clv releases them after their last use
             clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers,
-                              days=days)
-            days = None
+                              days=handed)
         except ModelError as exc:
             if explicit:
                 raise InputError(Problem(f"CLV: {exc}", book=inputs.book)) from None

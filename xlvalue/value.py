@@ -109,9 +109,13 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
 
 
 def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.DataFrame,
-                customers: pd.DataFrame | None, days: PurchaseDays | None = None) -> CLVResult:
+                customers: pd.DataFrame | None,
+                days: PurchaseDays | list[PurchaseDays] | None = None) -> CLVResult:
     """Everything of METHODS sections 4-6 for the customers of the RFM table. `days` may pass
-    in purchase_days(log.until(as_of)) already made for the RFM summaries."""
+    in purchase_days(log.until(as_of)) already made for the RFM summaries; handed over in a
+    one-element list, they are released once the margin history is made."""
+    if isinstance(days, list):
+        days = days.pop()
     s = settings
     unit, period_unit, horizon = s["TimeUnit"], s["PeriodUnit"], int(s["Horizon"])
     warnings: list[str] = []
@@ -135,6 +139,7 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
     length = period_length(period_unit, unit)
     codes = pd.Index(log.customer_ids).get_indexer(summary["customer_id"])
     history = margin_history(log, as_of, period_unit, days=days)
+    days = None  # the purchase days' last use
     marketing = np.zeros(len(summary))
     potential_spend = share = None
     if customers is not None and not customers.empty:
