@@ -186,6 +186,7 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     table = None
     clv_table = None
     days = None  # purchase days shared by the RFM and CLV steps
+    frames: dict[str, pd.DataFrame] = {}
     scores_need_rfm = "scores" in analyses and _score_needs(inputs, ("rfm.", "clv."))
     scores_need_clv = "scores" in analyses and _score_needs(inputs, ("clv.",))
     if analyses & {"rfm", "ranking", "clv"} or scores_need_rfm:
@@ -208,7 +209,7 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         try:
             handed, days = [days], None  # analyse_clv releases them after their last use
             clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers,
-                              days=handed)
+                              days=handed, repeat=frames.get("xv_out_Repeat"))
         except ModelError as exc:
             if explicit:
                 raise InputError(Problem(f"CLV: {exc}", book=inputs.book)) from None

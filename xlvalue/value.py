@@ -110,16 +110,18 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
 
 def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.DataFrame,
                 customers: pd.DataFrame | None,
-                days: PurchaseDays | list[PurchaseDays] | None = None) -> CLVResult:
+                days: PurchaseDays | list[PurchaseDays] | None = None,
+                repeat: pd.DataFrame | None = None) -> CLVResult:
     """Everything of METHODS sections 4-6 for the customers of the RFM table. `days` may pass
     in purchase_days(log.until(as_of)) already made for the RFM summaries; handed over in a
-    one-element list, they are released once the margin history is made."""
+    one-element list, they are released once the margin history is made. `repeat` may pass in
+    repeat_summary(log, as_of, TimeUnit) made for xv_out_Repeat (it is only read)."""
     if isinstance(days, list):
         days = days.pop()
     s = settings
     unit, period_unit, horizon = s["TimeUnit"], s["PeriodUnit"], int(s["Horizon"])
     warnings: list[str] = []
-    summary = repeat_summary(log, as_of, unit, days=days)
+    summary = repeat if repeat is not None else repeat_summary(log, as_of, unit, days=days)
     model = fit_purchase_model(s["Model"], summary)
     if not model.converged_:
         warnings.append(f"{model.model_name} did not converge: {model.message_}")
