@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .clv import MarginHistory, margin_history
 from .contract import ANALYSES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
 from .costing import allocate, elasticity, profitability, revenue_per_marketing, yes_flags
 from .errors import InputError, ModelError, Problem
@@ -29,7 +30,7 @@ from .ranking import (
 )
 from .rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
 from .scoring import biggest_movers, score_customers
-from .transactions import PurchaseDays, purchase_days
+from .transactions import purchase_days
 from .value import analyse_clv
 from .workbook.charts import ChartSpec
 from .workbook.sheetxml import Block
@@ -66,18 +67,19 @@ def customer_value(inputs: Inputs, rfm: pd.DataFrame) -> np.ndarray:
     return rfm[column].to_numpy(dtype=float)
 
 
-def analyse_rfm(inputs: Inputs, release_log: bool = False, keep_days: bool = False
-                ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], PurchaseDays | None]:
+def analyse_rfm(inputs: Inputs, release_log: bool = False, with_history: bool = False
+                ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], MarginHistory | None]:
     """RFM scoring summary, scores, segments and the repeat-purchase summary.
 
     release_log drops the log's rows once its purchase days are made (a one-shot run whose
     later analyses do not read the rows): on a 10M-row log that is 160 MB less at the peak.
-    keep_days returns the purchase days for CLV, which would otherwise sort the log again.
+    with_history also returns CLV's margin history, made from the same purchase days while
+    they are at hand (CLV would otherwise sort the log again).
     """
     s = inputs.settings
     if inputs.log_released:
         raise RuntimeError("the transaction rows were released by an earlier analyse()")
-    repeat = days = None
+    repeat = history = None
     if inputs.summary is not None:  # computed on a Dask cluster
         summary = inputs.summary
     else:
@@ -91,8 +93,9 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False, keep_days: bool = Fal
         summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
                               s["MonetaryMode"], days=days)
         repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)
-        if not keep_days:
-            days = None
+        if with_history:
+            history = margin_history(inputs.log, inputs.as_of, s["PeriodUnit"], days=days)
+        del days
     weights = s.floats("RFMWeights")
     if len(weights) != 3:
         raise InputError(Problem(f"RFMWeights must hold 3 numbers (R, F, M), got {weights}",
@@ -117,7 +120,7 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False, keep_days: bool = Fal
         frames["xv_out_Repeat"] = repeat
     else:
         inputs.warnings.append("xv_out_Repeat is not computed on a cluster run")
-    return table, frames, days
+    return table, frames, history
 
 
 def add_ranking_columns(inputs: Inputs, table: pd.DataFrame) -> None:
@@ -185,7 +188,7 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     results = Results(analyses=[a for a in ANALYSES if a in analyses])
     table = None
     clv_table = None
-    days = None  # purchase days shared by the RFM and CLV steps
+    history = None  # CLV's margin history, made by the RFM step from its purchase days
     frames: dict[str, pd.DataFrame] = {}
     scores_need_rfm = "scores" in analyses and _score_needs(inputs, ("rfm.", "clv."))
     scores_need_clv = "scores" in analyses and _score_needs(inputs, ("clv.",))
@@ -194,8 +197,8 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         # with the purchase days handed on, CLV reads raw rows only for the holdout check
         clv_runs = "clv" in analyses or scores_need_clv
         needs_rows = clv_runs and inputs.settings["CalibrationEnd"] is not None
-        table, frames, days = analyse_rfm(inputs, release_log=release_log and not needs_rows,
-                                          keep_days=clv_runs)
+        table, frames, history = analyse_rfm(inputs, release_log=release_log and not needs_rows,
+                                             with_history=clv_runs)
         add_ranking_columns(inputs, table)
         if "rfm" in analyses:
             results.frames["xv_out_RFM"] = table
@@ -207,9 +210,8 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         say(f"fitting {inputs.settings['Model']} and gamma-gamma, forecasting CLV")
         assert inputs.log is not None and table is not None
         try:
-            handed, days = [days], None  # analyse_clv releases them after their last use
             clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers,
-                              days=handed, repeat=frames.get("xv_out_Repeat"))
+                              repeat=frames.get("xv_out_Repeat"), history=history)
         except ModelError as exc:
             if explicit:
                 raise InputError(Problem(f"CLV: {exc}", book=inputs.book)) from None

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .clv import (
+    MarginHistory,
     crm_margin,
     discount_factors,
     margin_history,
@@ -23,7 +24,7 @@ from .errors import ModelError
 from .models import PURCHASE_MODELS, GammaGammaModel
 from .rfm import calibration_holdout, repeat_summary
 from .settings import Settings
-from .transactions import PurchaseDays, TransactionLog, day_number
+from .transactions import TransactionLog, day_number
 
 
 @dataclass
@@ -110,18 +111,15 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
 
 def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.DataFrame,
                 customers: pd.DataFrame | None,
-                days: PurchaseDays | list[PurchaseDays] | None = None,
-                repeat: pd.DataFrame | None = None) -> CLVResult:
-    """Everything of METHODS sections 4-6 for the customers of the RFM table. `days` may pass
-    in purchase_days(log.until(as_of)) already made for the RFM summaries; handed over in a
-    one-element list, they are released once the margin history is made. `repeat` may pass in
-    repeat_summary(log, as_of, TimeUnit) made for xv_out_Repeat (it is only read)."""
-    if isinstance(days, list):
-        days = days.pop()
+                repeat: pd.DataFrame | None = None,
+                history: MarginHistory | None = None) -> CLVResult:
+    """Everything of METHODS sections 4-6 for the customers of the RFM table. `repeat` and
+    `history` may pass in repeat_summary(log, as_of, TimeUnit) and margin_history(log, as_of,
+    PeriodUnit) made by the RFM step (they are only read)."""
     s = settings
     unit, period_unit, horizon = s["TimeUnit"], s["PeriodUnit"], int(s["Horizon"])
     warnings: list[str] = []
-    summary = repeat if repeat is not None else repeat_summary(log, as_of, unit, days=days)
+    summary = repeat if repeat is not None else repeat_summary(log, as_of, unit)
     model = fit_purchase_model(s["Model"], summary)
     if not model.converged_:
         warnings.append(f"{model.model_name} did not converge: {model.message_}")
@@ -140,8 +138,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
         spend = rfm.set_index("customer_id")["monetary"].reindex(summary["customer_id"]).to_numpy()
     length = period_length(period_unit, unit)
     codes = pd.Index(log.customer_ids).get_indexer(summary["customer_id"])
-    history = margin_history(log, as_of, period_unit, days=days)
-    days = None  # the purchase days' last use
+    if history is None:
+        history = margin_history(log, as_of, period_unit)
     marketing = np.zeros(len(summary))
     potential_spend = share = None
     if customers is not None and not customers.empty:
