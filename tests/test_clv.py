@@ -167,3 +167,26 @@ def test_clv_without_holdout_runs_on_released_rows(tmp_path):
     assert released.log_released and len(released.log) == 0
     pd.testing.assert_frame_equal(results.frames["xv_out_CLV"], kept.frames["xv_out_CLV"])
     pd.testing.assert_frame_equal(results.frames["xv_out_Forecast"], kept.frames["xv_out_Forecast"])
+
+
+def test_margin_history_last_period_rates_match_pandas():
+    """Each customer's last transacting month and its margin rate, against a pandas groupby
+    (several rows per day and per month, returns, random costs)."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    df = pd.DataFrame({
+        "CustomerID": rng.integers(0, 300, n).astype(str),
+        "Date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D"),
+        "Amount": np.round(rng.normal(50, 40, n), 2),
+    })
+    df["Cost"] = np.round(df["Amount"] * rng.uniform(0.4, 0.9, n), 2)
+    log = TransactionLog.from_frame(df)
+    h = margin_history(log, day_number("2024-07-31"), "month")
+    df["month"] = df["Date"].dt.to_period("M")
+    last = df.groupby("CustomerID")["month"].transform("max")
+    tail = df[df["month"] == last].groupby("CustomerID")[["Amount", "Cost"]].sum()
+    want = (tail["Amount"] - tail["Cost"]) / tail["Amount"]
+    codes = [list(log.customer_ids).index(c) for c in want.index]
+    np.testing.assert_allclose(h.last_rate[codes], want.to_numpy(), rtol=1e-9)
+    months = df.groupby("CustomerID")["month"].max()
+    assert (h.last_period[codes] == [m.ordinal for m in months.loc[want.index]]).all()

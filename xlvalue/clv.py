@@ -99,28 +99,32 @@ def margin_history(log: TransactionLog, as_of: int, period_unit: str,
     n = log.n_customers
     per = period_index(days.day, period_unit)
     p0 = int(per.min())
-    # purchase days are sorted by customer then day, and periods never decrease along a
-    # customer's days: the rows of the customer's last period are the tail of its run
-    runs = CustomerRuns.of(days.code, n)
-    last_period = runs.last(per)
-    in_last = per == _gather(last_period.astype(per.dtype), days.code)
-    amount_last = runs.sum(np.where(in_last, days.amount, 0.0))
-    if days.margin_sum is None:  # a flat rate: margin is amount x rate on every row
-        margin_last = amount_last * days.margin_rate
-    else:
-        margin_last = runs.sum(np.where(in_last, days.margin_sum, 0.0))
-    del in_last
-    with np.errstate(invalid="ignore", divide="ignore"):
-        last_rate = np.where(runs.present & (amount_last != 0), margin_last / amount_last, np.nan)
     latest = int(period_index(as_of, period_unit))
-    # company-wide gross-margin rate per period, and the least-squares slope of the rate over
-    # [p, latest] for every p (suffix sums make each slope O(1))
+    # company-wide gross-margin rate per period
     periods = np.arange(p0, latest + 1)
     offset = per - np.asarray(p0, per.dtype)
     tot_amount = np.bincount(offset, weights=days.amount, minlength=len(periods))[:len(periods)]
     tot_margin = tot_amount * days.margin_rate if days.margin_sum is None else \
         np.bincount(offset, weights=days.margin_sum, minlength=len(periods))[:len(periods)]
-    del offset, per
+    del offset
+    # purchase days are sorted by customer then day, and periods never decrease along a
+    # customer's days: the rows of the customer's last period are the tail of its run
+    runs = CustomerRuns.of(days.code, n)
+    last_period = runs.last(per)
+    in_last = per == _gather(last_period.astype(per.dtype), days.code)
+    del per
+    opens = np.empty_like(in_last)  # where a tail opens: in it, and the row before is not
+    opens[0] = True
+    np.logical_not(in_last[:-1], out=opens[1:])
+    opens[runs.starts] = True
+    opens &= in_last
+    tails = np.flatnonzero(opens)  # one per customer with rows, in customer order
+    del opens, in_last
+    amount_last = _tail_sums(days.amount, tails, runs)
+    margin_last = amount_last * days.margin_rate if days.margin_sum is None else \
+        _tail_sums(days.margin_sum, tails, runs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        last_rate = np.where(runs.present & (amount_last != 0), margin_last / amount_last, np.nan)
     has = tot_amount != 0
     rate = np.where(has, tot_margin / np.where(has, tot_amount, 1), 0.0)
     xs = periods.astype(float)
@@ -135,6 +139,18 @@ def margin_history(log: TransactionLog, as_of: int, period_unit: str,
     with np.errstate(invalid="ignore", divide="ignore"):
         slopes = np.where(den > 1e-12, (sn * sxy - sx * sy) / den, 0.0)
     return MarginHistory(last_period, last_rate, latest, p0, slopes)
+
+
+def _tail_sums(values: np.ndarray, tails: np.ndarray, runs: CustomerRuns) -> np.ndarray:
+    """Per customer, the sum of values from its tail start to the end of its run (0 without
+    rows): one reduceat over interleaved (tail start, run end) boundaries, no row-length copy."""
+    out = np.zeros(runs.n)
+    if len(tails):
+        bounds = np.empty(2 * len(tails) - 1, np.int64)
+        bounds[0::2] = tails
+        bounds[1::2] = runs.starts[1:]  # the end of each run but the last
+        out[runs.present] = np.add.reduceat(values, bounds)[0::2]
+    return out
 
 
 def margin_rate_path(history: MarginHistory, horizon: int) -> np.ndarray:
