@@ -194,6 +194,9 @@ def potential_value(spend_per_period: np.ndarray, potential_spend: np.ndarray | 
     return open_wallet * np.nan_to_num(margin_rate, nan=0.0) * annuity
 
 
+VALUE_CLASSES = np.array(["BZ", "MVC", "MGC", "Migrator"], dtype=object)
+
+
 def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.5,
                  potential_q: float = 0.5) -> tuple[np.ndarray, float, float]:
     """Peppers & Rogers classes: BZ (actual < 0), MVC (actual at or above its threshold), MGC
@@ -204,8 +207,8 @@ def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.
     positive = a >= 0
     ta = float(np.quantile(a[positive], actual_q)) if positive.any() else 0.0
     tp = float(np.quantile(p[positive], potential_q)) if positive.any() else 0.0
-    cls = np.where(a < 0, "BZ", np.where(a >= ta, "MVC", np.where(p > tp, "MGC", "Migrator")))
-    return cls.astype(object), ta, tp
+    code = np.where(a < 0, 0, np.where(a >= ta, 1, np.where(p > tp, 2, 3)))
+    return VALUE_CLASSES[code], ta, tp  # shared label objects, not a string per customer
 
 
 def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, horizon: int,

@@ -58,12 +58,15 @@ def decile_table(values: np.ndarray, spend: np.ndarray, transactions: np.ndarray
               "avg_transactions", "spend", "share_of_spend", "cumulative_share"]]
 
 
+ABC_LABELS = np.array(["A", "B", "C"], dtype=object)
+
+
 def abc_classes(values: np.ndarray, a: float = 0.8, b: float = 0.95) -> np.ndarray:
     """Class A/B/C per customer: A while the value of the customers above is below a, etc."""
     total = _total(values, "value")
     order = _rank_order(values)
     before = np.r_[0.0, np.cumsum(values[order])[:-1]] / total
-    cls = np.where(before < a, "A", np.where(before < b, "B", "C")).astype(object)
+    cls = ABC_LABELS[np.where(before < a, 0, np.where(before < b, 1, 2))]  # shared labels
     out = np.empty(len(values), dtype=object)
     out[order] = cls
     return out

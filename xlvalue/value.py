@@ -135,7 +135,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
             warnings.append(f"gamma-gamma did not converge: {gg.message_}")
     except ModelError as exc:
         warnings.append(f"{exc}; expected spend = each customer's observed mean spend")
-        spend = rfm.set_index("customer_id")["monetary"].reindex(summary["customer_id"]).to_numpy()
+        spend = pd.Series(rfm["monetary"].to_numpy(), index=rfm["customer_id"]).reindex(
+            summary["customer_id"]).to_numpy()
     length = period_length(period_unit, unit)
     codes = pd.Index(log.customer_ids).get_indexer(summary["customer_id"])
     if history is None:
@@ -153,7 +154,9 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
                            s["MarginRate"], disc)
     clv, rates0 = flows.clv, flows.first_rate
 
-    r = rfm.set_index("customer_id").reindex(summary["customer_id"])
+    # only the three RFM columns used here are aligned (the table has twenty)
+    r = rfm[["customer_id", "first_purchase", "total_spend", "total_margin"]].set_index(
+        "customer_id").reindex(summary["customer_id"])
     first = r["first_purchase"].to_numpy().astype("datetime64[D]").astype(np.int64)
     periods_seen = np.maximum((as_of - first + 1) / (length * {"days": 1, "weeks": 7}[unit]), 1.0)
     spend_per_period = r["total_spend"].to_numpy(dtype=float) / periods_seen
@@ -177,7 +180,7 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Settings, rfm: pd.Dat
         "historical_value": r["total_margin"].to_numpy(dtype=float),
         "potential_value": potential if has_potential else np.nan,
         "value_class": classes,
-    })
+    }, copy=False)  # a block per column: no consolidation copy of a million rows
     forecast = pd.DataFrame({
         "period": np.arange(1, horizon + 1),
         "expected_purchases": flows.period_purchases,
