@@ -10,7 +10,6 @@ cell references do.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 
 from .contract import TRANSACTIONS
 from .errors import MAX_REPORTED, InputError, Problem
+from .memory import release_memory
 from .transactions import TransactionLog
 from .validate import convert_dates, convert_numbers
 
@@ -202,22 +202,6 @@ def _read_csv(path: Path, where: str) -> TableColumns:
     except pa.ArrowInvalid:  # a number column holds text: read it as text to say where
         table = read(pa.string())
     return _split(table, mapping)
-
-
-def release_memory() -> None:
-    """Hand memory freed by the conversions back to the system: Arrow's pool keeps freed
-    blocks for reuse, and glibc keeps freed heap below its top (a 10M-row file leaves ~250 MB
-    of both)."""
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except (ImportError, AttributeError):
-        pass
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        pass
 
 
 class TableColumns:

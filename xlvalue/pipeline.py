@@ -19,6 +19,7 @@ from .contract import ANALYSES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
 from .costing import allocate, elasticity, profitability, revenue_per_marketing, yes_flags
 from .errors import InputError, ModelError, Problem
 from .inputs import Inputs
+from .memory import release_memory
 from .ranking import (
     abc_classes,
     decile_groups,
@@ -199,6 +200,7 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         needs_rows = clv_runs and inputs.settings["CalibrationEnd"] is not None
         table, frames, history = analyse_rfm(inputs, release_log=release_log and not needs_rows,
                                              with_history=clv_runs)
+        release_memory()  # the purchase days' memory, before the next step allocates
         add_ranking_columns(inputs, table)
         if "rfm" in analyses:
             results.frames["xv_out_RFM"] = table
@@ -212,6 +214,7 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         try:
             clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers,
                               repeat=frames.get("xv_out_Repeat"), history=history)
+            release_memory()
         except ModelError as exc:
             if explicit:
                 raise InputError(Problem(f"CLV: {exc}", book=inputs.book)) from None
