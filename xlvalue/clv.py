@@ -102,11 +102,7 @@ def margin_history(log: TransactionLog, as_of: int, period_unit: str,
     latest = int(period_index(as_of, period_unit))
     # company-wide gross-margin rate per period
     periods = np.arange(p0, latest + 1)
-    offset = per - np.asarray(p0, per.dtype)
-    tot_amount = np.bincount(offset, weights=days.amount, minlength=len(periods))[:len(periods)]
-    tot_margin = tot_amount * days.margin_rate if days.margin_sum is None else \
-        np.bincount(offset, weights=days.margin_sum, minlength=len(periods))[:len(periods)]
-    del offset
+    tot_amount, tot_margin = _period_totals(days, per - np.asarray(p0, per.dtype), len(periods))
     # purchase days are sorted by customer then day, and periods never decrease along a
     # customer's days: the rows of the customer's last period are the tail of its run
     runs = CustomerRuns.of(days.code, n)
@@ -121,8 +117,7 @@ def margin_history(log: TransactionLog, as_of: int, period_unit: str,
     tails = np.flatnonzero(opens)  # one per customer with rows, in customer order
     del opens, in_last
     amount_last = _tail_sums(days.amount, tails, runs)
-    margin_last = amount_last * days.margin_rate if days.margin_sum is None else \
-        _tail_sums(days.margin_sum, tails, runs)
+    margin_last = days.margin_total(amount_last, lambda v: _tail_sums(v, tails, runs))
     with np.errstate(invalid="ignore", divide="ignore"):
         last_rate = np.where(runs.present & (amount_last != 0), margin_last / amount_last, np.nan)
     has = tot_amount != 0
@@ -139,6 +134,16 @@ def margin_history(log: TransactionLog, as_of: int, period_unit: str,
     with np.errstate(invalid="ignore", divide="ignore"):
         slopes = np.where(den > 1e-12, (sn * sxy - sx * sy) / den, 0.0)
     return MarginHistory(last_period, last_rate, latest, p0, slopes)
+
+
+def _period_totals(days: PurchaseDays, offset: np.ndarray, n: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Company-wide amount and gross margin of each period (offset = period - first period)."""
+    def by_period(values: np.ndarray) -> np.ndarray:
+        return np.bincount(offset, weights=values, minlength=n)[:n]
+
+    amount = by_period(days.amount)
+    return amount, days.margin_total(amount, by_period)
 
 
 def _tail_sums(values: np.ndarray, tails: np.ndarray, runs: CustomerRuns) -> np.ndarray:

@@ -123,7 +123,7 @@ def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
     purchases = runs.sum(days.purchases, np.int64)
     frequency = purchases if frequency_mode == "purchases" else buy_counts
     total = runs.sum(days.amount)
-    margin = total * days.margin_rate if days.margin_sum is None else runs.sum(days.margin_sum)
+    margin = days.margin_total(total, runs.sum)
     returns = runs.sum(days.returns, np.int64)
     return_amount = runs.sum(days.return_amount)
     periods = period_index(days.day, period_unit)

@@ -38,13 +38,6 @@ class TransactionLog:
             return self.ids
         return np.asarray(pd.Index(self.ids).astype(str), dtype=object)
 
-    @property
-    def margin(self) -> np.ndarray:
-        """Gross margin of each row: amount - cost, amount x rate, or amount x the default."""
-        if self.margin_given is not None:
-            return self.margin_given
-        return self.amount * self.default_margin_rate
-
     @classmethod
     def from_arrays(cls, customer: np.ndarray | pd.Series, date: np.ndarray | pd.Series,
                     amount: np.ndarray | pd.Series, cost: np.ndarray | None = None,
@@ -135,10 +128,12 @@ class PurchaseDays:
     returns: np.ndarray  # rows with amount < 0 that day
     return_amount: np.ndarray
 
-    @property
-    def margin(self) -> np.ndarray:
-        """Gross margin of each day (computed on use when it is a flat rate of the amount)."""
-        return self.margin_sum if self.margin_sum is not None else self.amount * self.margin_rate
+    def margin_total(self, amount_total: np.ndarray, summed) -> np.ndarray:
+        """Gross margin aggregated as `amount_total` aggregates the amounts: a flat rate is
+        rate x amount at any aggregation; row margins are aggregated by `summed`."""
+        if self.margin_sum is None:
+            return amount_total * self.margin_rate
+        return summed(self.margin_sum)
 
     @property
     def is_purchase(self) -> np.ndarray:
