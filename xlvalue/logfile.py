@@ -16,6 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from .contract import TRANSACTIONS
 from .errors import MAX_REPORTED, InputError, Problem
@@ -67,11 +71,6 @@ def read_transactions_file(path: Path, default_margin_rate: float = 0.3
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise InputError(Problem(f"TransactionsFile must be .csv, .tsv or .parquet, not "
                                  f"'{suffix}'", book=where, name="xv_Settings"))
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise InputError(Problem("reading a TransactionsFile needs pyarrow (pip install "
-                                 "pyarrow)", book=where, name="xv_Settings")) from None
     csv = suffix in CSV_SUFFIXES
     try:
         columns = _read_csv(path, where) if csv else _read_parquet(path, where)
@@ -130,21 +129,15 @@ def read_transactions_file(path: Path, default_margin_rate: float = 0.3
 
 
 def _is_temporal(t) -> bool:
-    import pyarrow as pa
-
     return pa.types.is_timestamp(t) or pa.types.is_date(t)
 
 
 def _is_numeric(t) -> bool:
-    import pyarrow as pa
-
     return pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)
 
 
 def _read_parquet(path: Path, where: str) -> ParquetColumns:
     """The contract's columns of a Parquet file, each read only when it is asked for."""
-    import pyarrow.parquet as pq
-
     schema = pq.ParquetFile(path).schema_arrow
     mapping = _columns(schema.names, where)
     return ParquetColumns(path, {v: k for k, v in mapping.items()}, schema)
@@ -164,25 +157,18 @@ class ParquetColumns:
         return self.schema.field(self.names[name]).type
 
     def batches(self, name: str):
-        import pyarrow.parquet as pq
-
         file_name = self.names.pop(name)
         with pq.ParquetFile(self.path) as pf:
             for batch in pf.iter_batches(batch_size=1 << 20, columns=[file_name]):
                 yield batch.column(0)
 
     def whole(self, name: str):
-        import pyarrow.parquet as pq
-
         return pq.read_table(self.path, columns=[self.names.pop(name)]).column(0)
 
 
 def _read_csv(path: Path, where: str) -> TableColumns:
     """The contract's columns of a CSV file: ids and dates as text, numbers as float64 (as
     text when a cell is not a number, so that it can be located)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     names = list(pd.read_csv(path, sep=sep, nrows=0).columns)
     mapping = _columns(names, where)
@@ -236,9 +222,6 @@ def customer_codes(chunks) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray
     one hash pass over the chunks' distinct values then numbers them globally. Ids are
     cleaned in Arrow and stay there: no Python string is made per id.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     parts: list[np.ndarray] = []  # local codes of each chunk
     dictionaries = []  # distinct values of each chunk
     for arr in chunks:
@@ -276,9 +259,6 @@ def customer_codes(chunks) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray
 
 def _id_text(values):
     """Ids as trimmed text, in Arrow: whole numbers lose the '.0' (as in workbooks)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     t = values.type
     if pa.types.is_floating(t):
         finite = pc.fill_null(pc.is_finite(values), False)
@@ -293,9 +273,6 @@ def _id_text(values):
 def stream_days(chunks, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Days since 1970-01-01 (int32) of stored dates or timestamps (local wall time), filled
     chunk by chunk, and the rows that are null."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     day = np.zeros(n, np.int32)
     bad = np.zeros(n, bool)
     pos = 0
@@ -315,8 +292,6 @@ def stream_days(chunks, n: int) -> tuple[np.ndarray, np.ndarray]:
 def stream_floats(chunks, n: int) -> tuple[np.ndarray, np.ndarray]:
     """float64 values of a numeric column filled chunk by chunk (NaN where null), and the
     null rows."""
-    import pyarrow as pa
-
     values = np.empty(n)
     blank = np.zeros(n, bool)
     pos = 0
@@ -332,8 +307,6 @@ def stream_floats(chunks, n: int) -> tuple[np.ndarray, np.ndarray]:
 def day_numbers(col) -> tuple[np.ndarray, np.ndarray]:
     """Days since 1970-01-01 (int32) and rows that are not dates, of a column of text or
     numbers (Excel serials), converted once per distinct value."""
-    import pyarrow as pa
-
     enc = col.dictionary_encode() if not pa.types.is_dictionary(col.type) else col
     enc = enc.unify_dictionaries()
     raw = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False)

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import ctypes
 
+import pyarrow as pa
+
 
 def release_memory() -> None:
-    """Hand freed memory back: Arrow's pool, then glibc's heap (a no-op where either is
-    missing). Cheap (milliseconds); call it after a step that freed large arrays."""
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except (ImportError, AttributeError):
-        pass
+    """Hand freed memory back: Arrow's pool, then glibc's heap (glibc's part is a no-op
+    elsewhere). Cheap (milliseconds); call it after a step that freed large arrays."""
+    pa.default_memory_pool().release_unused()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
