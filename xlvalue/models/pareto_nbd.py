@@ -125,6 +125,11 @@ class ParetoNBDModel(RecencyModel):
         return np.array([0.5, 0.5 / self.mean_rate(patterns), 0.5, max(0.5 * scale, 1e-3)])
 
     def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
+        return self._loglik_parts(params, patterns)[0]
+
+    def _loglik_parts(self, params: np.ndarray, patterns: Patterns
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-pattern LL = a1 + logaddexp(a2, a3), with a1 and a2 (the gradient needs them)."""
         r, alpha, s, beta = params
         x, tx, t = patterns.columns
         # log A0 needs 2F1 at (x, t_x) and (x, T); evaluate it on the distinct pairs only
@@ -141,7 +146,7 @@ class ParetoNBDModel(RecencyModel):
         a1 = (gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
         a2 = -(r + x) * np.log(alpha + tu)[ti] - s * np.log(beta + tu)[ti]
         a3 = np.log(s) - np.log(r + s + x) + a0
-        return a1 + np.logaddexp(a2, a3)
+        return a1 + np.logaddexp(a2, a3), a1, a2
 
 
     def _loglik_grad(self, params: np.ndarray, patterns: Patterns
@@ -154,10 +159,8 @@ class ParetoNBDModel(RecencyModel):
         """
         r, alpha, s, beta = params
         x, tx, t = patterns.columns
-        ll = self._loglik(params, patterns)
+        ll, a1, a2 = self._loglik_parts(params, patterns)
         (xu, xi), _, (tu, ti) = patterns.levels
-        a2 = -(r + x) * np.log(alpha + tu)[ti] - s * np.log(beta + tu)[ti]
-        a1 = (gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
         w2 = np.exp(np.minimum(a2 - (ll - a1), 0.0))
         w3 = 1.0 - w2
         e_u, e_inv_a, e_log_b, e_inv_b = _integrand_expectations(r, alpha, s, beta, x, tx, t)
