@@ -108,6 +108,7 @@ def test_bad_transactions_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "log.csv: line 3 (TransactionsFile): Date 'someday' is not a date" in err
     assert "log.csv: line 4 (TransactionsFile): Amount 'x' is not a number" in err
+    assert "xv_Transactions" not in err  # the named file replaces the range, read or not
     book = write_tables(tmp_path / "b2.xlsx", {}, {"TransactionsFile": "missing.parquet"})
     assert main(["run", str(book), "-q"]) == 2
     assert "TransactionsFile not found" in capsys.readouterr().err

@@ -125,9 +125,8 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
             except InputError as exc:
                 problems.extend(exc.problems)
     for spec in INPUT_TABLES:
-        if spec.name in tables or (spec is TRANSACTIONS and (distributed is not None
-                                                              or file_log is not None)):
-            continue
+        if spec.name in tables or (spec is TRANSACTIONS and log_file):
+            continue  # a named TransactionsFile replaces xv_Transactions, read or not
         needed = bool(analyses & set(spec.required_for))
         if not needed and not reader.has(spec.name):
             continue
