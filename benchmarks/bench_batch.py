@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xlvalue.batch import run_batch
-from xlvalue.logfile import read_transactions_file
-from xlvalue.rfm import rfm_summary
+from xlvalue.analytics.rfm import rfm_summary
+from xlvalue.cli.batch import run_batch
+from xlvalue.workbook.transactions_file import read_transactions_file
 
 from .common import best_of, peak_memory, report
 
@@ -35,14 +35,14 @@ def run(quick: bool = False) -> None:
         report(f"batch {copies} books, --jobs 2 (ratio = 1 / speed-up)", t2, t1, "--jobs 1",
                "<= 0.556x (>= 1.8x speed-up)")
         try:
-            from xlvalue.distributed import client_for
+            from xlvalue.cluster.dask_rfm import client_for
 
             td, _ = best_of(lambda: run_batch(books, 2, out, "rfm,ranking", "local",
                                               progress=False), 1)
             report(f"batch {copies} books, Dask LocalCluster 2 workers (incl. start)", td, t2,
                    "process pool", "<= 1.2x")
             with client_for("local", 2) as client:
-                client.run(lambda: __import__("xlvalue.engine"))  # a long-lived cluster is warm
+                client.run(lambda: __import__("xlvalue.cli.headless_run"))  # a long-lived cluster is warm
                 tw, _ = best_of(lambda: run_batch(books, 2, out, "rfm,ranking", progress=False,
                                                   client=client), 1)
             report(f"batch {copies} books, running LocalCluster 2 workers", tw, t2,

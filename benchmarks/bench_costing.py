@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from xlvalue.costing import allocate
+from xlvalue.analytics.costing import allocate
 
 from .common import best_of, peak_memory, report
 

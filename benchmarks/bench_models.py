@@ -6,9 +6,8 @@ import warnings
 
 import numpy as np
 
-from xlvalue.clv import discounted_clv
-from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
-from xlvalue.models import (
+from xlvalue.analytics.customer_value import discounted_clv
+from xlvalue.analytics.models import (
     BetaGeoModel,
     GammaGammaModel,
     ModifiedBetaGeoModel,
@@ -16,8 +15,9 @@ from xlvalue.models import (
     bg_nbd,
     pareto_nbd,
 )
-from xlvalue.rfm import repeat_summary
-from xlvalue.transactions import TransactionLog, day_number
+from xlvalue.analytics.rfm import repeat_summary
+from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
 
 from .common import best_of, report
 

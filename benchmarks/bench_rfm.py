@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xlvalue.rfm import repeat_summary
-from xlvalue.transactions import TransactionLog
+from xlvalue.analytics.rfm import repeat_summary
+from xlvalue.analytics.transactions import TransactionLog
 
 from .common import best_of, peak_memory, report
 

@@ -9,7 +9,7 @@ import numpy as np
 import openpyxl
 from openpyxl.workbook.defined_name import DefinedName
 
-from xlvalue.engine import run_workbook
+from xlvalue.cli.headless_run import run_workbook
 
 from .common import best_of, report
 

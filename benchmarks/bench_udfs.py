@@ -7,11 +7,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from xlvalue.contract import TRANSACTIONS
-from xlvalue.rfm import rfm_summary, score_rfm
-from xlvalue.transactions import TransactionLog
-from xlvalue.udfs import RFM_COLUMNS, XV_RFM
-from xlvalue.validate import validate_table  # noqa: F401  (the wrapper's validation path)
+from xlvalue.analytics.rfm import rfm_summary, score_rfm
+from xlvalue.analytics.transactions import TransactionLog
+from xlvalue.excel.udfs import RFM_COLUMNS, XV_RFM
+from xlvalue.workbook.contract import TRANSACTIONS
+from xlvalue.workbook.validation import validate_table  # noqa: F401  (the wrapper's validation path)
 
 from .common import best_of, report
 

@@ -27,8 +27,8 @@ def _peak_rss() -> int:
 
 
 if __name__ == "__main__":
-    import xlvalue.cli
-    import xlvalue.engine  # noqa: F401  (imports are part of the baseline, not of the run)
+    import xlvalue.cli.headless_run  # noqa: F401  (imports are part of the baseline, not of the run)
+    import xlvalue.cli.main
 
     base = _rss_now()
     started = time.perf_counter()

@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from lxml import etree
 from oletools.olevba import VBA_Parser, decompress_stream
 
-from xlvalue import macros
-from xlvalue.cli import main
-from xlvalue.excel import addin, ovba
+from xlvalue.cli.main import main
+from xlvalue.excel import addin, macros, ovba
 
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +85,7 @@ def test_install_without_excel_prints_steps_and_config(tmp_path, monkeypatch, ca
     conf = addin.config_path()
     text = conf.read_text()
     assert '"UDF MODULES","xlvalue_udfs"' in text and "C:/Python/pythonw.exe" in text
-    assert (conf.parent / "xlvalue_udfs.py").read_text().count("from xlvalue.udfs import") == 2
+    assert (conf.parent / "xlvalue_udfs.py").read_text().count("from xlvalue.excel.udfs import") == 2
     monkeypatch.setattr(addin, "xlstart_dir", lambda: tmp_path / "XLSTART")
     assert main(["addin", "install", "--addin", str(built)]) == 0
     assert (tmp_path / "XLSTART" / "xlvalue.xlam").read_bytes() == built.read_bytes()

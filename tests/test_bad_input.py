@@ -11,7 +11,7 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
 
-from xlvalue.cli import main
+from xlvalue.cli.main import main
 
 from .conftest import make_book
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlvalue.clv import (
+from xlvalue.analytics.customer_value import (
     crm_margin,
     discount_factors,
     ltv_from_tables,
@@ -20,8 +20,8 @@ from xlvalue.clv import (
     retention_ltv,
     value_matrix,
 )
-from xlvalue.models import BetaGeoModel
-from xlvalue.transactions import TransactionLog, day_number
+from xlvalue.analytics.models import BetaGeoModel
+from xlvalue.analytics.transactions import TransactionLog, day_number
 
 
 def test_ltv_from_tables_by_hand():
@@ -96,7 +96,7 @@ def test_potential_value_from_share_of_wallet():
 
 
 def test_demo_clv_outputs(demo_book, tmp_path):
-    from xlvalue.engine import run_workbook
+    from xlvalue.cli.headless_run import run_workbook
 
     report = run_workbook(demo_book, tmp_path / "out.xlsx", only="clv")
     f = report.results.frames
@@ -118,8 +118,8 @@ def test_demo_clv_outputs(demo_book, tmp_path):
 def test_clv_runs_with_every_purchase_model(tmp_path, model):
     """Model= in xv_Settings picks the purchase model; its fit is what xv_out_Models reports."""
     from tests.conftest import write_tables
+    from xlvalue.cli.headless_run import run_workbook
     from xlvalue.datasets import load_cdnow_sample
-    from xlvalue.engine import run_workbook
 
     log = load_cdnow_sample()
     book = write_tables(tmp_path / "b.xlsx", {"xv_Transactions": log},
@@ -136,8 +136,8 @@ def test_clv_runs_with_every_purchase_model(tmp_path, model):
 
 def test_forecast_in_customer_blocks_equals_one_block(demo_book, tmp_path, monkeypatch):
     """The customers x periods matrices are built in blocks; the results do not depend on it."""
-    import xlvalue.value as value
-    from xlvalue.engine import run_workbook
+    import xlvalue.analytics.clv_analysis as value
+    from xlvalue.cli.headless_run import run_workbook
 
     whole = run_workbook(demo_book, tmp_path / "a.xlsx", only="clv").results.frames
     monkeypatch.setattr(value, "CUSTOMER_BLOCK", 97)
@@ -150,10 +150,10 @@ def test_clv_without_holdout_runs_on_released_rows(tmp_path):
     """Without CalibrationEnd, CLV reads only the purchase days: a one-shot run releases the
     rows first and gives the same CLV table as an analysis that keeps them."""
     from tests.conftest import write_tables
+    from xlvalue.cli.headless_run import compute
     from xlvalue.datasets import load_cdnow_sample
-    from xlvalue.engine import compute
-    from xlvalue.inputs import read_inputs
     from xlvalue.pipeline import analyse
+    from xlvalue.workbook.inputs import read_inputs
     from xlvalue.workbook.reader import WorkbookReader
 
     book = write_tables(tmp_path / "b.xlsx", {"xv_Transactions": load_cdnow_sample()},

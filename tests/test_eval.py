@@ -10,12 +10,12 @@ import pytest
 import python_calamine as pc
 from openpyxl.worksheet.formula import ArrayFormula
 
-from xlvalue.cli import main
+from xlvalue.analytics.models import nbd_pmf
+from xlvalue.analytics.ranking import whale_curve
+from xlvalue.analytics.rfm import rfm_summary, score_rfm
+from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.cli.main import main
 from xlvalue.datasets import load_cdnow_sample
-from xlvalue.models import nbd_pmf
-from xlvalue.ranking import whale_curve
-from xlvalue.rfm import rfm_summary, score_rfm
-from xlvalue.transactions import TransactionLog, day_number
 
 pytest.importorskip("formulas", reason="the eval extra is part of make test")
 

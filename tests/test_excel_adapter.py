@@ -8,10 +8,9 @@ import re
 import openpyxl
 import pytest
 
-from xlvalue import macros
-from xlvalue.contract import output_sheets
-from xlvalue.engine import run_workbook
-from xlvalue.excel import xlwings_book
+from xlvalue.cli.headless_run import run_workbook
+from xlvalue.excel import macros, xlwings_book
+from xlvalue.workbook.contract import output_sheets
 
 from . import xlwings_standin as standin
 from .conftest import make_book

@@ -20,10 +20,10 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from PIL import Image as PILImage
 
+from xlvalue.analytics.rfm import rfm_summary, score_rfm
+from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.cli.headless_run import run_workbook
 from xlvalue.datasets import load_cdnow_sample
-from xlvalue.engine import run_workbook
-from xlvalue.rfm import rfm_summary, score_rfm
-from xlvalue.transactions import TransactionLog, day_number
 from xlvalue.workbook.reader import WorkbookReader
 
 from .conftest import make_book

@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from xlvalue.engine import run_workbook
+from xlvalue.cli.headless_run import run_workbook
 
 from .conftest import write_tables
 

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from xlvalue.cli import main
+from xlvalue.cli.main import main
 from xlvalue.workbook import ooxml
 
 from .malformed import CASES

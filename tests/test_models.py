@@ -6,9 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
-from xlvalue.errors import ModelError
-from xlvalue.models import (
+from xlvalue.analytics.models import (
     BetaGeoModel,
     GammaGammaModel,
     ModifiedBetaGeoModel,
@@ -16,10 +14,12 @@ from xlvalue.models import (
     ParetoNBDModel,
     nbd_pmf,
 )
-from xlvalue.models.base import compress
-from xlvalue.models.pareto_nbd import log_a0
-from xlvalue.rfm import repeat_summary
-from xlvalue.transactions import TransactionLog, day_number
+from xlvalue.analytics.models.base import compress
+from xlvalue.analytics.models.pareto_nbd import log_a0
+from xlvalue.analytics.rfm import repeat_summary
+from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
+from xlvalue.errors import ModelError
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_pareto_log_a0_stable_where_naive_form_overflows():
     # large frequency and alpha << beta: the naive 2F1(r+s+x, r+x; r+s+x+1; z) overflows
     val = log_a0(0.55, 0.5, 0.61, 500.0, np.array([300.0]), np.array([38.0]), np.array([39.0]))
     assert np.isfinite(val).all()
-    from xlvalue.models.pareto_nbd import log_a0_quadrature
+    from xlvalue.analytics.models.pareto_nbd import log_a0_quadrature
 
     q = log_a0_quadrature(0.55, 10.58, 0.61, 11.67, np.array([3.0]), np.array([20.0]), np.array([39.0]))
     assert q[0] == pytest.approx(log_a0(0.55, 10.58, 0.61, 11.67, np.array([3.0]), np.array([20.0]),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xlvalue.errors import InputError
-from xlvalue.ranking import (
+from xlvalue.analytics.ranking import (
     abc_classes,
     decile_groups,
     decile_table,
@@ -15,6 +14,7 @@ from xlvalue.ranking import (
     value_tiers,
     whale_curve,
 )
+from xlvalue.errors import InputError
 
 
 def test_pareto_classes_by_hand():

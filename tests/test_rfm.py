@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
-from xlvalue.rfm import (
+from xlvalue.analytics.rfm import (
     calibration_holdout,
     default_segments,
     quantile_scores,
@@ -17,7 +16,8 @@ from xlvalue.rfm import (
     rfm_summary,
     score_rfm,
 )
-from xlvalue.transactions import TransactionLog, day_number
+from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
 
 AS_OF = day_number("2024-12-31")
 
@@ -146,7 +146,7 @@ def test_returns_are_kept_and_reported(small_log):
 @given(st.lists(st.integers(1, 7), min_size=1, max_size=60), st.integers(1, 5))
 def test_sums_over_runs_in_place_equal_reduceat(lengths, block):
     """Run sums written over the front of the values, in small blocks, equal np.add.reduceat."""
-    from xlvalue.transactions import _sum_runs_in_place
+    from xlvalue.analytics.transactions import _sum_runs_in_place
 
     values = np.random.default_rng(len(lengths)).normal(size=sum(lengths))
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
@@ -158,7 +158,7 @@ def test_sums_over_runs_in_place_equal_reduceat(lengths, block):
 @pytest.mark.parametrize("wide", [False, True])
 def test_sorted_keys_packed_and_argsort_paths_agree(wide):
     """The packed int64 sort (key | row) orders rows as a stable argsort of the key does."""
-    from xlvalue.transactions import _sorted_keys
+    from xlvalue.analytics.transactions import _sorted_keys
 
     rng = np.random.default_rng(4)
     code = rng.integers(0, 50, 5000).astype(np.int32)
@@ -175,7 +175,7 @@ def test_sorted_keys_packed_and_argsort_paths_agree(wide):
 
 @pytest.mark.parametrize("unit", ["day", "week", "month", "quarter", "year"])
 def test_period_index_table_path_equals_direct(unit):
-    from xlvalue.transactions import _period_index, period_index
+    from xlvalue.analytics.transactions import _period_index, period_index
 
     day = np.random.default_rng(2).integers(10_000, 11_000, 50_000).astype(np.int32)
     np.testing.assert_array_equal(period_index(day, unit), _period_index(day, unit))

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlvalue.costing import allocate, elasticity, profitability, revenue_per_marketing
+from xlvalue.analytics.costing import allocate, elasticity, profitability, revenue_per_marketing
+from xlvalue.analytics.scoring import normalise, score_customers
 from xlvalue.errors import InputError
-from xlvalue.presets import preset
-from xlvalue.scoring import normalise, score_customers
+from xlvalue.workbook.presets import preset
 
 
 def convergys_inputs() -> pd.DataFrame:
@@ -195,8 +195,8 @@ def test_revenue_bands_and_elasticity():
 
 
 def test_scores_costing_elasticity_through_a_workbook(tmp_path, capsys):
-    from xlvalue.cli import main
-    from xlvalue.engine import run_workbook
+    from xlvalue.cli.headless_run import run_workbook
+    from xlvalue.cli.main import main
 
     from .conftest import write_tables
 
@@ -236,7 +236,7 @@ def test_indicators_from_rfm_and_clv_outputs(demo_book, tmp_path):
     import openpyxl
     from openpyxl.workbook.defined_name import DefinedName
 
-    from xlvalue.engine import run_workbook
+    from xlvalue.cli.headless_run import run_workbook
 
     wb = openpyxl.load_workbook(demo_book)
     ws = wb.create_sheet("Model")

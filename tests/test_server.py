@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlvalue.batch import expand, run_batch
-from xlvalue.cli import main
+from xlvalue.cli.batch import expand, run_batch
+from xlvalue.cli.headless_run import run_workbook
+from xlvalue.cli.main import main
 from xlvalue.datasets import load_cdnow_sample
-from xlvalue.engine import run_workbook
 
 from .conftest import write_tables
 
@@ -60,7 +60,7 @@ def test_local_cluster_workers_run_without_the_profiler():
     """The local cluster's workers get LOCAL_CLUSTER_CONFIG (no 10 ms stack sampling, a 1 s
     event-loop tick) and no memory limit."""
     pytest.importorskip("dask.distributed", reason="the dask extra is part of make test")
-    from xlvalue.distributed import client_for
+    from xlvalue.cluster.dask_rfm import client_for
 
     def chores():
         import dask
@@ -141,7 +141,7 @@ def test_transactions_file_cleaning_and_located_errors(tmp_path):
     """Ids are trimmed (' A' and 'A' are one customer), whole-number ids lose '.0', yyyymmdd
     and BOM-prefixed CSVs read, and each bad cell is named by its line or row."""
     from xlvalue.errors import InputError
-    from xlvalue.logfile import read_transactions_file
+    from xlvalue.workbook.transactions_file import read_transactions_file
 
     csv = tmp_path / "log.csv"
     csv.write_text("\ufeffCustomerID,Date,Amount\nA,20240105,10\n A ,2024-01-07,5.5\nB,2024-01-06,1\n",
@@ -176,7 +176,7 @@ def test_transactions_file_cleaning_and_located_errors(tmp_path):
 def test_one_shot_runs_release_the_rows_and_refuse_reuse(demo_book):
     """compute() lets RFM drop the log's rows when no CLV follows (memory on big logs); the
     inputs then refuse a second analysis instead of computing on an empty log."""
-    from xlvalue.engine import compute
+    from xlvalue.cli.headless_run import compute
     from xlvalue.pipeline import analyse
     from xlvalue.workbook.reader import WorkbookReader
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlvalue.cli import main
-from xlvalue.contract import INPUT_TABLES, SETTINGS, output_sheets
-from xlvalue.docs import contract_markdown
+from xlvalue.cli.main import main
+from xlvalue.cli.reference_docs import contract_markdown
+from xlvalue.workbook.contract import INPUT_TABLES, SETTINGS, output_sheets
 from xlvalue.workbook.template import build_template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def test_contract_doc_is_current():
 
 
 def test_udf_doc_is_current():
-    from xlvalue.docs import udf_markdown
+    from xlvalue.cli.reference_docs import udf_markdown
 
     text = (ROOT / "docs" / "udfs.md").read_text()
     assert text == udf_markdown() and "`XV_CLV`" in text

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xlvalue.analytics.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from xlvalue.analytics.rfm import repeat_summary, rfm_summary, score_rfm
+from xlvalue.analytics.transactions import TransactionLog, day_number
 from xlvalue.datasets import load_cdnow_sample, load_cdnow_summary
 from xlvalue.excel.convert import ERROR_PREFIX, REGISTRY, frame_to_cells
-from xlvalue.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
-from xlvalue.rfm import repeat_summary, rfm_summary, score_rfm
-from xlvalue.transactions import TransactionLog, day_number
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "udfs"))
@@ -107,7 +107,7 @@ def test_clv_equals_core():
     bg_cells = xu.XV_BGNBD_FIT(col(rs["frequency"]), col(rs["recency"]), col(rs["T"]))
     clv = xu.XV_CLV(bg_cells, gg_cells, col(rs["frequency"]), col(rs["recency"]), col(rs["T"]),
                     col(rs["monetary_value"]), 12, 30 / 7, 0.01, 0.3)
-    from xlvalue.clv import discounted_clv
+    from xlvalue.analytics.customer_value import discounted_clv
 
     core = discounted_clv(bg, gg, rs["frequency"], rs["recency"], rs["T"],
                           rs["monetary_value"].to_numpy(), 12, 30 / 7, 0.01, 0.3)

@@ -1,7 +1,7 @@
 """The module xlwings imports for the XV_* worksheet functions (UDF_MODULES = xlvalue_udfs).
 
-It only re-exports xlvalue.udfs, so that the add-in needs no path into the package.
+It only re-exports xlvalue.excel.udfs, so that the add-in needs no path into the package.
 """
 
-from xlvalue.udfs import *  # noqa: F403
-from xlvalue.udfs import __all__  # noqa: F401
+from xlvalue.excel.udfs import *  # noqa: F403
+from xlvalue.excel.udfs import __all__  # noqa: F401

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .clv import MarginHistory, margin_history
-from .contract import ANALYSES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
-from .costing import allocate, elasticity, profitability, revenue_per_marketing, yes_flags
-from .errors import InputError, ModelError, Problem
-from .inputs import Inputs
-from .memory import release_memory
-from .ranking import (
+from xlvalue import __version__
+from xlvalue.analytics.clv_analysis import analyse_clv
+from xlvalue.analytics.costing import allocate, elasticity, profitability, revenue_per_marketing, yes_flags
+from xlvalue.analytics.customer_value import MarginHistory, margin_history
+from xlvalue.analytics.memory import release_memory
+from xlvalue.analytics.ranking import (
     abc_classes,
     decile_groups,
     decile_table,
@@ -29,13 +27,15 @@ from .ranking import (
     value_tiers,
     whale_curve,
 )
-from .rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
-from .scoring import biggest_movers, score_customers
-from .transactions import purchase_days
-from .value import analyse_clv
-from .workbook.charts import ChartSpec
-from .workbook.sheetxml import Block
-from .workbook.writer import SheetOutput
+from xlvalue.analytics.rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
+from xlvalue.analytics.scoring import biggest_movers, score_customers
+from xlvalue.analytics.transactions import purchase_days
+from xlvalue.errors import InputError, ModelError, Problem
+from xlvalue.workbook.charts import ChartSpec
+from xlvalue.workbook.contract import ANALYSES, INPUT_TABLES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
+from xlvalue.workbook.inputs import Inputs, available_analyses, read_inputs
+from xlvalue.workbook.sheetxml import Block
+from xlvalue.workbook.writer import SheetOutput
 
 Progress = Callable[[str], None]
 
@@ -361,3 +361,59 @@ def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
                       charts=results.charts.get(spec.name, [])))
     return [SheetOutput(name, by_sheet[name], SHEET_LAYOUT.get(name, "vertical"))
             for name in output_sheets() if name in by_sheet]
+
+
+def compute(reader, only: str | None, progress: Progress | None = None,
+            started: dt.datetime | None = None, scheduler: str | None = None
+            ) -> tuple[Inputs, Results, pd.DataFrame]:
+    """Read inputs through any reader (openpyxl/calamine or xlwings), analyse, build the log.
+
+    A plain run (only=None) does every analysis whose input ranges hold data; an explicit
+    list fails clearly when its inputs are missing.
+    """
+    started = started or dt.datetime.now(dt.UTC)
+    analyses = parse_only(only)
+    say = progress or (lambda _m: None)
+    skipped: list[str] = []
+    if only is None:
+        present = available_analyses(reader)
+        skipped = [a for a in ANALYSES if a not in present]
+        analyses = analyses & present
+        if not analyses:
+            empty = [t.name for t in INPUT_TABLES if reader.has(t.name)
+                     and t.required_for and not reader.has_data(t.name)]
+            if empty:
+                raise InputError(Problem(f"{', '.join(empty)} hold(s) no data rows; nothing "
+                                         "to analyse", book=reader.book))
+            raise InputError(Problem(
+                "the workbook has none of the input ranges of any analysis (xv_Transactions, "
+                "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=reader.book))
+    inputs = read_inputs(reader, analyses, scheduler)
+    results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True)
+    if skipped:
+        results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")
+    return inputs, results, run_log(inputs, results, started)
+
+
+def headline(results: Results) -> pd.DataFrame:
+    """A short summary table for the console."""
+    rows = []
+    rfm = results.frames.get("xv_out_RFM")
+    if rfm is not None:
+        rows.append(("customers", f"{len(rfm):,}"))
+        rows.append(("total spend", f"{rfm['total_spend'].sum():,.2f}"))
+        top = rfm["segment"].value_counts().head(3)
+        rows.append(("largest segments", ", ".join(f"{k} {v:,}" for k, v in top.items())))
+    pareto = results.frames.get("xv_out_Pareto")
+    if pareto is not None:
+        a = pareto.iloc[0]
+        rows.append(("class A", f"{a['share_of_customers']:.1%} of customers, "
+                                f"{a['share_of_value']:.1%} of value"))
+    peak = results.frames.get("xv_out_WhalePeak")
+    if peak is not None:
+        p = peak.iloc[0]
+        rows.append(("whale curve peak", f"{p['peak_pct_profit']:.1f}% of profit at "
+                                         f"{p['at_pct_customers']:.1f}% of customers"))
+    for name, frame in results.frames.items():
+        rows.append((name, f"{len(frame):,} rows"))
+    return pd.DataFrame(rows, columns=["item", "value"])

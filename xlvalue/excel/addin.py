@@ -2,7 +2,7 @@
 
 Sources (in xlvalue/excel/addin_src/): the ribbon XML (one "xlvalue" tab, a group per area,
 one button per macro) and a VBA module whose single callback passes control.Id to
-`xlvalue.macros.ribbon`. The package is xlwings' BSD-licensed ribbon add-in template
+`xlvalue.excel.macros.ribbon`. The package is xlwings' BSD-licensed ribbon add-in template
 (quickstart_addin_ribbon.xlam); its VBA project is rebuilt from our module plus xlwings'
 BSD-licensed custom-add-in module, with PROJECT_NAME set to xlvalue.
 """
@@ -20,9 +20,9 @@ import zipfile
 from importlib import resources
 from pathlib import Path
 
-from ..errors import InputError, Problem
-from ..workbook.writer import atomic_write
-from . import ovba
+from xlvalue.errors import InputError, Problem
+from xlvalue.excel import ovba
+from xlvalue.workbook.writer import atomic_write
 
 ADDIN_NAME = "xlvalue.xlam"
 FIXED_DATE = (2024, 1, 1, 0, 0, 0)
@@ -161,8 +161,8 @@ def write_config(interpreter: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     shim = path.parent / "xlvalue_udfs.py"
     atomic_write(shim, lambda tmp: tmp.write_text(
-        '"""xlwings UDF module of the xlvalue add-in."""\nfrom xlvalue.udfs import *  # noqa\n'
-        "from xlvalue.udfs import __all__  # noqa\n"))
+        '"""xlwings UDF module of the xlvalue add-in."""\nfrom xlvalue.excel.udfs import *  # noqa\n'
+        "from xlvalue.excel.udfs import __all__  # noqa\n"))
     atomic_write(path, lambda tmp: tmp.write_text(config_text(interpreter, str(path.parent))))
     return path
 

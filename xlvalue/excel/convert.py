@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract import InputTable
-from ..errors import InputError, ModelError, XlvalueError
-from ..validate import validate_table
-from ..workbook.ooxml import Area
-from ..workbook.reader import RawRange
+from xlvalue.errors import InputError, ModelError, XlvalueError
+from xlvalue.workbook.contract import InputTable
+from xlvalue.workbook.ooxml import Area
+from xlvalue.workbook.reader import RawRange
+from xlvalue.workbook.validation import validate_table
 
 ERROR_PREFIX = "#XV! "
 Cells = list[list[Any]]
@@ -160,7 +160,7 @@ def column_cells(values: np.ndarray, header: str | None = None) -> Cells:
 
 def excel_date(value: Any, argument: str) -> np.datetime64 | None:
     """An optional single date argument (Excel date, serial or ISO text)."""
-    from ..validate import convert_dates
+    from xlvalue.workbook.validation import convert_dates
 
     rows = as_rows(value) if isinstance(value, list | tuple) else [[value]]
     if len(rows) == 1 and len(rows[0]) == 1:  # a 1x1 range arrives as [[v]]

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem
-from ..workbook.ooxml import Area
-from ..workbook.reader import ExcelError, RawRange
-from ..workbook.sheetxml import PlacedBlock, place_blocks
-from ..workbook.writer import SheetOutput
+from xlvalue.errors import InputError, Problem
+from xlvalue.workbook.ooxml import Area
+from xlvalue.workbook.reader import ExcelError, RawRange
+from xlvalue.workbook.sheetxml import PlacedBlock, place_blocks
+from xlvalue.workbook.writer import SheetOutput
 
 _ERROR_TEXT = re.compile(r"^#(N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

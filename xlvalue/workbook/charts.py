@@ -13,7 +13,7 @@ from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.chart.axis import ChartLines
 from openpyxl.xml.functions import tostring
 
-from .ooxml import col_letter, quote_sheet
+from xlvalue.workbook.ooxml import col_letter, quote_sheet
 
 ChartKind = Literal["bar", "line", "bar+line", "scatter", "xyline"]
 

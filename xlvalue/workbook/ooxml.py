@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
-from ..errors import InputError, Problem
+from xlvalue.errors import InputError, Problem
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

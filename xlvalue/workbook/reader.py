@@ -17,8 +17,8 @@ from typing import Any
 
 import python_calamine as pc
 
-from ..errors import InputError, Problem
-from .ooxml import (
+from xlvalue.errors import InputError, Problem
+from xlvalue.workbook.ooxml import (
     NS_MAIN,
     NS_REL,
     REL_TABLE,

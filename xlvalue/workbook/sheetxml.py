@@ -14,8 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .charts import ChartSpec
-from .ooxml import col_letter
+from xlvalue.workbook.charts import ChartSpec
+from xlvalue.workbook.ooxml import col_letter
 
 # characters XML 1.0 cannot hold, and those that make a text need escaping (RE2 syntax, as
 # Arrow's regex kernels take it)

@@ -18,8 +18,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from ..contract import (
-    DEFAULT_SEGMENTS,
+from xlvalue.analytics.rfm import DEFAULT_SEGMENTS
+from xlvalue.workbook.contract import (
     INPUT_TABLES,
     SCORE_INPUTS,
     SCORE_MODEL,
@@ -31,9 +31,9 @@ from ..contract import (
     InputTable,
     output_sheets,
 )
-from ..presets import preset as preset_table
-from .ooxml import col_letter, quote_sheet
-from .writer import atomic_write
+from xlvalue.workbook.ooxml import col_letter, quote_sheet
+from xlvalue.workbook.presets import preset as preset_table
+from xlvalue.workbook.writer import atomic_write
 
 HEADER_FILL = PatternFill("solid", fgColor="1F6F4A")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -137,7 +137,7 @@ DEMO_TABLES: dict[str, list[list]] = {
 
 def demo_transactions() -> list[list]:
     """The CDNOW sample as xv_Transactions rows (6,919 purchases)."""
-    from ..datasets import load_cdnow_sample
+    from xlvalue.datasets import load_cdnow_sample
 
     df = load_cdnow_sample()
     dates = [d.date() for d in pd.to_datetime(df["Date"])]

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..errors import Problem, XlvalueError
-from .charts import chart_xml, drawing_xml
-from .ooxml import (
+from xlvalue.errors import Problem, XlvalueError
+from xlvalue.workbook.charts import chart_xml, drawing_xml
+from xlvalue.workbook.ooxml import (
     NS_CT,
     NS_MAIN,
     NS_PKG_REL,
@@ -39,7 +39,7 @@ from .ooxml import (
     resolve_target,
     to_bytes,
 )
-from .sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml_chunks
+from xlvalue.workbook.sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml_chunks
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"

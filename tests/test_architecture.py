@@ -1,0 +1,105 @@
+"""The layers of docs/architecture.md hold: the analytics core imports nothing of workbooks,
+Excel or clusters, and lower layers never import the doors above them."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import xlvalue
+
+PACKAGE = Path(xlvalue.__file__).parent
+FORBIDDEN_IN_CORE = ("openpyxl", "python_calamine", "lxml", "xlwings", "defusedxml", "dask",
+                     "distributed", "formulas")
+# A module may import only from its own layer or the layers listed for it (docs/architecture.md).
+LAYERS = {
+    "xlvalue.errors": set(),
+    "xlvalue.datasets": set(),
+    "xlvalue.analytics": {"xlvalue.errors", "xlvalue.datasets"},
+    "xlvalue.workbook": {"xlvalue.errors", "xlvalue.datasets", "xlvalue.analytics"},
+    "xlvalue.pipeline": {"xlvalue.errors", "xlvalue.datasets", "xlvalue.analytics", "xlvalue.workbook"},
+}
+# Upward imports still to be removed, each with the issue that removes it. The list may only
+# shrink: a test fails when an entry no longer occurs.
+KNOWN_UPWARD = {
+    # issue 15: the cluster computes partial sums and the pipeline finishes them; then the
+    # workbook layer no longer calls the cluster door.
+    "xlvalue/workbook/inputs.py imports xlvalue.cluster.dask_rfm",
+}
+
+
+def analytics_modules() -> list[str]:
+    import xlvalue.analytics
+
+    return ["xlvalue.analytics"] + [m.name for m in pkgutil.walk_packages(
+        xlvalue.analytics.__path__, "xlvalue.analytics.")]
+
+
+def test_the_core_loads_no_workbook_excel_or_cluster_library():
+    """Import every analytics module in a fresh interpreter; none of the door libraries loads."""
+    modules = analytics_modules()
+    assert len(modules) >= 10
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + f"print(','.join(m for m in {FORBIDDEN_IN_CORE!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"the analytics core loaded {out.stdout.strip()}"
+
+
+def test_the_purity_check_can_fail():
+    """The same probe reports a door library when one is imported (the check is not blind)."""
+    code = ("import sys\nimport xlvalue.workbook.reader\n"
+            f"print(','.join(m for m in {FORBIDDEN_IN_CORE!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "python_calamine" in out.stdout
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m == "xlvalue" or m.startswith("xlvalue.")}
+
+
+def _layer(module: str) -> str | None:
+    for layer in sorted(LAYERS, key=len, reverse=True):
+        if module == layer or module.startswith(layer + "."):
+            return layer
+    return None
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_imports_point_down_the_layers(layer):
+    """Every import (also lazy ones inside functions) of a layer's modules stays in the layers
+    below it, as drawn in docs/architecture.md."""
+    root = PACKAGE.parent
+    files = [p for p in PACKAGE.rglob("*.py")
+             if _layer(".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"))
+             == layer]
+    assert files, layer
+    allowed = LAYERS[layer] | {layer, "xlvalue"}
+    bad = []
+    for path in files:
+        for imported in _imports(path):
+            target = _layer(imported) or imported
+            if imported == "xlvalue":
+                continue
+            if target not in allowed:
+                bad.append(f"{path.relative_to(root)} imports {imported}")
+    assert not set(bad) - KNOWN_UPWARD, "\n".join(sorted(set(bad) - KNOWN_UPWARD))
+
+
+def test_known_upward_imports_still_exist():
+    """An entry of KNOWN_UPWARD that was fixed must leave the list (it only shrinks)."""
+    root = PACKAGE.parent
+    for entry in KNOWN_UPWARD:
+        path, _, imported = entry.partition(" imports ")
+        assert imported in _imports(root / path), f"remove the fixed entry: {entry}"

@@ -1,0 +1,6 @@
+"""The pure analytics core: transactions, RFM, ranking, customer value and CLV, weighted
+scores, activity-based costing and the purchase/spend models.
+
+It imports numpy, pandas and scipy only (pyarrow for memory hand-back); nothing here knows
+of workbooks or Excel, so the same functions serve every door.
+"""

@@ -1,0 +1,207 @@
+"""The CLV analysis: fit the purchase and spend models, forecast the CRM gross margin, value
+each customer (historical, actual, potential) and place them in the value matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlvalue.analytics.customer_value import (
+    MarginHistory,
+    crm_margin,
+    discount_factors,
+    margin_history,
+    margin_rate_path,
+    period_length,
+    potential_value,
+    purchases_by_period,
+    value_matrix,
+)
+from xlvalue.analytics.models import PURCHASE_MODELS, GammaGammaModel
+from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
+from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.errors import ModelError
+
+
+@dataclass
+class CLVResult:
+    customers: pd.DataFrame
+    models: pd.DataFrame
+    forecast: pd.DataFrame
+    matrix: pd.DataFrame
+    holdout: pd.DataFrame | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def fit_purchase_model(name: str, summary: pd.DataFrame):
+    """Fit the chosen purchase model on a repeat-purchase summary."""
+    model = PURCHASE_MODELS[name]()
+    if name == "nbd":
+        return model.fit(summary["frequency"], summary["T"])
+    return model.fit(summary["frequency"], summary["recency"], summary["T"])
+
+
+def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    return GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
+
+
+def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as_of: int,
+                  unit: str, max_frequency: int = 7) -> pd.DataFrame:
+    """Mean actual vs expected holdout repeat purchases by calibration frequency (0..7+)."""
+    ch = calibration_holdout(log, calibration_end, as_of, unit)
+    cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
+                             "T_cal": "T"})
+    model = fit_purchase_model(model_name, cal)
+    expected = model.forecast(ch["duration_holdout"].to_numpy(), cal["frequency"].to_numpy(),
+                              cal["recency"].to_numpy(), cal["T"].to_numpy())
+    group = np.minimum(ch["frequency_cal"].to_numpy(), max_frequency)
+    frame = pd.DataFrame({"g": group, "actual": ch["frequency_holdout"], "expected": expected})
+    t = frame.groupby("g").agg(customers=("actual", "size"), actual=("actual", "mean"),
+                               expected=("expected", "mean")).reset_index()
+    label = t["g"].astype(str)
+    label[t["g"] == max_frequency] = f"{max_frequency}+"
+    return pd.DataFrame({"frequency_cal": label, "customers": t["customers"],
+                         "actual_holdout": t["actual"], "expected_holdout": t["expected"]})
+
+
+@dataclass
+class Flows:
+    """Per customer and per forecast period sums of the CRM gross-margin forecast."""
+
+    clv: np.ndarray  # discounted CRM margin over the horizon, per customer
+    expected_purchases: np.ndarray  # per customer, over the horizon
+    first_rate: np.ndarray  # margin rate of the first forecast period, per customer
+    period_purchases: np.ndarray  # per period, over customers
+    period_amount: np.ndarray
+    period_product_cost: np.ndarray
+    period_margin: np.ndarray
+
+
+CUSTOMER_BLOCK = 100_000  # customers x periods matrices are built this many rows at a time
+
+
+def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: int,
+                   length: float, default_rate: float, disc: np.ndarray) -> Flows:
+    """The CRM gross-margin forecast (METHODS 6): purchases per period x expected spend, the
+    r1 margin-rate rule, minus marketing cost, discounted. Customers are taken in blocks, so
+    the customers x periods matrices stay small for a million customers."""
+    n = len(x)
+    out = Flows(np.empty(n), np.empty(n), np.empty(n), *(np.zeros(horizon) for _ in range(4)))
+    for lo in range(0, n, CUSTOMER_BLOCK):
+        sl = slice(lo, min(lo + CUSTOMER_BLOCK, n))
+        purchases = purchases_by_period(model, x[sl], tx[sl], T[sl], horizon, length)
+        amount = purchases * spend[sl, None]
+        history_rates = margin_rate_path(history.rows(codes[sl]), horizon)
+        rates = np.where(np.isfinite(history_rates), history_rates, default_rate)
+        gm = crm_margin(amount, rates, marketing[sl, None])
+        out.clv[sl] = gm @ disc
+        out.expected_purchases[sl] = purchases.sum(axis=1)
+        out.first_rate[sl] = rates[:, 0]
+        out.period_purchases += purchases.sum(axis=0)
+        out.period_amount += amount.sum(axis=0)
+        out.period_product_cost += (amount * (1 - rates)).sum(axis=0)
+        out.period_margin += gm.sum(axis=0)
+    return out
+
+
+def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rfm: pd.DataFrame,
+                customers: pd.DataFrame | None,
+                repeat: pd.DataFrame | None = None,
+                history: MarginHistory | None = None) -> CLVResult:
+    """Everything of METHODS sections 4-6 for the customers of the RFM table. `repeat` and
+    `history` may pass in repeat_summary(log, as_of, TimeUnit) and margin_history(log, as_of,
+    PeriodUnit) made by the RFM step (they are only read)."""
+    s = settings
+    unit, period_unit, horizon = s["TimeUnit"], s["PeriodUnit"], int(s["Horizon"])
+    warnings: list[str] = []
+    summary = repeat if repeat is not None else repeat_summary(log, as_of, unit)
+    model = fit_purchase_model(s["Model"], summary)
+    if not model.converged_:
+        warnings.append(f"{model.model_name} did not converge: {model.message_}")
+    frames = [model.summary()]
+    x = summary["frequency"].to_numpy(dtype=float)
+    tx = summary["recency"].to_numpy(dtype=float)
+    T = summary["T"].to_numpy(dtype=float)
+    try:
+        gg = fit_spend_model(summary)
+        frames.append(gg.summary())
+        spend = gg.conditional_expected_average_spend(x, summary["monetary_value"].to_numpy())
+        if not gg.converged_:
+            warnings.append(f"gamma-gamma did not converge: {gg.message_}")
+    except ModelError as exc:
+        warnings.append(f"{exc}; expected spend = each customer's observed mean spend")
+        spend = pd.Series(rfm["monetary"].to_numpy(), index=rfm["customer_id"]).reindex(
+            summary["customer_id"]).to_numpy()
+    length = period_length(period_unit, unit)
+    codes = pd.Index(log.customer_ids).get_indexer(summary["customer_id"])
+    if history is None:
+        history = margin_history(log, as_of, period_unit)
+    marketing = np.zeros(len(summary))
+    potential_spend = share = None
+    if customers is not None and not customers.empty:
+        c = customers.set_index("CustomerID").reindex(summary["customer_id"])
+        if "MarketingCost" in c:
+            marketing = c["MarketingCost"].fillna(0.0).to_numpy(dtype=float)
+        potential_spend = c["PotentialSpend"].to_numpy(dtype=float) if "PotentialSpend" in c else None
+        share = c["ShareOfWallet"].to_numpy(dtype=float) if "ShareOfWallet" in c else None
+    disc = discount_factors(horizon, s["DiscountRate"])
+    flows = forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon, length,
+                           s["MarginRate"], disc)
+    clv, rates0 = flows.clv, flows.first_rate
+
+    # only the three RFM columns used here are aligned (the table has twenty)
+    r = rfm[["customer_id", "first_purchase", "total_spend", "total_margin"]].set_index(
+        "customer_id").reindex(summary["customer_id"])
+    first = r["first_purchase"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    periods_seen = np.maximum((as_of - first + 1) / (length * {"days": 1, "weeks": 7}[unit]), 1.0)
+    spend_per_period = r["total_spend"].to_numpy(dtype=float) / periods_seen
+    potential = potential_value(spend_per_period, potential_spend, share, rates0, horizon,
+                                s["DiscountRate"])
+    has_potential = potential_spend is not None or share is not None
+    classes, ta, tp = value_matrix(clv, potential if has_potential else np.zeros(len(clv)),
+                                   s["MatrixActual"], s["MatrixPotential"])
+    if not has_potential:
+        warnings.append("no PotentialSpend or ShareOfWallet in xv_Customers: potential value is "
+                        "0 and the value matrix uses actual value only")
+    table = pd.DataFrame({
+        "customer_id": summary["customer_id"],
+        "frequency": summary["frequency"], "recency": summary["recency"], "T": summary["T"],
+        "monetary_value": summary["monetary_value"],
+        "p_alive": model.conditional_probability_alive(x, tx, T),
+        "expected_purchases": flows.expected_purchases,
+        "expected_avg_spend": spend,
+        "margin_rate": rates0,
+        "clv": clv,
+        "historical_value": r["total_margin"].to_numpy(dtype=float),
+        "potential_value": potential if has_potential else np.nan,
+        "value_class": classes,
+    }, copy=False)  # a block per column: no consolidation copy of a million rows
+    forecast = pd.DataFrame({
+        "period": np.arange(1, horizon + 1),
+        "expected_purchases": flows.period_purchases,
+        "amount": flows.period_amount,
+        "product_cost": flows.period_product_cost,
+        "marketing_cost": np.full(horizon, marketing.sum()),
+        "crm_margin": flows.period_margin,
+        "discounted_margin": flows.period_margin * disc,
+    })
+    matrix = (table.groupby("value_class")
+              .agg(customers=("customer_id", "size"), actual_value=("clv", "sum"),
+                   potential_value=("potential_value", "sum"))
+              .reindex(["MVC", "MGC", "Migrator", "BZ"]).fillna(0).reset_index())
+    matrix["customers"] = matrix["customers"].astype(np.int64)
+    matrix["share_of_customers"] = matrix["customers"] / max(len(table), 1)
+    matrix["actual_threshold"] = ta
+    matrix["potential_threshold"] = tp
+    holdout = None
+    cal = s["CalibrationEnd"]
+    if cal is not None:
+        holdout = holdout_table(s["Model"], log, day_number(cal), as_of, unit)
+    models = pd.concat(frames, ignore_index=True)
+    return CLVResult(table, models, forecast, matrix, holdout, warnings)

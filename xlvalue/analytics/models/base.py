@@ -1,0 +1,296 @@
+"""Shared maximum-likelihood machinery for the purchase and spend models.
+
+Parameters are optimised on the log scale (all are positive) with scipy's L-BFGS-B, the data
+are compressed to unique patterns with counts (identical likelihood, fewer evaluations), and
+standard errors come from a central-difference Hessian of the total log-likelihood at the
+optimum. Starting values are fixed per model, so fits are deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from xlvalue.errors import ModelError
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Unique data rows (columns of equal length) and how many customers share each.
+
+    `levels[j]` holds the distinct values of column j and the index of each row into them, so
+    that expensive special functions of one column (gammaln(r + x), log(alpha + T), ...) are
+    evaluated once per distinct value rather than once per row.
+    """
+
+    columns: tuple[np.ndarray, ...]
+    weights: np.ndarray
+    inverse: np.ndarray
+    levels: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    cache: dict = field(default_factory=dict)  # per-model derived indexes (e.g. value pairs)
+
+    @property
+    def n_customers(self) -> float:
+        return float(self.weights.sum())
+
+
+def compress(*columns: np.ndarray, weights: np.ndarray | None = None) -> Patterns:
+    """Unique rows of the stacked columns, with summed weights (1 per customer by default).
+
+    Each column is factorised by hashing (pandas), the codes are combined into one integer key
+    and that key is factorised again: linear time, no sort of the rows.
+    """
+    cols = [np.asarray(c, dtype=float).ravel() for c in columns]
+    n = len(cols[0])
+    codes = []
+    values = []
+    for c in cols:
+        code, uniq = pd.factorize(c, sort=True)
+        codes.append(code.astype(np.int64))
+        values.append(np.asarray(uniq, dtype=float))
+    key = codes[0]
+    for code, uniq in zip(codes[1:], values[1:], strict=True):
+        key = key * len(uniq) + code  # cardinalities multiply: fine below 2**63
+    inverse, first = _factorize_first(key)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float).ravel()
+    counts = np.bincount(inverse, weights=w, minlength=len(first))
+    uniq_cols = tuple(c[first] for c in cols)
+    levels = tuple((v, code[first]) for v, code in zip(values, codes, strict=True))
+    return Patterns(uniq_cols, counts, inverse, levels)
+
+
+def _factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of an integer key and the index of the first row of each code."""
+    inverse, _ = pd.factorize(key)
+    # codes are numbered in order of first appearance: a first appearance is a new running max
+    is_first = np.empty(len(inverse), bool)
+    if len(inverse):
+        is_first[0] = True
+        is_first[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
+    return inverse.astype(np.int64), np.flatnonzero(is_first)
+
+
+def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of a scalar function (k is small: 2 to 4 parameters)."""
+    k = len(x)
+    h = rel_step * np.maximum(np.abs(x), 1e-3)
+    hess = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            ei = np.zeros(k)
+            ej = np.zeros(k)
+            ei[i] = h[i]
+            ej[j] = h[j]
+            v = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h[i] * h[j])
+            hess[i, j] = hess[j, i] = v
+    return hess
+
+
+def gradient_hessian(grad, x: np.ndarray, rel_step: float = 1e-6,
+                     grad0: np.ndarray | None = None) -> np.ndarray:
+    """Hessian by differences of an analytic gradient: forward (k evaluations) when the
+    gradient at x is known, else central (2k). Standard errors need ~5 digits, not more."""
+    k = len(x)
+    h = rel_step * np.maximum(np.abs(x), 1e-3)
+    cols = []
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h[i]
+        if grad0 is not None:
+            cols.append((grad(x + e) - grad0) / h[i])
+        else:
+            cols.append((grad(x + e) - grad(x - e)) / (2 * h[i]))
+    hess = np.column_stack(cols)
+    return (hess + hess.T) / 2
+
+
+class MLEModel:
+    """Base of the fitted models: subclasses give names, starts and per-pattern log-likelihoods."""
+
+    param_names: ClassVar[tuple[str, ...]] = ()
+    model_name: ClassVar[str] = ""
+    has_gradient: ClassVar[bool] = False  # True when _loglik_grad is implemented
+
+    params_: pd.Series
+    standard_errors_: pd.Series
+    log_likelihood_: float
+    converged_: bool
+    message_: str
+    n_customers_: int
+
+    def _start(self, patterns: Patterns) -> np.ndarray:
+        return np.ones(len(self.param_names))
+
+    def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
+        raise NotImplementedError
+
+    def _loglik_grad(self, params: np.ndarray, patterns: Patterns
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-pattern log-likelihood and its gradient (params x patterns), if analytic."""
+        return None
+
+    def _total_loglik_grad(self, params: np.ndarray, patterns: Patterns
+                           ) -> tuple[float, np.ndarray]:
+        """Log-likelihood and gradient summed over customers; models may sum smarter."""
+        ll, grad = self._loglik_grad(params, patterns)  # type: ignore[misc]
+        return float(patterns.weights @ ll), grad @ patterns.weights
+
+    def _total_ll(self, params: np.ndarray, patterns: Patterns) -> float:
+        ll = self._loglik(params, patterns)
+        total = float(np.dot(patterns.weights, ll))
+        return total if np.isfinite(total) else -np.inf
+
+    def _fit_patterns(self, patterns: Patterns) -> MLEModel:
+        n = patterns.n_customers
+        if n < len(self.param_names) + 1:
+            raise ModelError(f"{self.model_name}: {n:g} customer(s) are too few to fit "
+                             f"{len(self.param_names)} parameters")
+
+        analytic = self.has_gradient
+
+        def objective(logp: np.ndarray) -> float:
+            with np.errstate(all="ignore"):
+                value = -self._total_ll(np.exp(logp), patterns) / n
+            return value if np.isfinite(value) else 1e300
+
+        last: dict = {}  # the optimiser's final evaluation is reused for the Hessian
+
+        def objective_grad(logp: np.ndarray) -> tuple[float, np.ndarray]:
+            p = np.exp(logp)
+            with np.errstate(all="ignore"):
+                ll, grad = self._total_loglik_grad(p, patterns)
+                last.update(logp=logp.copy(), ll=ll, grad=grad)
+                value = -ll / n
+                g = -grad * p / n  # chain rule for log parameters
+            if not (np.isfinite(value) and np.all(np.isfinite(g))):
+                return 1e300, np.zeros_like(logp)
+            return value, g
+
+        x0 = np.log(self._start(patterns))
+        res = minimize(objective_grad if analytic else objective, x0, jac=analytic,
+                       method="L-BFGS-B", bounds=[(-20.0, 20.0)] * len(x0),
+                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
+        params = np.exp(res.x)
+        if analytic:
+            if np.array_equal(last.get("logp"), res.x):
+                ll, grad0 = last["ll"], last["grad"]
+            else:
+                with np.errstate(all="ignore"):
+                    ll, grad0 = self._total_loglik_grad(params, patterns)
+            grad0 = -grad0
+        else:
+            ll = self._total_ll(params, patterns)
+        if not np.isfinite(ll):
+            raise ModelError(f"{self.model_name}: the likelihood is not finite at the optimum; "
+                             "check the input data")
+        on_bound = bool(np.any(np.abs(res.x) >= 19.99))
+        self.params_ = pd.Series(params, index=list(self.param_names), name=self.model_name)
+        self.log_likelihood_ = ll
+        self.converged_ = bool(res.success) and not on_bound
+        self.message_ = ("parameter at its bound (the data do not identify the model)"
+                         if on_bound else str(res.message))
+        self.n_customers_ = int(round(n))
+        with np.errstate(all="ignore"):
+            if analytic:
+                hess = gradient_hessian(
+                    lambda p: -self._total_loglik_grad(p, patterns)[1], params, grad0=grad0)
+            else:
+                hess = numeric_hessian(lambda p: -self._total_ll(p, patterns), params)
+            try:
+                cov = np.linalg.inv(hess)
+                se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+            except np.linalg.LinAlgError:
+                se = np.full(len(params), np.nan)
+        self.standard_errors_ = pd.Series(se, index=list(self.param_names))
+        return self
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def aic(self) -> float:
+        return 2 * self.n_params - 2 * self.log_likelihood_
+
+    @property
+    def bic(self) -> float:
+        return self.n_params * np.log(self.n_customers_) - 2 * self.log_likelihood_
+
+    def _check_fitted(self) -> np.ndarray:
+        if not hasattr(self, "params_"):
+            raise ModelError(f"{self.model_name} is not fitted yet")
+        return self.params_.to_numpy()
+
+    def summary(self) -> pd.DataFrame:
+        """Parameters with standard errors, then log-likelihood, AIC, BIC, convergence."""
+        self._check_fitted()
+        rows = [(self.model_name, name, float(self.params_[name]),
+                 float(self.standard_errors_[name])) for name in self.param_names]
+        rows += [(self.model_name, "log_likelihood", self.log_likelihood_, np.nan),
+                 (self.model_name, "AIC", self.aic, np.nan),
+                 (self.model_name, "BIC", self.bic, np.nan),
+                 (self.model_name, "customers", float(self.n_customers_), np.nan),
+                 (self.model_name, "converged", float(self.converged_), np.nan)]
+        return pd.DataFrame(rows, columns=["model", "parameter", "estimate", "std_error"])
+
+
+class RecencyModel(MLEModel):
+    """Base of the models fitted on (frequency, recency, T): BG/NBD and Pareto/NBD."""
+
+    def fit(self, frequency, recency, T, weights=None):
+        """Fit on repeat purchases, recency and age; identical customers are fitted once."""
+        x, tx, t = check_rfm_arrays(frequency, recency, T)
+        return self._fit_patterns(compress(x, tx, t, weights=weights))
+
+    @staticmethod
+    def mean_rate(patterns: Patterns) -> float:
+        """Average purchase rate x / T over customers (for starting values)."""
+        x, _, t = patterns.columns
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rates = np.where(t > 0, x / np.where(t > 0, t, 1), 0.0)
+        return max(float(np.average(rates, weights=patterns.weights)), 1e-3)
+
+    def forecast(self, t, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next t units (the method every purchase model shares)."""
+        return self.conditional_expected_purchases(t, frequency, recency, T)
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        raise NotImplementedError
+
+
+def check_rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate the (frequency, recency, T) inputs of the BTYD models."""
+    x = np.asarray(frequency, dtype=float)
+    tx = np.asarray(recency, dtype=float)
+    t = np.asarray(T, dtype=float)
+    if not (x.shape == tx.shape == t.shape):
+        raise ModelError("frequency, recency and T must have the same length")
+    problems = []
+    for name, arr in (("frequency", x), ("recency", tx), ("T", t)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            problems.append(f"{name} is not a finite number in row(s) {_rows(bad)}")
+    bad = np.flatnonzero((x < 0) | (np.floor(x) != x))
+    if bad.size:
+        problems.append(f"frequency must be a whole number >= 0; row(s) {_rows(bad)}")
+    bad = np.flatnonzero(tx > t + 1e-9)
+    if bad.size:
+        problems.append(f"recency exceeds T in row(s) {_rows(bad)}")
+    bad = np.flatnonzero((tx < 0) | ((x == 0) & (tx != 0)))
+    if bad.size:
+        problems.append(f"recency must be >= 0, and 0 when frequency is 0; row(s) {_rows(bad)}")
+    bad = np.flatnonzero(t < 0)
+    if bad.size:
+        problems.append(f"T must be >= 0; row(s) {_rows(bad)}")
+    if problems:
+        raise ModelError("; ".join(problems))
+    return x, tx, t
+
+
+def _rows(idx: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(i + 1) for i in idx[:limit])
+    return shown + (f" and {idx.size - limit} more" if idx.size > limit else "")

@@ -1,0 +1,44 @@
+"""MBG/NBD purchase model (Batislam, Denizel & Filiztekin 2007).
+
+BG/NBD in which a customer may also drop out at time 0, right after the first purchase, so a
+customer without repeat purchases is no longer certainly alive. The fit shares BG/NBD's code
+(`shift = 1`), and so does `simulate`; the predictions below are the model's own closed
+forms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import hyp2f1
+
+from xlvalue.analytics.models.bg_nbd import BetaGeoModel
+
+
+class ModifiedBetaGeoModel(BetaGeoModel):
+    """MBG/NBD: fit on (frequency, recency, T); predict purchases and P(alive)."""
+
+    model_name = "mbgnbd"
+    shift = 1
+
+    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        r, alpha, a, b = self._check_fitted()
+        x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + t) - np.log(alpha + tx))
+        return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
+
+    def expected_purchases(self, t) -> np.ndarray:
+        """E[X(t)] for a customer just acquired:
+        b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]."""
+        r, alpha, a, b = self._check_fitted()
+        t = np.asarray(t, dtype=float)
+        hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
+        return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T]: expected purchases in the next t units."""
+        r, alpha, a, b = self._check_fitted()
+        x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        t = np.asarray(t, dtype=float)
+        hyp = hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T_ + t))
+        body = 1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp
+        return (a + b + x) / (a - 1) * body * self.conditional_probability_alive(x, tx, T_)

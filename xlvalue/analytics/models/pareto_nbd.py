@@ -1,0 +1,209 @@
+"""Pareto/NBD purchase model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie notes).
+
+Purchases follow Poisson(lambda) while alive, lambda ~ Gamma(r, rate alpha); lifetimes are
+exponential(mu), mu ~ Gamma(s, rate beta). The likelihood's Gauss hypergeometric term is
+evaluated through the Pfaff transformation 2F1(a,b;a+1;z) = (1-z)^-b 2F1(1,b;a+1;z/(z-1)),
+whose argument is <= 0 where the series is bounded: the large factor stays in log space and
+nothing overflows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp
+
+from xlvalue.analytics.models.base import Patterns, RecencyModel, compress
+
+
+def _log_term(r, alpha, s, beta, x, u) -> np.ndarray:
+    """log[2F1(r+s+x, b'; r+s+x+1; z) / (max(alpha, beta) + u)^(r+s+x)] via Pfaff (see module)."""
+    if alpha >= beta:
+        hi, lo, b_ = alpha, beta, s + 1
+    else:
+        hi, lo, b_ = beta, alpha, r + x
+    rsx = r + s + x
+    with np.errstate(all="ignore"):
+        return (-b_ * (np.log(lo + u) - np.log(hi + u))
+                + np.log(hyp2f1(1.0, b_, rsx + 1.0, -(hi - lo) / (lo + u))) - rsx * np.log(hi + u))
+
+
+def _distinct_pairs(patterns: Patterns):
+    """Distinct (x, t_x) and (x, T) pairs of the patterns, cached on them."""
+    cached = patterns.cache.get("pareto_pairs")
+    if cached is None:
+        x, tx, t = patterns.columns
+        out = []
+        for u in (tx, t):
+            pairs = compress(x, u)
+            out.append((pairs.columns[0], pairs.columns[1], pairs.inverse))
+        cached = patterns.cache["pareto_pairs"] = tuple(out)
+    return cached
+
+
+def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
+    """log A0 of the Pareto/NBD likelihood (Fader & Hardie's note), stable for any inputs.
+
+    A0 = (r+s+x) x the integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy.
+    """
+    with np.errstate(all="ignore"):
+        l1 = _log_term(r, alpha, s, beta, x, tx)
+        l2 = _log_term(r, alpha, s, beta, x, t)
+        out = l1 + np.log1p(-np.exp(np.minimum(l2 - l1, 0.0)))
+    bad = ~np.isfinite(out) & (np.broadcast_to(t, np.shape(out)) > np.broadcast_to(tx, np.shape(out)))
+    if np.any(bad):  # scipy's 2F1 gives up far out on the negative axis: integrate instead
+        x_, tx_, t_ = (np.broadcast_to(v, np.shape(out))[bad] for v in (x, tx, t))
+        out = np.array(out, dtype=float, copy=True)
+        out[bad] = log_a0_quadrature(r, alpha, s, beta, x_, tx_, t_)
+    return out
+
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
+_GRAD_NODES, _GRAD_W = np.polynomial.legendre.leggauss(16)
+_GRAD_LOGW = np.log(_GRAD_W)
+
+
+def _integrand_expectations(r, alpha, s, beta, x, tx, t):
+    """E[log(alpha+y)], E[1/(alpha+y)], E[log(beta+y)], E[1/(beta+y)] under the A0 integrand.
+
+    Gauss-Legendre in u = log(alpha + y) on (t_x, T). The log-integrand is shifted by the
+    larger of its end values: each of its two terms is monotone in u, so the shift is within
+    a few units of the maximum (no overflow) and no row-wise max is needed. Row sums are
+    matrix-vector products.
+    """
+    u0 = np.log(alpha + tx)
+    half = (np.log(alpha + t) - u0) / 2
+    u = u0[:, None] + half[:, None] * (_GRAD_NODES + 1)
+    alpha_y = np.exp(u)
+    beta_y = alpha_y + (beta - alpha)
+    log_by = np.log(beta_y)
+    log_f = (1 - r - x)[:, None] * u
+    log_f -= (s + 1) * log_by
+    log_f += _GRAD_LOGW
+    log_f -= np.maximum(log_f[:, 0], log_f[:, -1])[:, None]
+    q = np.exp(log_f)
+    ones = np.ones(u.shape[1])
+    norm = q @ ones
+    return ((q * u) @ ones / norm, (q / alpha_y) @ ones / norm,
+            (q * log_by) @ ones / norm, (q / beta_y) @ ones / norm)
+
+
+def log_a0_quadrature(r, alpha, s, beta, x, tx, t) -> np.ndarray:
+    """log A0, A0 = (r+s+x) x integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy.
+
+    Gauss-Legendre in u = log(alpha + y), where the integrand is smooth, summed in log space.
+    """
+    u0 = np.log(alpha + np.asarray(tx, dtype=float))[:, None]
+    u1 = np.log(alpha + np.asarray(t, dtype=float))[:, None]
+    half = (u1 - u0) / 2
+    u = u0 + half * (_NODES[None, :] + 1)
+    y = np.exp(u) - alpha
+    log_f = -(r + np.asarray(x, dtype=float)[:, None] - 1) * u - (s + 1) * np.log(beta + y)
+    return (np.log(r + s + np.asarray(x, dtype=float)) + np.log(half[:, 0])
+            + logsumexp(log_f + np.log(_WEIGHTS)[None, :], axis=1))
+
+
+def loglik(r, alpha, s, beta, x, tx, t) -> np.ndarray:
+    """Per-customer Pareto/NBD log-likelihood."""
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    a2 = -(r + x) * np.log(alpha + t) - s * np.log(beta + t)
+    a3 = np.log(s) - np.log(r + s + x) + log_a0(r, alpha, s, beta, x, tx, t)
+    return a1 + np.logaddexp(a2, a3)
+
+
+class ParetoNBDModel(RecencyModel):
+    """Pareto/NBD: fit on (frequency, recency, T); predict purchases and P(alive)."""
+
+    param_names = ("r", "alpha", "s", "beta")
+    model_name = "paretonbd"
+    has_gradient = True
+
+
+    def _start(self, patterns: Patterns) -> np.ndarray:
+        # half the mean age and rate ratios: 15-20 % fewer evaluations than 1s on CDNOW and
+        # on simulated cohorts (the usual fits have r, s < 1)
+        scale = float(np.average(patterns.columns[2], weights=patterns.weights))
+        return np.array([0.5, 0.5 / self.mean_rate(patterns), 0.5, max(0.5 * scale, 1e-3)])
+
+    def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
+        return self._loglik_parts(params, patterns)[0]
+
+    def _loglik_parts(self, params: np.ndarray, patterns: Patterns
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-pattern LL = a1 + logaddexp(a2, a3), with a1 and a2 (the gradient needs them)."""
+        r, alpha, s, beta = params
+        x, tx, t = patterns.columns
+        # log A0 needs 2F1 at (x, t_x) and (x, T); evaluate it on the distinct pairs only
+        pairs = _distinct_pairs(patterns)
+        (xa, ua, ia), (xb, ub, ib) = pairs
+        la = _log_term(r, alpha, s, beta, xa, ua)[ia]
+        lb = _log_term(r, alpha, s, beta, xb, ub)[ib]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a0 = la + np.log1p(-np.exp(np.minimum(lb - la, 0.0)))
+        bad = ~np.isfinite(a0) & (t > tx)
+        if np.any(bad):
+            a0[bad] = log_a0_quadrature(r, alpha, s, beta, x[bad], tx[bad], t[bad])
+        (xu, xi), _, (tu, ti) = patterns.levels
+        a1 = (gammaln(r + xu) - gammaln(r))[xi] + r * np.log(alpha) + s * np.log(beta)
+        a2 = -(r + x) * np.log(alpha + tu)[ti] - s * np.log(beta + tu)[ti]
+        a3 = np.log(s) - np.log(r + s + x) + a0
+        return a1 + np.logaddexp(a2, a3), a1, a2
+
+
+    def _loglik_grad(self, params: np.ndarray, patterns: Patterns
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact log-likelihood (2F1) with an analytic gradient.
+
+        LL = A1 + logaddexp(a2, log s + log I), I the integral in A0; the derivatives of log I
+        are expectations under the integrand (e.g. d log I / dr = -E[log(alpha + y)]), taken
+        with Gauss-Legendre nodes in u = log(alpha + y) from one evaluation of the integrand.
+        """
+        r, alpha, s, beta = params
+        x, tx, t = patterns.columns
+        ll, a1, a2 = self._loglik_parts(params, patterns)
+        (xu, xi), _, (tu, ti) = patterns.levels
+        w2 = np.exp(np.minimum(a2 - (ll - a1), 0.0))
+        w3 = 1.0 - w2
+        e_u, e_inv_a, e_log_b, e_inv_b = _integrand_expectations(r, alpha, s, beta, x, tx, t)
+        d_r = (digamma(r + xu) - digamma(r))[xi] + np.log(alpha) \
+            - w2 * np.log(alpha + tu)[ti] - w3 * e_u
+        d_alpha = r / alpha - w2 * (r + x) / (alpha + tu)[ti] - w3 * (r + x) * e_inv_a
+        d_s = np.log(beta) - w2 * np.log(beta + tu)[ti] + w3 * (1.0 / s - e_log_b)
+        d_beta = s / beta - w2 * s / (beta + tu)[ti] - w3 * (s + 1) * e_inv_b
+        grad = np.vstack([d_r, d_alpha, d_s, d_beta])
+        return ll, np.where(np.isfinite(grad), grad, 0.0)
+
+    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        r, alpha, s, beta = self._check_fitted()
+        x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        log_ratio = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + t)
+                     + s * np.log(beta + t) + log_a0(r, alpha, s, beta, x, tx, t))
+        return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
+
+    def expected_purchases(self, t) -> np.ndarray:
+        r, alpha, s, beta = self._check_fitted()
+        t = np.asarray(t, dtype=float)
+        if abs(s - 1) < 1e-9:
+            return r * beta / alpha * np.log1p(t / beta)
+        return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        r, alpha, s, beta = self._check_fitted()
+        x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        t = np.asarray(t, dtype=float)
+        if abs(s - 1) < 1e-9:
+            horizon = (beta + T_) * np.log1p(t / (beta + T_))
+        else:
+            horizon = (beta + T_) / (s - 1) * (1 - ((beta + T_) / (beta + T_ + t)) ** (s - 1))
+        return (r + x) / (alpha + T_) * horizon * self.conditional_probability_alive(x, tx, T_)
+
+    @staticmethod
+    def simulate(params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        T_ = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
+        lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
+        mu = rng.gamma(params["s"], 1.0 / params["beta"], n)
+        life = rng.exponential(1.0 / mu)
+        seen = np.minimum(life, T_)
+        x = rng.poisson(lam * seen)
+        tx = np.where(x > 0, seen * rng.beta(np.maximum(x, 1), 1.0), 0.0)
+        return x.astype(float), tx, T_

@@ -1,0 +1,1 @@
+"""The command line and batch door: `xlvalue run|check|batch|eval|template|addin|docs`."""

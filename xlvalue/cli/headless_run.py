@@ -1,0 +1,73 @@
+"""Headless runs: read a workbook through the contract, analyse, write the outputs safely."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from xlvalue.errors import InputError, Problem
+from xlvalue.pipeline import Progress, Results, compute, headline, sheet_outputs
+from xlvalue.workbook.reader import WorkbookReader
+from xlvalue.workbook.writer import atomic_write, write_outputs
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass
+class RunReport:
+    """What a run did: where the results went and a few headline figures."""
+
+    book: Path
+    output: Path
+    results: Results
+    seconds: float
+    backup: Path | None = None
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def default_output(book: Path) -> Path:
+    return book.with_name(f"{book.stem}_xlvalue{book.suffix}")
+
+
+def run_workbook(book: str | Path, output: str | Path | None = None, only: str | None = None,
+                 in_place: bool = False, progress: Progress | None = None,
+                 scheduler: str | None = None) -> RunReport:
+    """Run the analyses on a workbook and write every xv_out_* block.
+
+    The input is never modified unless in_place is set, in which case a .bak copy is kept first.
+    """
+    started = dt.datetime.now(dt.UTC)
+    book = Path(book)
+    if book.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise InputError(Problem(f"expected an .xlsx or .xlsm workbook, got '{book.suffix}'",
+                                 book=book.name))
+    if in_place and output is not None:
+        raise InputError(Problem("give either --in-place or -o, not both", book=book.name))
+    target = book if in_place else Path(output) if output else default_output(book)
+    if not in_place and target.resolve() == book.resolve():
+        raise InputError(Problem("the output would overwrite the input; use --in-place to "
+                                 "rewrite the workbook itself", book=book.name))
+    if target.suffix.lower() != book.suffix.lower():
+        raise InputError(Problem(f"the output must keep the input's type ({book.suffix})",
+                                 book=str(target)))
+    if not target.parent.exists():
+        raise InputError(Problem("the output folder does not exist", book=str(target)))
+    say = progress or (lambda _m: None)
+    say(f"reading {book.name}")
+    reader = WorkbookReader.open(book)
+    try:
+        inputs, results, log = compute(reader, only, say, started, scheduler)
+    finally:
+        reader.close()
+    backup = None
+    if in_place:
+        backup = book.with_name(book.name + ".bak")
+        atomic_write(backup, lambda tmp: shutil.copy2(book, tmp))
+    say(f"writing {target.name}")
+    write_outputs(book, target, sheet_outputs(results, log))
+    seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    return RunReport(book, target, results, seconds, backup, headline(results))

@@ -1,0 +1,1 @@
+"""The cluster door: Dask clients for batch runs and big TransactionsFiles."""

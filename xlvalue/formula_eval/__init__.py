@@ -1,0 +1,1 @@
+"""The formula-evaluation door: compute the XV_ formulas of a workbook headlessly (`xlvalue eval`)."""

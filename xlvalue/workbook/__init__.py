@@ -1,0 +1,4 @@
+"""The workbook layer: the contract of named ranges, and everything that reads or writes
+workbooks (inputs, settings, validation, presets, the headless reader and writer, sheet XML,
+charts, templates). It imports the analytics core, never the doors.
+"""

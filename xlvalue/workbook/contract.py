@@ -1,0 +1,344 @@
+"""The workbook contract, declared once: input ranges, their columns, settings, output blocks.
+
+Readers, validators, the template builder and docs/workbook-contract.md all read this module.
+Adding an input means adding one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ColumnKind = Literal["id", "text", "date", "number", "integer"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table."""
+
+    name: str
+    kind: ColumnKind
+    required: bool = True
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputTable:
+    """An input range: a table with a header row, read through a defined name or Excel table."""
+
+    name: str
+    sheet: str
+    columns: tuple[Column, ...]
+    required_for: tuple[str, ...]
+    doc: str
+    unique_key: str | None = None
+    extra_kind: ColumnKind | None = None  # undeclared columns are kept, converted to this kind
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of xv_Settings, with its type, default and allowed values."""
+
+    key: str
+    kind: Literal["date", "number", "integer", "text", "choice", "list"]
+    default: Any
+    doc: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class OutputBlock:
+    """An output block: a frame written under the anchored name `name` on sheet `sheet`."""
+
+    name: str
+    sheet: str
+    analysis: str
+    doc: str
+    columns: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+SETTINGS_NAME = "xv_Settings"
+SETTINGS_SHEET = "Settings"
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("AsOfDate", "date", None,
+            "End of the observation window; default: the last transaction date."),
+    Setting("TransactionsFile", "text", "",
+            "CSV or Parquet file holding the transactions (columns as xv_Transactions), path "
+            "relative to the workbook; for logs beyond Excel's 1,048,576 rows."),
+    Setting("PeriodUnit", "choice", "month",
+            "Period for transacting periods, r1, discounting and forecasts.",
+            choices=("week", "month", "quarter", "year")),
+    Setting("TimeUnit", "choice", "weeks",
+            "Unit of recency and T in the repeat-purchase summary and the BTYD models.",
+            choices=("days", "weeks")),
+    Setting("CalibrationEnd", "date", None,
+            "Optional end of the calibration window; later purchases form the holdout."),
+    Setting("RFMBins", "integer", 5, "Number of quantile bins for R, F and M scores.",
+            minimum=2, maximum=10),
+    Setting("RFMWeights", "list", "1,1,1", "Weights of R, F, M in the weighted RFM score."),
+    Setting("FrequencyMode", "choice", "purchases",
+            "RFM frequency counts purchases (rows) or distinct purchase days.",
+            choices=("purchases", "days")),
+    Setting("MonetaryMode", "choice", "mean",
+            "RFM monetary is the mean amount per purchase or the total spend.",
+            choices=("mean", "total")),
+    Setting("RankBy", "choice", "spend",
+            "Value used for deciles, Pareto classes, tiers: total spend or total margin.",
+            choices=("spend", "margin")),
+    Setting("ParetoA", "number", 0.8, "Cumulative value share closing class A.",
+            minimum=0.0, maximum=1.0),
+    Setting("ParetoB", "number", 0.95, "Cumulative value share closing class B.",
+            minimum=0.0, maximum=1.0),
+    Setting("TierCuts", "list", "0.05,0.2,0.5",
+            "Cumulative customer shares closing the tiers High, Higher, General (rest: Low)."),
+    Setting("MarginRate", "number", 0.3,
+            "Gross-margin rate used when transactions carry neither Cost nor Margin.",
+            minimum=-1.0, maximum=1.0),
+    Setting("Model", "choice", "bgnbd", "Purchase model for CLV.",
+            choices=("bgnbd", "mbgnbd", "paretonbd", "nbd")),
+    Setting("Horizon", "integer", 12, "Forecast horizon in periods (PeriodUnit).",
+            minimum=1, maximum=600),
+    Setting("DiscountRate", "number", 0.01, "Discount rate per period (PeriodUnit).",
+            minimum=0.0, maximum=1.0),
+    Setting("MatrixActual", "number", 0.5,
+            "Quantile of actual value above which a customer is high-actual (value matrix).",
+            minimum=0.0, maximum=1.0),
+    Setting("ScoreRevenue", "text", "",
+            "Indicator whose rank is the revenue rank for rank changes (default: the first)."),
+    Setting("ScoreMissing", "choice", "error",
+            "Missing indicator values: error, zero (worst) or mean.",
+            choices=("error", "zero", "mean")),
+    Setting("MatrixPotential", "number", 0.5,
+            "Quantile of potential value above which a customer is high-potential.",
+            minimum=0.0, maximum=1.0),
+)
+
+TRANSACTIONS = InputTable(
+    name="xv_Transactions",
+    sheet="Transactions",
+    columns=(
+        Column("CustomerID", "id", doc="Customer identifier, kept as text (00123 stays 00123).",
+               aliases=("Customer", "CustomerId", "ID")),
+        Column("Date", "date", doc="Purchase date: Excel date, serial number or ISO text."),
+        Column("Amount", "number", doc="Purchase amount; negative = return (kept, reported).",
+               aliases=("Value", "Sales")),
+        Column("Cost", "number", required=False, doc="Product cost of the sale."),
+        Column("Margin", "number", required=False,
+               doc="Gross-margin rate of the sale (0..1), used when Cost is absent."),
+        Column("Channel", "text", required=False, doc="Sales channel."),
+        Column("Product", "text", required=False, doc="Product or product group."),
+    ),
+    required_for=("rfm", "ranking", "clv"),
+    doc="The transaction log: one row per purchase.",
+)
+
+CUSTOMERS = InputTable(
+    name="xv_Customers",
+    sheet="Customers",
+    columns=(
+        Column("CustomerID", "id", doc="Customer identifier, as in xv_Transactions."),
+        Column("Name", "text", required=False, doc="Display name."),
+        Column("Group", "text", required=False, doc="Customer group (key account, ...)."),
+        Column("PotentialSpend", "number", required=False,
+               doc="Total spend the customer could give per period (all suppliers)."),
+        Column("ShareOfWallet", "number", required=False,
+               doc="Our share of the customer's spend (0..1)."),
+        Column("MarketingCost", "number", required=False,
+               doc="Relationship-marketing cost per period."),
+    ),
+    required_for=(),
+    doc="Optional customer attributes; one row per customer.",
+    unique_key="CustomerID",
+)
+
+SEGMENTS = InputTable(
+    name="xv_Segments",
+    sheet="Segments",
+    columns=(
+        Column("Segment", "text", doc="Segment name."),
+        Column("RMin", "integer", doc="Lowest R score (inclusive)."),
+        Column("RMax", "integer", doc="Highest R score (inclusive)."),
+        Column("FMin", "integer", doc="Lowest F score (inclusive)."),
+        Column("FMax", "integer", doc="Highest F score (inclusive)."),
+        Column("MMin", "integer", required=False, doc="Lowest M score (default 1)."),
+        Column("MMax", "integer", required=False, doc="Highest M score (default RFMBins)."),
+        Column("Action", "text", required=False, doc="Suggested action, copied to outputs."),
+    ),
+    required_for=(),
+    doc="RFM segment rules; the first matching row wins. Default: the 11-segment scheme.",
+    unique_key="Segment",
+)
+
+SCORE_MODEL = InputTable(
+    name="xv_ScoreModel",
+    sheet="ScoreModel",
+    columns=(
+        Column("Indicator", "text", doc="Indicator name: a column of xv_ScoreInputs, or "
+               "rfm.<column> / clv.<column> of those analyses' per-customer outputs."),
+        Column("Group", "text", required=False, doc="Indicator group (subtotals)."),
+        Column("Weight", "number", doc="Weight in % (positive weights sum to 100); for a "
+               "penalty item, the points subtracted at the normalised value 0."),
+        Column("WeightMax", "number", required=False,
+               doc="Penalty items: points subtracted at the normalised value 1 (negative)."),
+        Column("Direction", "text", required=False, doc="higher (default) or lower is better."),
+        Column("Normalisation", "text", required=False,
+               doc="minmax (default), percentile, zscore or expert."),
+        Column("Min", "number", required=False, doc="Expert scale: lowest value."),
+        Column("Max", "number", required=False, doc="Expert scale: highest value."),
+    ),
+    required_for=("scores",),
+    doc="The weighted score model: one row per indicator.",
+    unique_key="Indicator",
+)
+
+SCORE_INPUTS = InputTable(
+    name="xv_ScoreInputs",
+    sheet="ScoreInputs",
+    columns=(Column("CustomerID", "id", doc="Customer identifier."),),
+    required_for=(),
+    doc="Indicator values: one row per customer, one numeric column per indicator.",
+    unique_key="CustomerID",
+    extra_kind="number",
+)
+
+COST_POOLS = InputTable(
+    name="xv_CostPools",
+    sheet="CostPools",
+    columns=(
+        Column("Pool", "text", doc="Cost pool (resource) name."),
+        Column("Stage", "integer", doc="Stage whose drivers allocate this pool."),
+        Column("Amount", "number", doc="Cost amount."),
+        Column("Kind", "text", required=False,
+               doc="direct / department / network / support (documentation)."),
+        Column("Incremental", "text", required=False,
+               doc="yes when the cost is incremental (counted in incremental profit)."),
+        Column("Unallocated", "text", required=False,
+               doc="yes to leave the pool unallocated (idle capacity, reported)."),
+    ),
+    required_for=("costing",),
+    doc="Activity-based costing: the cost pools.",
+    unique_key="Pool",
+)
+
+DRIVERS = InputTable(
+    name="xv_Drivers",
+    sheet="Drivers",
+    columns=(
+        Column("Stage", "integer", doc="Stage number; stages run in increasing order."),
+        Column("From", "text", doc="Node whose cost is split (pool, activity, product...)."),
+        Column("To", "text", doc="Node receiving a share (activity, product, customer group)."),
+        Column("Quantity", "number", doc="Driver quantity (traffic, users, floor area...)."),
+    ),
+    required_for=("costing",),
+    doc="Cost drivers: each row sends From's cost to To in proportion to Quantity.",
+)
+
+REVENUE = InputTable(
+    name="xv_Revenue",
+    sheet="Revenue",
+    columns=(
+        Column("Object", "text", doc="Final cost object (customer group or customer)."),
+        Column("Revenue", "number", doc="Revenue of the object."),
+        Column("MarketingCost", "number", required=False, doc="Marketing cost of the object."),
+    ),
+    required_for=("costing",),
+    doc="Revenue per final cost object, for profitability.",
+    unique_key="Object",
+)
+
+ELASTICITY = InputTable(
+    name="xv_Elasticity",
+    sheet="Elasticity",
+    columns=(
+        Column("Group", "text", doc="Customer group or product."),
+        Column("P1", "number", doc="Price before."),
+        Column("Q1", "number", doc="Quantity before."),
+        Column("P2", "number", doc="Price after."),
+        Column("Q2", "number", doc="Quantity after."),
+    ),
+    required_for=("elasticity",),
+    doc="Price and quantity before and after a price change.",
+)
+
+INPUT_TABLES: tuple[InputTable, ...] = (TRANSACTIONS, CUSTOMERS, SEGMENTS, SCORE_MODEL,
+                                        SCORE_INPUTS, COST_POOLS, DRIVERS, REVENUE, ELASTICITY)
+
+OUTPUTS: tuple[OutputBlock, ...] = (
+    OutputBlock("xv_out_RFM", "xv_RFM", "rfm",
+                "Per customer: RFM scoring summary, scores, cell code, segment, class, tier."),
+    OutputBlock("xv_out_RFMBins", "xv_RFM", "rfm",
+                "Bin edges used for the R, F and M scores and customers per bin."),
+    OutputBlock("xv_out_Segments", "xv_RFM", "rfm", "Customers and value per segment."),
+    OutputBlock("xv_out_Repeat", "xv_RFM", "rfm",
+                "Per customer: repeat-purchase summary (frequency, recency, T, monetary_value)."),
+    OutputBlock("xv_out_Deciles", "xv_Ranking", "ranking",
+                "Decile table in the seed's layout (group 1 = most valuable)."),
+    OutputBlock("xv_out_Pareto", "xv_Ranking", "ranking", "Pareto / ABC classes."),
+    OutputBlock("xv_out_Whale", "xv_Ranking", "ranking",
+                "Whale curve: cumulative % of value vs cumulative % of customers."),
+    OutputBlock("xv_out_WhalePeak", "xv_Ranking", "ranking",
+                "Peak of the whale curve: height and where it occurs."),
+    OutputBlock("xv_out_Tiers", "xv_Ranking", "ranking", "Value pyramid tiers."),
+    OutputBlock("xv_out_CLV", "xv_CLV", "clv",
+                "Per customer: P(alive), expected purchases and spend, CLV (discounted CRM gross "
+                "margin over the horizon), historical and potential value, value class."),
+    OutputBlock("xv_out_Models", "xv_CLV", "clv",
+                "Fitted parameters, standard errors, log-likelihood, AIC/BIC, convergence."),
+    OutputBlock("xv_out_Forecast", "xv_CLV", "clv",
+                "CRM gross-margin forecast per period: purchases, amount, cost, marketing, margin."),
+    OutputBlock("xv_out_ValueMatrix", "xv_CLV", "clv",
+                "Actual x potential value matrix: MVC, MGC, Migrators, BZ."),
+    OutputBlock("xv_out_Holdout", "xv_CLV", "clv",
+                "Holdout check (with CalibrationEnd): actual vs expected repeat purchases by "
+                "calibration frequency."),
+    OutputBlock("xv_out_Scores", "xv_Scores", "scores",
+                "Per customer: score, group subtotals, penalty, rank, revenue rank, rank change, tier."),
+    OutputBlock("xv_out_ScoreMovers", "xv_Scores", "scores",
+                "The customers whose score rank moved most against their revenue rank."),
+    OutputBlock("xv_out_ScoreWeights", "xv_Scores", "scores",
+                "The score model as used (weights rescaled to 100 where needed)."),
+    OutputBlock("xv_out_Allocation", "xv_Costing", "costing",
+                "Every allocation flow: stage, from, to, amount."),
+    OutputBlock("xv_out_Profitability", "xv_Costing", "costing",
+                "Per final object: revenue, FAC and incremental cost and profit, margins, shares."),
+    OutputBlock("xv_out_RevenueBands", "xv_Costing", "costing",
+                "Revenue per 100 of marketing cost by revenue band."),
+    OutputBlock("xv_out_ProfitWhale", "xv_Costing", "costing",
+                "Whale curve of the final objects ranked by FAC profit."),
+    OutputBlock("xv_out_Elasticity", "xv_Elasticity", "elasticity",
+                "Point and arc price elasticity per group, elastic or inelastic."),
+    OutputBlock("xv_out_RunLog", "xv_RunLog", "runlog",
+                "Version, time, settings, input row counts and SHA-256 of each input range."),
+)
+
+RUNLOG_SHEET = "xv_RunLog"
+# sheets whose first block is one row per customer put their blocks side by side
+SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_CLV": "horizontal",
+                                 "xv_Scores": "horizontal", "xv_Costing": "horizontal"}
+ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv", "scores", "costing", "elasticity")
+
+
+def outputs_for(analyses: set[str] | tuple[str, ...]) -> list[OutputBlock]:
+    """Output blocks produced by the given analyses (the run log is always written)."""
+    wanted = set(analyses) | {"runlog"}
+    return [o for o in OUTPUTS if o.analysis in wanted]
+
+
+def output_sheets() -> list[str]:
+    """Sheets owned by xlvalue, in the order they are created."""
+    seen: list[str] = []
+    for o in OUTPUTS:
+        if o.sheet not in seen:
+            seen.append(o.sheet)
+    return seen
+
+
+def setting(key: str) -> Setting:
+    return next(s for s in SETTINGS if s.key == key)

@@ -1,0 +1,264 @@
+"""Turn raw input ranges into clean, typed frames, collecting located problems.
+
+Conversions are vectorised with pandas over whole columns; only the failing cells are
+visited one by one, to name them in messages like `Transactions!C17: amount 'abc' is not a
+number`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from xlvalue.errors import MAX_REPORTED, Problem
+from xlvalue.workbook.contract import Column, InputTable
+from xlvalue.workbook.ooxml import cell_ref
+from xlvalue.workbook.reader import ExcelError, RawRange, UncachedFormula
+
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+# value class -> 0 datetime/date, 1 number, 2 text (subclasses of date: 3, anything else: 9)
+_DATE_KIND = {dt.datetime: 0, dt.date: 0, pd.Timestamp: 0, int: 1, float: 1, str: 2}
+MAX_SERIAL = 2_958_465  # 9999-12-31
+
+
+@dataclass
+class CleanTable:
+    """A validated input table: typed columns plus the Excel row number of every row."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray  # 1-based Excel row numbers
+    source: RawRange
+    columns: dict[str, int] = field(default_factory=dict)  # 0-based sheet column per column
+
+    def problem(self, i: int, column: str, message: str) -> Problem:
+        """A problem located at data row i (0-based) of `column`."""
+        return _problem(self.source, int(self.rows[i]) - 1, self.columns[column], message)
+
+
+def _is_blank(values: np.ndarray) -> np.ndarray:
+    """None, NaN, '' or whitespace-only text."""
+    blank = pd.isna(values)  # None and NaN, at C speed
+    text = np.fromiter((v.__class__ is str for v in values), bool, len(values))
+    if text.any():
+        idx = np.flatnonzero(text)
+        blank[idx] = [not v.strip() for v in values[idx]]
+    return blank
+
+
+def _problem(src: RawRange, row: int, col: int, msg: str) -> Problem:
+    return Problem(msg, book=src.book, sheet=src.area.sheet, cell=cell_ref(row, col),
+                   name=src.name)
+
+
+def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Customer ids as text: integral numbers lose the '.0', text is stripped, case kept."""
+    if set(map(type, values)) <= {str}:  # all text (the usual case): strip at C speed
+        out = np.array(list(map(str.strip, values)), dtype=object)
+        return out, out == ""
+    out = np.array([(v.strip() or None) if v.__class__ is str else _id_text(v) for v in values],
+                   dtype=object)
+    bad = np.fromiter((v is None for v in out), bool, len(out))
+    out[bad] = ""
+    return out, bad
+
+
+def _id_text(v: object) -> str | None:
+    if isinstance(v, bool | ExcelError | UncachedFormula) or v is None:
+        return None
+    if isinstance(v, float):
+        if not np.isfinite(v):
+            return None
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, int):
+        return str(v)
+    text = str(v).strip()
+    return text or None
+
+
+def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dates as datetime64[D]: Excel dates, serial numbers, ISO text and yyyymmdd accepted."""
+    n = len(values)
+    if n and pd.api.types.infer_dtype(values, skipna=False) in ("datetime", "date"):
+        try:  # every cell is a real date: the common case, converted in C
+            days = pd.DatetimeIndex(values).to_numpy().astype("datetime64[D]")
+        except (TypeError, ValueError):  # e.g. mixed time zones
+            days = pd.to_datetime(values.tolist()).to_numpy().astype("datetime64[D]")
+        return days, np.zeros(n, bool)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    s = pd.Series(values, dtype=object)
+    kind = np.fromiter((_DATE_KIND.get(v.__class__, 3 if isinstance(v, dt.date) else 9)
+                        for v in values), np.int8, n)
+    is_dt = (kind == 0) | (kind == 3)
+    if is_dt.any():
+        stamps = pd.to_datetime(values[is_dt].tolist())  # C-level conversion of date objects
+        out[is_dt] = stamps.to_numpy().astype("datetime64[D]")
+    is_num = kind == 1
+    if is_num.any():
+        serial = s[is_num].astype(float).to_numpy()
+        ok = np.isfinite(serial) & (serial >= 1) & (serial <= MAX_SERIAL)
+        days = np.where(ok, np.floor(np.nan_to_num(serial)), 0).astype(np.int64)
+        idx = np.flatnonzero(is_num)
+        out[idx[ok]] = EXCEL_EPOCH + days[ok]
+    is_str = (kind == 2) & ~_is_blank(values)
+    if is_str.any():
+        text = s[is_str].astype(str).str.strip()
+        compact = text.str.fullmatch(r"\d{8}")
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        if compact.any():
+            parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+        iso = ~compact & text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}")
+        if iso.any():
+            parsed[iso] = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
+        slash = ~compact & ~iso & text.str.fullmatch(r"\d{4}/\d{1,2}/\d{1,2}")
+        if slash.any():
+            parsed[slash] = pd.to_datetime(text[slash], format="%Y/%m/%d", errors="coerce")
+        out[is_str] = parsed.to_numpy().astype("datetime64[D]")
+    bad = np.isnat(out)
+    return out, bad
+
+
+def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers as float64; numeric text accepted; booleans, errors and other text rejected."""
+    if pd.api.types.infer_dtype(values, skipna=False) in ("floating", "integer",
+                                                           "mixed-integer-float"):
+        out = np.array(values, dtype=float) if len(values) else np.zeros(0)
+        return out, ~np.isfinite(out)
+    s = pd.Series(values, dtype=object)
+    is_bool = s.map(lambda v: isinstance(v, bool | ExcelError | UncachedFormula)).to_numpy()
+    num = pd.to_numeric(s.where(~is_bool, None).map(
+        lambda v: v.strip().replace(",", "") if isinstance(v, str) else v), errors="coerce")
+    out = num.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(out)
+    return out, bad
+
+
+def _describe(v: object) -> str:
+    if isinstance(v, ExcelError):
+        return f"error value {v.text}"
+    if isinstance(v, UncachedFormula):
+        return (f"holds the formula ={v.formula} without a saved value (open and save the "
+                "workbook in Excel, or use values); it")
+    return repr(v) if isinstance(v, str) else f"{v!r}"
+
+
+_EXPECT = {
+    "id": "is not a valid id",
+    "date": "is not a date (expected an Excel date, a serial number or ISO text like "
+            "2024-03-31)",
+    "number": "is not a number",
+    "integer": "is not a whole number",
+    "text": "is not usable as text",
+}
+
+
+def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, list[Problem]]:
+    """Validate a raw range against its contract entry; returns the table or the problems."""
+    problems: list[Problem] = []
+    rows = src.rows
+    a = src.area
+    if not rows:
+        return None, [Problem("range is empty; expected a header row with "
+                              + ", ".join(c.name for c in spec.columns if c.required),
+                              book=src.book, sheet=a.sheet, cell=a.a1, name=src.name)]
+    header = ["" if h is None or isinstance(h, ExcelError) else str(h).strip() for h in rows[0]]
+    lookup = {h.lower(): j for j, h in enumerate(header) if h}
+    positions: dict[str, int] = {}
+    for col in spec.columns:
+        for candidate in (col.name, *col.aliases):
+            if candidate.lower() in lookup:
+                positions[col.name] = lookup[candidate.lower()]
+                break
+        else:
+            if col.required:
+                found = ", ".join(h for h in header if h) or "nothing"
+                problems.append(Problem(
+                    f"missing column '{col.name}' in the header row (found: {found})",
+                    book=src.book, sheet=a.sheet, cell=f"{cell_ref(a.r0, a.c0)}:"
+                    f"{cell_ref(a.r0, a.c0 + len(header) - 1)}", name=src.name))
+    if problems:
+        return None, problems
+
+    body = rows[1:]
+    width = len(header)
+    data = np.empty((len(body), width), dtype=object)
+    if body and set(map(len, body)) == {width}:
+        data[:, :] = body  # rectangular ranges (the readers pad rows): one C-level copy
+    else:
+        for i, row in enumerate(body):
+            data[i, :len(row)] = row[:width]
+    columns = [c for c in spec.columns if c.name in positions]
+    if spec.extra_kind is not None:  # keep undeclared columns (e.g. indicator values)
+        taken = set(positions.values())
+        for j, h in enumerate(header):
+            if h and j not in taken:
+                positions[h] = j
+                columns.append(Column(h, spec.extra_kind, required=False))
+    # convert whole columns first; blank cells are found among the cells that failed (text
+    # columns: the empty results), so clean columns cost no per-cell blank check
+    converted: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    blank_rows = np.ones(len(body), bool)
+    for col in columns:
+        values = data[:, positions[col.name]]
+        out, bad = _convert(col, values)
+        if col.kind == "text":
+            blank = np.asarray(out == "", dtype=bool)
+        else:
+            blank = np.zeros(len(values), bool)
+            idx = np.flatnonzero(bad)
+            if idx.size:
+                blank[idx] = _is_blank(values[idx])
+        converted[col.name] = (out, bad, blank)
+        blank_rows &= blank
+    # trailing blank rows are the unused end of the range; blank rows inside are an error
+    last = np.flatnonzero(~blank_rows)
+    n = int(last[-1]) + 1 if len(last) else 0
+    for i in np.flatnonzero(blank_rows[:n])[:MAX_REPORTED]:
+        problems.append(_problem(src, a.r0 + 1 + int(i), a.c0,
+                                 "blank row inside the table; delete it or fill it"))
+    excel_rows = np.arange(n) + a.r0 + 2
+    frame: dict[str, np.ndarray] = {}
+    for col in columns:
+        j = positions[col.name]
+        out, bad, blank = (arr[:n] for arr in converted[col.name])
+        if col.required:
+            for i in np.flatnonzero(blank & ~blank_rows[:n])[:MAX_REPORTED]:
+                problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
+                                         f"{col.name} is blank"))
+        bad = bad & ~blank
+        for i in np.flatnonzero(bad)[:MAX_REPORTED]:
+            problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
+                                     f"{col.name} {_describe(data[i, j])} {_EXPECT[col.kind]}"))
+        frame[col.name] = out
+    if problems:
+        return None, problems
+    out = pd.DataFrame(frame)
+    table = CleanTable(out, excel_rows, src, {c: a.c0 + positions[c] for c in out.columns})
+    if spec.unique_key and n:
+        key = out[spec.unique_key]
+        dup = key.duplicated(keep=False).to_numpy()
+        for i in np.flatnonzero(dup)[:MAX_REPORTED]:
+            problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + positions[spec.unique_key],
+                                     f"{spec.unique_key} '{key.iloc[i]}' appears more than once"))
+        if problems:
+            return None, problems
+    return table, []
+
+
+def _convert(col: Column, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if col.kind == "id":
+        return convert_ids(values)
+    if col.kind == "date":
+        return convert_dates(values)
+    if col.kind in ("number", "integer"):
+        out, bad = convert_numbers(values)
+        if col.kind == "integer":
+            bad |= np.isfinite(out) & (np.floor(out) != out)
+        return out, bad
+    s = pd.Series(values, dtype=object)
+    text = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                 else str(v).strip())
+    bad = s.map(lambda v: isinstance(v, ExcelError | UncachedFormula)).to_numpy(dtype=bool)
+    return text.to_numpy(dtype=object), bad
