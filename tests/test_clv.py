@@ -69,7 +69,7 @@ def test_purchases_by_period_add_up_to_the_horizon():
     m.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
     x, tx, T = np.array([0.0, 2, 5]), np.array([0.0, 30.43, 35]), np.array([38.86, 38.86, 38.86])
     per = purchases_by_period(m, x, tx, T, horizon=12, length=period_length("month", "weeks"))
-    total = m.conditional_expected_purchases(12 * 365.25 / 12 / 7, x, tx, T)
+    total = m.conditional_expected_number_of_purchases_up_to_time(12 * 365.25 / 12 / 7, x, tx, T)
     np.testing.assert_allclose(per.sum(axis=1), total, rtol=1e-12)
     assert (per > 0).all()
 

@@ -45,7 +45,9 @@ def test_nbd_seed_test_vector():
     assert m.mean() == pytest.approx(1.451, abs=5e-4)
     assert np.ceil(m.mean()) == 2
     # conditional expectation per period after x purchases in n periods: (b + x) / (a + n)
-    assert m.conditional_expected_purchases(1, 3, 4) == pytest.approx((2.67 + 3) / (1.84 + 4))
+    # (the purchase models' signature: recency, here 0, is ignored; T is the n periods)
+    assert m.conditional_expected_number_of_purchases_up_to_time(1, 3, 0, 4) == pytest.approx(
+        (2.67 + 3) / (1.84 + 4))
 
 
 def test_bgnbd_cdnow_published(cdnow):
@@ -74,17 +76,18 @@ def test_gamma_gamma_cdnow_published(cdnow_repeat):
     p, q, g = m.params_
     assert m.mode() == pytest.approx((p - 1) / (q + 1) * g)
     # conditional expected spend p (gamma + x m) / (p x + q - 1)
-    assert m.conditional_expected_average_spend(2, 30.0) == pytest.approx(p * (g + 60) / (2 * p + q - 1))
+    assert m.conditional_expected_average_profit(2, 30.0) == pytest.approx(p * (g + 60) / (2 * p + q - 1))
 
 
 def test_bgnbd_predictions_known_values(cdnow):
     m = BetaGeoModel()
     m.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
     # FHL 2005: customer with x=2, t_x=30.43, T=38.86 expects 1.226 purchases in 39 weeks
-    assert m.conditional_expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=2e-3)
+    assert m.conditional_expected_number_of_purchases_up_to_time(39, 2, 30.43, 38.86) == pytest.approx(
+        1.226, abs=2e-3)
     assert m.conditional_probability_alive(0, 0, 38.86) == 1.0
     # E[X(t)] for a new customer grows with t and is 0 at 0
-    e = m.expected_purchases(np.array([0.0, 39.0, 78.0]))
+    e = m.expected_number_of_purchases_up_to_time(np.array([0.0, 39.0, 78.0]))
     assert e[0] == pytest.approx(0.0) and e[1] < e[2]
 
 
@@ -162,9 +165,28 @@ def test_bad_model_input_names_rows():
 
 def test_summary_reports_fit_statistics(cdnow):
     m = BetaGeoModel().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
-    s = m.summary().set_index("parameter")
+    s = m.fit_report().set_index("parameter")
     assert s.loc["AIC", "estimate"] == pytest.approx(2 * 4 + 2 * 9582.43, abs=0.05)
     assert s.loc["customers", "estimate"] == 2357 and s.loc["converged", "estimate"] == 1
+
+
+def test_summary_repr_and_variance_matrix_as_lifetimes_shows_them(cdnow):
+    m = BetaGeoModel()
+    assert repr(m) == "<xlvalue.BetaGeoModel>"
+    m.fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert repr(m) == ("<xlvalue.BetaGeoModel: fitted with 2357 subjects, a: 0.79, alpha: 4.41, "
+                       "b: 2.43, r: 0.24>")
+    s = m.summary
+    assert list(s.columns) == ["coef", "se(coef)", "lower 95% bound", "upper 95% bound"]
+    assert list(s.index) == ["r", "alpha", "a", "b"]
+    v = m.variance_matrix_
+    assert list(v.index) == list(v.columns) == ["r", "alpha", "a", "b"]
+    np.testing.assert_allclose(v.to_numpy(), v.to_numpy().T)
+    np.testing.assert_allclose(np.sqrt(np.diag(v)), s["se(coef)"], rtol=1e-12)
+    np.testing.assert_allclose(s["upper 95% bound"] - s["coef"], 1.96 * s["se(coef)"], rtol=1e-12)
+    np.testing.assert_allclose(s["coef"] - s["lower 95% bound"], 1.96 * s["se(coef)"], rtol=1e-12)
+    # a positive-definite covariance: the fit sits at a maximum of the likelihood
+    assert np.all(np.linalg.eigvalsh(v.to_numpy()) > 0)
 
 
 def test_bgnbd_gradient_stays_finite_for_extreme_histories():
@@ -236,8 +258,8 @@ def test_mbgnbd_closed_forms_hand_derived():
     want = 1 / (1 + 0.9 / 3.6 * ((6 + 30) / (6 + 20)) ** 2.5)
     assert m.conditional_probability_alive(2, 20, 30) == pytest.approx(want, rel=1e-12)
     # a brand-new customer's conditional expectation is the unconditional one
-    assert m.conditional_expected_purchases(26, 0, 0, 0) == pytest.approx(
-        float(m.expected_purchases(26.0)), rel=1e-10)
+    assert m.conditional_expected_number_of_purchases_up_to_time(26, 0, 0, 0) == pytest.approx(
+        float(m.expected_number_of_purchases_up_to_time(26.0)), rel=1e-10)
     # one customer's likelihood by hand: x = 1, t_x = 10, T = 20
     r, al, a, b, x, tx, T = 0.5, 6.0, 0.9, 1.6, 1, 10.0, 20.0
     from scipy.special import beta as B
@@ -258,4 +280,4 @@ def test_expected_purchases_match_simulation(model_cls, params):
     m = model_cls()
     m.params_ = pd.Series(params)
     se = x.std() / np.sqrt(len(x))
-    assert abs(x.mean() - float(m.expected_purchases(30.0))) < 4 * se
+    assert abs(x.mean() - float(m.expected_number_of_purchases_up_to_time(30.0))) < 4 * se

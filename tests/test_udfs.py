@@ -78,20 +78,20 @@ def test_model_functions_equal_core():
     f, r, t = col(s["frequency"]), col(s["recency"]), col(s["T"])
     fit = xu.XV_BGNBD_FIT(f, r, t)
     core = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
-    assert fit == frame_to_cells(core.summary().drop(columns="model"))
+    assert fit == frame_to_cells(core.fit_report().drop(columns="model"))
     palive = xu.XV_PALIVE(fit, f, r, t)
     np.testing.assert_allclose(np.array(palive, dtype=float).ravel(),
                                core.conditional_probability_alive(s["frequency"], s["recency"], s["T"]))
     exp = xu.XV_EXPECTED_PURCHASES(fit, 39, f, r, t)
     np.testing.assert_allclose(np.array(exp, dtype=float).ravel(),
-                               core.conditional_expected_purchases(39, s["frequency"], s["recency"],
-                                                                   s["T"]))
+                               core.conditional_expected_number_of_purchases_up_to_time(
+                                   39, s["frequency"], s["recency"], s["T"]))
     pfit = xu.XV_PARETONBD_FIT(f, r, t)
     assert pfit[1][0] == "r" and pfit[1][1] == pytest.approx(
         ParetoNBDModel().fit(s["frequency"], s["recency"], s["T"]).params_["r"])
     mfit = xu.XV_MBGNBD_FIT(f, r, t)
     mbg = ModifiedBetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
-    assert mfit == frame_to_cells(mbg.summary().drop(columns="model"))
+    assert mfit == frame_to_cells(mbg.fit_report().drop(columns="model"))
     np.testing.assert_allclose(np.array(xu.XV_PALIVE(mfit, f, r, t, "mbgnbd"), dtype=float).ravel(),
                                mbg.conditional_probability_alive(s["frequency"], s["recency"],
                                                                  s["T"]))

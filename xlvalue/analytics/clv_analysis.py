@@ -58,8 +58,9 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
     cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                              "T_cal": "T"})
     model = fit_purchase_model(model_name, cal)
-    expected = model.forecast(ch["duration_holdout"].to_numpy(), cal["frequency"].to_numpy(),
-                              cal["recency"].to_numpy(), cal["T"].to_numpy())
+    expected = model.conditional_expected_number_of_purchases_up_to_time(
+        ch["duration_holdout"].to_numpy(), cal["frequency"].to_numpy(), cal["recency"].to_numpy(),
+        cal["T"].to_numpy())
     group = np.minimum(ch["frequency_cal"].to_numpy(), max_frequency)
     frame = pd.DataFrame({"g": group, "actual": ch["frequency_holdout"], "expected": expected})
     t = frame.groupby("g").agg(customers=("actual", "size"), actual=("actual", "mean"),
@@ -124,14 +125,14 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     model = fit_purchase_model(s["Model"], summary)
     if not model.converged_:
         warnings.append(f"{model.model_name} did not converge: {model.message_}")
-    frames = [model.summary()]
+    frames = [model.fit_report()]
     x = summary["frequency"].to_numpy(dtype=float)
     tx = summary["recency"].to_numpy(dtype=float)
     T = summary["T"].to_numpy(dtype=float)
     try:
         gg = fit_spend_model(summary)
-        frames.append(gg.summary())
-        spend = gg.conditional_expected_average_spend(x, summary["monetary_value"].to_numpy())
+        frames.append(gg.fit_report())
+        spend = gg.conditional_expected_average_profit(x, summary["monetary_value"].to_numpy())
         if not gg.converged_:
             warnings.append(f"gamma-gamma did not converge: {gg.message_}")
     except ModelError as exc:

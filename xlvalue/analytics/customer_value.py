@@ -40,7 +40,7 @@ def purchases_by_period(model, frequency, recency, T, horizon: int, length: floa
     ends = np.arange(horizon + 1) * length
     x, tx, t = (c[:, None] for c in patterns.columns)
     cum = np.zeros((len(patterns.weights), horizon + 1))
-    cum[:, 1:] = model.forecast(ends[None, 1:], x, tx, t)
+    cum[:, 1:] = model.conditional_expected_number_of_purchases_up_to_time(ends[None, 1:], x, tx, t)
     return np.diff(cum, axis=1)[patterns.inverse]
 
 
@@ -221,5 +221,5 @@ def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, ho
     """CLV = sum over periods of expected purchases x expected spend x margin / (1 + i)^k."""
     x = np.asarray(frequency, dtype=float)
     purchases = purchases_by_period(model, x, recency, T, horizon, length)
-    spend = spend_model.conditional_expected_average_spend(x, monetary_value)
+    spend = spend_model.conditional_expected_average_profit(x, monetary_value)
     return (purchases @ discount_factors(horizon, rate)) * spend * margin

@@ -60,7 +60,7 @@ def _as_of(value: Any, log_last: int, argument: str = "as_of") -> int:
 
 
 def _fit_table(model) -> list[list[Any]]:
-    return frame_to_cells(model.summary().drop(columns="model"))
+    return frame_to_cells(model.fit_report().drop(columns="model"))
 
 
 @xw.func(category="xlvalue")
@@ -241,7 +241,7 @@ def XV_PALIVE(params, frequency, recency, T, model=None):
 def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
     """Expected purchases of each customer in the next t time units."""
     f, r, tt = _rft(frequency, recency, T)
-    return column_cells(_model(params, model).conditional_expected_purchases(
+    return column_cells(_model(params, model).conditional_expected_number_of_purchases_up_to_time(
         number(t, "t"), f, r, tt))
 
 

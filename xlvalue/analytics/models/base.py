@@ -17,6 +17,8 @@ from scipy.optimize import minimize
 
 from xlvalue.errors import ModelError
 
+Z_95 = 1.96  # the standard normal 97.5 % quantile as lifetimes rounds it, so the bounds agree
+
 
 @dataclass(frozen=True)
 class Patterns:
@@ -116,6 +118,7 @@ class MLEModel:
     has_gradient: ClassVar[bool] = False  # True when _loglik_grad is implemented
 
     params_: pd.Series
+    variance_matrix_: pd.DataFrame
     standard_errors_: pd.Series
     log_likelihood_: float
     converged_: bool
@@ -202,11 +205,28 @@ class MLEModel:
                 hess = numeric_hessian(lambda p: -self._total_ll(p, patterns), params)
             try:
                 cov = np.linalg.inv(hess)
-                se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
             except np.linalg.LinAlgError:
-                se = np.full(len(params), np.nan)
-        self.standard_errors_ = pd.Series(se, index=list(self.param_names))
+                cov = np.full((len(params), len(params)), np.nan)
+            se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        names = list(self.param_names)
+        self.variance_matrix_ = pd.DataFrame(cov, index=names, columns=names)
+        self.standard_errors_ = pd.Series(se, index=names)
         return self
+
+    @property
+    def confidence_intervals_(self) -> pd.DataFrame:
+        """Wald 95 % intervals of the parameters: estimate -/+ 1.96 standard errors.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter, columns ``lower 95% bound`` and ``upper 95% bound``
+            (lifetimes' names), in the parameters' own units.
+        """
+        self._check_fitted()
+        half = Z_95 * self.standard_errors_
+        return pd.DataFrame({"lower 95% bound": self.params_ - half,
+                             "upper 95% bound": self.params_ + half})
 
     @property
     def n_params(self) -> int:
@@ -220,13 +240,48 @@ class MLEModel:
     def bic(self) -> float:
         return self.n_params * np.log(self.n_customers_) - 2 * self.log_likelihood_
 
+    def __repr__(self) -> str:
+        """``<xlvalue.BetaGeoModel: fitted with 2357 subjects, a: 0.79, alpha: 4.41, ...>``,
+        lifetimes' form (parameters sorted by name, two decimals)."""
+        name = type(self).__name__
+        if not hasattr(self, "params_"):
+            return f"<xlvalue.{name}>"
+        subjects = (f" fitted with {self.n_customers_:d} subjects,"
+                    if hasattr(self, "n_customers_") else "")
+        params = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(self.params_.items()))
+        return f"<xlvalue.{name}:{subjects} {params}>"
+
     def _check_fitted(self) -> np.ndarray:
         if not hasattr(self, "params_"):
             raise ModelError(f"{self.model_name} is not fitted yet")
         return self.params_.to_numpy()
 
+    @property
     def summary(self) -> pd.DataFrame:
-        """Parameters with standard errors, then log-likelihood, AIC, BIC, convergence."""
+        """The fitted parameters as lifetimes' ``summary`` shows them.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by parameter name, columns ``coef`` (estimate), ``se(coef)`` (standard
+            error from the inverse Hessian of the log-likelihood), ``lower 95% bound`` and
+            ``upper 95% bound`` (Wald intervals, ``coef -/+ 1.96 se``).
+        """
+        ci = self.confidence_intervals_
+        return pd.DataFrame({"coef": self.params_, "se(coef)": self.standard_errors_,
+                             "lower 95% bound": ci["lower 95% bound"],
+                             "upper 95% bound": ci["upper 95% bound"]})
+
+    def fit_report(self) -> pd.DataFrame:
+        """Parameters with standard errors, then log-likelihood, AIC, BIC, convergence: the
+        long table of the workbook's models block and the XV_*_FIT functions.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``model``, ``parameter``, ``estimate``, ``std_error``; the rows after the
+            parameters carry no standard error (NaN).
+        """
         self._check_fitted()
         rows = [(self.model_name, name, float(self.params_[name]),
                  float(self.standard_errors_[name])) for name in self.param_names]
@@ -254,11 +309,8 @@ class RecencyModel(MLEModel):
             rates = np.where(t > 0, x / np.where(t > 0, t, 1), 0.0)
         return max(float(np.average(rates, weights=patterns.weights)), 1e-3)
 
-    def forecast(self, t, frequency, recency, T) -> np.ndarray:
-        """Expected purchases in the next t units (the method every purchase model shares)."""
-        return self.conditional_expected_purchases(t, frequency, recency, T)
-
-    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
+                                                             ) -> np.ndarray:
         raise NotImplementedError
 
 

@@ -128,14 +128,15 @@ class BetaGeoModel(RecencyModel):
                      + (r + x) * (np.log(alpha + t) - np.log(alpha + tx)))
         return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700))), 1.0)
 
-    def expected_purchases(self, t) -> np.ndarray:
+    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)] for a customer just acquired."""
         r, alpha, a, b = self._check_fitted()
         t = np.asarray(t, dtype=float)
         hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
-    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
+                                                             ) -> np.ndarray:
         """E[Y(t) | x, t_x, T]: expected purchases in the next t units."""
         r, alpha, a, b = self._check_fitted()
         x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))

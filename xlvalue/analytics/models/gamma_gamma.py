@@ -58,7 +58,7 @@ class GammaGammaModel(MLEModel):
         grad[2] = q / g - (px + q) / (x * m + g)
         return ll, grad
 
-    def conditional_expected_average_spend(self, frequency, monetary_value) -> np.ndarray:
+    def conditional_expected_average_profit(self, frequency, monetary_value) -> np.ndarray:
         """E[M | x, m]; for customers without repeat purchases, the population mean."""
         p, q, g = self._check_fitted()
         x = np.asarray(frequency, dtype=float)

@@ -26,7 +26,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + t) - np.log(alpha + tx))
         return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
 
-    def expected_purchases(self, t) -> np.ndarray:
+    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)] for a customer just acquired:
         b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]."""
         r, alpha, a, b = self._check_fitted()
@@ -34,7 +34,8 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
         return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
-    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
+                                                             ) -> np.ndarray:
         """E[Y(t) | x, t_x, T]: expected purchases in the next t units."""
         r, alpha, a, b = self._check_fitted()
         x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))

@@ -53,16 +53,14 @@ class NBDModel(MLEModel):
         a, b = self._check_fitted()
         return b * n / a
 
-    def conditional_expected_purchases(self, t, frequency, periods) -> np.ndarray:
-        """(b + x) / (a + n) per future period, times t periods."""
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
+                                                             ) -> np.ndarray:
+        """(b + x) / (a + n) per future period, times t periods. The signature is the
+        purchase models' one; the NBD ignores recency and T is the n periods observed."""
         a, b = self._check_fitted()
         x = np.asarray(frequency, dtype=float)
-        n = np.asarray(periods, dtype=float)
+        n = np.asarray(T, dtype=float)
         return np.asarray(t, dtype=float) * (b + x) / (a + n)
-
-    def forecast(self, t, frequency, recency, T) -> np.ndarray:
-        """Expected purchases in the next t units; the NBD ignores recency, T is n."""
-        return self.conditional_expected_purchases(t, frequency, T)
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         """The NBD has no dropout: every customer is alive."""

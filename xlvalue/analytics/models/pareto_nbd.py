@@ -179,14 +179,15 @@ class ParetoNBDModel(RecencyModel):
                      + s * np.log(beta + t) + log_a0(r, alpha, s, beta, x, tx, t))
         return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
 
-    def expected_purchases(self, t) -> np.ndarray:
+    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         r, alpha, s, beta = self._check_fitted()
         t = np.asarray(t, dtype=float)
         if abs(s - 1) < 1e-9:
             return r * beta / alpha * np.log1p(t / beta)
         return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
 
-    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
+                                                             ) -> np.ndarray:
         r, alpha, s, beta = self._check_fitted()
         x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         t = np.asarray(t, dtype=float)
