@@ -213,6 +213,17 @@ class MLEModel:
         self.standard_errors_ = pd.Series(se, index=names)
         return self
 
+    def log_variance_matrix(self) -> np.ndarray:
+        """Covariance of the log-parameters by the delta method: V / (p p^T).
+
+        Intervals draw from N(log p, this): positive parameters stay positive.
+        """
+        p = self._check_fitted()
+        if not hasattr(self, "variance_matrix_"):
+            raise ModelError(f"{self.model_name} has no variance matrix (parameters were set, "
+                             "not fitted)")
+        return self.variance_matrix_.to_numpy() / np.outer(p, p)
+
     @property
     def confidence_intervals_(self) -> pd.DataFrame:
         """Wald 95 % intervals of the parameters: estimate -/+ 1.96 standard errors.
