@@ -2,6 +2,8 @@
 
 CDNOW: purchases of compact discs at the online retailer CDNOW (Fader, Hardie & Lee 2005),
 as redistributed by the MIT-licensed `lifetimes` package (lifetimes/datasets/).
+Donations (donations.csv, BG/BB): from the same package. lifetimes is Copyright (c) 2015
+Cameron Davidson-Pilon, MIT License.
 """
 
 from __future__ import annotations
@@ -49,4 +51,13 @@ def load_cdnow_master() -> pd.DataFrame:
 def load_cdnow_summary() -> pd.DataFrame:
     """Published repeat-purchase summary of the sample (ID, frequency, recency, T in weeks)."""
     with _open("cdnow_customers_summary.csv") as fh:
+        return pd.read_csv(fh)
+
+
+def load_donations() -> pd.DataFrame:
+    """Donations: the 1995 cohort of first-time donors to a US non-profit (11,104 donors) and
+    whether they gave in each of 1996-2001 (6 opportunities), as 22 (frequency, recency,
+    periods, weights) histories (Fader, Hardie & Shang 2010), redistributed by the
+    MIT-licensed `lifetimes` package (lifetimes/datasets/donations.csv)."""
+    with _open("donations.csv") as fh:
         return pd.read_csv(fh)

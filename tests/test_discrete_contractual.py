@@ -1,0 +1,124 @@
+"""BG/BB (discrete opportunities) and shifted-beta-geometric (contractual) models against
+their published fits, lifetimes' numbers and hand-derived sums."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xlvalue.analytics.models import BetaGeoBetaBinomModel, ShiftedBetaGeoModel
+from xlvalue.datasets import load_donations
+from xlvalue.errors import ModelError
+
+REGULAR = [1000, 631, 468, 382, 326, 289, 262, 241]
+HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]
+
+
+@pytest.fixture(scope="module")
+def bgbb() -> BetaGeoBetaBinomModel:
+    d = load_donations()
+    return BetaGeoBetaBinomModel().fit(d["frequency"], d["recency"], d["periods"], d["weights"])
+
+
+def test_donations_data_is_the_published_cohort():
+    d = load_donations()
+    assert int(d["weights"].sum()) == 11_104 and len(d) == 22
+    assert set(d["periods"]) == {6}
+
+
+def test_bgbb_reproduces_the_published_donations_fit(bgbb):
+    # Fader, Hardie & Shang (2010), table 2: 1.204, 0.750, 0.657, 2.783; LL -33,225.6
+    np.testing.assert_allclose(bgbb.params_.to_numpy(), [1.204, 0.750, 0.657, 2.783], atol=6e-4)
+    assert bgbb.log_likelihood_ == pytest.approx(-33225.6, abs=0.05)
+    assert bgbb.converged_ and (bgbb.standard_errors_ > 0).all()
+    assert list(bgbb.variance_matrix_.columns) == ["alpha", "beta", "gamma", "delta"]
+
+
+def test_bgbb_conditional_quantities_match_lifetimes(bgbb):
+    # lifetimes 0.11.3 BetaGeoBetaBinomFitter on the same data (its own fit, params equal to
+    # ours within 1e-5): conditional_probability_alive(m, x, t_x, n) and
+    # conditional_expected_number_of_purchases_up_to_time(5, ...)
+    x, tx, n = np.array([0, 1, 3, 6, 2]), np.array([0, 1, 5, 6, 6]), np.full(5, 6)
+    np.testing.assert_allclose(bgbb.conditional_probability_alive(x, tx, n),
+                               [0.11621816, 0.07465531, 0.82415985, 1.0, 1.0], rtol=2e-5)
+    np.testing.assert_allclose(bgbb.conditional_probability_alive(x, tx, n, 1),
+                               [0.10813328, 0.06946181, 0.766826, 0.93043358, 0.93043358],
+                               rtol=2e-5)
+    np.testing.assert_allclose(
+        bgbb.conditional_expected_number_of_purchases_up_to_time(5, x, tx, n),
+        [0.07286334, 0.08569571, 1.80470296, 3.75254425, 1.66881685], rtol=2e-5)
+    # expected_number_of_transactions_in_first_n_periods(6)["model"]
+    counts = 11_104 * bgbb.probability_of_n_purchases_up_to_time(6, np.arange(7))
+    np.testing.assert_allclose(counts, [3454.881979, 1888.654343, 1348.882330, 1113.378533,
+                                        1017.922413, 1027.166049, 1253.114353], rtol=2e-5)
+
+
+def test_bgbb_closed_forms_equal_their_defining_sums(bgbb):
+    x, tx, n = np.array([0.0, 2, 4]), np.array([0.0, 3, 6]), np.full(3, 6.0)
+    # E[X(n)] = sum over x of x P(X(n) = x)
+    probs = bgbb.probability_of_n_purchases_up_to_time(6, np.arange(7))
+    assert bgbb.expected_number_of_transactions_in_first_n_periods(6) == pytest.approx(
+        probs @ np.arange(7), rel=1e-10)
+    # DERT = sum_k (E[X(n, n+k)] - E[X(n, n+k-1)]) / (1+d)^k
+    d = 0.1
+    k = np.arange(0, 2000)[:, None]
+    cum = bgbb.conditional_expected_number_of_purchases_up_to_time(k, x, tx, n)
+    brute = (np.diff(cum, axis=0) * (1 + d) ** -k[1:]).sum(axis=0)
+    np.testing.assert_allclose(bgbb.discounted_expected_residual_transactions(x, tx, n, d),
+                               brute, rtol=1e-8)
+
+
+def test_bgbb_recovers_simulated_parameters():
+    truth = {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.8}
+    x, tx, n = BetaGeoBetaBinomModel.simulate(truth, 20_000, 8, seed=3)
+    m = BetaGeoBetaBinomModel().fit(x, tx, n)
+    z = (m.params_ - np.array(list(truth.values()))) / m.standard_errors_
+    assert (z.abs() < 3.5).all(), z
+
+
+def test_bgbb_bad_input_names_rows():
+    with pytest.raises(ModelError, match=r"row\(s\) 2"):
+        BetaGeoBetaBinomModel().fit([1, 3], [1, 2], [6, 6])
+    with pytest.raises(ModelError, match="whole number"):
+        BetaGeoBetaBinomModel().fit([1.5], [2], [6])
+
+
+@pytest.mark.parametrize("counts, gamma, delta, ll", [
+    (REGULAR, 0.704, 1.182, -1680.3),  # Fader & Hardie (2007), regular customers
+    (HIGH_END, 0.668, 3.806, -1611.2),  # high-end customers
+])
+def test_sbg_reproduces_the_published_cohorts(counts, gamma, delta, ll):
+    m = ShiftedBetaGeoModel().fit_survivors(counts)
+    np.testing.assert_allclose(m.params_.to_numpy(), [gamma, delta], atol=6e-4)
+    assert m.log_likelihood_ == pytest.approx(ll, abs=0.05)
+    assert m.converged_
+
+
+def test_sbg_curves_and_derl_hand_derived():
+    m = ShiftedBetaGeoModel().fit_survivors(REGULAR)
+    g, d = m.params_
+    t = np.arange(1, 13)
+    s = m.survival_function(np.arange(0, 13))
+    assert s[0] == 1.0
+    # S(t) = prod_{i<=t} r(i); r(t) = (d + t - 1) / (g + d + t - 1)
+    np.testing.assert_allclose(s[1:], np.cumprod((d + t - 1) / (g + d + t - 1)), rtol=1e-12)
+    np.testing.assert_allclose(m.retention_rate(t), s[1:] / s[:-1], rtol=1e-12)
+    np.testing.assert_allclose(m.churn_probability(t), s[:-1] - s[1:], rtol=1e-10)
+    # DERL(n - 1 renewals) = sum_{k>=0} S(n - 1 + k + 1) / S(n - 1) / (1 + d)^k
+    k = np.arange(5000)
+    for renewals in (0, 4):
+        brute = (m.survival_function(renewals + 1 + k) / m.survival_function(renewals)
+                 * 1.1 ** -k).sum()
+        assert m.discounted_expected_residual_lifetime(renewals, 0.1) == pytest.approx(
+            brute, rel=1e-9)
+
+
+def test_sbg_recovers_simulated_cohort_and_rejects_bad_counts():
+    counts = ShiftedBetaGeoModel.simulate({"gamma": 0.7, "delta": 1.2}, 50_000, 10, seed=1)
+    m = ShiftedBetaGeoModel().fit_survivors(counts)
+    z = (m.params_.to_numpy() - [0.7, 1.2]) / m.standard_errors_.to_numpy()
+    assert (np.abs(z) < 3.5).all(), z
+    with pytest.raises(ModelError, match="must not increase; item 3"):
+        ShiftedBetaGeoModel().fit_survivors([100, 80, 90])
+    with pytest.raises(ModelError, match="at least one later count"):
+        ShiftedBetaGeoModel().fit_survivors([100])
