@@ -161,11 +161,6 @@ class BetaGeoBetaBinomModel(MLEModel):
         log_front = betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta) - ll
         return np.exp(log_front) * _survival_sum(gamma, delta, n, n + m)
 
-    def forecast(self, t, frequency, recency, n_periods) -> np.ndarray:
-        """Expected transactions in the next t opportunities (the shared model interface)."""
-        return self.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency,
-                                                                        n_periods)
-
     def discounted_expected_residual_transactions(self, frequency, recency, n_periods,
                                                   discount_rate: float) -> np.ndarray:
         """DERT: expected transactions from opportunity n + 1 on, each discounted by
