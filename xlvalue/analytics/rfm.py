@@ -168,13 +168,15 @@ def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
 
 
 def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks",
-                   days: PurchaseDays | None = None) -> pd.DataFrame:
+                   days: PurchaseDays | None = None, include_first: bool = False) -> pd.DataFrame:
     """Repeat-purchase summary (METHODS 2b; the BTYD / `lifetimes` convention).
 
     frequency = purchase days - 1, recency = last - first purchase day, T = observation_end -
     first purchase day (in `unit`), monetary_value = mean net amount of the repeat purchase days
     (0 when there are none). Days with returns only are not purchase days. `days` may pass in
-    purchase_days(log.until(observation_end)) computed for rfm_summary.
+    purchase_days(log.until(observation_end)) computed for rfm_summary. `include_first` counts
+    the first purchase day in frequency and monetary_value too (lifetimes'
+    include_first_transaction; not for the models, which expect repeat purchases).
     """
     scale = DAYS_PER_UNIT[unit]
     log = log.until(observation_end)
@@ -190,10 +192,10 @@ def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks
     first_day, last_day = runs.first(day)[has], runs.last(day)[has]
     first_amount = amount[runs.starts]
     total = runs.sum(amount)[has]
-    repeat_total = total - first_amount
-    freq = runs.counts[has] - 1
+    spend = total if include_first else total - first_amount
+    freq = runs.counts[has] - (0 if include_first else 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(freq > 0, repeat_total / np.maximum(freq, 1), 0.0)
+        monetary = np.where(freq > 0, spend / np.maximum(freq, 1), 0.0)
     return pd.DataFrame({
         "customer_id": log.customer_ids[has],
         "frequency": freq.astype(np.int64),
@@ -204,11 +206,15 @@ def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks
 
 
 def calibration_holdout(log: TransactionLog, calibration_end: int, observation_end: int,
-                        unit: str = "weeks") -> pd.DataFrame:
-    """Calibration summary plus holdout repeat purchases, for customers born by calibration_end."""
+                        unit: str = "weeks", include_first: bool = False) -> pd.DataFrame:
+    """Calibration summary plus holdout repeat purchases, for customers born by calibration_end.
+
+    Holdout purchases are the purchase days in (calibration_end, observation_end];
+    monetary_value_holdout is their mean net amount. `include_first` as in repeat_summary.
+    """
     if observation_end <= calibration_end:
         raise InputError(Problem("the observation end must be after the calibration end"))
-    cal = repeat_summary(log, calibration_end, unit)
+    cal = repeat_summary(log, calibration_end, unit, include_first=include_first)
     d = purchase_days(log.until(observation_end))
     hold = d.is_purchase & (d.day > calibration_end)
     n = log.n_customers

@@ -288,6 +288,31 @@ def _period_index(day: np.ndarray | int, unit: str) -> np.ndarray:
     raise ValueError(f"unknown period unit {unit!r}; expected one of {PERIOD_UNITS}")
 
 
+def period_start(day: np.ndarray | int, unit: str) -> np.ndarray:
+    """Day number of the first day of the period holding each day.
+
+    Parameters
+    ----------
+    day : array_like of int
+        Days since 1970-01-01.
+    unit : {"day", "week"}
+        The period: a day is its own start; a week starts on Monday (as `period_index` and
+        pandas' weekly periods ``W-SUN`` count them).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Days since 1970-01-01. Mapping a log's days to their period starts makes its purchase
+        days purchase periods (one per customer and period).
+    """
+    d = np.asarray(day, dtype=np.int64)
+    if unit == "day":
+        return d
+    if unit == "week":
+        return period_index(d, "week").astype(np.int64) * 7 - 3  # week 0 began on 1969-12-29
+    raise ValueError(f"period_start supports the units day and week, not {unit!r}")
+
+
 def day_number(date: np.datetime64 | str) -> int:
     """A date as whole days since 1970-01-01."""
     return int(np.datetime64(date, "D").astype(np.int64))

@@ -7,10 +7,14 @@ customers. Fitted on repeat customers' number of transactions x and mean value m
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.special import digamma, gammaln
 
 from xlvalue.analytics.models.base import MLEModel, Patterns, compress
 from xlvalue.errors import ModelError
+
+# a month in each time unit, as lifetimes' customer_lifetime_value counts it
+LIFETIMES_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
 
 
 class GammaGammaModel(MLEModel):
@@ -67,6 +71,60 @@ class GammaGammaModel(MLEModel):
             raise ModelError("gamma-gamma: q <= 1, the expected spend is infinite")
         cond = p * (g + x * m) / (p * x + q - 1)
         return np.where(x > 0, cond, p * g / (q - 1))
+
+    def customer_lifetime_value(self, transaction_prediction_model, frequency, recency, T,
+                                monetary_value, time: int = 12, discount_rate: float = 0.01,
+                                freq: str = "D"):
+        """Discounted value of each customer's purchases over the next `time` months.
+
+        lifetimes' method of this name: expected purchases per month (from the purchase model)
+        x expected spend per purchase (`conditional_expected_average_profit`), discounted at
+        the end of each month; computed by `customer_value.discounted_clv`, the function
+        behind the workbook's ``XV_CLV``.
+
+        Parameters
+        ----------
+        transaction_prediction_model : BetaGeoModel, ModifiedBetaGeoModel or ParetoNBDModel
+            A fitted purchase model (time unit: `freq`).
+        frequency : array_like
+            Repeat purchases x per customer.
+        recency : array_like
+            Time of the last purchase since the first, t_x (units of `freq`).
+        T : array_like
+            Time since the first purchase (units of `freq`).
+        monetary_value : array_like
+            Mean spend of the repeat purchases (currency).
+        time : int, default 12
+            Horizon in months.
+        discount_rate : float, default 0.01
+            Discount rate per month.
+        freq : {"D", "W", "M", "H"}
+            Time unit of the purchase model: a month is lifetimes' 30 days, 4.345 weeks, 1 month
+            or 720 hours (the workbook's PeriodUnit month is 365.25 / 12 days).
+
+        Returns
+        -------
+        pandas.Series or numpy.ndarray
+            CLV per customer (currency); a Series named ``clv`` on `frequency`'s index when
+            `frequency` is a Series, as lifetimes returns it.
+
+        References
+        ----------
+        .. [1] Fader, Hardie and Lee (2005), "RFM and CLV: using iso-value curves for customer
+           base analysis", Journal of Marketing Research 42(4).
+        """
+        from xlvalue.analytics.customer_value import discounted_clv
+
+        if freq not in LIFETIMES_MONTH:
+            raise ModelError(f"freq must be one of {', '.join(LIFETIMES_MONTH)}; got {freq!r}")
+        if int(time) != time or time < 1:
+            raise ModelError(f"time must be a whole number of months >= 1; got {time!r}")
+        self._check_fitted()
+        values = discounted_clv(transaction_prediction_model, self, frequency, recency, T,
+                                monetary_value, int(time), LIFETIMES_MONTH[freq], discount_rate)
+        if isinstance(frequency, pd.Series):
+            return pd.Series(values, index=frequency.index, name="clv")
+        return values
 
     def mode(self) -> float:
         """Mode of the marginal density of a transaction value: (p - 1) / (q + 1) * gamma."""
