@@ -46,6 +46,17 @@ class CustomerRuns:
 
     Per-customer sums are then np.add.reduceat over the runs: no per-row index conversions or
     float copies of integer columns, which matter on 10M-row logs.
+
+    Attributes
+    ----------
+    n : int
+        Customers in the log (codes 0..n-1).
+    present : numpy.ndarray of bool
+        Customers with at least one row.
+    starts : numpy.ndarray of int
+        First row of each present customer's run.
+    counts : numpy.ndarray of int64
+        Rows per customer (all n).
     """
 
     n: int  # customers in the log (codes 0..n-1)
@@ -55,7 +66,19 @@ class CustomerRuns:
 
     @classmethod
     def of(cls, code: np.ndarray, n: int) -> CustomerRuns:
-        """Runs of sorted codes from where the code changes (no per-row index copies)."""
+        """Runs of sorted codes, from where the code changes (no per-row index copies).
+
+        Parameters
+        ----------
+        code : numpy.ndarray of int
+            Customer codes, sorted.
+        n : int
+            Number of customers.
+
+        Returns
+        -------
+        CustomerRuns
+        """
         new = np.empty(len(code), bool)
         if len(code):
             new[0] = True
@@ -75,6 +98,18 @@ class CustomerRuns:
 
         Integer and flag columns are summed in int32 (no int64 copy of a 10M-row column); a
         broadcast constant (an all-zero column) is value x rows.
+
+        Parameters
+        ----------
+        values : numpy.ndarray
+            One value per row, in the rows' order.
+        dtype : numpy dtype, default float
+            Type of the result.
+
+        Returns
+        -------
+        numpy.ndarray
+            One sum per customer (length n).
         """
         out = np.zeros(self.n, dtype)
         if not len(self.starts):
@@ -87,11 +122,35 @@ class CustomerRuns:
         return out
 
     def first(self, values: np.ndarray) -> np.ndarray:
+        """Each customer's value at its first row.
+
+        Parameters
+        ----------
+        values : numpy.ndarray of int
+            One value per row (e.g. day numbers).
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            One value per customer (0 without rows).
+        """
         out = np.zeros(self.n, np.int64)
         out[self.present] = values[self.starts]
         return out
 
     def last(self, values: np.ndarray) -> np.ndarray:
+        """Each customer's value at its last row.
+
+        Parameters
+        ----------
+        values : numpy.ndarray of int
+            One value per row (e.g. day numbers).
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            One value per customer (0 without rows).
+        """
         out = np.zeros(self.n, np.int64)
         out[self.present] = values[self.starts + self.counts[self.present] - 1]
         return out
@@ -121,8 +180,34 @@ def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
     """RFM scoring summary per customer (METHODS 2a), over transactions up to `as_of`.
 
     recency_days counts from the last purchase day (a day with a non-negative row); returns
-    are kept: they reduce total_spend and monetary and are counted in `returns`. `days` may
-    pass in purchase_days(log.until(as_of)) when the caller shares it with repeat_summary.
+    are kept: they reduce total_spend and monetary and are counted in `returns`.
+
+    Parameters
+    ----------
+    log : TransactionLog
+        The transactions.
+    as_of : int
+        Analysis date in days since 1970-01-01; later rows are ignored.
+    period_unit : {"day", "week", "month", "quarter", "year"}, default "month"
+        Period of ``periods_active`` and ``r1``.
+    frequency_mode : {"purchases", "days"}, default "purchases"
+        Frequency as purchase rows, or as purchase days.
+    monetary_mode : {"mean", "total"}, default "mean"
+        Monetary as spend per purchase (currency), or total spend.
+    days : PurchaseDays, optional
+        ``purchase_days(log.until(as_of))`` when the caller shares it with `repeat_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer with a purchase: customer_id, first_purchase, last_purchase
+        (dates), recency_days (days), frequency (count), monetary, total_spend, total_margin,
+        return_amount (currency), returns (count), periods_active, r1 (periods since the last
+        purchase).
+
+    References
+    ----------
+    .. [1] Hughes, A. M. (1994). Strategic Database Marketing. Probus (RFM scoring).
     """
     log = log.until(as_of)
     days = days if days is not None else purchase_days(log)
@@ -169,14 +254,34 @@ def rfm_summary(log: TransactionLog, as_of: int, period_unit: str = "month",
 
 def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks",
                    days: PurchaseDays | None = None, include_first: bool = False) -> pd.DataFrame:
-    """Repeat-purchase summary (METHODS 2b; the BTYD / `lifetimes` convention).
+    """Repeat-purchase summary (METHODS 2b; the BTYD / lifetimes convention).
 
-    frequency = purchase days - 1, recency = last - first purchase day, T = observation_end -
-    first purchase day (in `unit`), monetary_value = mean net amount of the repeat purchase days
-    (0 when there are none). Days with returns only are not purchase days. `days` may pass in
-    purchase_days(log.until(observation_end)) computed for rfm_summary. `include_first` counts
-    the first purchase day in frequency and monetary_value too (lifetimes'
-    include_first_transaction; not for the models, which expect repeat purchases).
+    Parameters
+    ----------
+    log : TransactionLog
+        The transactions.
+    observation_end : int
+        End of the observation in days since 1970-01-01 (inclusive).
+    unit : {"days", "weeks"}, default "weeks"
+        Unit of recency and T.
+    days : PurchaseDays, optional
+        ``purchase_days(log.until(observation_end))`` computed for `rfm_summary`.
+    include_first : bool, default False
+        Count the first purchase day in frequency and monetary_value too (lifetimes'
+        ``include_first_transaction``; not for the models, which expect repeat purchases).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer with a purchase day: customer_id, frequency (purchase days - 1),
+        recency (last - first purchase day, in `unit`), T (observation_end - first purchase
+        day, in `unit`), monetary_value (mean net amount of the repeat purchase days,
+        currency; 0 without repeats). Days with returns only are not purchase days.
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
+       easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
     """
     scale = DAYS_PER_UNIT[unit]
     log = log.until(observation_end)
@@ -209,8 +314,36 @@ def calibration_holdout(log: TransactionLog, calibration_end: int, observation_e
                         unit: str = "weeks", include_first: bool = False) -> pd.DataFrame:
     """Calibration summary plus holdout repeat purchases, for customers born by calibration_end.
 
-    Holdout purchases are the purchase days in (calibration_end, observation_end];
-    monetary_value_holdout is their mean net amount. `include_first` as in repeat_summary.
+    Parameters
+    ----------
+    log : TransactionLog
+        The transactions.
+    calibration_end : int
+        Last day of the calibration period (days since 1970-01-01, inclusive).
+    observation_end : int
+        Last day of the holdout period (days since 1970-01-01, inclusive).
+    unit : {"days", "weeks"}, default "weeks"
+        Unit of recency, T and the holdout duration.
+    include_first : bool, default False
+        As in `repeat_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, the `repeat_summary` columns at `calibration_end` suffixed ``_cal``,
+        frequency_holdout (purchase days in (calibration_end, observation_end]),
+        monetary_value_holdout (their mean net amount, currency) and duration_holdout (in
+        `unit`).
+
+    Raises
+    ------
+    InputError
+        When `observation_end` is not after `calibration_end`.
+
+    References
+    ----------
+    .. [1] Fader, Hardie and Lee (2005), "Counting your customers the easy way", Marketing
+       Science 24(2): the 39 + 39 week CDNOW split.
     """
     if observation_end <= calibration_end:
         raise InputError(Problem("the observation end must be after the calibration end"))
@@ -234,7 +367,15 @@ def calibration_holdout(log: TransactionLog, calibration_end: int, observation_e
 
 @dataclass(frozen=True)
 class QuantileScores:
-    """Scores 1..n of one variable and the cut edges used (in the variable's own units)."""
+    """Scores 1..n of one variable and the cut edges used.
+
+    Attributes
+    ----------
+    scores : numpy.ndarray of int64
+        Score of each value, 1 = worst .. n = best.
+    edges : numpy.ndarray of float
+        The n - 1 cut points, in the variable's own units.
+    """
 
     scores: np.ndarray
     edges: np.ndarray
@@ -247,6 +388,19 @@ def quantile_scores(values: np.ndarray, n: int = 5, higher_is_better: bool = Tru
     Edges are the k/n quantiles of the values (oriented so that higher is better); a value is
     scored by how many edges lie strictly below it, so equal values always share a score, scores
     never decrease with value, and a bin whose edges coincide is simply left empty.
+
+    Parameters
+    ----------
+    values : array_like of float
+        The variable (any unit: days, purchases, currency).
+    n : int, default 5
+        Number of bins.
+    higher_is_better : bool, default True
+        False for recency (fewer days since the last purchase is better).
+
+    Returns
+    -------
+    QuantileScores
     """
     v = np.asarray(values, dtype=float)
     if v.size == 0:
@@ -258,7 +412,18 @@ def quantile_scores(values: np.ndarray, n: int = 5, higher_is_better: bool = Tru
 
 
 def default_segments(bins: int = 5) -> pd.DataFrame:
-    """The default 11-segment table (R x F grid on 5-point scores)."""
+    """The default 11-segment table (R x F grid on 5-point scores).
+
+    Parameters
+    ----------
+    bins : int, default 5
+        Number of score bins (the M range of every rule is 1..bins).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns Segment, RMin, RMax, FMin, FMax, MMin, MMax, Action, in priority order.
+    """
     rows = [dict(Segment=s, RMin=a, RMax=b, FMin=c, FMax=d, MMin=1, MMax=bins, Action=act)
             for s, a, b, c, d, act in DEFAULT_SEGMENTS]
     return pd.DataFrame(rows)
@@ -266,7 +431,23 @@ def default_segments(bins: int = 5) -> pd.DataFrame:
 
 def assign_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: pd.DataFrame,
                     unmatched: str = "Unclassified") -> np.ndarray:
-    """Segment names from ordered score-range rules; the first matching rule wins."""
+    """Segment names from ordered score-range rules; the first matching rule wins.
+
+    Parameters
+    ----------
+    r, f, m : numpy.ndarray of int
+        R, F and M scores per customer.
+    rules : pandas.DataFrame
+        Columns Segment, RMin, RMax, FMin, FMax and optionally MMin, MMax (inclusive score
+        ranges), in priority order.
+    unmatched : str, default "Unclassified"
+        Name given to customers no rule matches.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        Segment name per customer.
+    """
     out = np.full(len(r), unmatched, dtype=object)
     free = np.ones(len(r), bool)
     for rule in rules.itertuples(index=False):  # loop over a handful of rules, not customers
@@ -281,7 +462,15 @@ def assign_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray, rules: pd.DataF
 
 @dataclass(frozen=True)
 class RFMScores:
-    """Per-customer scores plus the bin table."""
+    """Per-customer scores plus the bin table.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The RFM summary with R, F, M, rfm_cell, rfm_score and segment added.
+    bins : pandas.DataFrame
+        Per dimension and score: observed value range and customers (`bin_table`).
+    """
 
     table: pd.DataFrame
     bins: pd.DataFrame
@@ -289,7 +478,23 @@ class RFMScores:
 
 def score_rfm(summary: pd.DataFrame, bins: int = 5, weights: tuple[float, float, float] = (1, 1, 1),
               segments: pd.DataFrame | None = None) -> RFMScores:
-    """Add R, F, M scores, the cell code ('545'), the weighted score and the segment."""
+    """Add R, F, M scores, the cell code ('545'), the weighted score and the segment.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        An `rfm_summary` table (recency_days, frequency, monetary).
+    bins : int, default 5
+        Number of quantile bins per dimension.
+    weights : tuple of 3 floats, default (1, 1, 1)
+        Weights of R, F and M in ``rfm_score``.
+    segments : pandas.DataFrame, optional
+        Segment rules as `assign_segments` takes them; default `default_segments`.
+
+    Returns
+    -------
+    RFMScores
+    """
     out = summary.copy(deep=False)  # only columns are added: the summary's data is shared
     rq = quantile_scores(out["recency_days"].to_numpy(), bins, higher_is_better=False)
     fq = quantile_scores(out["frequency"].to_numpy(), bins)
@@ -305,7 +510,20 @@ def score_rfm(summary: pd.DataFrame, bins: int = 5, weights: tuple[float, float,
 
 
 def cell_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray, bins: int) -> np.ndarray:
-    """The cell code of each customer ('545'): built once per distinct (R, F, M) and shared."""
+    """The cell code of each customer ('545'): built once per distinct (R, F, M) and shared.
+
+    Parameters
+    ----------
+    r, f, m : numpy.ndarray of int
+        Scores per customer.
+    bins : int
+        Number of score bins.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        Three-digit text per customer.
+    """
     base = bins + 1
     key = (np.asarray(r, np.int64) * base + np.asarray(f, np.int64)) * base + np.asarray(m, np.int64)
     codes, uniq = pd.factorize(key)
@@ -315,7 +533,21 @@ def cell_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray, bins: int) -> np.nda
 
 
 def bin_table(scored: pd.DataFrame, bins: int) -> pd.DataFrame:
-    """Per dimension and score: observed value range and customers (edges as reported)."""
+    """Per dimension and score: observed value range and customers.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        A scored table (R, F, M, recency_days, frequency, monetary).
+    bins : int
+        Number of score bins.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns dimension, variable, score, min_value, max_value (the variable's units),
+        customers.
+    """
     frames = []
     for dim, col in (("R", "recency_days"), ("F", "frequency"), ("M", "monetary")):
         g = scored.groupby(dim)[col].agg(["min", "max", "size"])
@@ -328,7 +560,21 @@ def bin_table(scored: pd.DataFrame, bins: int) -> pd.DataFrame:
 
 
 def segment_summary(scored: pd.DataFrame, rules: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Customers, share and value per segment, in the order of the rules table."""
+    """Customers, share and value per segment, in the order of the rules table.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        A scored table with segment, recency_days, frequency, monetary and total_spend.
+    rules : pandas.DataFrame, optional
+        The segment rules (their order, and Action when present).
+
+    Returns
+    -------
+    pandas.DataFrame
+        segment, customers, avg_recency_days (days), avg_frequency, avg_monetary and
+        total_spend (currency), share_customers and share_spend (fractions), action.
+    """
     total_spend = scored["total_spend"].sum()
     g = scored.groupby("segment", sort=False).agg(
         customers=("customer_id", "size"), avg_recency_days=("recency_days", "mean"),

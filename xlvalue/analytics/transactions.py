@@ -19,7 +19,23 @@ PERIOD_UNITS = ("day", "week", "month", "quarter", "year")
 
 @dataclass(frozen=True)
 class TransactionLog:
-    """One row per transaction: customer code, day number, amount and gross-margin amount."""
+    """One row per transaction: customer code, day number, amount and gross-margin amount.
+
+    Attributes
+    ----------
+    ids : numpy.ndarray or pandas ExtensionArray
+        The distinct customer ids as read (numbers stay numbers until shown), indexed by code.
+    code : numpy.ndarray of int32 (int64 beyond 2**31 customers)
+        Customer code of each row, an index into `ids`.
+    day : numpy.ndarray of int32
+        Purchase date of each row in days since 1970-01-01.
+    amount : numpy.ndarray of float64
+        Amount of each row (currency); negative = return.
+    margin_given : numpy.ndarray of float64 or None
+        Gross margin of each row (currency) when a cost or margin rate was given.
+    default_margin_rate : float
+        Gross-margin rate (fraction of the amount) used where no margin is given.
+    """
 
     ids: np.ndarray  # unique ids as read (numbers stay numbers until shown), indexed by code
     code: np.ndarray  # int32 (int64 beyond 2**31 customers), index into customer_ids
@@ -43,7 +59,27 @@ class TransactionLog:
                     amount: np.ndarray | pd.Series, cost: np.ndarray | None = None,
                     margin_rate: np.ndarray | float | None = None,
                     default_margin_rate: float = 0.3) -> TransactionLog:
-        """Build from columns. Margin = amount - cost, else amount x rate (row or default)."""
+        """Build a log from columns; customers are coded by hashing their ids.
+
+        Parameters
+        ----------
+        customer : array_like or pandas.Series
+            Customer id of each row (numbers and text; ``123`` and ``"123"`` are one customer).
+        date : array_like of datetime64
+            Purchase date of each row (the time of day is dropped).
+        amount : array_like of float
+            Amount of each row (currency).
+        cost : array_like of float, optional
+            Cost of each row (currency): margin = amount - cost where finite.
+        margin_rate : float or array_like, optional
+            Gross-margin rate (fraction): margin = amount x rate where no cost is given.
+        default_margin_rate : float, default 0.3
+            Rate used where neither cost nor rate is given.
+
+        Returns
+        -------
+        TransactionLog
+        """
         codes, uniques = _factorize_ids(customer if isinstance(customer, pd.Series)
                                         else np.asarray(customer))
         day = np.asarray(date).astype("datetime64[D]").view(np.int64).astype(np.int32)
@@ -53,7 +89,29 @@ class TransactionLog:
     def from_codes(cls, ids: np.ndarray, code: np.ndarray, day: np.ndarray, amount: np.ndarray,
                    cost: np.ndarray | None = None, margin_rate: np.ndarray | float | None = None,
                    default_margin_rate: float = 0.3) -> TransactionLog:
-        """Build from customer codes (into `ids`) and day numbers; margins as in from_arrays."""
+        """Build a log from customer codes and day numbers; margins as in `from_arrays`.
+
+        Parameters
+        ----------
+        ids : numpy.ndarray
+            Distinct customer ids, indexed by code.
+        code : numpy.ndarray of int
+            Customer code of each row.
+        day : numpy.ndarray of int
+            Days since 1970-01-01 of each row.
+        amount : array_like of float
+            Amount of each row (currency).
+        cost : array_like of float, optional
+            Cost of each row (currency).
+        margin_rate : float or array_like, optional
+            Gross-margin rate (fraction of the amount).
+        default_margin_rate : float, default 0.3
+            Rate used where neither cost nor rate is given.
+
+        Returns
+        -------
+        TransactionLog
+        """
         amt = np.asarray(amount, dtype=float)
         margin = None
         if margin_rate is not None or cost is not None:
@@ -68,7 +126,20 @@ class TransactionLog:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, default_margin_rate: float = 0.3) -> TransactionLog:
-        """Build from a validated xv_Transactions frame (CustomerID, Date, Amount, Cost?, ...)."""
+        """Build a log from a validated ``xv_Transactions`` frame.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Columns CustomerID, Date (datetime64), Amount (currency) and optionally Cost
+            (currency) and Margin (rate, fraction of the amount).
+        default_margin_rate : float, default 0.3
+            Gross-margin rate where a row has neither cost nor rate.
+
+        Returns
+        -------
+        TransactionLog
+        """
         return cls.from_arrays(
             frame["CustomerID"], frame["Date"], frame["Amount"],
             cost=frame["Cost"].to_numpy() if "Cost" in frame else None,
@@ -77,11 +148,20 @@ class TransactionLog:
 
     @property
     def n_customers(self) -> int:
+        """Number of distinct customers (codes 0..n-1), with or without rows."""
         return len(self.ids)
 
     def customers_only(self) -> TransactionLog:
-        """The same customers without their rows: what is left once purchase days are made
-        and no later analysis needs the rows (releases 16 bytes per row)."""
+        """The same customers without their rows.
+
+        What is left once purchase days are made and no later analysis needs the rows (releases
+        16 bytes per row).
+
+        Returns
+        -------
+        TransactionLog
+            Same ids and margin rate, no rows.
+        """
         empty = np.zeros(0, np.int32)
         return TransactionLog(self.ids, empty, empty, np.zeros(0), None,
                               self.default_margin_rate)
@@ -90,7 +170,18 @@ class TransactionLog:
         return len(self.code)
 
     def until(self, last_day: int) -> TransactionLog:
-        """Rows up to and including `last_day`; customer coding is kept (no copy if all are)."""
+        """Rows up to and including a day; the customer coding is kept.
+
+        Parameters
+        ----------
+        last_day : int
+            Last day kept, in days since 1970-01-01.
+
+        Returns
+        -------
+        TransactionLog
+            The log itself when no row is later (no copy), else the earlier rows.
+        """
         if len(self.day) == 0 or int(self.day.max()) <= last_day:
             return self
         keep = self.day <= last_day
@@ -117,7 +208,27 @@ def _factorize_ids(customer) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class PurchaseDays:
-    """The log reduced to one row per (customer, day), sorted by customer then day."""
+    """The log reduced to one row per (customer, day), sorted by customer then day.
+
+    Attributes
+    ----------
+    code : numpy.ndarray of int
+        Customer code of each purchase day.
+    day : numpy.ndarray of int32
+        Days since 1970-01-01.
+    amount : numpy.ndarray of float64
+        Net amount of the day (currency; returns subtracted).
+    margin_sum : numpy.ndarray of float64 or None
+        Summed row margins (currency); None: amount x `margin_rate`.
+    margin_rate : float
+        Flat gross-margin rate (fraction) when rows carry no margin.
+    purchases : numpy.ndarray of int32
+        Rows with amount >= 0 that day.
+    returns : numpy.ndarray of int32
+        Rows with amount < 0 that day.
+    return_amount : numpy.ndarray of float64
+        Summed negative amounts of the day (currency).
+    """
 
     code: np.ndarray
     day: np.ndarray
@@ -129,26 +240,54 @@ class PurchaseDays:
     return_amount: np.ndarray
 
     def margin_total(self, amount_total: np.ndarray, summed) -> np.ndarray:
-        """Gross margin aggregated as `amount_total` aggregates the amounts: a flat rate is
-        rate x amount at any aggregation; row margins are aggregated by `summed`."""
+        """Gross margin aggregated as `amount_total` aggregates the amounts.
+
+        A flat rate is rate x amount at any aggregation; row margins are aggregated by `summed`.
+
+        Parameters
+        ----------
+        amount_total : numpy.ndarray
+            Amounts already aggregated (currency), e.g. per customer.
+        summed : callable
+            The aggregation that made `amount_total`, applied to the row margins.
+
+        Returns
+        -------
+        numpy.ndarray
+            Gross margin per aggregate (currency).
+        """
         if self.margin_sum is None:
             return amount_total * self.margin_rate
         return summed(self.margin_sum)
 
     @property
     def is_purchase(self) -> np.ndarray:
+        """Days with at least one non-negative row (a day of returns only is not a purchase)."""
         return self.purchases > 0
 
 
 def purchase_days(log: TransactionLog | list[TransactionLog], with_margin: bool = True,
                   with_returns: bool = True) -> PurchaseDays:
-    """Aggregate to (customer, day) with one sort of a combined (customer, day) key.
+    """Aggregate a log to (customer, day) with one sort of a combined (customer, day) key.
 
-    with_margin / with_returns False skip sums a caller does not need (zeros are returned).
     Memory is the constraint on big logs: the key and the row number share one int64 sorted
     in place, the payload is gathered in blocks, and each array goes as soon as it is used.
     A log handed over in a one-element list is taken out of it, so its rows are freed as
     they are used (when the caller keeps no other reference).
+
+    Parameters
+    ----------
+    log : TransactionLog or list of one TransactionLog
+        The transactions.
+    with_margin : bool, default True
+        Sum row margins; False returns zeros (a caller that does not need them).
+    with_returns : bool, default True
+        Sum returned amounts; False returns zeros.
+
+    Returns
+    -------
+    PurchaseDays
+        One row per (customer, day), sorted by customer then day.
     """
     if isinstance(log, list):
         log = log.pop()
@@ -259,6 +398,18 @@ def period_index(day: np.ndarray | int, unit: str) -> np.ndarray:
 
     Long arrays are mapped through a table over their span of days (int32, no datetime64
     temporaries): a log of 10M rows spans a few thousand days.
+
+    Parameters
+    ----------
+    day : int or array_like of int
+        Days since 1970-01-01.
+    unit : {"day", "week", "month", "quarter", "year"}
+        The period.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Periods since the one holding 1970-01-01 (weeks: since Monday 1969-12-29).
     """
     if unit not in PERIOD_UNITS:
         raise ValueError(f"unknown period unit {unit!r}; expected one of {PERIOD_UNITS}")
@@ -314,9 +465,31 @@ def period_start(day: np.ndarray | int, unit: str) -> np.ndarray:
 
 
 def day_number(date: np.datetime64 | str) -> int:
-    """A date as whole days since 1970-01-01."""
+    """A date as whole days since 1970-01-01.
+
+    Parameters
+    ----------
+    date : numpy.datetime64 or str
+        A date (ISO text such as ``"1997-09-30"``).
+
+    Returns
+    -------
+    int
+        Days since 1970-01-01.
+    """
     return int(np.datetime64(date, "D").astype(np.int64))
 
 
 def day_to_date(day: np.ndarray | int) -> np.ndarray:
+    """Day numbers as dates.
+
+    Parameters
+    ----------
+    day : int or array_like of int
+        Days since 1970-01-01.
+
+    Returns
+    -------
+    numpy.ndarray of datetime64[D]
+    """
     return np.asarray(day, dtype=np.int64).astype("datetime64[D]")
