@@ -27,6 +27,19 @@ class Patterns:
     `levels[j]` holds the distinct values of column j and the index of each row into them, so
     that expensive special functions of one column (gammaln(r + x), log(alpha + T), ...) are
     evaluated once per distinct value rather than once per row.
+
+    Attributes
+    ----------
+    columns : tuple of numpy.ndarray
+        The distinct rows, one array per data column (the columns' own units).
+    weights : numpy.ndarray of float
+        Customers (summed weights) per distinct row.
+    inverse : numpy.ndarray of int64
+        For each input row, its distinct row.
+    levels : tuple of (values, index) pairs
+        Per column: its distinct values and each distinct row's index into them.
+    cache : dict
+        Per-model derived indexes (e.g. value pairs), made on first use.
     """
 
     columns: tuple[np.ndarray, ...]
@@ -37,6 +50,7 @@ class Patterns:
 
     @property
     def n_customers(self) -> float:
+        """Number of customers (sum of the weights)."""
         return float(self.weights.sum())
 
 
@@ -45,6 +59,17 @@ def compress(*columns: np.ndarray, weights: np.ndarray | None = None) -> Pattern
 
     Each column is factorised by hashing (pandas), the codes are combined into one integer key
     and that key is factorised again: linear time, no sort of the rows.
+
+    Parameters
+    ----------
+    *columns : array_like
+        Data columns of equal length (e.g. frequency, recency, T).
+    weights : array_like, optional
+        Customers each row stands for (default 1 each).
+
+    Returns
+    -------
+    Patterns
     """
     cols = [np.asarray(c, dtype=float).ravel() for c in columns]
     n = len(cols[0])
@@ -77,7 +102,22 @@ def _factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
-    """Central-difference Hessian of a scalar function (k is small: 2 to 4 parameters)."""
+    """Central-difference Hessian of a scalar function (k is small: 2 to 4 parameters).
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function of a parameter vector.
+    x : numpy.ndarray
+        Point of evaluation (k parameters).
+    rel_step : float, default 1e-4
+        Step relative to each parameter's size (at least 1e-3 absolute).
+
+    Returns
+    -------
+    numpy.ndarray
+        k x k symmetric matrix of second derivatives.
+    """
     k = len(x)
     h = rel_step * np.maximum(np.abs(x), 1e-3)
     hess = np.empty((k, k))
@@ -94,8 +134,27 @@ def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
 
 def gradient_hessian(grad, x: np.ndarray, rel_step: float = 1e-6,
                      grad0: np.ndarray | None = None) -> np.ndarray:
-    """Hessian by differences of an analytic gradient: forward (k evaluations) when the
-    gradient at x is known, else central (2k). Standard errors need ~5 digits, not more."""
+    """Hessian by differences of an analytic gradient.
+
+    Forward differences (k evaluations) when the gradient at x is known, else central (2k).
+    Standard errors need ~5 digits, not more.
+
+    Parameters
+    ----------
+    grad : callable
+        Gradient of the function, a vector of k.
+    x : numpy.ndarray
+        Point of evaluation (k parameters).
+    rel_step : float, default 1e-6
+        Step relative to each parameter's size.
+    grad0 : numpy.ndarray, optional
+        The gradient at x, when already known.
+
+    Returns
+    -------
+    numpy.ndarray
+        k x k symmetric matrix of second derivatives.
+    """
     k = len(x)
     h = rel_step * np.maximum(np.abs(x), 1e-3)
     cols = []
@@ -111,7 +170,29 @@ def gradient_hessian(grad, x: np.ndarray, rel_step: float = 1e-6,
 
 
 class MLEModel:
-    """Base of the fitted models: subclasses give names, starts and per-pattern log-likelihoods."""
+    """Base of the fitted models: subclasses give names, starts and per-pattern log-likelihoods.
+
+    Parameters are optimised on the log scale with L-BFGS-B over the compressed patterns;
+    standard errors come from the inverse Hessian of the total log-likelihood.
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        Maximum-likelihood estimates, indexed by `param_names` (the model's time unit for
+        rate parameters, e.g. alpha in weeks when T is in weeks).
+    variance_matrix_ : pandas.DataFrame
+        Asymptotic covariance of the estimates (inverse Hessian of the log-likelihood).
+    standard_errors_ : pandas.Series
+        Square roots of the diagonal of `variance_matrix_`.
+    log_likelihood_ : float
+        Log-likelihood at the optimum (natural log).
+    converged_ : bool
+        True when the optimiser reports success and no parameter sits at its bound.
+    message_ : str
+        The optimiser's message, or why the fit is not trusted.
+    n_customers_ : int
+        Customers fitted (sum of the weights).
+    """
 
     param_names: ClassVar[tuple[str, ...]] = ()
     model_name: ClassVar[str] = ""
@@ -217,6 +298,11 @@ class MLEModel:
         """Covariance of the log-parameters by the delta method: V / (p p^T).
 
         Intervals draw from N(log p, this): positive parameters stay positive.
+
+        Returns
+        -------
+        numpy.ndarray
+            k x k covariance of log(params_).
         """
         p = self._check_fitted()
         if not hasattr(self, "variance_matrix_"):
@@ -241,14 +327,17 @@ class MLEModel:
 
     @property
     def n_params(self) -> int:
+        """Number of model parameters."""
         return len(self.param_names)
 
     @property
     def aic(self) -> float:
+        """Akaike information criterion, 2k - 2 log L."""
         return 2 * self.n_params - 2 * self.log_likelihood_
 
     @property
     def bic(self) -> float:
+        """Bayesian information criterion, k log(n customers) - 2 log L."""
         return self.n_params * np.log(self.n_customers_) - 2 * self.log_likelihood_
 
     def __repr__(self) -> str:
@@ -308,13 +397,48 @@ class RecencyModel(MLEModel):
     """Base of the models fitted on (frequency, recency, T): BG/NBD and Pareto/NBD."""
 
     def fit(self, frequency, recency, T, weights=None):
-        """Fit on repeat purchases, recency and age; identical customers are fitted once."""
+        """Fit on repeat purchases, recency and age; identical customers are fitted once.
+
+        Parameters
+        ----------
+        frequency : array_like
+            Repeat purchases x per customer (whole numbers >= 0).
+        recency : array_like
+            Time of the last purchase since the first, t_x (the model's time unit, e.g. weeks;
+            0 when x = 0).
+        T : array_like
+            Time since the first purchase (same unit; >= recency).
+        weights : array_like, optional
+            Customers each row stands for (default 1).
+
+        Returns
+        -------
+        self
+            The fitted model (`params_`, `variance_matrix_`, `log_likelihood_`, ...).
+
+        Raises
+        ------
+        ModelError
+            Input that is not a valid (x, t_x, T) summary, with the rows named, or too few
+            customers.
+        """
         x, tx, t = check_rfm_arrays(frequency, recency, T)
         return self._fit_patterns(compress(x, tx, t, weights=weights))
 
     @staticmethod
     def mean_rate(patterns: Patterns) -> float:
-        """Average purchase rate x / T over customers (for starting values)."""
+        """Average purchase rate x / T over customers (for starting values).
+
+        Parameters
+        ----------
+        patterns : Patterns
+            Compressed (x, t_x, T) rows.
+
+        Returns
+        -------
+        float
+            Purchases per time unit (at least 1e-3).
+        """
         x, _, t = patterns.columns
         with np.errstate(divide="ignore", invalid="ignore"):
             rates = np.where(t > 0, x / np.where(t > 0, t, 1), 0.0)
@@ -322,11 +446,41 @@ class RecencyModel(MLEModel):
 
     def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
                                                              ) -> np.ndarray:
+        """Expected purchases in the next t time units given each customer's history.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (the model's time unit).
+        frequency, recency, T : array_like
+            Repeat purchases x, recency t_x and age T (time unit of the fit).
+
+        Returns
+        -------
+        numpy.ndarray
+            E[Y(t) | x, t_x, T] per customer (purchases).
+        """
         raise NotImplementedError
 
 
 def check_rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate the (frequency, recency, T) inputs of the BTYD models."""
+    """Validate the (frequency, recency, T) inputs of the BTYD models.
+
+    Parameters
+    ----------
+    frequency, recency, T : array_like
+        Repeat purchases, recency and age per customer.
+
+    Returns
+    -------
+    tuple of 3 numpy.ndarray
+        The three columns as float arrays.
+
+    Raises
+    ------
+    ModelError
+        Naming the rows that are not finite, not whole, negative, or with recency > T.
+    """
     x = np.asarray(frequency, dtype=float)
     tx = np.asarray(recency, dtype=float)
     t = np.asarray(T, dtype=float)

@@ -15,7 +15,22 @@ from xlvalue.analytics.models.base import Patterns, RecencyModel
 
 
 class BetaGeoModel(RecencyModel):
-    """BG/NBD: fit on (frequency, recency, T); predict purchases and P(alive)."""
+    """BG/NBD: fit on (frequency, recency, T); predict purchases and P(alive).
+
+    Purchases follow Poisson(lambda) while alive, lambda ~ Gamma(r, rate alpha); after each
+    repeat purchase a customer drops out with probability p ~ Beta(a, b). The method names are
+    lifetimes' (``BetaGeoFitter``).
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        r (shape), alpha (scale, in the time unit of T), a and b (Beta shapes).
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
+       easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
+    """
 
     param_names = ("r", "alpha", "a", "b")
     model_name = "bgnbd"
@@ -122,6 +137,29 @@ class BetaGeoModel(RecencyModel):
         return float(ll), np.array([g_r, g_alpha, g_a, g_b])
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
+
+        1 for x = 0 (no dropout before the first repeat purchase).
+
+        Parameters
+        ----------
+        frequency : array_like
+            Repeat purchases x per customer.
+        recency : array_like
+            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
+        T : array_like
+            Time since the first purchase (same unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Probability per customer (0..1).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
+           easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
+        """
         r, alpha, a, b = self._check_fitted()
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
@@ -129,7 +167,26 @@ class BetaGeoModel(RecencyModel):
         return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700))), 1.0)
 
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
-        """E[X(t)] for a customer just acquired."""
+        """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
+        customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).
+
+        (a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))], FHL 2005 eq. 7.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since acquisition (the fit's time unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases (count, same shape as t).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
+           easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
+        """
         r, alpha, a, b = self._check_fitted()
         t = np.asarray(t, dtype=float)
         hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
@@ -137,7 +194,29 @@ class BetaGeoModel(RecencyModel):
 
     def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
                                                              ) -> np.ndarray:
-        """E[Y(t) | x, t_x, T]: expected purchases in the next t units."""
+        """E[Y(t) | x, t_x, T]: expected purchases of each customer in the next t time units.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (the fit's time unit; broadcasts against the customers).
+        frequency : array_like
+            Repeat purchases x per customer.
+        recency : array_like
+            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
+        T : array_like
+            Time since the first purchase (same unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases per customer (count).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
+           easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.  (eq. 10)
+        """
         r, alpha, a, b = self._check_fitted()
         x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         t = np.asarray(t, dtype=float)
@@ -149,7 +228,29 @@ class BetaGeoModel(RecencyModel):
 
     @classmethod
     def simulate(cls, params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):
-        """Customers drawn from the model: returns (frequency, recency, T) arrays."""
+        """Customers drawn from the model (for tests and coverage checks).
+
+        Parameters
+        ----------
+        params : dict of str to float
+            Model parameters (r, alpha, a, b).
+        n : int
+            Number of customers.
+        T : float or array_like
+            Age of each customer (time unit of alpha).
+        seed : int, default 0
+            Seed of numpy's default generator.
+
+        Returns
+        -------
+        tuple of 3 numpy.ndarray
+            frequency, recency and T per customer.
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
+           easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
+        """
         rng = np.random.default_rng(seed)
         T_ = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
         lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
@@ -184,8 +285,30 @@ def _level_sums(patterns: Patterns, every_pattern: bool = False) -> dict:
 
 
 def loglik(r, alpha, a, b, x, tx, t, shift: int = 0) -> np.ndarray:
-    """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), evaluated in log space; with
-    shift=1 the MBG/NBD one (Batislam, Denizel & Filiztekin 2007)."""
+    """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), evaluated in log space.
+
+    With shift=1 it is the MBG/NBD likelihood (Batislam, Denizel & Filiztekin 2007). The
+    reference form the fits are tested against.
+
+    Parameters
+    ----------
+    r, alpha, a, b : float
+        Model parameters (alpha in the time unit of t).
+    x, tx, t : array_like
+        Repeat purchases, recency and age per customer.
+    shift : int, default 0
+        1 for MBG/NBD (dropout possible at time 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Log-likelihood per customer (natural log).
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
+       easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
+    """
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = betaln(a, b + x + shift) - betaln(a, b)
     a3 = -(r + x) * np.log(alpha + t)

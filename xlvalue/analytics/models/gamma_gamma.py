@@ -18,13 +18,50 @@ LIFETIMES_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
 
 
 class GammaGammaModel(MLEModel):
-    """Gamma-gamma: expected average spend per transaction given (x, m)."""
+    """Gamma-gamma: expected average spend per transaction given (x, m).
+
+    A customer's transaction values are Gamma(p, rate nu); nu ~ Gamma(q, rate gamma) across
+    customers. Fitted on repeat customers' number of transactions x and mean value m. Method
+    names are lifetimes' (``GammaGammaFitter``).
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        p, q (shapes) and gamma (currency).
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: using iso-value
+       curves for customer base analysis". Journal of Marketing Research 42(4), 415-430.
+    .. [2] Fader, P. S. and Hardie, B. G. S. (2013). "The gamma-gamma model of monetary value".
+       http://brucehardie.com/notes/025/
+    """
 
     param_names = ("p", "q", "gamma")
     model_name = "gammagamma"
     has_gradient = True
 
     def fit(self, frequency, monetary_value, weights=None) -> GammaGammaModel:
+        """Fit on repeat customers' purchases and mean spend.
+
+        Parameters
+        ----------
+        frequency : array_like
+            Repeat purchases x per customer (> 0).
+        monetary_value : array_like
+            Mean spend of those purchases (currency, > 0).
+        weights : array_like, optional
+            Customers each row stands for.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ModelError
+            Rows without repeat purchases or with a non-positive mean spend, named.
+        """
         x = np.asarray(frequency, dtype=float)
         m = np.asarray(monetary_value, dtype=float)
         bad = np.flatnonzero((x <= 0) | ~np.isfinite(m) | (m <= 0))
@@ -63,7 +100,36 @@ class GammaGammaModel(MLEModel):
         return ll, grad
 
     def conditional_expected_average_profit(self, frequency, monetary_value) -> np.ndarray:
-        """E[M | x, m]; for customers without repeat purchases, the population mean."""
+        """E[M | x, m]: expected spend per transaction of each customer (lifetimes' name).
+
+        p (gamma + x m) / (p x + q - 1): a weighted mean of the customer's observed mean and the
+        population mean; for customers without repeat purchases, the population mean
+        p gamma / (q - 1).
+
+        Parameters
+        ----------
+        frequency : array_like
+            Repeat purchases x per customer.
+        monetary_value : array_like
+            Mean spend of the repeat purchases (currency).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected spend per transaction (currency).
+
+        Raises
+        ------
+        ModelError
+            When q <= 1 (the expected spend is infinite).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: using iso-value
+           curves for customer base analysis". Journal of Marketing Research 42(4), 415-430.
+        .. [2] Fader, P. S. and Hardie, B. G. S. (2013). "The gamma-gamma model of monetary value".
+           http://brucehardie.com/notes/025/
+        """
         p, q, g = self._check_fitted()
         x = np.asarray(frequency, dtype=float)
         m = np.asarray(monetary_value, dtype=float)
@@ -127,12 +193,36 @@ class GammaGammaModel(MLEModel):
         return values
 
     def mode(self) -> float:
-        """Mode of the marginal density of a transaction value: (p - 1) / (q + 1) * gamma."""
+        """Mode of the marginal density of a transaction value: (p - 1) / (q + 1) x gamma.
+
+        Returns
+        -------
+        float
+            Currency (0 when p < 1).
+        """
         p, q, g = self._check_fitted()
         return max(p - 1, 0.0) / (q + 1) * g
 
     def density(self, m) -> np.ndarray:
-        """Marginal density f(m) of a single transaction value."""
+        """Marginal density f(m) of a single transaction value.
+
+        Parameters
+        ----------
+        m : array_like
+            Transaction values (currency, > 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            Density (per currency unit).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: using iso-value
+           curves for customer base analysis". Journal of Marketing Research 42(4), 415-430.
+        .. [2] Fader, P. S. and Hardie, B. G. S. (2013). "The gamma-gamma model of monetary value".
+           http://brucehardie.com/notes/025/
+        """
         p, q, g = self._check_fitted()
         m = np.asarray(m, dtype=float)
         return np.exp(gammaln(p + q) - gammaln(p) - gammaln(q) + q * np.log(g)
@@ -140,7 +230,29 @@ class GammaGammaModel(MLEModel):
 
     @staticmethod
     def simulate(params: dict[str, float], frequency: np.ndarray, seed: int = 0) -> np.ndarray:
-        """Mean transaction value of each customer with `frequency` transactions."""
+        """Customers drawn from the model (for tests and coverage checks).
+
+        Parameters
+        ----------
+        params : dict of str to float
+            Model parameters (p, q, gamma).
+        frequency : numpy.ndarray
+            Transactions per customer (> 0).
+        seed : int, default 0
+            Seed of numpy's default generator.
+
+        Returns
+        -------
+        numpy.ndarray
+            Mean transaction value per customer (currency).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: using iso-value
+           curves for customer base analysis". Journal of Marketing Research 42(4), 415-430.
+        .. [2] Fader, P. S. and Hardie, B. G. S. (2013). "The gamma-gamma model of monetary value".
+           http://brucehardie.com/notes/025/
+        """
         rng = np.random.default_rng(seed)
         x = np.asarray(frequency, dtype=float)
         nu = rng.gamma(params["q"], 1.0 / params["gamma"], len(x))

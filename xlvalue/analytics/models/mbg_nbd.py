@@ -15,20 +15,78 @@ from xlvalue.analytics.models.bg_nbd import BetaGeoModel
 
 
 class ModifiedBetaGeoModel(BetaGeoModel):
-    """MBG/NBD: fit on (frequency, recency, T); predict purchases and P(alive)."""
+    """MBG/NBD: fit on (frequency, recency, T); predict purchases and P(alive).
+
+    BG/NBD in which a customer may also drop out at time 0, right after the first purchase.
+    Method names are lifetimes' (``ModifiedBetaGeoFitter``).
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        r, alpha (time unit of T), a, b.
+
+    References
+    ----------
+    .. [1] Batislam, E. P., Denizel, M. and Filiztekin, A. (2007). "Empirical validation and
+       comparison of models for customer base analysis". International Journal of Research in
+       Marketing 24(3), 201-209.
+    """
 
     model_name = "mbgnbd"
     shift = 1
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
+
+        Below 1 also for x = 0 (a customer may drop out right after the first purchase).
+
+        Parameters
+        ----------
+        frequency : array_like
+            Repeat purchases x per customer.
+        recency : array_like
+            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
+        T : array_like
+            Time since the first purchase (same unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Probability per customer (0..1).
+
+        References
+        ----------
+        .. [1] Batislam, E. P., Denizel, M. and Filiztekin, A. (2007). "Empirical validation and
+           comparison of models for customer base analysis". International Journal of Research in
+           Marketing 24(3), 201-209.
+        """
         r, alpha, a, b = self._check_fitted()
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + t) - np.log(alpha + tx))
         return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
 
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
-        """E[X(t)] for a customer just acquired:
-        b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))]."""
+        """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
+        customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).
+
+        b/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b+1; a+b; t/(alpha+t))].
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since acquisition (the fit's time unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases (count, same shape as t).
+
+        References
+        ----------
+        .. [1] Batislam, E. P., Denizel, M. and Filiztekin, A. (2007). "Empirical validation and
+           comparison of models for customer base analysis". International Journal of Research in
+           Marketing 24(3), 201-209.
+        """
         r, alpha, a, b = self._check_fitted()
         t = np.asarray(t, dtype=float)
         hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
@@ -36,7 +94,30 @@ class ModifiedBetaGeoModel(BetaGeoModel):
 
     def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
                                                              ) -> np.ndarray:
-        """E[Y(t) | x, t_x, T]: expected purchases in the next t units."""
+        """E[Y(t) | x, t_x, T]: expected purchases of each customer in the next t time units.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (the fit's time unit; broadcasts against the customers).
+        frequency : array_like
+            Repeat purchases x per customer.
+        recency : array_like
+            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
+        T : array_like
+            Time since the first purchase (same unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases per customer (count).
+
+        References
+        ----------
+        .. [1] Batislam, E. P., Denizel, M. and Filiztekin, A. (2007). "Empirical validation and
+           comparison of models for customer base analysis". International Journal of Research in
+           Marketing 24(3), 201-209.
+        """
         r, alpha, a, b = self._check_fitted()
         x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         t = np.asarray(t, dtype=float)

@@ -41,9 +41,29 @@ def _distinct_pairs(patterns: Patterns):
 
 
 def log_a0(r, alpha, s, beta, x, tx, t) -> np.ndarray:
-    """log A0 of the Pareto/NBD likelihood (Fader & Hardie's note), stable for any inputs.
+    """log A0 of the Pareto/NBD likelihood, stable for any inputs.
 
-    A0 = (r+s+x) x the integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy.
+    A0 = (r+s+x) x the integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy, through
+    the Pfaff-transformed 2F1; where scipy's 2F1 gives up, by quadrature.
+
+    Parameters
+    ----------
+    r, alpha, s, beta : float
+        Model parameters (alpha, beta in the time unit of t).
+    x, tx, t : array_like
+        Repeat purchases, recency and age.
+
+    Returns
+    -------
+    numpy.ndarray
+        log A0 per customer.
+
+    References
+    ----------
+    .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+       customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+    .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+       and related expressions". http://brucehardie.com/notes/009/
     """
     with np.errstate(all="ignore"):
         l1 = _log_term(r, alpha, s, beta, x, tx)
@@ -88,9 +108,26 @@ def _integrand_expectations(r, alpha, s, beta, x, tx, t):
 
 
 def log_a0_quadrature(r, alpha, s, beta, x, tx, t) -> np.ndarray:
-    """log A0, A0 = (r+s+x) x integral over (t_x, T) of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy.
+    """log A0 by Gauss-Legendre quadrature in u = log(alpha + y), summed in log space.
 
-    Gauss-Legendre in u = log(alpha + y), where the integrand is smooth, summed in log space.
+    Parameters
+    ----------
+    r, alpha, s, beta : float
+        Model parameters.
+    x, tx, t : array_like
+        Repeat purchases, recency and age.
+
+    Returns
+    -------
+    numpy.ndarray
+        log A0 per customer.
+
+    References
+    ----------
+    .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+       customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+    .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+       and related expressions". http://brucehardie.com/notes/009/
     """
     u0 = np.log(alpha + np.asarray(tx, dtype=float))[:, None]
     u1 = np.log(alpha + np.asarray(t, dtype=float))[:, None]
@@ -103,7 +140,27 @@ def log_a0_quadrature(r, alpha, s, beta, x, tx, t) -> np.ndarray:
 
 
 def loglik(r, alpha, s, beta, x, tx, t) -> np.ndarray:
-    """Per-customer Pareto/NBD log-likelihood."""
+    """Per-customer Pareto/NBD log-likelihood (the reference form the fit is tested against).
+
+    Parameters
+    ----------
+    r, alpha, s, beta : float
+        Model parameters (alpha, beta in the time unit of t).
+    x, tx, t : array_like
+        Repeat purchases, recency and age.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log-likelihood per customer (natural log).
+
+    References
+    ----------
+    .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+       customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+    .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+       and related expressions". http://brucehardie.com/notes/009/
+    """
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     a2 = -(r + x) * np.log(alpha + t) - s * np.log(beta + t)
     a3 = np.log(s) - np.log(r + s + x) + log_a0(r, alpha, s, beta, x, tx, t)
@@ -111,7 +168,23 @@ def loglik(r, alpha, s, beta, x, tx, t) -> np.ndarray:
 
 
 class ParetoNBDModel(RecencyModel):
-    """Pareto/NBD: fit on (frequency, recency, T); predict purchases and P(alive)."""
+    """Pareto/NBD: fit on (frequency, recency, T); predict purchases and P(alive).
+
+    Purchases follow Poisson(lambda) while alive, lambda ~ Gamma(r, rate alpha); lifetimes are
+    exponential(mu), mu ~ Gamma(s, rate beta). Method names are lifetimes' (``ParetoNBDFitter``).
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        r, alpha, s, beta (alpha and beta in the time unit of T).
+
+    References
+    ----------
+    .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+       customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+    .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+       and related expressions". http://brucehardie.com/notes/009/
+    """
 
     param_names = ("r", "alpha", "s", "beta")
     model_name = "paretonbd"
@@ -173,6 +246,29 @@ class ParetoNBDModel(RecencyModel):
         return ll, np.where(np.isfinite(grad), grad, 0.0)
 
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
+
+        Parameters
+        ----------
+        frequency : array_like
+            Repeat purchases x per customer.
+        recency : array_like
+            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
+        T : array_like
+            Time since the first purchase (same unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Probability per customer (0..1).
+
+        References
+        ----------
+        .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+           customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+        .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+           and related expressions". http://brucehardie.com/notes/009/
+        """
         r, alpha, s, beta = self._check_fitted()
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + t)
@@ -180,6 +276,28 @@ class ParetoNBDModel(RecencyModel):
         return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
 
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
+        """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
+        customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).
+
+        r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]; r beta/alpha log(1 + t/beta) at s = 1.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since acquisition (the fit's time unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases (count, same shape as t).
+
+        References
+        ----------
+        .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+           customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+        .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+           and related expressions". http://brucehardie.com/notes/009/
+        """
         r, alpha, s, beta = self._check_fitted()
         t = np.asarray(t, dtype=float)
         if abs(s - 1) < 1e-9:
@@ -188,6 +306,31 @@ class ParetoNBDModel(RecencyModel):
 
     def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
                                                              ) -> np.ndarray:
+        """E[Y(t) | x, t_x, T]: expected purchases of each customer in the next t time units.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (the fit's time unit; broadcasts against the customers).
+        frequency : array_like
+            Repeat purchases x per customer.
+        recency : array_like
+            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
+        T : array_like
+            Time since the first purchase (same unit).
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases per customer (count).
+
+        References
+        ----------
+        .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+           customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+        .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+           and related expressions". http://brucehardie.com/notes/009/
+        """
         r, alpha, s, beta = self._check_fitted()
         x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         t = np.asarray(t, dtype=float)
@@ -199,6 +342,31 @@ class ParetoNBDModel(RecencyModel):
 
     @staticmethod
     def simulate(params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):
+        """Customers drawn from the model (for tests and coverage checks).
+
+        Parameters
+        ----------
+        params : dict of str to float
+            Model parameters (r, alpha, s, beta).
+        n : int
+            Number of customers.
+        T : float or array_like
+            Age of each customer.
+        seed : int, default 0
+            Seed of numpy's default generator.
+
+        Returns
+        -------
+        tuple of 3 numpy.ndarray
+            frequency, recency and T per customer.
+
+        References
+        ----------
+        .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
+           customers: who are they and what will they do next?". Management Science 33(1), 1-24.
+        .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
+           and related expressions". http://brucehardie.com/notes/009/
+        """
         rng = np.random.default_rng(seed)
         T_ = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
         lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
