@@ -24,7 +24,7 @@ from xlvalue.analytics.customer_value import (
 )
 from xlvalue.analytics.models import PURCHASE_MODELS, GammaGammaModel
 from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
-from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.analytics.transactions import DAYS_PER_UNIT, TransactionLog, day_number
 from xlvalue.errors import ModelError
 
 
@@ -160,7 +160,7 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     r = rfm[["customer_id", "first_purchase", "total_spend", "total_margin"]].set_index(
         "customer_id").reindex(summary["customer_id"])
     first = r["first_purchase"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    periods_seen = np.maximum((as_of - first + 1) / (length * {"days": 1, "weeks": 7}[unit]), 1.0)
+    periods_seen = np.maximum((as_of - first + 1) / (length * DAYS_PER_UNIT[unit]), 1.0)
     spend_per_period = r["total_spend"].to_numpy(dtype=float) / periods_seen
     potential = potential_value(spend_per_period, potential_spend, share, rates0, horizon,
                                 s["DiscountRate"])

@@ -10,6 +10,7 @@ import numpy as np
 
 from xlvalue.analytics.rfm import CustomerRuns
 from xlvalue.analytics.transactions import (
+    DAYS_PER_UNIT,
     PurchaseDays,
     TransactionLog,
     _gather,
@@ -20,7 +21,6 @@ from xlvalue.errors import InputError, Problem
 
 DAYS_PER_PERIOD = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4,
                    "year": 365.25}
-DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0}
 MATRIX_CLASSES = ("MVC", "MGC", "Migrator", "BZ")
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.analytics.transactions import (
+    DAYS_PER_UNIT,
     PurchaseDays,
     TransactionLog,
     day_to_date,
@@ -19,9 +20,6 @@ from xlvalue.analytics.transactions import (
     purchase_days,
 )
 from xlvalue.errors import InputError, Problem
-
-DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0}
-
 
 # The widely used 11-segment scheme on the R x F grid of 5-point scores; exhaustive and
 # non-overlapping for 5 bins, so every customer gets exactly one segment.

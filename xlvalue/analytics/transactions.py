@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 PERIOD_UNITS = ("day", "week", "month", "quarter", "year")
+# days in one unit of recency and T (the TimeUnit setting) of the repeat-purchase summary
+DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0}
 
 
 @dataclass(frozen=True)
