@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.errors import InputError, ModelError, XlvalueError
+from xlvalue.workbook.cells import frame_rows
 from xlvalue.workbook.contract import InputTable
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import RawRange
@@ -129,27 +130,8 @@ def params_from_range(value: Any, names: tuple[str, ...], argument: str) -> dict
 
 
 def frame_to_cells(frame: pd.DataFrame) -> Cells:
-    """Header row plus values; NaN/inf become empty cells, dates become datetimes."""
-    out: Cells = [[str(c) for c in frame.columns]]
-    cols = []
-    for c in frame.columns:
-        s = frame[c]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            cols.append([None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in s])
-        elif pd.api.types.is_bool_dtype(s):
-            cols.append([bool(v) for v in s])
-        elif pd.api.types.is_numeric_dtype(s):
-            x = s.to_numpy(dtype=float, na_value=np.nan)
-            obj = x.astype(object)
-            obj[~np.isfinite(x)] = None
-            cols.append(obj.tolist())
-        else:
-            obj = s.astype(object).to_numpy().copy()
-            obj[pd.isna(obj)] = None
-            cols.append(obj.tolist())
-    if cols:
-        out.extend(map(list, zip(*cols, strict=True)))
-    return out
+    """Header row plus values (workbook.cells.frame_rows: NaN/inf empty, dates as datetimes)."""
+    return [[str(c) for c in frame.columns], *frame_rows(frame)]
 
 
 def column_cells(values: np.ndarray, header: str | None = None) -> Cells:

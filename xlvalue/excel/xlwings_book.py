@@ -14,20 +14,15 @@ Chart.set_source_data(range)/.chart_type/.name, App.status_bar.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from xlvalue.errors import InputError, Problem
+from xlvalue.workbook.cells import NUMBER_FORMATS, column_kind, frame_rows, is_excel_error
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import ExcelError, RawRange
 from xlvalue.workbook.sheetxml import PlacedBlock, place_blocks
 from xlvalue.workbook.writer import SheetOutput
 
-_ERROR_TEXT = re.compile(r"^#(N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 POINTS_PER_COL = 48.0
 POINTS_PER_ROW = 15.0
@@ -114,10 +109,10 @@ class XlwingsWorkbook:
         r0, c0 = pb.header_row + 1, pb.first_col + 1  # xlwings is 1-based
         if pb.block.title and pb.header_row > 0:
             sheet.range((r0 - 1, c0)).value = _cell_out(pb.block.title)
-        rows = [[str(c) for c in frame.columns]] + _frame_rows(frame)
+        rows = [[str(c) for c in frame.columns], *frame_rows(frame, text=_cell_out)]
         sheet.range((r0, c0)).value = rows
         for j, column in enumerate(frame.columns):
-            fmt = _number_format(frame[column], str(column))
+            fmt = NUMBER_FORMATS.get(column_kind(frame.iloc[:, j], str(column)))
             if fmt and len(frame):
                 sheet.range((r0 + 1, c0 + j), (r0 + len(frame), c0 + j)).number_format = fmt
         last_row = r0 + len(frame)
@@ -148,7 +143,7 @@ def _cell_in(v: Any) -> Any:
     """xlwings value -> the reader's convention ('' for empty, ExcelError for errors)."""
     if v is None:
         return ""
-    if isinstance(v, str) and _ERROR_TEXT.match(v):
+    if is_excel_error(v):
         return ExcelError(v)
     return v
 
@@ -158,33 +153,3 @@ def _cell_out(v: Any) -> Any:
     if isinstance(v, str) and v.startswith(_FORMULA_START):
         return "'" + v
     return v
-
-
-def _frame_rows(frame: pd.DataFrame) -> list[list[Any]]:
-    cols = []
-    for c in frame.columns:
-        s = frame[c]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            cols.append([None if pd.isna(v) else dt.datetime(v.year, v.month, v.day)
-                         for v in pd.to_datetime(s)])
-        elif pd.api.types.is_bool_dtype(s):
-            cols.append([bool(v) for v in s])
-        elif pd.api.types.is_numeric_dtype(s):
-            x = s.to_numpy(dtype=float, na_value=np.nan)
-            cols.append([float(v) if np.isfinite(v) else None for v in x])
-        else:
-            cols.append([None if v is None or (isinstance(v, float) and np.isnan(v))
-                         else _cell_out(str(v)) for v in s])
-    return [list(r) for r in zip(*cols, strict=True)] if cols else []
-
-
-def _number_format(series: pd.Series, name: str) -> str | None:
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "yyyy-mm-dd"
-    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
-        return None
-    if pd.api.types.is_integer_dtype(series):
-        return "#,##0"
-    if name.startswith("share") or name.endswith("_share") or name.startswith("cumulative"):
-        return "0.00%"
-    return "#,##0.00"

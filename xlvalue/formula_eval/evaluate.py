@@ -25,11 +25,11 @@ from openpyxl.utils import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from xlvalue.errors import InputError, Problem
+from xlvalue.workbook.cells import EXCEL_EPOCH, is_excel_error
 from xlvalue.workbook.ooxml import NS_MAIN, cell_ref, col_index, parse_xml, rels_path, to_bytes
 from xlvalue.workbook.writer import _Package, atomic_write
 
 XV_CALL = re.compile(r"(?:_xludf\.)?\b(XV_[A-Z_]+)\s*\(", re.I)
-EXCEL_ERRORS = re.compile(r"^#(N/A|DIV/0!|VALUE!|REF!|NAME\?|NUM!|NULL!)$")
 SPILL_REF = re.compile(r"(?<![A-Za-z0-9_$])(\$?[A-Z]{1,3}\$?\d+)#")
 
 
@@ -247,10 +247,9 @@ def _set_value(c: etree._Element, value: Any, m: str) -> None:
     elif isinstance(value, int | float):
         v.text = repr(float(value))
     elif isinstance(value, dt.datetime | dt.date):
-        base = dt.datetime(1899, 12, 30)
         d = value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
-        v.text = repr((d - base).total_seconds() / 86400)
-    elif isinstance(value, str) and EXCEL_ERRORS.match(value):
+        v.text = repr(float((np.datetime64(d, "us") - EXCEL_EPOCH) / np.timedelta64(1, "D")))
+    elif is_excel_error(value):
         c.set("t", "e")
         v.text = value
     else:

@@ -326,7 +326,3 @@ def _canonical(v: Any) -> str:
         return v.isoformat()
     return str(v)
 
-
-def excel_serial_to_date(value: float) -> dt.datetime:
-    """Excel 1900-system serial -> datetime (serial 60, the phantom 1900-02-29, maps to 02-28)."""
-    return dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))

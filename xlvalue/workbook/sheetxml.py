@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from xlvalue.workbook.cells import EXCEL_EPOCH, column_kind
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import col_letter
 
@@ -21,7 +22,6 @@ from xlvalue.workbook.ooxml import col_letter
 # Arrow's regex kernels take it)
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _NEEDS_ESCAPE = r"[&<>\x00-\x1f\x{fffe}\x{ffff}]"
-EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 
 
 @dataclass
@@ -89,24 +89,23 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds):
         return pc.binary_join_element_wise(prefix, text, suffix, "")
 
     v = values.reset_index(drop=True)
-    if pd.api.types.is_bool_dtype(v):
+    kind = column_kind(v, name)
+    if kind == "bool":
         flags = pa.array(v.to_numpy(dtype=bool, na_value=False))
         return pc.if_else(flags, ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>')
-    if pd.api.types.is_datetime64_any_dtype(v):
+    if kind == "date":
         days = v.to_numpy().astype("datetime64[D]")
         serial = pa.array((days - EXCEL_EPOCH).astype(np.int64), mask=np.isnat(days))
         s = f' s="{styles.date}"' if styles.date else ""
         return wrap(pc.cast(serial, pa.string()), f"{s}><v>", "</v></c>")
-    if pd.api.types.is_numeric_dtype(v):
+    if kind != "text":
         x = v.to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(x)
-        if pd.api.types.is_integer_dtype(v):
-            style = styles.integer
+        if kind == "integer":
             numbers = pa.array(v.to_numpy(dtype=np.int64, na_value=0), mask=bad)
         else:
-            style = styles.percent if (name.startswith("share") or name.endswith("_share")
-                                       or name.startswith("cumulative")) else styles.number
             numbers = pa.array(x, mask=bad)
+        style = {"integer": styles.integer, "percent": styles.percent}.get(kind, styles.number)
         s = f' s="{style}"' if style else ""
         return wrap(pc.cast(numbers, pa.string()), f"{s}><v>", "</v></c>")
     blank = v.isna().to_numpy()

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.errors import MAX_REPORTED, Problem
+from xlvalue.workbook.cells import EXCEL_EPOCH
 from xlvalue.workbook.contract import Column, InputTable
 from xlvalue.workbook.ooxml import cell_ref
 from xlvalue.workbook.reader import ExcelError, RawRange, UncachedFormula
 
-EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 # value class -> 0 datetime/date, 1 number, 2 text (subclasses of date: 3, anything else: 9)
 _DATE_KIND = {dt.datetime: 0, dt.date: 0, pd.Timestamp: 0, int: 1, float: 1, str: 2}
 MAX_SERIAL = 2_958_465  # 9999-12-31

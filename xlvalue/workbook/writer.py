@@ -22,6 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from xlvalue.errors import Problem, XlvalueError
+from xlvalue.workbook.cells import BUILTIN_FORMAT_IDS
 from xlvalue.workbook.charts import chart_xml, drawing_xml
 from xlvalue.workbook.ooxml import (
     NS_CT,
@@ -250,8 +251,10 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
         xfs.set("count", str(len(xfs)))
         return len(xfs) - 1
 
-    ids = StyleIds(title=xf(0, font_id), header=xf(0, font_id), date=xf(14, 0), number=xf(4, 0),
-                   integer=xf(3, 0), percent=xf(10, 0))
+    fmt = BUILTIN_FORMAT_IDS
+    ids = StyleIds(title=xf(0, font_id), header=xf(0, font_id), date=xf(fmt["date"], 0),
+                   number=xf(fmt["number"], 0), integer=xf(fmt["integer"], 0),
+                   percent=xf(fmt["percent"], 0))
     pkg.put(styles_part, to_bytes(root))
     return ids
 

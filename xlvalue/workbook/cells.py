@@ -1,0 +1,90 @@
+"""How values become Excel cells, said once for every writer.
+
+The OOXML writer (sheetxml), the xlwings adapter and the worksheet functions all show output
+frames; this module holds the rules they share: the Excel date epoch, the error codes, the kind
+of each output column (hence its number format, the percent rule included) and the conversion
+of a frame to Python cell values (NaN, NaT and inf become empty cells, dates whole days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["BUILTIN_FORMAT_IDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "NUMBER_FORMATS",
+           "CellKind", "column_kind", "column_values", "frame_rows", "is_excel_error",
+           "is_percent_column"]
+
+# Day 0 of Excel's 1900 date system as serial numbers count it (serial 1 = 1900-01-01; the
+# phantom 1900-02-29 makes every later serial match this epoch).
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+
+# Every error value Excel shows in a cell (the dynamic-array ones included).
+EXCEL_ERROR_CODES: frozenset[str] = frozenset({
+    "#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+    "#GETTING_DATA"})
+
+CellKind = Literal["bool", "date", "integer", "number", "percent", "text"]
+
+# Number format of each kind: as a format code (xlwings) and as the built-in numFmtId that
+# the OOXML writer's cell styles use (3 = #,##0, 4 = #,##0.00, 10 = 0.00%, 14 = short date).
+NUMBER_FORMATS: dict[str, str] = {"integer": "#,##0", "number": "#,##0.00", "percent": "0.00%",
+                                  "date": "yyyy-mm-dd"}
+BUILTIN_FORMAT_IDS: dict[str, int] = {"integer": 3, "number": 4, "percent": 10, "date": 14}
+
+
+def is_excel_error(value: Any) -> bool:
+    """Whether a cell value is the text of an Excel error (#N/A, #DIV/0!, ...)."""
+    return isinstance(value, str) and value in EXCEL_ERROR_CODES
+
+
+def is_percent_column(name: str) -> bool:
+    """Shares and cumulative shares are shown as percentages."""
+    return name.startswith("share") or name.endswith("_share") or name.startswith("cumulative")
+
+
+def column_kind(values: pd.Series, name: str) -> CellKind:
+    """The kind of cell an output column is written as, from its dtype and name."""
+    if pd.api.types.is_bool_dtype(values):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
+    if pd.api.types.is_numeric_dtype(values):
+        if pd.api.types.is_integer_dtype(values):
+            return "integer"
+        return "percent" if is_percent_column(name) else "number"
+    return "text"
+
+
+def column_values(values: pd.Series, kind: CellKind,
+                  text: Callable[[str], Any] | None = None) -> list[Any]:
+    """Python cell values of one column: None for blank, NaN, NaT and inf; numbers as float;
+    dates as datetimes of whole days; everything else as text (passed through `text`)."""
+    if kind == "bool":
+        obj = values.to_numpy(dtype=object)
+        return [None if v is None or v is pd.NA else bool(v) for v in obj]
+    if kind == "date":
+        days = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+        return days.astype("datetime64[us]").astype(object).tolist()  # NaT -> None
+    if kind in ("integer", "number", "percent"):
+        x = values.to_numpy(dtype=float, na_value=np.nan)
+        obj = x.astype(object)
+        obj[~np.isfinite(x)] = None
+        return obj.tolist()
+    blank = values.isna().to_numpy()
+    strings = np.where(blank, None, values.astype(str).to_numpy(dtype=object))
+    if text is not None:
+        strings[~blank] = [text(v) for v in strings[~blank]]
+    return strings.tolist()
+
+
+def frame_rows(frame: pd.DataFrame, text: Callable[[str], Any] | None = None) -> list[list[Any]]:
+    """The data rows of a frame as Python cell values (no header), column by column."""
+    cols = []
+    for j, name in enumerate(frame.columns):
+        values = frame.iloc[:, j]
+        cols.append(column_values(values, column_kind(values, str(name)), text))
+    return [list(r) for r in zip(*cols, strict=True)] if cols else []
