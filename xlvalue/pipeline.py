@@ -32,7 +32,15 @@ from xlvalue.analytics.scoring import biggest_movers, score_customers
 from xlvalue.analytics.transactions import purchase_days
 from xlvalue.errors import InputError, ModelError, Problem
 from xlvalue.workbook.charts import ChartSpec
-from xlvalue.workbook.contract import ANALYSES, INPUT_TABLES, OUTPUTS, SETTINGS, SHEET_LAYOUT, output_sheets
+from xlvalue.workbook.contract import (
+    ANALYSES,
+    INPUT_TABLES,
+    OUTPUTS,
+    SETTINGS,
+    SHEET_LAYOUT,
+    indicator_source,
+    output_sheets,
+)
 from xlvalue.workbook.inputs import Inputs, available_analyses, read_inputs
 from xlvalue.workbook.sheetxml import Block
 from xlvalue.workbook.writer import SheetOutput
@@ -191,8 +199,9 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     clv_table = None
     history = None  # CLV's margin history, made by the RFM step from its purchase days
     frames: dict[str, pd.DataFrame] = {}
-    scores_need_rfm = "scores" in analyses and _score_needs(inputs, ("rfm.", "clv."))
-    scores_need_clv = "scores" in analyses and _score_needs(inputs, ("clv.",))
+    derived = inputs.indicator_sources() if "scores" in analyses else set()
+    scores_need_rfm = bool(derived)  # CLV's indicators need the RFM step too
+    scores_need_clv = "clv" in derived
     if analyses & {"rfm", "ranking", "clv"} or scores_need_rfm:
         say("RFM summaries and scores")
         # with the purchase days handed on, CLV reads raw rows only for the holdout check
@@ -243,12 +252,6 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     return results
 
 
-def _score_needs(inputs: Inputs, prefixes: tuple[str, ...]) -> bool:
-    """Whether the score model takes indicators from other analyses' outputs (rfm.*, clv.*)."""
-    model = inputs.frame("xv_ScoreModel")
-    return model is not None and bool(model["Indicator"].astype(str).str.startswith(prefixes).any())
-
-
 def score_inputs(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | None
                  ) -> pd.DataFrame:
     """Indicator values per customer: xv_ScoreInputs plus requested rfm.* / clv.* columns."""
@@ -258,17 +261,19 @@ def score_inputs(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | N
     if base is not None and base.empty:  # an empty template table: the indicators are derived
         base = None
     frame = base.set_index("CustomerID") if base is not None else None
+    outputs = {"rfm": rfm, "clv": clv}
     for name in model["Indicator"].astype(str):
-        for prefix, source in (("rfm.", rfm), ("clv.", clv)):
-            if not name.startswith(prefix):
-                continue
-            column = name[len(prefix):]
-            if source is None or column not in source:
-                raise InputError(Problem(f"indicator {name}: no such column in the {prefix[:-1]} "
-                                         "output", book=inputs.book, name="xv_ScoreModel"))
-            values = source.set_index("customer_id")[column]
-            frame = values.rename(name).to_frame() if frame is None else frame.join(
-                values.rename(name), how="left" if base is not None else "outer")
+        found = indicator_source(name)
+        if found is None:
+            continue
+        analysis, column = found
+        source = outputs[analysis]
+        if source is None or column not in source:
+            raise InputError(Problem(f"indicator {name}: no such column in the {analysis} "
+                                     "output", book=inputs.book, name="xv_ScoreModel"))
+        values = source.set_index("customer_id")[column]
+        frame = values.rename(name).to_frame() if frame is None else frame.join(
+            values.rename(name), how="left" if base is not None else "outer")
     if frame is None:
         raise InputError(Problem("no xv_ScoreInputs table and no rfm./clv. indicators",
                                  book=inputs.book, name="xv_ScoreInputs"))

@@ -19,7 +19,7 @@ from typing import Any
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import NUMBER_FORMATS, column_kind, frame_rows, is_excel_error
 from xlvalue.workbook.ooxml import Area
-from xlvalue.workbook.reader import ExcelError, RawRange
+from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
 from xlvalue.workbook.sheetxml import PlacedBlock, place_blocks
 from xlvalue.workbook.writer import SheetOutput
 
@@ -30,7 +30,7 @@ CHART_TYPES = {"bar": "column_clustered", "line": "line", "bar+line": "column_cl
                "scatter": "xy_scatter", "xyline": "xy_scatter_lines_no_markers"}
 
 
-class XlwingsWorkbook:
+class XlwingsWorkbook(RangeSource):
     """A live workbook (xw.Book) seen through the reader and writer protocol."""
 
     def __init__(self, book: Any):
@@ -61,12 +61,6 @@ class XlwingsWorkbook:
 
     def has(self, name: str) -> bool:
         return self._range(name) is not None
-
-    def has_data(self, name: str) -> bool:
-        if not self.has(name):
-            return False
-        rows = self.read(name).rows
-        return any(not (c == "" or c is None) for row in rows[1:] for c in row)
 
     def read(self, name: str) -> RawRange:
         rng = self._range(name)

@@ -325,10 +325,15 @@ SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_CLV": "horizontal",
 ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv", "scores", "costing", "elasticity")
 
 
-def outputs_for(analyses: set[str] | tuple[str, ...]) -> list[OutputBlock]:
-    """Output blocks produced by the given analyses (the run log is always written)."""
-    wanted = set(analyses) | {"runlog"}
-    return [o for o in OUTPUTS if o.analysis in wanted]
+# Score-model indicators may name a column of another analysis' per-customer output:
+# "rfm.<column>" (xv_out_RFM) or "clv.<column>" (xv_out_CLV).
+INDICATOR_SOURCES: tuple[str, ...] = ("rfm", "clv")
+
+
+def indicator_source(indicator: str) -> tuple[str, str] | None:
+    """(analysis, column) for an indicator taken from an analysis' output, else None."""
+    analysis, dot, column = indicator.partition(".")
+    return (analysis, column) if dot and analysis in INDICATOR_SOURCES else None
 
 
 def output_sheets() -> list[str]:

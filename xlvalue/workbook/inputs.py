@@ -13,10 +13,12 @@ from xlvalue.errors import InputError, Problem, ProblemCollector
 from xlvalue.workbook.contract import (
     CUSTOMERS,
     INPUT_TABLES,
+    SCORE_MODEL,
     SEGMENTS,
     SETTINGS_NAME,
     TRANSACTIONS,
     InputTable,
+    indicator_source,
 )
 from xlvalue.workbook.reader import RawRange, WorkbookReader
 from xlvalue.workbook.settings import Settings, read_settings
@@ -56,6 +58,14 @@ class Inputs:
         """The validated frame of an input table, or None when the workbook has none."""
         table = self.tables.get(name)
         return table.frame if table is not None else None
+
+    def indicator_sources(self) -> set[str]:
+        """The analyses (rfm, clv) whose outputs the score model's indicators name."""
+        model = self.frame(SCORE_MODEL.name)
+        if model is None:
+            return set()
+        return {found[0] for found in map(indicator_source, model["Indicator"].astype(str))
+                if found is not None}
 
 
 def _read_table(reader: WorkbookReader, spec: InputTable, required: bool,
@@ -141,9 +151,7 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
                     segments.frame if segments else None, records, warnings, tables=tables)
     if distributed is not None:
         inputs.summary, inputs.as_of, inputs.first_day = distributed
-    model = tables.get("xv_ScoreModel")
-    derived = model is not None and "scores" in analyses and bool(
-        model.frame["Indicator"].astype(str).str.match(r"^(rfm|clv)\.").any())
+    derived = "scores" in analyses and bool(inputs.indicator_sources())
     if derived and tx is None and file_log is None and not problems:
         problems.add(Problem("indicators rfm.* / clv.* need the transaction log (xv_Transactions "
                              "or TransactionsFile)", book=reader.book, name="xv_ScoreModel"))

@@ -107,8 +107,33 @@ class RawRange:
         return h.hexdigest()
 
 
+class RangeSource:
+    """What the pipeline reads inputs through (the headless reader, the xlwings adapter):
+    `book`, `has(name)` and `read(name)`; the rules built on them are written here once."""
+
+    @property
+    def book(self) -> str:
+        raise NotImplementedError
+
+    def has(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def read(self, name: str) -> RawRange:
+        raise NotImplementedError
+
+    def has_data(self, name: str) -> bool:
+        """The name exists and its range has a non-blank cell below the header row."""
+        if not self.has(name):
+            return False
+        try:
+            rows = self.read(name).rows
+        except InputError:
+            return True  # let the read report what is wrong
+        return any(not (c == "" or c is None) for row in rows[1:] for c in row)
+
+
 @dataclass
-class WorkbookReader:
+class WorkbookReader(RangeSource):
     """Reads input ranges of one .xlsx/.xlsm by defined name or Excel table name."""
 
     path: Path
@@ -164,16 +189,6 @@ class WorkbookReader:
 
     def has(self, name: str) -> bool:
         return self._find_name(name) is not None or name.lower() in self.tables
-
-    def has_data(self, name: str) -> bool:
-        """The name exists and its range has a non-blank cell below the header row."""
-        if not self.has(name):
-            return False
-        try:
-            rows = self.read(name).rows
-        except InputError:
-            return True  # let the read report what is wrong
-        return any(not (c == "" or c is None) for row in rows[1:] for c in row)
 
     def _find_name(self, name: str) -> list[DefinedName] | None:
         found = [n for n in self.names if n.name.lower() == name.lower()]
