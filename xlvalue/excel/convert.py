@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,9 +17,10 @@ import pandas as pd
 
 from xlvalue.errors import InputError, ModelError, XlvalueError
 from xlvalue.workbook.cells import frame_rows
-from xlvalue.workbook.contract import InputTable
+from xlvalue.workbook.contract import InputTable, setting
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import RawRange
+from xlvalue.workbook.settings import parse_setting
 from xlvalue.workbook.validation import validate_table
 
 ERROR_PREFIX = "#XV! "
@@ -111,6 +112,20 @@ def number(value: Any, argument: str, default: float | None = None) -> float:
     if arr.size != 1:
         raise UDFError(f"{argument} must be a single number")
     return float(arr[0])
+
+
+def setting_arg(value: Any, key: str, argument: str) -> Any:
+    """An optional argument that is a workbook setting (xv_Settings `key`): its default, type,
+    range and choices come from the contract, errors name the argument."""
+    if isinstance(value, list | tuple):
+        flat = [c for row in as_rows(value) for c in row]
+        if len(flat) != 1:
+            raise UDFError(f"{argument} must be a single cell")
+        value = flat[0]
+    parsed, error = parse_setting(replace(setting(key), key=argument), value)
+    if error:
+        raise UDFError(error)
+    return parsed
 
 
 def params_from_range(value: Any, names: tuple[str, ...], argument: str) -> dict[str, float]:

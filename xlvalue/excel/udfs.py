@@ -16,6 +16,7 @@ import xlwings as xw
 from xlvalue.analytics.costing import allocate, elasticity
 from xlvalue.analytics.customer_value import discounted_clv, ltv_from_tables, period_length
 from xlvalue.analytics.models import (
+    PURCHASE_MODELS,
     BetaGeoModel,
     GammaGammaModel,
     ModifiedBetaGeoModel,
@@ -35,15 +36,25 @@ from xlvalue.excel.convert import (
     number,
     numbers,
     params_from_range,
+    setting_arg,
     table_from_range,
     udf,
 )
-from xlvalue.workbook.contract import SCORE_MODEL, SEGMENTS, TRANSACTIONS, InputTable
+from xlvalue.workbook.contract import SCORE_MODEL, SEGMENTS, TRANSACTIONS, InputTable, setting
 from xlvalue.workbook.contract import Column as ContractColumn
 
 RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "total_spend", "R", "F",
                "M", "rfm_cell", "rfm_score", "segment"]
-MODELS = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel, "paretonbd": ParetoNBDModel}
+# the purchase models that take (frequency, recency, T); the NBD takes (frequency, periods)
+MODELS = {name: cls for name, cls in PURCHASE_MODELS.items() if name != "nbd"}
+
+
+def _default(key: str) -> str:
+    """'(default X)' for an argument that is the workbook setting `key` (from the contract)."""
+    return f"(default {setting(key).default})"
+
+
+MODEL_CHOICES = f"{', '.join(MODELS)} {_default('Model')}"
 
 
 def _log(transactions: Any) -> tuple[TransactionLog, int]:
@@ -66,15 +77,13 @@ def _fit_table(model) -> list[list[Any]]:
 @xw.func(category="xlvalue")
 @xw.arg("transactions", ndim=2, doc="Range with a header: CustomerID, Date, Amount (Cost...)")
 @xw.arg("as_of", doc="End of the observation window (default: the last date)")
-@xw.arg("bins", doc="Number of score bins (default 5)")
+@xw.arg("bins", doc=f"Number of score bins {_default('RFMBins')}")
 @udf("XV_RFM", transactions="transactions with a header row", as_of="as-of date",
-     bins="quantile bins")
+     bins=f"quantile bins {_default('RFMBins')}")
 def XV_RFM(transactions, as_of=None, bins=None):
     """RFM summary, R/F/M scores, cell code, weighted score and segment per customer."""
     log, last = _log(transactions)
-    n = int(number(bins, "bins", 5))
-    if not 2 <= n <= 10:
-        raise UDFError("bins must be between 2 and 10")
+    n = setting_arg(bins, "RFMBins", "bins")
     table = score_rfm(rfm_summary(log, _as_of(as_of, last)), n).table
     return frame_to_cells(table[RFM_COLUMNS])
 
@@ -99,14 +108,13 @@ def XV_RFM_SEGMENT(r, f, m, segments=None):
 @xw.func(category="xlvalue")
 @xw.arg("transactions", ndim=2, doc="Range with a header: CustomerID, Date, Amount")
 @xw.arg("observation_end", doc="End of the calibration window (default: the last date)")
-@xw.arg("unit", doc="weeks (default) or days")
-@udf("XV_REPEAT", transactions="transactions", observation_end="end date", unit="weeks/days")
+@xw.arg("unit", doc=f"{' or '.join(setting('TimeUnit').choices)} {_default('TimeUnit')}")
+@udf("XV_REPEAT", transactions="transactions", observation_end="end date",
+     unit=f"{' or '.join(setting('TimeUnit').choices)} {_default('TimeUnit')}")
 def XV_REPEAT(transactions, observation_end=None, unit=None):
     """Repeat-purchase summary per customer: frequency, recency, T, monetary_value."""
     log, last = _log(transactions)
-    u = (unit or "weeks").lower()
-    if u not in ("weeks", "days"):
-        raise UDFError("unit must be weeks or days")
+    u = setting_arg(unit, "TimeUnit", "unit")
     return frame_to_cells(repeat_summary(log, _as_of(observation_end, last, "observation_end"), u))
 
 
@@ -127,13 +135,16 @@ def XV_DECILES(values, transactions=None, years=None):
 
 @xw.func(category="xlvalue")
 @xw.arg("values", ndim=2, doc="Value per customer")
-@xw.arg("a", doc="Cumulative share closing class A (default 0.8)")
-@xw.arg("b", doc="Cumulative share closing class B (default 0.95)")
-@udf("XV_PARETO", values="value per customer", a="class A share", b="class B share")
+@xw.arg("a", doc=f"Cumulative share closing class A {_default('ParetoA')}")
+@xw.arg("b", doc=f"Cumulative share closing class B {_default('ParetoB')}")
+@udf("XV_PARETO", values="value per customer", a=f"class A share {_default('ParetoA')}",
+     b=f"class B share {_default('ParetoB')}")
 def XV_PARETO(values, a=None, b=None):
     """Pareto / ABC classes: customers and value per class."""
-    return frame_to_cells(pareto_table(numbers(values, "values"), number(a, "a", 0.8),
-                                       number(b, "b", 0.95)))
+    share_a, share_b = setting_arg(a, "ParetoA", "a"), setting_arg(b, "ParetoB", "b")
+    if share_a > share_b:
+        raise UDFError("a must not exceed b")
+    return frame_to_cells(pareto_table(numbers(values, "values"), share_a, share_b))
 
 
 @xw.func(category="xlvalue")
@@ -210,9 +221,9 @@ def XV_PARETONBD_FIT(frequency, recency, T):
 
 
 def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
-    name = (model or "bgnbd").lower().replace("/", "").replace("-", "")
+    name = (model or setting("Model").default).lower().replace("/", "").replace("-", "")
     if name not in MODELS:
-        raise UDFError("model must be bgnbd, mbgnbd or paretonbd")
+        raise UDFError(f"model must be {', '.join(MODELS)}")
     m = MODELS[name]()
     m.params_ = pd.Series(params_from_range(params, m.param_names, "params"))
     return m
@@ -224,7 +235,7 @@ def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
 @xw.arg("recency", ndim=2)
 @xw.arg("T", ndim=2)
 @udf("XV_PALIVE", params="fitted parameters", frequency="repeat purchases", recency="recency",
-     T="age", model="bgnbd (default), mbgnbd or paretonbd")
+     T="age", model=MODEL_CHOICES)
 def XV_PALIVE(params, frequency, recency, T, model=None):
     """Probability that each customer is still alive."""
     f, r, t = _rft(frequency, recency, T)
@@ -237,7 +248,7 @@ def XV_PALIVE(params, frequency, recency, T, model=None):
 @xw.arg("recency", ndim=2)
 @xw.arg("T", ndim=2)
 @udf("XV_EXPECTED_PURCHASES", params="fitted parameters", t="horizon (model time units)",
-     frequency="repeat purchases", recency="recency", T="age", model="bgnbd (default), mbgnbd or paretonbd")
+     frequency="repeat purchases", recency="recency", T="age", model=MODEL_CHOICES)
 def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
     """Expected purchases of each customer in the next t time units."""
     f, r, tt = _rft(frequency, recency, T)
@@ -254,9 +265,10 @@ def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
 @xw.arg("monetary", ndim=2)
 @udf("XV_CLV", params="purchase model parameters", gg_params="gamma-gamma parameters",
      frequency="repeat purchases", recency="recency", T="age", monetary="mean repeat spend",
-     horizon="periods (default 12)", period="period length in model time units (default: a "
-     "month in weeks)", discount="discount rate per period (default 0.01)",
-     margin="margin rate (default 1)", model="bgnbd (default), mbgnbd or paretonbd")
+     horizon=f"periods {_default('Horizon')}", period="period length in model time units "
+     f"(default: a {setting('PeriodUnit').default} in {setting('TimeUnit').default})",
+     discount=f"discount rate per period {_default('DiscountRate')}",
+     margin=f"gross-margin rate of spend {_default('MarginRate')}", model=MODEL_CHOICES)
 def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, period=None,
            discount=None, margin=None, model=None):
     """Discounted customer lifetime value over the horizon."""
@@ -266,11 +278,12 @@ def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, per
         raise UDFError("monetary must have one cell per customer")
     gg = GammaGammaModel()
     gg.params_ = pd.Series(params_from_range(gg_params, gg.param_names, "gg_params"))
-    h = int(number(horizon, "horizon", 12))
-    length = number(period, "period", period_length("month", "weeks"))
+    h = setting_arg(horizon, "Horizon", "horizon")
+    length = number(period, "period", period_length(setting("PeriodUnit").default,
+                                                    setting("TimeUnit").default))
     return column_cells(discounted_clv(_model(params, model), gg, f, r, t, m, h, length,
-                                       number(discount, "discount", 0.01),
-                                       number(margin, "margin", 1.0)))
+                                       setting_arg(discount, "DiscountRate", "discount"),
+                                       setting_arg(margin, "MarginRate", "margin")))
 
 
 @xw.func(category="xlvalue")
@@ -297,14 +310,13 @@ SCORE_INPUTS_ANY = InputTable("score inputs", "", (ContractColumn("CustomerID", 
 @xw.arg("model", ndim=2, doc="Score model: Indicator, Group, Weight, Direction, ...")
 @xw.arg("inputs", ndim=2, doc="CustomerID and one column per indicator")
 @udf("XV_SCORE", model="score model table", inputs="indicator values", revenue="revenue "
-     "indicator (default: the first)", missing="error, zero or mean")
+     "indicator (default: the first)",
+     missing=f"{', '.join(setting('ScoreMissing').choices)} {_default('ScoreMissing')}")
 def XV_SCORE(model, inputs, revenue=None, missing=None):
     """Weighted score, group points, rank, revenue rank, rank change and tier per customer."""
     m = table_from_range(model, SCORE_MODEL, "model")
     values = table_from_range(inputs, SCORE_INPUTS_ANY, "inputs").set_index("CustomerID")
-    how = (missing or "error").lower()
-    if how not in ("error", "zero", "mean"):
-        raise UDFError("missing must be error, zero or mean")
+    how = setting_arg(missing, "ScoreMissing", "missing")
     return frame_to_cells(score_customers(m, values, revenue or None, how).table)
 
 
