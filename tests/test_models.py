@@ -12,7 +12,9 @@ from xlvalue.analytics.models import (
     ModifiedBetaGeoModel,
     NBDModel,
     ParetoNBDModel,
+    bg_nbd,
     nbd_pmf,
+    pareto_nbd,
 )
 from xlvalue.analytics.models.base import compress
 from xlvalue.analytics.models.pareto_nbd import log_a0
@@ -194,23 +196,43 @@ def test_bgnbd_gradient_stays_finite_for_extreme_histories():
     m = BetaGeoModel()
     p = compress(np.array([300.0, 0.0, 2.0]), np.array([1.0, 0.0, 30.0]),
                  np.array([1000.0, 10.0, 39.0]))
-    ll, grad = m._loglik_grad(np.array([0.25, 4.0, 0.8, 2.5]), p)
-    assert np.isfinite(ll).all() and np.isfinite(grad).all()
-    np.testing.assert_allclose(ll, m._loglik(np.array([0.25, 4.0, 0.8, 2.5]), p), rtol=1e-12)
+    ll, grad = m._total_loglik_grad(np.array([0.25, 4.0, 0.8, 2.5]), p)
+    assert np.isfinite(ll) and np.isfinite(grad).all()
+    reference = bg_nbd.reference_loglik(0.25, 4.0, 0.8, 2.5, *p.columns)
+    assert ll == pytest.approx(float(p.weights @ reference), rel=1e-12)
 
 
 @pytest.mark.parametrize("params", [[0.25, 4.0, 0.8, 2.5], [1.3, 0.2, 3.0, 0.1]])
 @pytest.mark.parametrize("model_cls", [BetaGeoModel, ModifiedBetaGeoModel])
-def test_bgnbd_summed_likelihood_equals_sum_of_rows(cdnow, params, model_cls):
-    """The optimiser's summed form (per-level sums, one pass over repeat buyers) is exact."""
+def test_bgnbd_summed_likelihood_equals_the_reference(cdnow, params, model_cls):
+    """The optimiser's summed form (per-level sums, one pass over repeat buyers) equals the
+    printed per-customer likelihood, and its gradient central differences of that."""
     m = model_cls()
     extreme = pd.DataFrame({"frequency": [300.0], "recency": [1.0], "T": [1000.0]})
     data = pd.concat([cdnow, extreme])
     p = compress(data["frequency"], data["recency"], data["T"])
-    ll_rows, grad_rows = m._loglik_grad(np.array(params), p)
-    ll, grad = m._total_loglik_grad(np.array(params), p)
-    assert ll == pytest.approx(float(p.weights @ ll_rows), rel=1e-12)
-    np.testing.assert_allclose(grad, grad_rows @ p.weights, rtol=1e-10)
+
+    def reference(theta):
+        return float(p.weights @ bg_nbd.reference_loglik(*theta, *p.columns, shift=m.shift))
+
+    theta = np.array(params)
+    ll, grad = m._total_loglik_grad(theta, p)
+    assert ll == pytest.approx(reference(theta), rel=1e-12)
+    numeric = np.array([(reference(theta + h) - reference(theta - h)) / (2 * h[i])
+                        for i, h in enumerate(np.diag(1e-6 * theta))])
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6 * np.abs(numeric).max())
+
+
+@pytest.mark.parametrize("params", [[0.55, 10.58, 0.61, 11.67], [1.3, 0.2, 3.0, 0.1]])
+def test_pareto_nbd_likelihood_equals_the_quadrature_reference(cdnow, params):
+    """The fit's likelihood (2F1 through Pfaff, on distinct pairs) equals the per-customer
+    reference with A0 by quadrature alone."""
+    extreme = pd.DataFrame({"frequency": [300.0], "recency": [38.0], "T": [39.0]})
+    data = pd.concat([cdnow, extreme])
+    p = compress(data["frequency"], data["recency"], data["T"])
+    ll, _ = ParetoNBDModel()._total_loglik_grad(np.array(params), p)
+    reference = pareto_nbd.reference_loglik(*params, *p.columns)
+    assert ll == pytest.approx(float(p.weights @ reference), rel=1e-9)
 
 
 @pytest.mark.parametrize("model_cls, data, params", [
@@ -267,7 +289,9 @@ def test_mbgnbd_closed_forms_hand_derived():
     lik = (B(a, b + x + 1) / B(a, b) * G(r + x) * al ** r / G(r)
            * ((al + T) ** -(r + x) + a / (b + x) * (al + tx) ** -(r + x)))
     p = compress(np.array([1.0]), np.array([10.0]), np.array([20.0]))
-    assert m._loglik(np.array([r, al, a, b]), p)[0] == pytest.approx(np.log(lik), rel=1e-12)
+    assert m._total_ll(np.array([r, al, a, b]), p) == pytest.approx(np.log(lik), rel=1e-12)
+    assert bg_nbd.reference_loglik(r, al, a, b, *p.columns, shift=1)[0] == pytest.approx(
+        np.log(lik), rel=1e-12)
 
 
 @pytest.mark.parametrize("model_cls, params", [

@@ -196,7 +196,7 @@ class MLEModel:
 
     param_names: ClassVar[tuple[str, ...]] = ()
     model_name: ClassVar[str] = ""
-    has_gradient: ClassVar[bool] = False  # True when _loglik_grad is implemented
+    has_gradient: ClassVar[bool] = False  # True when _loglik_grad or _total_loglik_grad is
 
     params_: pd.Series
     variance_matrix_: pd.DataFrame
@@ -224,8 +224,11 @@ class MLEModel:
         return float(patterns.weights @ ll), grad @ patterns.weights
 
     def _total_ll(self, params: np.ndarray, patterns: Patterns) -> float:
-        ll = self._loglik(params, patterns)
-        total = float(np.dot(patterns.weights, ll))
+        """Log-likelihood summed over customers (-inf where it is not finite)."""
+        if self.has_gradient:
+            total = self._total_loglik_grad(params, patterns)[0]
+        else:
+            total = float(np.dot(patterns.weights, self._loglik(params, patterns)))
         return total if np.isfinite(total) else -np.inf
 
     def _fit_patterns(self, patterns: Patterns) -> MLEModel:

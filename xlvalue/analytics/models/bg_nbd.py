@@ -42,57 +42,14 @@ class BetaGeoModel(RecencyModel):
     def _start(self, patterns: Patterns) -> np.ndarray:
         return np.array([1.0, 1.0 / self.mean_rate(patterns), 1.0, 1.0])
 
-    def _loglik(self, params: np.ndarray, patterns: Patterns) -> np.ndarray:
-        r, alpha, a, b = params
-        x, tx, t = patterns.columns
-        return loglik(r, alpha, a, b, x, tx, t, self.shift)
-
-    def _loglik_grad(self, params: np.ndarray, patterns: Patterns
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """Log-likelihood and analytic gradient.
-
-        Special functions are evaluated once per distinct x, t_x or T and gathered, so the
-        per-pattern work is a few multiplications, one exp and one log.
-        """
-        r, alpha, a, b = params
-        (xu, xi), (txu, txi), (tu, ti) = patterns.levels
-        k = self.shift
-        rep_u = (xu > 0) | bool(k)
-        bx1_u = np.where(rep_u, b + xu - 1 + k, 1.0)
-        # per distinct x
-        const_x = (gammaln(r + xu) + gammaln(b + xu + k) - gammaln(a + b + xu + k) - gammaln(r)
-                   + r * np.log(alpha) - gammaln(b) + gammaln(a + b))
-        log_a4_x = np.where(rep_u, np.log(a) - np.log(bx1_u), -np.inf)
-        psi_abx = digamma(a + b + xu + k)
-        dr_x = digamma(r + xu) - digamma(r) + np.log(alpha)
-        da_x = -psi_abx + digamma(a + b)
-        db_x = digamma(b + xu + k) - psi_abx - digamma(b) + digamma(a + b)
-        rx = (r + xu)[xi]
-        log_at = np.log(alpha + tu)[ti]
-        log_atx = np.log(alpha + txu)[txi]
-        a3 = -rx * log_at
-        a4 = log_a4_x[xi] - rx * log_atx
-        diff = a4 - a3  # -inf where the dropout term is absent (BG/NBD, x = 0)
-        w4 = 1.0 / (1.0 + np.exp(-diff))
-        w3 = 1.0 - w4
-        # softplus(diff) = log(1 + e^diff), kept finite beyond e^700 (heavy buyers long lapsed)
-        top = a3 + np.log1p(np.exp(np.minimum(diff, 700.0))) + np.maximum(diff - 700.0, 0.0)
-        d_r = dr_x[xi] - w3 * log_at - w4 * log_atx
-        d_alpha = r / alpha - rx * (w3 / (alpha + tu)[ti] + w4 / (alpha + txu)[txi])
-        d_a = da_x[xi] + w4 / a
-        d_b = db_x[xi] - w4 / bx1_u[xi]
-        grad = np.empty((4, len(rx)))
-        grad[0], grad[1], grad[2], grad[3] = d_r, d_alpha, d_a, d_b
-        return const_x[xi] + top, grad
-
-
     def _total_loglik_grad(self, params: np.ndarray, patterns: Patterns
                            ) -> tuple[float, np.ndarray]:
-        """Summed log-likelihood and gradient: what the optimiser needs, in fewer passes.
+        """Summed log-likelihood and analytic gradient: the one form the fit uses (the tests
+        check it against `reference_loglik`).
 
         Terms of x alone are summed per distinct x, terms of T alone per distinct T (with the
         customer counts of each level), and only the dropout mixture needs the per-pattern
-        pass: about half the work of summing `_loglik_grad`'s rows.
+        pass: about half the work of evaluating every term per pattern.
         """
         r, alpha, a, b = params
         (xu, _), (txu, _), (tu, _) = patterns.levels
@@ -284,11 +241,12 @@ def _level_sums(patterns: Patterns, every_pattern: bool = False) -> dict:
     return cached
 
 
-def loglik(r, alpha, a, b, x, tx, t, shift: int = 0) -> np.ndarray:
-    """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), evaluated in log space.
+def reference_loglik(r, alpha, a, b, x, tx, t, shift: int = 0) -> np.ndarray:
+    """Per-customer BG/NBD log-likelihood as printed (FHL 2005, eq. 6), in log space.
 
     With shift=1 it is the MBG/NBD likelihood (Batislam, Denizel & Filiztekin 2007). The
-    reference form the fits are tested against.
+    reference the tests hold the fit's summed form (``_total_loglik_grad``) against; the fit
+    itself never calls it.
 
     Parameters
     ----------
