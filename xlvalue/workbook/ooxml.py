@@ -182,10 +182,6 @@ class Area:
     def a1(self) -> str:
         return f"{cell_ref(self.r0, self.c0)}:{cell_ref(self.r1, self.c1)}"
 
-    def absolute(self) -> str:
-        a = f"${col_letter(self.c0)}${self.r0 + 1}:${col_letter(self.c1)}${self.r1 + 1}"
-        return f"{quote_sheet(self.sheet)}!{a}"
-
 
 def quote_sheet(name: str) -> str:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) and not re.fullmatch(r"[A-Za-z]{1,3}\d+", name):

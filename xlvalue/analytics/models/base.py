@@ -196,7 +196,7 @@ class MLEModel:
 
     param_names: ClassVar[tuple[str, ...]] = ()
     model_name: ClassVar[str] = ""
-    has_gradient: ClassVar[bool] = False  # True when _loglik_grad or _total_loglik_grad is
+    has_gradient: ClassVar[bool] = False  # an analytic gradient (_loglik_grad or the total)
 
     params_: pd.Series
     variance_matrix_: pd.DataFrame
