@@ -103,3 +103,41 @@ def test_known_upward_imports_still_exist():
     for entry in KNOWN_UPWARD:
         path, _, imported = entry.partition(" imports ")
         assert imported in _imports(root / path), f"remove the fixed entry: {entry}"
+
+
+def public_modules() -> list[str]:
+    """Every module of the package a user may import (not __main__, not _private ones)."""
+    names = ["xlvalue"] + [m.name for m in pkgutil.walk_packages(xlvalue.__path__, "xlvalue.")]
+    return [n for n in names if not any(part.startswith("_") for part in n.split("."))]
+
+
+def unexported(mod) -> set[str]:
+    """Public classes and functions a module defines itself but leaves out of its __all__."""
+    import inspect
+
+    own = {name for name, obj in vars(mod).items()
+           if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+           and getattr(obj, "__module__", None) == mod.__name__}
+    return own - set(getattr(mod, "__all__", ()))
+
+
+@pytest.mark.parametrize("module", public_modules())
+def test_every_public_module_says_what_it_holds_and_exports(module):
+    """A module docstring, and an __all__ that names only what exists and every public class
+    and function the module itself defines (so `help()` and star imports show the API)."""
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert (mod.__doc__ or "").strip(), f"{module} has no module docstring"
+    assert hasattr(mod, "__all__"), f"{module} has no __all__"
+    assert all(hasattr(mod, name) for name in mod.__all__), f"{module}.__all__ names a missing object"
+    assert not unexported(mod), f"{module}.__all__ lacks {sorted(unexported(mod))}"
+
+
+def test_the_export_check_can_fail():
+    """A module defining a public function it does not export is caught (the check is not blind)."""
+    import types
+
+    mod = types.ModuleType("xlvalue.probe", "A probe.")
+    exec("def shown(): pass\ndef hidden(): pass\n__all__ = ['shown']", mod.__dict__)
+    assert unexported(mod) == {"hidden"}

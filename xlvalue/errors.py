@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+__all__ = ["MAX_REPORTED", "InputError", "ModelError", "Problem", "ProblemCollector", "XlvalueError"]
+
 MAX_REPORTED = 20
 
 

@@ -45,6 +45,10 @@ from xlvalue.workbook.inputs import Inputs, available_analyses, read_inputs
 from xlvalue.workbook.sheetxml import Block
 from xlvalue.workbook.writer import SheetOutput
 
+__all__ = ["CHARTS", "Progress", "Results", "add_ranking_columns", "analyse", "analyse_costing",
+           "analyse_elasticity", "analyse_ranking", "analyse_rfm", "analyse_scores", "compute",
+           "customer_value", "headline", "parse_only", "run_log", "score_inputs", "sheet_outputs"]
+
 Progress = Callable[[str], None]
 
 

@@ -4,3 +4,5 @@ scores, activity-based costing and the purchase/spend models.
 It imports numpy, pandas and scipy only (pyarrow for memory hand-back); nothing here knows
 of workbooks or Excel, so the same functions serve every door.
 """
+
+__all__: list[str] = []  # a folder of modules: import them by name

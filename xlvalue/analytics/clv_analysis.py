@@ -27,6 +27,9 @@ from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
 from xlvalue.analytics.transactions import DAYS_PER_UNIT, TransactionLog, day_number
 from xlvalue.errors import ModelError
 
+__all__ = ["CUSTOMER_BLOCK", "CLVResult", "Flows", "analyse_clv", "fit_purchase_model",
+           "fit_spend_model", "forecast_flows", "holdout_table"]
+
 
 @dataclass
 class CLVResult:

@@ -16,6 +16,9 @@ from scipy import sparse
 
 from xlvalue.errors import InputError, Problem
 
+__all__ = ["REVENUE_BANDS", "Allocation", "allocate", "elasticity", "profitability",
+           "revenue_per_marketing", "yes_flags"]
+
 REVENUE_BANDS = ((100_000, np.inf, "> 100k"), (20_000, 100_000, "20k-100k"),
                  (10_000, 20_000, "10k-20k"), (-np.inf, 10_000, "< 10k"))
 

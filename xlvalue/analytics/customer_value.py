@@ -19,6 +19,11 @@ from xlvalue.analytics.transactions import (
 )
 from xlvalue.errors import InputError, Problem
 
+__all__ = ["DAYS_PER_PERIOD", "MATRIX_CLASSES", "VALUE_CLASSES", "MarginHistory", "crm_margin",
+           "discount_factors", "discounted_clv", "ltv_from_tables", "margin_history",
+           "margin_rate_path", "period_length", "potential_value", "purchases_by_period",
+           "retention_ltv", "value_matrix"]
+
 DAYS_PER_PERIOD = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4,
                    "year": 365.25}
 MATRIX_CLASSES = ("MVC", "MGC", "Migrator", "BZ")

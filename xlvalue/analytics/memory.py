@@ -11,6 +11,8 @@ import ctypes
 
 import pyarrow as pa
 
+__all__ = ["release_memory"]
+
 
 def release_memory() -> None:
     """Hand freed memory back: Arrow's pool, then glibc's heap (glibc's part is a no-op

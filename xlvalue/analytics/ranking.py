@@ -12,6 +12,9 @@ import pandas as pd
 
 from xlvalue.errors import InputError, Problem
 
+__all__ = ["ABC_LABELS", "TIER_NAMES", "WhaleCurve", "abc_classes", "decile_groups", "decile_table",
+           "pareto_table", "tier_table", "value_tiers", "whale_curve"]
+
 TIER_NAMES = ("High", "Higher", "General", "Low")
 
 

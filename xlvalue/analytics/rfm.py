@@ -21,6 +21,10 @@ from xlvalue.analytics.transactions import (
 )
 from xlvalue.errors import InputError, Problem
 
+__all__ = ["DEFAULT_SEGMENTS", "CustomerRuns", "QuantileScores", "RFMScores", "assign_segments",
+           "bin_table", "calibration_holdout", "cell_codes", "default_segments", "quantile_scores",
+           "repeat_summary", "rfm_summary", "score_rfm", "segment_summary"]
+
 # The widely used 11-segment scheme on the R x F grid of 5-point scores; exhaustive and
 # non-overlapping for 5 bins, so every customer gets exactly one segment.
 DEFAULT_SEGMENTS: tuple[tuple[str, int, int, int, int, str], ...] = (

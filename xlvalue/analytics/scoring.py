@@ -16,6 +16,9 @@ from scipy.special import ndtr  # the standard normal CDF (scipy.stats costs 0.4
 from xlvalue.analytics.ranking import value_tiers
 from xlvalue.errors import InputError, Problem
 
+__all__ = ["DIRECTIONS", "NORMALISATIONS", "ScoreResult", "biggest_movers", "check_weights",
+           "is_penalty", "normalise", "score_customers"]
+
 NORMALISATIONS = ("minmax", "percentile", "zscore", "expert")
 DIRECTIONS = ("higher", "lower")
 

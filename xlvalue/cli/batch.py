@@ -18,6 +18,8 @@ from tqdm import tqdm
 
 from xlvalue.errors import InputError, Problem, XlvalueError
 
+__all__ = ["SUMMARY_COLUMNS", "expand", "run_batch", "run_one", "write_table"]
+
 SUMMARY_COLUMNS = ["book", "status", "seconds", "rows", "output", "error"]
 
 

@@ -14,6 +14,8 @@ from xlvalue.pipeline import Progress, Results, compute, headline, sheet_outputs
 from xlvalue.workbook.reader import WorkbookReader
 from xlvalue.workbook.writer import atomic_write, write_outputs
 
+__all__ = ["WORKBOOK_SUFFIXES", "RunReport", "default_output", "run_workbook"]
+
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 

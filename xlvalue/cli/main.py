@@ -13,6 +13,9 @@ from pathlib import Path
 from xlvalue import __version__
 from xlvalue.errors import InputError, XlvalueError
 
+__all__ = ["EXIT_INTERNAL", "EXIT_USER", "build_parser", "cmd_addin", "cmd_batch", "cmd_check",
+           "cmd_docs", "cmd_eval", "cmd_run", "cmd_template", "main"]
+
 EXIT_USER = 2
 EXIT_INTERNAL = 1
 

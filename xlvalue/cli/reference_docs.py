@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from xlvalue.workbook.contract import INPUT_TABLES, OUTPUTS, SETTINGS, SETTINGS_NAME, SETTINGS_SHEET
 
+__all__ = ["contract_markdown", "udf_markdown"]
+
 
 def contract_markdown() -> str:
     """The workbook contract as Markdown; a test keeps docs/workbook-contract.md equal to it."""

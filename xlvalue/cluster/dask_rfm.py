@@ -15,6 +15,8 @@ import pandas as pd
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.transactions_file import CSV_SUFFIXES, PARQUET_SUFFIXES
 
+__all__ = ["LOCAL_CLUSTER_CONFIG", "PERIOD_FREQ", "client_for", "rfm_summary_dask"]
+
 PERIOD_FREQ = {"week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 
 

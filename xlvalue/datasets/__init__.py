@@ -13,6 +13,8 @@ from importlib import resources
 
 import pandas as pd
 
+__all__ = ["load_cdnow_master", "load_cdnow_sample", "load_cdnow_summary", "load_donations"]
+
 
 def _open(name: str):
     return resources.files(__package__).joinpath(name).open("rb")

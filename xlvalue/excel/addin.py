@@ -24,6 +24,10 @@ from xlvalue.errors import InputError, Problem
 from xlvalue.excel import ovba
 from xlvalue.workbook.writer import atomic_write
 
+__all__ = ["ADDIN_NAME", "FIXED_DATE", "MANUAL_STEPS", "build_addin", "build_vba_project",
+           "config_path", "config_text", "install", "uninstall", "vba_modules", "write_config",
+           "xlstart_dir"]
+
 ADDIN_NAME = "xlvalue.xlam"
 FIXED_DATE = (2024, 1, 1, 0, 0, 0)
 

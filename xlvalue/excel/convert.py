@@ -23,6 +23,10 @@ from xlvalue.workbook.reader import RawRange
 from xlvalue.workbook.settings import parse_setting
 from xlvalue.workbook.validation import validate_table
 
+__all__ = ["ERROR_PREFIX", "REGISTRY", "Cells", "UDFError", "UDFSpec", "as_rows", "column_cells",
+           "excel_date", "frame_to_cells", "number", "numbers", "params_from_range", "setting_arg",
+           "table_from_range", "udf"]
+
 ERROR_PREFIX = "#XV! "
 Cells = list[list[Any]]
 

@@ -18,6 +18,9 @@ from xlvalue.pipeline import parse_only, sheet_outputs
 from xlvalue.workbook.inputs import available_analyses, read_inputs
 from xlvalue.workbook.template import build_template
 
+__all__ = ["OTHER_BUTTONS", "RUN_BUTTONS", "check_inputs", "clear_outputs", "new_template",
+           "ribbon", "run"]
+
 # ribbon control id -> the analyses it runs (None: everything the workbook has inputs for)
 RUN_BUTTONS: dict[str, str | None] = {
     "xvRunAll": None,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["CHUNK", "compress"]
+
 CHUNK = 4096
 
 

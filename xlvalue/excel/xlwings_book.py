@@ -23,6 +23,8 @@ from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
 from xlvalue.workbook.sheetxml import PlacedBlock, place_blocks
 from xlvalue.workbook.writer import SheetOutput
 
+__all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook"]
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 POINTS_PER_COL = 48.0
 POINTS_PER_ROW = 15.0

@@ -29,6 +29,8 @@ from xlvalue.workbook.cells import EXCEL_EPOCH, is_excel_error
 from xlvalue.workbook.ooxml import NS_MAIN, cell_ref, col_index, parse_xml, rels_path, to_bytes
 from xlvalue.workbook.writer import _Package, atomic_write
 
+__all__ = ["SPILL_REF", "XV_CALL", "Evaluated", "evaluate", "write_cached_values", "write_report"]
+
 XV_CALL = re.compile(r"(?:_xludf\.)?\b(XV_[A-Z_]+)\s*\(", re.I)
 SPILL_REF = re.compile(r"(?<![A-Za-z0-9_$])(\$?[A-Z]{1,3}\$?\d+)#")
 

@@ -15,6 +15,8 @@ from openpyxl.xml.functions import tostring
 
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
 
+__all__ = ["ChartKind", "ChartSpec", "chart_xml", "drawing_xml"]
+
 ChartKind = Literal["bar", "line", "bar+line", "scatter", "xyline"]
 
 

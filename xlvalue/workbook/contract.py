@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+__all__ = ["ANALYSES", "COST_POOLS", "CUSTOMERS", "DRIVERS", "ELASTICITY", "INDICATOR_SOURCES",
+           "INPUT_TABLES", "OUTPUTS", "REVENUE", "RUNLOG_SHEET", "SCORE_INPUTS", "SCORE_MODEL",
+           "SEGMENTS", "SETTINGS", "SETTINGS_NAME", "SETTINGS_SHEET", "SHEET_LAYOUT",
+           "TRANSACTIONS", "Column", "ColumnKind", "InputTable", "OutputBlock", "Setting",
+           "indicator_source", "output_sheets", "setting"]
+
 ColumnKind = Literal["id", "text", "date", "number", "integer"]
 
 

@@ -25,6 +25,8 @@ from xlvalue.workbook.settings import Settings, read_settings
 from xlvalue.workbook.transactions_file import read_transactions_file
 from xlvalue.workbook.validation import CleanTable, validate_table
 
+__all__ = ["InputRecord", "Inputs", "available_analyses", "read_inputs"]
+
 
 @dataclass
 class InputRecord:

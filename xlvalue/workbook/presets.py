@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+__all__ = ["COLUMNS", "CONVERGYS", "DELIVERED_VALUE", "KEY_ACCOUNT_17", "PRESETS", "preset"]
+
 COLUMNS = ["Indicator", "Group", "Weight", "WeightMax", "Direction", "Normalisation", "Min", "Max"]
 
 # Seed 003, the Convergys proxy model: six weighted areas (20/25/15/20/10/10); areas with

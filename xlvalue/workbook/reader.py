@@ -32,6 +32,9 @@ from xlvalue.workbook.ooxml import (
     read_rels,
 )
 
+__all__ = ["MAX_CELLS", "Cell", "DefinedName", "ExcelError", "RangeSource", "RawRange", "SheetInfo",
+           "TableInfo", "UncachedFormula", "WorkbookReader"]
+
 Cell = Any  # str | float | int | bool | date | datetime | '' | ExcelError
 
 _ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>(.*?)</c>', re.S)

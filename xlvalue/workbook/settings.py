@@ -14,6 +14,8 @@ from xlvalue.workbook.ooxml import cell_ref
 from xlvalue.workbook.reader import ExcelError, RawRange
 from xlvalue.workbook.validation import convert_dates, convert_numbers
 
+__all__ = ["Settings", "parse_setting", "read_settings"]
+
 
 @dataclass(frozen=True)
 class Settings(Mapping[str, Any]):

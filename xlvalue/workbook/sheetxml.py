@@ -18,6 +18,9 @@ from xlvalue.workbook.cells import EXCEL_EPOCH, column_kind
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import col_letter
 
+__all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "column_cells",
+           "inline_cells", "place_blocks", "sheet_xml_chunks"]
+
 # characters XML 1.0 cannot hold, and those that make a text need escaping (RE2 syntax, as
 # Arrow's regex kernels take it)
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"

@@ -35,6 +35,9 @@ from xlvalue.workbook.ooxml import col_letter, quote_sheet
 from xlvalue.workbook.presets import preset as preset_table
 from xlvalue.workbook.writer import atomic_write
 
+__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "FIXED_TIME", "HEADER_FILL", "HEADER_FONT",
+           "build_template", "demo_transactions"]
+
 HEADER_FILL = PatternFill("solid", fgColor="1F6F4A")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 DEMO_SETTINGS = {"AsOfDate": dt.date(1998, 6, 30), "CalibrationEnd": dt.date(1997, 9, 30)}

@@ -27,6 +27,10 @@ from xlvalue.errors import MAX_REPORTED, InputError, Problem
 from xlvalue.workbook.contract import TRANSACTIONS
 from xlvalue.workbook.validation import convert_dates, convert_numbers
 
+__all__ = ["CSV_SUFFIXES", "NUMBER_COLUMNS", "PARQUET_SUFFIXES", "ParquetColumns", "TableColumns",
+           "customer_codes", "day_numbers", "file_sha256", "float_values", "read_transactions_file",
+           "stream_days", "stream_floats"]
+
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 NUMBER_COLUMNS = ("Amount", "Cost", "Margin")

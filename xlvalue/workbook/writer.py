@@ -42,6 +42,9 @@ from xlvalue.workbook.ooxml import (
 )
 from xlvalue.workbook.sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml_chunks
 
+__all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
+           "WriteError", "atomic_write", "write_outputs"]
+
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
 CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"

@@ -17,6 +17,9 @@ from scipy.optimize import minimize
 
 from xlvalue.errors import ModelError
 
+__all__ = ["Z_95", "MLEModel", "Patterns", "RecencyModel", "check_rfm_arrays", "compress",
+           "gradient_hessian", "numeric_hessian"]
+
 Z_95 = 1.96  # the standard normal 97.5 % quantile as lifetimes rounds it, so the bounds agree
 
 

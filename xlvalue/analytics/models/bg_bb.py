@@ -15,6 +15,8 @@ from scipy.special import betaln, gammaln, hyp2f1, logsumexp
 from xlvalue.analytics.models.base import MLEModel, Patterns, compress
 from xlvalue.errors import ModelError
 
+__all__ = ["BetaGeoBetaBinomModel", "check_opportunities", "loglik"]
+
 
 class BetaGeoBetaBinomModel(MLEModel):
     """BG/BB: fit on (frequency, recency, n_periods); P(alive), expected and discounted

@@ -13,6 +13,8 @@ from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel
 
+__all__ = ["BetaGeoModel", "reference_loglik"]
+
 
 class BetaGeoModel(RecencyModel):
     """BG/NBD: fit on (frequency, recency, T); predict purchases and P(alive).

@@ -13,6 +13,8 @@ from scipy.special import digamma, gammaln
 from xlvalue.analytics.models.base import MLEModel, Patterns, compress
 from xlvalue.errors import ModelError
 
+__all__ = ["LIFETIMES_MONTH", "GammaGammaModel"]
+
 # a month in each time unit, as lifetimes' customer_lifetime_value counts it
 LIFETIMES_MONTH = {"W": 4.345, "M": 1.0, "D": 30.0, "H": 30.0 * 24}
 

@@ -13,6 +13,8 @@ from scipy.special import hyp2f1
 
 from xlvalue.analytics.models.bg_nbd import BetaGeoModel
 
+__all__ = ["ModifiedBetaGeoModel"]
+
 
 class ModifiedBetaGeoModel(BetaGeoModel):
     """MBG/NBD: fit on (frequency, recency, T); predict purchases and P(alive).

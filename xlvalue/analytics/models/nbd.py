@@ -12,6 +12,8 @@ from scipy.special import gammaln
 from xlvalue.analytics.models.base import MLEModel, Patterns, compress
 from xlvalue.errors import ModelError
 
+__all__ = ["NBDModel", "nbd_pmf"]
+
 
 def nbd_pmf(x, a: float, b: float, n: float = 1.0) -> np.ndarray:
     """P(X = x) of the NBD over n periods.

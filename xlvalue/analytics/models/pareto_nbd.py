@@ -14,6 +14,8 @@ from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel, compress
 
+__all__ = ["ParetoNBDModel", "log_a0", "log_a0_quadrature", "reference_loglik"]
+
 
 def _log_term(r, alpha, s, beta, x, u) -> np.ndarray:
     """log[2F1(r+s+x, b'; r+s+x+1; z) / (max(alpha, beta) + u)^(r+s+x)] via Pfaff (see module)."""

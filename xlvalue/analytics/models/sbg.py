@@ -13,6 +13,8 @@ from scipy.special import betaln, hyp2f1
 from xlvalue.analytics.models.base import MLEModel, Patterns
 from xlvalue.errors import ModelError
 
+__all__ = ["ShiftedBetaGeoModel", "check_survivors"]
+
 
 class ShiftedBetaGeoModel(MLEModel):
     """sBG: fit on a cohort's survivor counts; retention and survival curves, DERL.
