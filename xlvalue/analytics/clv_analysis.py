@@ -33,6 +33,24 @@ __all__ = ["CUSTOMER_BLOCK", "CLVResult", "Flows", "analyse_clv", "fit_purchase_
 
 @dataclass
 class CLVResult:
+    """Everything the CLV analysis produces, as tables.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        Per customer: frequency, recency, T, monetary_value, p_alive, expected_purchases,
+        expected_avg_spend, margin_rate, clv, historical_value, potential_value, value_class.
+    models : pandas.DataFrame
+        The models' `fit_report` tables, stacked.
+    forecast : pandas.DataFrame
+        Per forecast period: expected purchases, amount, costs, CRM margin (currency).
+    matrix : pandas.DataFrame
+        Customers and value per value class, with the thresholds.
+    holdout : pandas.DataFrame or None
+        Actual vs expected holdout purchases by calibration frequency (with CalibrationEnd).
+    warnings : list of str
+        Notes for the user (convergence, fallbacks).
+    """
     customers: pd.DataFrame
     models: pd.DataFrame
     forecast: pd.DataFrame
@@ -42,7 +60,19 @@ class CLVResult:
 
 
 def fit_purchase_model(name: str, summary: pd.DataFrame):
-    """Fit the chosen purchase model on a repeat-purchase summary."""
+    """Fit the chosen purchase model on a repeat-purchase summary.
+
+    Parameters
+    ----------
+    name : {"bgnbd", "mbgnbd", "paretonbd", "nbd"}
+        The model (a key of `PURCHASE_MODELS`).
+    summary : pandas.DataFrame
+        frequency, recency and T (the summary's time unit).
+
+    Returns
+    -------
+    fitted purchase model
+    """
     model = PURCHASE_MODELS[name]()
     if name == "nbd":
         return model.fit(summary["frequency"], summary["T"])
@@ -50,13 +80,50 @@ def fit_purchase_model(name: str, summary: pd.DataFrame):
 
 
 def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
+    """Fit gamma-gamma on the repeat customers with a positive mean spend.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        frequency and monetary_value (currency).
+
+    Returns
+    -------
+    GammaGammaModel
+    """
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     return GammaGammaModel().fit(repeat["frequency"], repeat["monetary_value"])
 
 
 def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as_of: int,
                   unit: str, max_frequency: int = 7) -> pd.DataFrame:
-    """Mean actual vs expected holdout repeat purchases by calibration frequency (0..7+)."""
+    """Mean actual vs expected holdout repeat purchases by calibration frequency (0..7+).
+
+    Parameters
+    ----------
+    model_name : str
+        The purchase model (a key of `PURCHASE_MODELS`), fitted on the calibration period.
+    log : TransactionLog
+        The transactions.
+    calibration_end : int
+        Last calibration day (days since 1970-01-01).
+    as_of : int
+        Last holdout day (days since 1970-01-01).
+    unit : {"days", "weeks"}
+        The model's time unit.
+    max_frequency : int, default 7
+        Calibration frequencies from this one up are pooled ("7+").
+
+    Returns
+    -------
+    pandas.DataFrame
+        frequency_cal, customers, actual_holdout, expected_holdout (purchases per customer).
+
+    References
+    ----------
+    .. [1] Fader, Hardie and Lee (2005), "Counting your customers the easy way", Marketing
+       Science 24(2), figure 4 (conditional expectations).
+    """
     ch = calibration_holdout(log, calibration_end, as_of, unit)
     cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                              "T_cal": "T"})
@@ -76,7 +143,19 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
 
 @dataclass
 class Flows:
-    """Per customer and per forecast period sums of the CRM gross-margin forecast."""
+    """Per customer and per forecast period sums of the CRM gross-margin forecast.
+
+    Attributes
+    ----------
+    clv : numpy.ndarray
+        Discounted CRM margin over the horizon, per customer (currency).
+    expected_purchases : numpy.ndarray
+        Expected purchases over the horizon, per customer.
+    first_rate : numpy.ndarray
+        Margin rate of the first forecast period, per customer (fraction).
+    period_purchases, period_amount, period_product_cost, period_margin : numpy.ndarray
+        Per period, summed over customers (purchases; currency).
+    """
 
     clv: np.ndarray  # discounted CRM margin over the horizon, per customer
     expected_purchases: np.ndarray  # per customer, over the horizon
@@ -92,9 +171,39 @@ CUSTOMER_BLOCK = 100_000  # customers x periods matrices are built this many row
 
 def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: int,
                    length: float, default_rate: float, disc: np.ndarray) -> Flows:
-    """The CRM gross-margin forecast (METHODS 6): purchases per period x expected spend, the
-    r1 margin-rate rule, minus marketing cost, discounted. Customers are taken in blocks, so
-    the customers x periods matrices stay small for a million customers."""
+    """The CRM gross-margin forecast (METHODS 6).
+
+    Purchases per period x expected spend, the r1 margin-rate rule, minus marketing cost,
+    discounted. Customers are taken in blocks, so the customers x periods matrices stay small
+    for a million customers.
+
+    Parameters
+    ----------
+    model : fitted purchase model
+        The purchase model.
+    x, tx, T : numpy.ndarray
+        Repeat purchases, recency and age per customer (the model's time unit).
+    spend : numpy.ndarray
+        Expected spend per purchase (currency).
+    history : MarginHistory
+        Margin rates by period.
+    codes : numpy.ndarray of int
+        Each customer's code in the log (for `history`).
+    marketing : numpy.ndarray
+        Marketing cost per customer and period (currency).
+    horizon : int
+        Number of periods.
+    length : float
+        Length of a period in the model's time unit.
+    default_rate : float
+        Margin rate (fraction) where the history has none.
+    disc : numpy.ndarray
+        Discount factor per period.
+
+    Returns
+    -------
+    Flows
+    """
     n = len(x)
     out = Flows(np.empty(n), np.empty(n), np.empty(n), *(np.zeros(horizon) for _ in range(4)))
     for lo in range(0, n, CUSTOMER_BLOCK):
@@ -118,9 +227,37 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
                 customers: pd.DataFrame | None,
                 repeat: pd.DataFrame | None = None,
                 history: MarginHistory | None = None) -> CLVResult:
-    """Everything of METHODS sections 4-6 for the customers of the RFM table. `repeat` and
-    `history` may pass in repeat_summary(log, as_of, TimeUnit) and margin_history(log, as_of,
-    PeriodUnit) made by the RFM step (they are only read)."""
+    """Everything of METHODS sections 4-6 for the customers of the RFM table.
+
+    Parameters
+    ----------
+    log : TransactionLog
+        The transactions.
+    as_of : int
+        Analysis date (days since 1970-01-01).
+    settings : Mapping
+        TimeUnit, PeriodUnit, Horizon, Model, DiscountRate (per period), MarginRate,
+        MatrixActual, MatrixPotential, CalibrationEnd (the workbook's settings).
+    rfm : pandas.DataFrame
+        The RFM summary (customer_id, first_purchase, total_spend, total_margin, monetary).
+    customers : pandas.DataFrame or None
+        Optional CustomerID, MarketingCost, PotentialSpend, ShareOfWallet.
+    repeat : pandas.DataFrame, optional
+        ``repeat_summary(log, as_of, TimeUnit)`` made by the RFM step (only read).
+    history : MarginHistory, optional
+        ``margin_history(log, as_of, PeriodUnit)`` made by the RFM step (only read).
+
+    Returns
+    -------
+    CLVResult
+
+    References
+    ----------
+    .. [1] Fader, Hardie and Lee (2005), "Counting your customers the easy way", Marketing
+       Science 24(2).
+    .. [2] Fader, Hardie and Lee (2005), "RFM and CLV: using iso-value curves for customer base
+       analysis", Journal of Marketing Research 42(4).
+    """
     s = settings
     unit, period_unit, horizon = s["TimeUnit"], s["PeriodUnit"], int(s["Horizon"])
     warnings: list[str] = []

@@ -25,7 +25,21 @@ REVENUE_BANDS = ((100_000, np.inf, "> 100k"), (20_000, 100_000, "20k-100k"),
 
 @dataclass
 class Allocation:
-    """Result of pushing pool costs through the stages."""
+    """Result of pushing pool costs through the stages.
+
+    Attributes
+    ----------
+    final : pandas.Series
+        Cost per final object (nodes never used as a source; currency).
+    flows : pandas.DataFrame
+        stage, from, to, amount (currency): every movement of cost.
+    unallocated : pandas.Series
+        Pools explicitly left unallocated (idle capacity; currency).
+    total_input : float
+        Cost of the pools allocated (currency).
+    warnings : list of str
+        Notes for the user (e.g. idle capacity left).
+    """
 
     final: pd.Series  # cost per final object (nodes never used as a source)
     flows: pd.DataFrame  # stage, from, to, amount
@@ -35,7 +49,17 @@ class Allocation:
 
 
 def yes_flags(values: pd.Series) -> np.ndarray:
-    """Truthy flag cells (yes, y, true, 1, x; any case) as booleans."""
+    """Truthy flag cells (yes, y, true, 1, x; any case) as booleans.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Cells of a yes/no column.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
     return values.astype(str).str.strip().str.lower().isin(("yes", "y", "true", "1", "x")).to_numpy()
 
 
@@ -45,10 +69,34 @@ def _problem(msg: str, row: int | None = None, name: str = "xv_Drivers") -> Prob
 
 def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | None = None
              ) -> Allocation:
-    """Allocate pool amounts through the driver stages.
+    """Allocate pool amounts through the driver stages (activity-based costing).
 
-    pools: Pool, Stage, Amount, optional Unallocated (yes/no); drivers: Stage, From, To,
-    Quantity. `include` masks the pools to allocate (e.g. incremental costs only).
+    Each stage moves the cost of its source nodes to targets in proportion to the driver
+    quantities, cost_j = sum_i cost_i d_ij / sum_j' d_ij', as one sparse matrix product.
+
+    Parameters
+    ----------
+    pools : pandas.DataFrame
+        Pool, Stage, Amount (currency) and optionally Unallocated (yes/no).
+    drivers : pandas.DataFrame
+        Stage, From, To, Quantity (driver units, >= 0).
+    include : numpy.ndarray of bool, optional
+        Mask of the pools to allocate (e.g. incremental costs only).
+
+    Returns
+    -------
+    Allocation
+
+    Raises
+    ------
+    InputError
+        Negative quantities, self-allocation, pools without drivers, drivers summing to zero,
+        a cycle, or lost cost, with the rows named.
+
+    References
+    ----------
+    .. [1] Kaplan, R. S. and Cooper, R. (1998). Cost & Effect: Using Integrated Cost
+       Systems to Drive Profitability and Performance. Harvard Business School Press.
     """
     problems: list[Problem] = []
     pools = pools.reset_index(drop=True)
@@ -131,7 +179,29 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
 
 
 def profitability(revenue: pd.Series, fac: pd.Series, incremental: pd.Series) -> pd.DataFrame:
-    """Per object: revenue, fully allocated and incremental cost and profit, margins, shares."""
+    """Per object: revenue, fully allocated and incremental cost and profit, margins, shares.
+
+    Parameters
+    ----------
+    revenue : pandas.Series
+        Revenue per object (currency), indexed by object name.
+    fac : pandas.Series
+        Fully allocated cost per object (currency).
+    incremental : pandas.Series
+        Incremental cost per object (currency).
+
+    Returns
+    -------
+    pandas.DataFrame
+        object, revenue, fac, profit_fac, incremental_cost, profit_incremental (currency),
+        revenue_margin_fac, cost_margin_fac, revenue_margin_incremental and the shares of
+        revenue and profit (fractions).
+
+    References
+    ----------
+    .. [1] Kaplan, R. S. and Cooper, R. (1998). Cost & Effect: Using Integrated Cost
+       Systems to Drive Profitability and Performance. Harvard Business School Press.
+    """
     idx = revenue.index.union(fac.index)
     rev = revenue.reindex(idx).fillna(0.0)
     full = fac.reindex(idx).fillna(0.0)
@@ -153,7 +223,20 @@ def profitability(revenue: pd.Series, fac: pd.Series, incremental: pd.Series) ->
 
 
 def revenue_per_marketing(revenue: np.ndarray, marketing: np.ndarray) -> pd.DataFrame:
-    """Revenue per 100 of marketing cost by revenue band (> 100k, 20k-100k, 10k-20k, < 10k)."""
+    """Revenue per 100 of marketing cost by revenue band (> 100k, 20k-100k, 10k-20k, < 10k).
+
+    Parameters
+    ----------
+    revenue : array_like
+        Revenue per customer (currency).
+    marketing : array_like
+        Marketing cost per customer (currency).
+
+    Returns
+    -------
+    pandas.DataFrame
+        band, customers, revenue, marketing_cost (currency), revenue_per_100_marketing.
+    """
     rev = np.asarray(revenue, dtype=float)
     mkt = np.asarray(marketing, dtype=float)
     rows = []
@@ -166,7 +249,26 @@ def revenue_per_marketing(revenue: np.ndarray, marketing: np.ndarray) -> pd.Data
 
 
 def elasticity(p1, q1, p2, q2) -> pd.DataFrame:
-    """Point and arc (midpoint) price elasticity; |arc| > 1 is elastic (METHODS section 9)."""
+    """Point and arc (midpoint) price elasticity; |arc| > 1 is elastic (METHODS section 9).
+
+    Parameters
+    ----------
+    p1, q1 : array_like
+        Price (currency) and quantity (units) before.
+    p2, q2 : array_like
+        Price and quantity after.
+
+    Returns
+    -------
+    pandas.DataFrame
+        point_elasticity, arc_elasticity (dimensionless) and class (elastic, inelastic, unit
+        elastic or undefined).
+
+    References
+    ----------
+    .. [1] Allen, R. G. D. (1934). "The concept of arc elasticity of demand". Review of
+       Economic Studies 1(3), 226-229.
+    """
     p1, q1, p2, q2 = (np.asarray(v, dtype=float) for v in (p1, q1, p2, q2))
     with np.errstate(invalid="ignore", divide="ignore"):
         point = ((q2 - q1) / q1) / ((p2 - p1) / p1)

@@ -30,14 +30,44 @@ MATRIX_CLASSES = ("MVC", "MGC", "Migrator", "BZ")
 
 
 def period_length(period_unit: str, time_unit: str) -> float:
-    """Length of one forecast period (PeriodUnit) in the model's time unit (TimeUnit)."""
+    """Length of one forecast period (PeriodUnit) in the model's time unit (TimeUnit).
+
+    Parameters
+    ----------
+    period_unit : {"day", "week", "month", "quarter", "year"}
+        The forecast period (a month is 365.25 / 12 days).
+    time_unit : {"days", "weeks"}
+        The unit of recency and T.
+
+    Returns
+    -------
+    float
+        Time units per period (e.g. 4.348 weeks per month).
+    """
     return DAYS_PER_PERIOD[period_unit] / DAYS_PER_UNIT[time_unit]
 
 
 def purchases_by_period(model, frequency, recency, T, horizon: int, length: float) -> np.ndarray:
     """Expected purchases in each of the next `horizon` periods (customers x periods).
 
-    Computed on unique (x, t_x, T) patterns: customers who share a history share a forecast.
+    Differences of the model's cumulative conditional expectation at the period ends, computed
+    on unique (x, t_x, T) patterns: customers who share a history share a forecast.
+
+    Parameters
+    ----------
+    model : fitted purchase model
+        Any model with `conditional_expected_number_of_purchases_up_to_time`.
+    frequency, recency, T : array_like
+        Repeat purchases, recency and age per customer (the model's time unit).
+    horizon : int
+        Number of periods.
+    length : float
+        Length of a period in the model's time unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        customers x horizon expected purchases.
     """
     from xlvalue.analytics.models.base import compress
 
@@ -50,12 +80,50 @@ def purchases_by_period(model, frequency, recency, T, horizon: int, length: floa
 
 
 def discount_factors(horizon: int, rate: float) -> np.ndarray:
-    """1 / (1 + i)^k for k = 1..horizon (end-of-period discounting)."""
+    """1 / (1 + i)^k for k = 1..horizon (end-of-period discounting).
+
+    Parameters
+    ----------
+    horizon : int
+        Number of periods.
+    rate : float
+        Discount rate per period (fraction, e.g. 0.01).
+
+    Returns
+    -------
+    numpy.ndarray
+        One factor per period.
+    """
     return (1.0 + rate) ** -np.arange(1, horizon + 1, dtype=float)
 
 
 def ltv_from_tables(contribution: np.ndarray, cost: np.ndarray, rate: float) -> np.ndarray:
-    """The seed's V = sum_{t=0..T} (Q_t - C_t) / (1 + i)^t, one row per customer."""
+    """The seed's V = sum over t = 0..T of (Q_t - C_t) / (1 + i)^t, one row per customer.
+
+    Parameters
+    ----------
+    contribution : array_like
+        Q_t per customer (rows) and period (columns), currency.
+    cost : array_like
+        C_t, same shape, currency.
+    rate : float
+        Discount rate per period (fraction).
+
+    Returns
+    -------
+    numpy.ndarray
+        Lifetime value per customer (currency, at period 0).
+
+    Raises
+    ------
+    InputError
+        Tables of different shapes.
+
+    References
+    ----------
+    .. [1] Gupta, S. and Lehmann, D. R. (2003). "Customers as assets". Journal of Interactive
+       Marketing 17(1), 9-24.
+    """
     q = np.atleast_2d(np.asarray(contribution, dtype=float))
     c = np.atleast_2d(np.asarray(cost, dtype=float))
     if q.shape != c.shape:
@@ -65,7 +133,34 @@ def ltv_from_tables(contribution: np.ndarray, cost: np.ndarray, rate: float) -> 
 
 
 def retention_ltv(margin, retention, rate: float, periods: int | None = None) -> np.ndarray:
-    """Constant margin m, retention r: sum_{t=0..T} m r^t / (1+i)^t (T None = forever)."""
+    """Lifetime value at a constant margin and retention: sum over t of m r^t / (1 + i)^t.
+
+    Parameters
+    ----------
+    margin : array_like
+        Margin m per period (currency).
+    retention : array_like
+        Retention rate r per period (fraction).
+    rate : float
+        Discount rate i per period (fraction).
+    periods : int, optional
+        Last period T; None sums forever, m / (1 - r / (1 + i)).
+
+    Returns
+    -------
+    numpy.ndarray
+        Lifetime value per customer (currency).
+
+    Raises
+    ------
+    InputError
+        A perpetual LTV with retention >= 1 + rate.
+
+    References
+    ----------
+    .. [1] Gupta, S. and Lehmann, D. R. (2003). "Customers as assets". Journal of Interactive
+       Marketing 17(1), 9-24.
+    """
     m = np.asarray(margin, dtype=float)
     r = np.asarray(retention, dtype=float)
     ratio = r / (1.0 + rate)
@@ -81,7 +176,21 @@ def retention_ltv(margin, retention, rate: float, periods: int | None = None) ->
 
 @dataclass(frozen=True)
 class MarginHistory:
-    """Per customer: last transacting period and its margin rate; company-wide trend slopes."""
+    """Per customer: last transacting period and its margin rate; company-wide trend slopes.
+
+    Attributes
+    ----------
+    last_period : numpy.ndarray of int
+        Each customer's last period with a transaction (period numbers, `period_index`).
+    last_rate : numpy.ndarray of float
+        Gross-margin rate (fraction) of that period; NaN without amounts.
+    latest_period : int
+        The period of the analysis date.
+    first_period : int
+        The log's first period.
+    slopes : numpy.ndarray of float
+        slopes[p - first_period]: trend (rate per period) of the company rate over [p, latest].
+    """
 
     last_period: np.ndarray
     last_rate: np.ndarray
@@ -90,15 +199,40 @@ class MarginHistory:
     slopes: np.ndarray  # slopes[p - first_period]: trend of the company rate over [p, latest]
 
     def rows(self, idx: np.ndarray) -> MarginHistory:
-        """The same history for the customers at `idx` (log codes) only."""
+        """The same history for some customers only.
+
+        Parameters
+        ----------
+        idx : numpy.ndarray of int
+            Customer codes of the log.
+
+        Returns
+        -------
+        MarginHistory
+        """
         return MarginHistory(self.last_period[idx], self.last_rate[idx], self.latest_period,
                              self.first_period, self.slopes)
 
 
 def margin_history(log: TransactionLog, as_of: int, period_unit: str,
                    days: PurchaseDays | None = None) -> MarginHistory:
-    """Margin rates by period: each customer's last period, the company's rate trend. `days`
-    may pass in purchase_days(log.until(as_of)) made before."""
+    """Margin rates by period: each customer's last period, the company's rate trend.
+
+    Parameters
+    ----------
+    log : TransactionLog
+        The transactions.
+    as_of : int
+        Analysis date (days since 1970-01-01).
+    period_unit : {"day", "week", "month", "quarter", "year"}
+        The forecast period.
+    days : PurchaseDays, optional
+        ``purchase_days(log.until(as_of))`` made before.
+
+    Returns
+    -------
+    MarginHistory
+    """
     log = log.until(as_of)
     days = days if days is not None else purchase_days(log)
     n = log.n_customers
@@ -169,6 +303,18 @@ def margin_rate_path(history: MarginHistory, horizon: int) -> np.ndarray:
     For forecast period k, r1 = periods without a transaction between the customer's last
     transacting period and period k; r1 = 0 keeps the last rate, otherwise rate =
     last rate x (1 + slope x r1 / 2), slope from the last period to the latest one.
+
+    Parameters
+    ----------
+    history : MarginHistory
+        From `margin_history`.
+    horizon : int
+        Number of forecast periods.
+
+    Returns
+    -------
+    numpy.ndarray
+        customers x horizon margin rates (fractions).
     """
     k = np.arange(1, horizon + 1)
     r1 = (history.latest_period + k)[None, :] - history.last_period[:, None] - 1
@@ -178,7 +324,22 @@ def margin_rate_path(history: MarginHistory, horizon: int) -> np.ndarray:
 
 
 def crm_margin(amount: np.ndarray, rate: np.ndarray, marketing: np.ndarray) -> np.ndarray:
-    """CRM gross margin = amount - product cost - relationship-marketing cost (per period)."""
+    """CRM gross margin = amount - product cost - relationship-marketing cost (per period).
+
+    Parameters
+    ----------
+    amount : numpy.ndarray
+        Expected revenue (currency).
+    rate : numpy.ndarray
+        Gross-margin rate (fraction); product cost = amount x (1 - rate).
+    marketing : numpy.ndarray
+        Marketing cost (currency).
+
+    Returns
+    -------
+    numpy.ndarray
+        Margin (currency), same shape.
+    """
     cost = amount * (1.0 - rate)
     return amount - cost - marketing
 
@@ -190,6 +351,31 @@ def potential_value(spend_per_period: np.ndarray, potential_spend: np.ndarray | 
 
     Competitors' spend = PotentialSpend x (1 - share of wallet); the share defaults to our
     observed spend / PotentialSpend; without PotentialSpend it is our spend x (1 - s) / s.
+
+    Parameters
+    ----------
+    spend_per_period : numpy.ndarray
+        Our observed spend per period (currency).
+    potential_spend : numpy.ndarray, optional
+        The customer's total spend in the category per period (currency).
+    share_of_wallet : numpy.ndarray, optional
+        Our share of it (fraction).
+    margin_rate : numpy.ndarray
+        Gross-margin rate (fraction).
+    horizon : int
+        Number of periods.
+    rate : float
+        Discount rate per period (fraction).
+
+    Returns
+    -------
+    numpy.ndarray
+        Potential value per customer (currency).
+
+    References
+    ----------
+    .. [1] Peppers, D. and Rogers, M. (2011). Managing Customer Experience and Relationships.
+       Wiley (actual and potential value).
     """
     ours = np.asarray(spend_per_period, dtype=float)
     n = len(ours)
@@ -209,9 +395,31 @@ VALUE_CLASSES = np.array(["BZ", "MVC", "MGC", "Migrator"], dtype=object)
 
 def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.5,
                  potential_q: float = 0.5) -> tuple[np.ndarray, float, float]:
-    """Peppers & Rogers classes: BZ (actual < 0), MVC (actual at or above its threshold), MGC
-    (potential above its threshold), Migrator (the rest). Thresholds are quantiles over the
-    customers with non-negative actual value."""
+    """Peppers & Rogers classes from actual and potential value.
+
+    BZ (actual < 0), MVC (actual at or above its threshold), MGC (potential above its
+    threshold), Migrator (the rest). Thresholds are quantiles over the customers with
+    non-negative actual value.
+
+    Parameters
+    ----------
+    actual : numpy.ndarray
+        Actual value (CLV) per customer (currency).
+    potential : numpy.ndarray
+        Potential value per customer (currency).
+    actual_q, potential_q : float, default 0.5
+        Quantiles (fractions) giving the thresholds.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, float, float)
+        Class per customer and the actual and potential thresholds (currency).
+
+    References
+    ----------
+    .. [1] Peppers, D. and Rogers, M. (2011). Managing Customer Experience and Relationships.
+       Wiley.
+    """
     a = np.asarray(actual, dtype=float)
     p = np.nan_to_num(np.asarray(potential, dtype=float), nan=0.0)
     positive = a >= 0
@@ -223,7 +431,39 @@ def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.
 
 def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, horizon: int,
                    length: float, rate: float, margin: float = 1.0) -> np.ndarray:
-    """CLV = sum over periods of expected purchases x expected spend x margin / (1 + i)^k."""
+    """CLV = sum over periods of expected purchases x expected spend x margin / (1 + i)^k.
+
+    The one CLV formula behind ``XV_CLV`` and `GammaGammaModel.customer_lifetime_value`.
+
+    Parameters
+    ----------
+    model : fitted purchase model
+        BG/NBD, MBG/NBD, Pareto/NBD or NBD.
+    spend_model : GammaGammaModel
+        Fitted spend model.
+    frequency, recency, T : array_like
+        Repeat purchases, recency and age per customer (the model's time unit).
+    monetary_value : array_like
+        Mean repeat spend per customer (currency).
+    horizon : int
+        Number of periods.
+    length : float
+        Length of a period in the model's time unit.
+    rate : float
+        Discount rate per period (fraction).
+    margin : float, default 1
+        Margin rate (fraction) applied to the spend.
+
+    Returns
+    -------
+    numpy.ndarray
+        CLV per customer (currency).
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: using iso-value
+       curves for customer base analysis". Journal of Marketing Research 42(4), 415-430.
+    """
     x = np.asarray(frequency, dtype=float)
     purchases = purchases_by_period(model, x, recency, T, horizon, length)
     spend = spend_model.conditional_expected_average_profit(x, monetary_value)

@@ -32,7 +32,20 @@ def _total(values: np.ndarray, what: str) -> float:
 
 
 def decile_groups(values: np.ndarray, groups: int = 10) -> np.ndarray:
-    """Group 1..groups for each customer, equal-size groups by descending value."""
+    """Group 1..groups for each customer: equal-size groups by descending value.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Value per customer (any unit, e.g. currency).
+    groups : int, default 10
+        Number of groups (10: deciles).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Group per customer, 1 = highest values; ties keep input order.
+    """
     n = len(values)
     order = _rank_order(values)
     group = np.empty(n, np.int64)
@@ -42,7 +55,37 @@ def decile_groups(values: np.ndarray, groups: int = 10) -> np.ndarray:
 
 def decile_table(values: np.ndarray, spend: np.ndarray, transactions: np.ndarray,
                  years: float, groups: int = 10) -> pd.DataFrame:
-    """The seed's decile layout: customers, value range, yearly spend, transactions, share."""
+    """The seed's decile layout: customers, value range, yearly spend, transactions, share.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Ranking value per customer.
+    spend : numpy.ndarray
+        Spend per customer over the observation (currency).
+    transactions : numpy.ndarray
+        Transactions per customer.
+    years : float
+        Length of the observation in years (for the yearly spend).
+    groups : int, default 10
+        Number of groups.
+
+    Returns
+    -------
+    pandas.DataFrame
+        group, customers, min_value, max_value, avg_yearly_spend (currency per year),
+        avg_transactions, spend (currency), share_of_spend and cumulative_share (fractions).
+
+    Raises
+    ------
+    InputError
+        No customers, or a total spend that is zero or negative.
+
+    References
+    ----------
+    .. [1] Blattberg, R. C., Kim, B.-D. and Neslin, S. A. (2008). Database Marketing, ch. 12
+       (decile analysis).
+    """
     if len(values) == 0:
         raise InputError(Problem("no customers to rank"))
     g = decile_groups(values, groups)
@@ -65,7 +108,30 @@ ABC_LABELS = np.array(["A", "B", "C"], dtype=object)
 
 
 def abc_classes(values: np.ndarray, a: float = 0.8, b: float = 0.95) -> np.ndarray:
-    """Class A/B/C per customer: A while the value of the customers above is below a, etc."""
+    """Class A/B/C per customer by cumulative share of value (Pareto / ABC analysis).
+
+    A customer is A while the value of the customers ranked above it is below share `a` of
+    the total, B while below `b`, C after.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Value per customer (currency).
+    a : float, default 0.8
+        Cumulative share (fraction) closing class A.
+    b : float, default 0.95
+        Cumulative share (fraction) closing class B.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        "A", "B" or "C" per customer.
+
+    Raises
+    ------
+    InputError
+        A total value that is zero or negative.
+    """
     total = _total(values, "value")
     order = _rank_order(values)
     before = np.r_[0.0, np.cumsum(values[order])[:-1]] / total
@@ -76,7 +142,21 @@ def abc_classes(values: np.ndarray, a: float = 0.8, b: float = 0.95) -> np.ndarr
 
 
 def pareto_table(values: np.ndarray, a: float = 0.8, b: float = 0.95) -> pd.DataFrame:
-    """Per class: customers, share of customers, value, share of value, cumulative shares."""
+    """Per ABC class: customers, share of customers, value, share of value, cumulative shares.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Value per customer (currency).
+    a, b : float, default 0.8 and 0.95
+        Cumulative shares (fractions) closing classes A and B.
+
+    Returns
+    -------
+    pandas.DataFrame
+        class, threshold, customers, share_of_customers, value (currency), share_of_value,
+        cumulative_customers, cumulative_value (shares are fractions).
+    """
     classes = abc_classes(values, a, b)
     total = _total(values, "value")
     frame = pd.DataFrame({"cls": classes, "value": values})
@@ -97,7 +177,26 @@ def pareto_table(values: np.ndarray, a: float = 0.8, b: float = 0.95) -> pd.Data
 
 @dataclass(frozen=True)
 class WhaleCurve:
-    """Cumulative % of profit against cumulative % of customers ranked by profit."""
+    """Cumulative % of profit against cumulative % of customers ranked by profit.
+
+    Attributes
+    ----------
+    curve : pandas.DataFrame
+        pct_customers and pct_profit (percent, 0..100 and beyond), sampled.
+    peak_pct_profit : float
+        Highest cumulative profit (percent of the total).
+    peak_pct_customers : float
+        Share of customers (percent) at the peak.
+    customers_at_peak : int
+        Customers up to the peak.
+    total_profit : float
+        Total profit (currency).
+
+    References
+    ----------
+    .. [1] Kaplan, R. S. and Cooper, R. (1998). Cost & Effect. Harvard Business School Press
+       (the whale curve).
+    """
 
     curve: pd.DataFrame  # pct_customers, pct_profit (0..100), sampled
     peak_pct_profit: float
@@ -106,6 +205,13 @@ class WhaleCurve:
     total_profit: float
 
     def peak_frame(self) -> pd.DataFrame:
+        """The peak as a one-row table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            peak_pct_profit, at_pct_customers (percent), customers_at_peak, total_profit (currency).
+        """
         return pd.DataFrame({
             "peak_pct_profit": [self.peak_pct_profit],
             "at_pct_customers": [self.peak_pct_customers],
@@ -115,7 +221,24 @@ class WhaleCurve:
 
 
 def whale_curve(profit: np.ndarray, points: int = 101) -> WhaleCurve:
-    """The whale curve; peaks above 100 % when some customers lose money (seed 000)."""
+    """The whale curve; it peaks above 100 % when some customers lose money (seed 000).
+
+    Parameters
+    ----------
+    profit : numpy.ndarray
+        Profit per customer (currency).
+    points : int, default 101
+        Points sampled along the customer axis (0..100 %).
+
+    Returns
+    -------
+    WhaleCurve
+
+    Raises
+    ------
+    InputError
+        A total profit that is zero or negative.
+    """
     p = np.asarray(profit, dtype=float)
     total = _total(p, "profit")
     cum = np.cumsum(p[_rank_order(p)]) / total * 100.0
@@ -128,7 +251,26 @@ def whale_curve(profit: np.ndarray, points: int = 101) -> WhaleCurve:
 
 
 def value_tiers(values: np.ndarray, cuts: list[float]) -> np.ndarray:
-    """Tier per customer by descending value: the first cuts[0] share is High, and so on."""
+    """Tier per customer by descending value: the first cuts[0] share is High, and so on.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Value per customer.
+    cuts : list of 3 floats
+        Increasing cumulative shares of customers (fractions, 0..1) closing the tiers High,
+        Higher and General; the rest is Low.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        Tier name per customer.
+
+    Raises
+    ------
+    InputError
+        Cuts that are not three increasing shares between 0 and 1.
+    """
     cuts = list(cuts)
     if len(cuts) != len(TIER_NAMES) - 1 or sorted(cuts) != cuts or not all(0 < c < 1 for c in cuts):
         raise InputError(Problem(
@@ -143,6 +285,20 @@ def value_tiers(values: np.ndarray, cuts: list[float]) -> np.ndarray:
 
 
 def tier_table(values: np.ndarray, tiers: np.ndarray) -> pd.DataFrame:
+    """Per tier: customers, value range, value and shares.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Value per customer (currency).
+    tiers : numpy.ndarray
+        Tier per customer (`value_tiers`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        tier, customers, share_of_customers, min_value, max_value, value, share_of_value.
+    """
     total = float(np.sum(values))
     frame = pd.DataFrame({"tier": tiers, "value": values})
     t = frame.groupby("tier")["value"].agg(["size", "sum", "min", "max"]).reindex(list(TIER_NAMES))

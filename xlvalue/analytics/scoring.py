@@ -25,6 +25,18 @@ DIRECTIONS = ("higher", "lower")
 
 @dataclass
 class ScoreResult:
+    """Scores of every customer and the model as used.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Per customer: score (points, 0..100 less penalties), group subtotals, penalty, ranks,
+        rank change against the revenue rank, tier.
+    weights : pandas.DataFrame
+        The model as used (weights in points, rescaled to 100 if needed).
+    warnings : list of str
+        Notes for the user (rescaled weights, filled missing values).
+    """
     table: pd.DataFrame  # per customer: score, group subtotals, penalty, ranks, tier
     weights: pd.DataFrame  # the model as used (weights in points, normalised if needed)
     warnings: list[str] = field(default_factory=list)
@@ -32,7 +44,30 @@ class ScoreResult:
 
 def normalise(values: np.ndarray, method: str, direction: str = "higher",
               lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """Map raw indicator values to 0..1 (1 = best, or = most penalised for penalties)."""
+    """Map raw indicator values to 0..1 (1 = best, or most penalised for penalties).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Raw indicator values (the indicator's unit).
+    method : {"minmax", "percentile", "zscore", "expert"}
+        Min-max scaling, percentile rank, normal CDF of the z-score, or linear between the
+        expert bounds `lo` and `hi` (clipped).
+    direction : {"higher", "lower"}, default "higher"
+        Whether higher raw values are better.
+    lo, hi : float, optional
+        Expert bounds (the indicator's unit); required for "expert".
+
+    Returns
+    -------
+    numpy.ndarray
+        Values in 0..1 (NaN stays NaN).
+
+    Raises
+    ------
+    InputError
+        Unknown method, or expert bounds missing or not Min < Max.
+    """
     v = np.asarray(values, dtype=float)
     if method == "minmax":
         vmin, vmax = np.nanmin(v), np.nanmax(v)
@@ -54,13 +89,39 @@ def normalise(values: np.ndarray, method: str, direction: str = "higher",
 
 
 def is_penalty(model: pd.DataFrame) -> pd.Series:
-    """Penalty items: a negative Weight or WeightMax (the range of points they subtract)."""
+    """Penalty items: a negative Weight or WeightMax (the range of points they subtract).
+
+    Parameters
+    ----------
+    model : pandas.DataFrame
+        The score model (Weight, optionally WeightMax).
+
+    Returns
+    -------
+    pandas.Series of bool
+    """
     wmax = model["WeightMax"] if "WeightMax" in model else pd.Series(np.nan, index=model.index)
     return (model["Weight"] < 0) | (wmax.fillna(0) < 0)
 
 
 def check_weights(model: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Express positive weights as points summing to 100; warn when they had to be rescaled."""
+    """Express positive weights as points summing to 100; warn when they had to be rescaled.
+
+    Parameters
+    ----------
+    model : pandas.DataFrame
+        The score model (Weight in points or fractions, optionally WeightMax).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, list of str)
+        The model with weights in points, and the warnings.
+
+    Raises
+    ------
+    InputError
+        When no weight is positive.
+    """
     m = model.copy()
     warnings: list[str] = []
     positive = ~is_penalty(m) & (m["Weight"] > 0)
@@ -85,8 +146,34 @@ def score_customers(model: pd.DataFrame, inputs: pd.DataFrame, revenue: str | No
                     missing: str = "error", tier_cuts: list[float] | None = None) -> ScoreResult:
     """Score every customer (rows of `inputs`, indexed by customer id) with the model.
 
-    missing: 'error' (default) reports the first empty cells; 'zero' treats them as the worst
-    normalised value; 'mean' fills them with the indicator's mean. Fills are reported.
+    Parameters
+    ----------
+    model : pandas.DataFrame
+        Indicator, Weight (points; negative = penalty), optionally WeightMax, Group,
+        Direction, Normalisation, Min, Max.
+    inputs : pandas.DataFrame
+        One column per indicator (its own unit), indexed by customer id.
+    revenue : str, optional
+        Column ranked for the rank change (default: the first indicator).
+    missing : {"error", "zero", "mean"}, default "error"
+        Empty cells: reported as errors; the worst normalised value; the indicator's mean.
+    tier_cuts : list of 3 floats, optional
+        Cumulative customer shares closing the tiers (default 0.05, 0.2, 0.5).
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    InputError
+        Indicators without a column, missing values with ``missing="error"``, a revenue column
+        that is absent.
+
+    References
+    ----------
+    .. [1] Peppers, D. and Rogers, M. (2011). Managing Customer Experience and Relationships.
+       Wiley (weighted customer-value scores).
     """
     m, warnings = check_weights(model)
     names = list(m["Indicator"])
@@ -151,6 +238,19 @@ def score_customers(model: pd.DataFrame, inputs: pd.DataFrame, revenue: str | No
 
 
 def biggest_movers(table: pd.DataFrame, count: int = 10) -> pd.DataFrame:
-    """Customers whose score rank differs most from their revenue rank."""
+    """Customers whose score rank differs most from their revenue rank.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The `ScoreResult` table.
+    count : int, default 10
+        Customers returned.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, revenue_rank, rank, rank_change, score.
+    """
     order = table["rank_change"].abs().sort_values(ascending=False, kind="stable").index[:count]
     return table.loc[order, ["customer_id", "revenue_rank", "rank", "rank_change", "score"]]

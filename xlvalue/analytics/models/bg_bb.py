@@ -29,6 +29,11 @@ class BetaGeoBetaBinomModel(MLEModel):
     >>> m = BetaGeoBetaBinomModel().fit(d["frequency"], d["recency"], d["periods"], d["weights"])
     >>> round(m.params_["alpha"], 3)
     1.204
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Shang, J. (2010). "Customer-base analysis in a
+       discrete-time noncontractual setting". Marketing Science 29(6), 1086-1108.
     """
 
     param_names = ("alpha", "beta", "gamma", "delta")
@@ -101,9 +106,26 @@ class BetaGeoBetaBinomModel(MLEModel):
         return np.exp(log_num - ll)
 
     def expected_number_of_transactions_in_first_n_periods(self, n) -> np.ndarray:
-        """E[X(n)]: expected transactions of a new customer in the first n opportunities
-        (FHS 2010 eq. 8, summed as alpha/(alpha+beta) x sum_t B(gamma, delta+t)/B(gamma, delta),
-        which stays exact at gamma = 1)."""
+        """E[X(n)]: expected transactions of a new customer in the first n opportunities.
+
+        FHS 2010 eq. 8, summed as alpha/(alpha+beta) x sum_t B(gamma, delta+t)/B(gamma, delta),
+        which stays exact at gamma = 1.
+
+        Parameters
+        ----------
+        n : float or array_like
+            Number of transaction opportunities.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected transactions (count).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Shang, J. (2010). "Customer-base analysis in a
+           discrete-time noncontractual setting". Marketing Science 29(6), 1086-1108.
+        """
         alpha, beta, gamma, delta = self._check_fitted()
         n = np.asarray(n, dtype=float)
         return alpha / (alpha + beta) * _survival_sum(gamma, delta, 0.0, n)
@@ -191,7 +213,29 @@ class BetaGeoBetaBinomModel(MLEModel):
 
     @staticmethod
     def simulate(params: dict[str, float], n: int, n_periods: int, seed: int = 0):
-        """Customers drawn from the model: returns (frequency, recency, n_periods) arrays."""
+        """Customers drawn from the model.
+
+        Parameters
+        ----------
+        params : dict of str to float
+            alpha, beta, gamma, delta.
+        n : int
+            Number of customers.
+        n_periods : int
+            Opportunities after the first transaction.
+        seed : int, default 0
+            Seed of numpy's default generator.
+
+        Returns
+        -------
+        tuple of 3 numpy.ndarray
+            frequency, recency and n_periods per customer.
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Shang, J. (2010). "Customer-base analysis in a
+           discrete-time noncontractual setting". Marketing Science 29(6), 1086-1108.
+        """
         rng = np.random.default_rng(seed)
         p = rng.beta(params["alpha"], params["beta"], n)
         theta = rng.beta(params["gamma"], params["delta"], n)
@@ -220,9 +264,28 @@ def _survival_sum(gamma, delta, n0, n1) -> np.ndarray:
 
 
 def loglik(alpha, beta, gamma, delta, x, tx, n) -> np.ndarray:
-    """Per-history BG/BB log-likelihood (FHS 2010 eq. 5) in log space:
+    """Per-history BG/BB log-likelihood (FHS 2010 eq. 5) in log space.
+
     log[B(a+x, b+n-x)/B(a,b) B(g, d+n)/B(g,d)
-        + sum_{i=0}^{n-t_x-1} B(a+x, b+t_x-x+i)/B(a,b) B(g+1, d+t_x+i)/B(g,d)]."""
+        + sum_{i=0}^{n-t_x-1} B(a+x, b+t_x-x+i)/B(a,b) B(g+1, d+t_x+i)/B(g,d)].
+
+    Parameters
+    ----------
+    alpha, beta, gamma, delta : float
+        Model parameters.
+    x, tx, n : array_like
+        Transactions, the opportunity of the last one, and opportunities (counts).
+
+    Returns
+    -------
+    numpy.ndarray
+        Log-likelihood per history (natural log).
+
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. and Shang, J. (2010). "Customer-base analysis in a
+       discrete-time noncontractual setting". Marketing Science 29(6), 1086-1108.
+    """
     x, tx, n = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (x, tx, n))
     x, tx, n = np.broadcast_arrays(x, tx, n)
     shape = x.shape
@@ -243,7 +306,23 @@ def loglik(alpha, beta, gamma, delta, x, tx, n) -> np.ndarray:
 
 
 def check_opportunities(frequency, recency, n_periods) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate BG/BB inputs: whole numbers with 0 <= x <= t_x <= n (t_x = 0 when x = 0)."""
+    """Validate BG/BB inputs: whole numbers with 0 <= x <= t_x <= n (t_x = 0 when x = 0).
+
+    Parameters
+    ----------
+    frequency, recency, n_periods : array_like
+        Transactions, last transaction opportunity and opportunities per history.
+
+    Returns
+    -------
+    tuple of 3 numpy.ndarray
+        The three columns as float arrays.
+
+    Raises
+    ------
+    ModelError
+        Naming the rows that break the rules.
+    """
     x, tx, n = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, n_periods))
     if not (x.shape == tx.shape == n.shape):
         raise ModelError("frequency, recency and n_periods must have the same length")

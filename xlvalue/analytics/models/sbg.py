@@ -24,6 +24,11 @@ class ShiftedBetaGeoModel(MLEModel):
     >>> m = ShiftedBetaGeoModel().fit_survivors([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> [round(v, 3) for v in m.params_]
     [0.704, 1.182]
+
+    References
+    ----------
+    .. [1] Fader, P. S. and Hardie, B. G. S. (2007). "How to project customer retention".
+       Journal of Interactive Marketing 21(1), 76-90.
     """
 
     param_names = ("gamma", "delta")
@@ -104,7 +109,24 @@ class ShiftedBetaGeoModel(MLEModel):
         return (delta + t - 1) / (gamma + delta + t - 1)
 
     def churn_probability(self, t) -> np.ndarray:
-        """P(T = t) = B(gamma + 1, delta + t - 1) / B(gamma, delta), t >= 1."""
+        """P(T = t) = B(gamma + 1, delta + t - 1) / B(gamma, delta): probability of leaving at the end
+        of period t.
+
+        Parameters
+        ----------
+        t : int or array_like
+            Period (>= 1).
+
+        Returns
+        -------
+        numpy.ndarray
+            Probabilities.
+
+        References
+        ----------
+        .. [1] Fader, P. S. and Hardie, B. G. S. (2007). "How to project customer retention".
+           Journal of Interactive Marketing 21(1), 76-90.
+        """
         gamma, delta = self._check_fitted()
         t = np.asarray(t, dtype=float)
         return np.exp(betaln(gamma + 1, delta + t - 1) - betaln(gamma, delta))
@@ -140,7 +162,24 @@ class ShiftedBetaGeoModel(MLEModel):
 
     @staticmethod
     def simulate(params: dict[str, float], n: int, periods: int, seed: int = 0) -> np.ndarray:
-        """Survivor counts of a simulated cohort of n customers at t = 0..periods."""
+        """Survivor counts of a simulated cohort of n customers at t = 0..periods.
+
+        Parameters
+        ----------
+        params : dict of str to float
+            gamma, delta.
+        n : int
+            Cohort size.
+        periods : int
+            Last period counted.
+        seed : int, default 0
+            Seed of numpy's default generator.
+
+        Returns
+        -------
+        numpy.ndarray
+            Survivors at t = 0..periods.
+        """
         rng = np.random.default_rng(seed)
         theta = rng.beta(params["gamma"], params["delta"], n)
         lifetime = rng.geometric(theta)  # the period at whose end the customer leaves
@@ -149,7 +188,23 @@ class ShiftedBetaGeoModel(MLEModel):
 
 
 def check_survivors(counts) -> np.ndarray:
-    """Survivor counts must be >= 2 whole numbers >= 0, not increasing, the first > 0."""
+    """Survivor counts must be >= 2 whole numbers >= 0, not increasing, the first > 0.
+
+    Parameters
+    ----------
+    counts : array_like
+        Survivors at t = 0, 1, 2, ...
+
+    Returns
+    -------
+    numpy.ndarray
+        The counts as floats.
+
+    Raises
+    ------
+    ModelError
+        Counts that break the rules.
+    """
     n = np.asarray(counts, dtype=float).ravel()
     if n.size < 2:
         raise ModelError("survivors: need the cohort size and at least one later count")
