@@ -57,13 +57,15 @@ def summary_data_from_transaction_data(
     customer_id_col : str
         Column of customer ids (any hashable values; no blanks).
     datetime_col : str
-        Column of purchase dates: timestamps, or text pandas can parse (see `datetime_format`).
-        The time of day is ignored.
+        Column of purchase dates: timestamps or dates, or text in ISO 8601 (``1997-01-31``,
+        ``1997-01-31 10:15``) unless `datetime_format` says otherwise; other text is refused,
+        never guessed. The time of day is ignored.
     monetary_value_col : str, optional
         Column of transaction amounts (currency). Without it no ``monetary_value`` column is
         returned.
     datetime_format : str, optional
-        ``strftime`` format of text dates, for ``pandas.to_datetime``.
+        ``strftime`` format of text dates (and of `observation_period_end` when text), for
+        ``pandas.to_datetime``; default ISO 8601.
     observation_period_end : str or datetime-like, optional
         End of the observation (inclusive, taken to its period); transactions after it are
         ignored. Default: the latest transaction date.
@@ -89,7 +91,8 @@ def summary_data_from_transaction_data(
     Raises
     ------
     InputError
-        A missing column, a blank id, a date or amount that cannot be read, an unknown `freq`.
+        No rows, a missing column, a blank id, a date or amount that cannot be read, an
+        unknown `freq`; the rows are named by their index labels.
 
     Notes
     -----
@@ -131,7 +134,7 @@ def calibration_and_holdout_data(
     customer_id_col : str
         Column of customer ids.
     datetime_col : str
-        Column of purchase dates (timestamps or text).
+        Column of purchase dates (timestamps, or ISO 8601 text unless `datetime_format`).
     calibration_period_end : str or datetime-like
         Last day of the calibration period (inclusive, taken to its period).
     observation_period_end : str or datetime-like, optional
@@ -203,6 +206,8 @@ def _period_log(transactions: pd.DataFrame, customer_id_col: str, datetime_col: 
     if missing:
         raise InputError(Problem(f"transactions has no column {', '.join(map(repr, missing))}; "
                                  f"its columns are {', '.join(map(repr, transactions.columns))}"))
+    if len(transactions) == 0:
+        raise InputError(Problem("transactions has no rows"))
     ids = transactions[customer_id_col]
     _refuse(ids.isna(), ids, customer_id_col, "the customer id is blank")
     days = _day_numbers(transactions[datetime_col], datetime_format, datetime_col)
@@ -217,15 +222,17 @@ def _period_log(transactions: pd.DataFrame, customer_id_col: str, datetime_col: 
 
 
 def _day_numbers(values: pd.Series, datetime_format: str | None, column: str) -> np.ndarray:
-    """Dates (timestamps or text) as days since 1970-01-01; the time of day is dropped."""
+    """Dates (timestamps, or text in `datetime_format`, default ISO 8601) as days since
+    1970-01-01; the time of day is dropped. Text is never read by guessing its format."""
     try:
-        dates = pd.to_datetime(values, format=datetime_format, errors="coerce")
+        dates = pd.to_datetime(values, format=datetime_format or "ISO8601", errors="coerce")
     except (TypeError, ValueError) as exc:
         raise InputError(Problem(f"transactions[{column!r}] cannot be read as dates: {exc}")) from None
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)  # the local calendar day, as pandas' periods take it
-    _refuse(dates.isna(), values, column, "not a date" + (
-        f" in the format {datetime_format!r}" if datetime_format else ""))
+    _refuse(dates.isna(), values, column, f"not a date in the format {datetime_format!r}"
+            if datetime_format else "not a date (ISO 8601 text such as 1997-01-31, a timestamp, "
+            "or give datetime_format)")
     return dates.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
@@ -236,7 +243,7 @@ def _period_day(value, dates: pd.Series, datetime_format: str | None, period: st
         day = int(_day_numbers(dates, datetime_format, str(dates.name)).max())
     else:
         try:
-            stamp = pd.to_datetime(value, format=datetime_format)
+            stamp = pd.to_datetime(value, format=datetime_format or "ISO8601")
         except (TypeError, ValueError):
             raise InputError(Problem(f"{name} {value!r} is not a date")) from None
         if stamp is pd.NaT:
