@@ -16,7 +16,6 @@ from xlvalue.errors import XlvalueError
 from xlvalue.excel.xlwings_book import XlwingsWorkbook
 from xlvalue.pipeline import parse_only, sheet_outputs
 from xlvalue.workbook.inputs import available_analyses, read_inputs
-from xlvalue.workbook.template import build_template
 
 __all__ = ["OTHER_BUTTONS", "RUN_BUTTONS", "check_inputs", "clear_outputs", "new_template",
            "ribbon", "run"]
@@ -101,6 +100,8 @@ def clear_outputs(book: Any = None) -> int:
 def new_template() -> Path:
     """Write a fresh template workbook to a temporary folder and open it in Excel."""
     import xlwings as xw
+
+    from xlvalue.workbook.template import build_template  # openpyxl: desktop Excel only
 
     path = build_template(Path(tempfile.mkdtemp(prefix="xlvalue_")) / "xlvalue_template.xlsx")
     xw.Book(str(path))

@@ -2,16 +2,14 @@
 
 We only need openpyxl to serialise DrawingML charts; the drawing part that anchors them and
 the package relationships are written by `writer.py`, so user parts are never re-serialised.
+openpyxl is imported by chart_xml only: ChartSpec (what to plot) is shared with the doors that
+draw charts through Excel itself (xlwings, xlwings Lite), which must not need openpyxl.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
-
-from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
-from openpyxl.chart.axis import ChartLines
-from openpyxl.xml.functions import tostring
 
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
 
@@ -35,7 +33,9 @@ class ChartSpec:
     height_rows: int = 16
 
 
-def _ref(sheet: str, col: int, r0: int, r1: int) -> Reference:
+def _ref(sheet: str, col: int, r0: int, r1: int):
+    from openpyxl.chart import Reference
+
     letter = col_letter(col)
     return Reference(range_string=f"{quote_sheet(sheet)}!${letter}${r0 + 1}:${letter}${r1 + 1}")
 
@@ -43,6 +43,10 @@ def _ref(sheet: str, col: int, r0: int, r1: int) -> Reference:
 def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, columns: list[str],
               n_rows: int) -> bytes:
     """Serialise a chart whose series point at a block (header at header_row, 0-based)."""
+    from openpyxl.chart import BarChart, LineChart, ScatterChart, Series
+    from openpyxl.chart.axis import ChartLines
+    from openpyxl.xml.functions import tostring
+
     data0, data1 = header_row + 1, header_row + n_rows
 
     def col(name: str) -> int:

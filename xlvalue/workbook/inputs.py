@@ -22,7 +22,6 @@ from xlvalue.workbook.contract import (
 )
 from xlvalue.workbook.reader import RawRange, WorkbookReader
 from xlvalue.workbook.settings import Settings, read_settings
-from xlvalue.workbook.transactions_file import read_transactions_file
 from xlvalue.workbook.validation import CleanTable, validate_table
 
 __all__ = ["InputRecord", "Inputs", "available_analyses", "read_inputs"]
@@ -132,6 +131,8 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
             distributed = _distributed_summary(path, settings, scheduler, records, problems)
         else:
             try:
+                from xlvalue.workbook.transactions_file import read_transactions_file
+
                 file_log, rows, digest = read_transactions_file(path, settings["MarginRate"])
                 records.append(InputRecord("TransactionsFile", str(path), rows, digest))
             except InputError as exc:

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import python_calamine as pc
-
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.ooxml import (
     NS_MAIN,
@@ -254,6 +252,8 @@ class WorkbookReader(RangeSource):
             self._scan(sheet)
             try:
                 if self._calamine is None:
+                    import python_calamine as pc  # lazily: xlvalue.lite never reads files
+
                     self._calamine = pc.CalamineWorkbook.from_path(str(self.path))
                 data = self._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
             except Exception as exc:  # calamine raises several error types for damaged files

@@ -10,29 +10,22 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from xlvalue.analytics.rfm import DEFAULT_SEGMENTS
-from xlvalue.workbook.contract import (
-    INPUT_TABLES,
-    SCORE_INPUTS,
-    SCORE_MODEL,
-    SEGMENTS,
-    SETTINGS,
-    SETTINGS_NAME,
-    SETTINGS_SHEET,
-    TRANSACTIONS,
-    InputTable,
-    output_sheets,
-)
+from xlvalue.workbook.contract import SETTINGS, SETTINGS_NAME, SETTINGS_SHEET, output_sheets
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
-from xlvalue.workbook.presets import preset as preset_table
+from xlvalue.workbook.template_content import (  # noqa: F401  (names kept importable here)
+    DEMO_SETTINGS,
+    DEMO_TABLES,
+    TableContent,
+    demo_transactions,
+    input_tables,
+    settings_rows,
+)
 from xlvalue.workbook.writer import atomic_write
 
 __all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "FIXED_TIME", "HEADER_FILL", "HEADER_FONT",
@@ -40,15 +33,13 @@ __all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "FIXED_TIME", "HEADER_FILL", "HEADER_
 
 HEADER_FILL = PatternFill("solid", fgColor="1F6F4A")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
-DEMO_SETTINGS = {"AsOfDate": dt.date(1998, 6, 30), "CalibrationEnd": dt.date(1997, 9, 30)}
 # Fixed document times so that a rebuilt template has the same contents.
 FIXED_TIME = dt.datetime(2024, 1, 1)
 
 
-def _add_table(wb: Workbook, spec: InputTable, rows: list[list], extra: list[str] | None = None
-               ) -> None:
+def _add_table(wb: Workbook, content: TableContent) -> None:
+    spec, columns, rows = content.spec, content.columns, content.rows
     ws = wb.create_sheet(spec.sheet)
-    columns = [c.name for c in spec.columns] + list(extra or [])
     ws.append(columns)
     for cell in ws[1]:
         cell.font = HEADER_FONT
@@ -74,14 +65,12 @@ def _add_table(wb: Workbook, spec: InputTable, rows: list[list], extra: list[str
 
 def _settings_sheet(wb: Workbook, overrides: dict) -> None:
     ws = wb.create_sheet(SETTINGS_SHEET, 0)
-    ws.append(["Key", "Value", "Description"])
+    for row in settings_rows(overrides):
+        ws.append(row)
     for cell in ws[1]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
     for i, spec in enumerate(SETTINGS, start=2):
-        value = overrides.get(spec.key, spec.default)
-        ws.append([spec.key, value, spec.doc + (f" Choices: {', '.join(spec.choices)}."
-                                                 if spec.choices else "")])
         if spec.kind == "date":
             ws.cell(i, 2).number_format = "yyyy-mm-dd"
         if spec.choices:
@@ -105,50 +94,6 @@ def _settings_sheet(wb: Workbook, overrides: dict) -> None:
     ws.column_dimensions["C"].width = 90
 
 
-# Demo tables for the other analyses: a score model on RFM and CLV outputs, the small telecom
-# costing model of the tests (seed 000's structure) and a price-change table.
-DEMO_TABLES: dict[str, list[list]] = {
-    "xv_ScoreModel": [
-        ["rfm.total_spend", "value", 40, None, "higher", "percentile", None, None],
-        ["rfm.frequency", "loyalty", 20, None, "higher", "percentile", None, None],
-        ["rfm.recency_days", "loyalty", 10, None, "lower", "percentile", None, None],
-        ["clv.clv", "future", 20, None, "higher", "percentile", None, None],
-        ["clv.p_alive", "future", 10, None, "higher", "minmax", None, None],
-    ],
-    "xv_CostPools": [
-        ["Wages", 1, 1000.0, "department", "yes", None],
-        ["Depreciation", 1, 600.0, "network", "no", None],
-        ["Advertising", 1, 300.0, "direct", "yes", None],
-        ["Board", 3, 100.0, "support", "no", None],
-    ],
-    "xv_Drivers": [
-        [1, "Wages", "FrontEnd", 60], [1, "Wages", "BackEnd", 40],
-        [1, "Depreciation", "Switching", 3], [1, "Depreciation", "Transmission", 1],
-        [1, "Advertising", "KeyAccounts", 2], [1, "Advertising", "Public", 1],
-        [2, "FrontEnd", "KeyAccounts", 1], [2, "FrontEnd", "Public", 3],
-        [2, "BackEnd", "Voice", 1], [2, "BackEnd", "Data", 1],
-        [2, "Switching", "Voice", 1], [2, "Transmission", "Data", 1],
-        [3, "Voice", "KeyAccounts", 1], [3, "Voice", "Public", 1],
-        [3, "Data", "KeyAccounts", 3], [3, "Data", "Public", 1],
-        [3, "Board", "KeyAccounts", 1], [3, "Board", "Public", 1],
-    ],
-    "xv_Revenue": [["KeyAccounts", 1500.0, 40.0], ["Public", 1300.0, 90.0]],
-    "xv_Elasticity": [["key accounts", 10.0, 100.0, 11.0, 80.0],
-                      ["public", 10.0, 100.0, 11.0, 96.0]],
-}
-
-
-def demo_transactions() -> list[list]:
-    """The CDNOW sample as xv_Transactions rows (6,919 purchases)."""
-    from xlvalue.datasets import load_cdnow_sample
-
-    df = load_cdnow_sample()
-    dates = [d.date() for d in pd.to_datetime(df["Date"])]
-    channel = np.where(df["CDs"].to_numpy() > 2, "bulk", "single")
-    return [[cid, d, float(a), None, None, ch, "CD"]
-            for cid, d, a, ch in zip(df["CustomerID"], dates, df["Amount"], channel, strict=True)]
-
-
 def build_template(path: str | Path, demo: bool = False, preset: str | None = None) -> Path:
     """Write the template (or the CDNOW demo) workbook to path, atomically.
 
@@ -158,21 +103,8 @@ def build_template(path: str | Path, demo: bool = False, preset: str | None = No
     wb = Workbook()
     wb.remove(wb.active)
     _settings_sheet(wb, DEMO_SETTINGS if demo else {})
-    model = preset_table(preset) if preset else None
-    for spec in INPUT_TABLES:
-        rows: list[list] = []
-        extra: list[str] = []
-        if spec is TRANSACTIONS and demo:
-            rows = demo_transactions()
-        elif spec is SEGMENTS:
-            rows = [[name, a, b, c, d, 1, 5, action] for name, a, b, c, d, action in DEFAULT_SEGMENTS]
-        elif spec is SCORE_MODEL and model is not None:
-            rows = [[None if pd.isna(v) else v for v in r] for r in model.itertuples(index=False)]
-        elif spec is SCORE_INPUTS and model is not None:
-            extra = list(model["Indicator"])
-        elif demo and spec.name in DEMO_TABLES:
-            rows = DEMO_TABLES[spec.name]
-        _add_table(wb, spec, rows, extra)
+    for content in input_tables(demo, preset):
+        _add_table(wb, content)
     for sheet in output_sheets():
         ws = wb.create_sheet(sheet)
         ws["A1"] = "Filled by xlvalue (xlvalue run, or the Run button on the xlvalue ribbon)."
