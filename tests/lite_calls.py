@@ -1,0 +1,105 @@
+"""One call of every XV_ function on a transactions table, as the classic door and as Lite pass it.
+
+The classic door receives ranges as 2-D lists with datetimes and options as single values;
+xlwings Lite (Office.js) passes every argument as a 2-D list and dates as Excel serial numbers.
+`classic_calls` derives each function's arguments from the transactions (scores, repeat
+summary and fitted parameters come from the functions themselves); `lite_args` turns them into
+what Lite hands over. Used by tests/test_lite*.py and benchmarks/bench_lite.py. Imports only
+what xlwings Lite can load (no openpyxl), so the blocked-import test can use it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from xlvalue.workbook.template_content import DEMO_TABLES
+
+EPOCH = dt.datetime(1899, 12, 30)
+
+
+def column(rows: list[list], name: str, keep=lambda _row: True) -> list[list]:
+    """One column of a result (header row first) as a one-column range, header included."""
+    j = rows[0].index(name)
+    return [[name]] + [[r[j]] for r in rows[1:] if keep(r)]
+
+
+def classic_calls(transactions: list[list], module: Any) -> dict[str, tuple]:
+    """Arguments for every XV_ function; `module` gives the functions that derive inputs."""
+    rfm = module.XV_RFM(transactions)
+    repeat = module.XV_REPEAT(transactions, None, "weeks")
+    f, r, t = (column(repeat, c) for c in ("frequency", "recency", "T"))
+    repeaters = repeat[0].index("frequency")
+    gg_f = column(repeat, "frequency", lambda row: row[repeaters] > 0)
+    gg_m = column(repeat, "monetary_value", lambda row: row[repeaters] > 0)
+    bg = module.XV_BGNBD_FIT(f, r, t)
+    gg = module.XV_GG_FIT(gg_f, gg_m)
+    spend = column(rfm, "total_spend")
+    profit = [spend[0]] + [[v - 40.0] for (v,) in spend[1:]]
+    ids = column(rfm, "customer_id")
+    score_inputs = [["CustomerID", "spend", "orders"]] + [
+        [i, s, q] for (i,), (s,), (q,) in zip(ids[1:], spend[1:], column(rfm, "frequency")[1:],
+                                               strict=True)]
+    score_model = [["Indicator", "Group", "Weight", "WeightMax", "Direction", "Normalisation"],
+                   ["spend", "value", 70, None, "higher", "percentile"],
+                   ["orders", "loyalty", 30, None, "higher", "minmax"]]
+    pools = [["Pool", "Stage", "Amount", "Kind", "Incremental", "Unallocated"],
+             *DEMO_TABLES["xv_CostPools"]]
+    drivers = [["Stage", "From", "To", "Quantity"], *DEMO_TABLES["xv_Drivers"]]
+    return {
+        "XV_RFM": (transactions, None, 5),
+        "XV_RFM_SEGMENT": (column(rfm, "R"), column(rfm, "F"), column(rfm, "M")),
+        "XV_REPEAT": (transactions, None, "weeks"),
+        "XV_DECILES": (spend, column(rfm, "frequency"), 1.5),
+        "XV_PARETO": (spend, 0.8, 0.95),
+        "XV_WHALE": (profit,),
+        "XV_NBD_P": ([[0.0], [1.0], [2.0], [5.0]], 0.5, 1.2, 2.0),
+        "XV_NBD_FIT": (f, t),
+        "XV_GG_FIT": (gg_f, gg_m),
+        "XV_BGNBD_FIT": (f, r, t),
+        "XV_MBGNBD_FIT": (f, r, t),
+        "XV_PARETONBD_FIT": (f, r, t),
+        "XV_PALIVE": (bg, f, r, t, "bgnbd"),
+        "XV_EXPECTED_PURCHASES": (bg, 10.0, f, r, t),
+        "XV_CLV": (bg, gg, f, r, t, column(repeat, "monetary_value"), 12, None, 0.01, 0.3),
+        "XV_LTV": ([[110.0, 100.0, 131.0], [50.0, 60.0, 70.0]],
+                   [[10.0, 10.0, 10.0], [5.0, 5.0, 80.0]], 0.1),
+        "XV_SCORE": (score_model, score_inputs, "spend", "zero"),
+        "XV_ALLOCATE": (pools, drivers),
+        "XV_ELASTICITY": ([[10.0], [10.0]], [[100.0], [100.0]], [[11.0], [11.0]], [[80.0], [96.0]]),
+    }
+
+
+def _lite_cell(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return (v - EPOCH) / dt.timedelta(days=1)
+    if isinstance(v, dt.date):
+        return float((v - EPOCH.date()).days)
+    return v
+
+
+def lite_args(args: tuple) -> tuple:
+    """What Lite passes: each argument a 2-D list, dates as serial numbers, omitted ones None."""
+    out = []
+    for a in args:
+        if a is None:
+            out.append(None)
+        elif isinstance(a, list):
+            out.append([[_lite_cell(v) for v in row] for row in a])
+        else:
+            out.append([[_lite_cell(a)]])
+    return tuple(out)
+
+
+def transactions_rows(n: int, customers: int, seed: int = 0) -> list[list]:
+    """A synthetic xv_Transactions range (header first) with datetimes, as Excel holds it."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    start = dt.datetime(2023, 1, 1)
+    ids = rng.integers(0, customers, n)
+    days = rng.integers(0, 730, n)
+    amounts = np.round(rng.gamma(2.0, 20.0, n), 2)
+    return [["CustomerID", "Date", "Amount"]] + [
+        [f"C{int(c):06d}", start + dt.timedelta(days=int(d)), float(a)]
+        for c, d, a in zip(ids, days, amounts, strict=True)]

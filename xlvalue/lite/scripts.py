@@ -1,0 +1,167 @@
+"""The ribbon's actions as xlwings Lite scripts: read the open workbook, run, write the blocks.
+
+Each script takes the workbook that Lite passes in (`book: xw.Book`) and goes through the same
+adapter and pipeline as the classic ribbon: XlwingsWorkbook reads the contract's named ranges
+and tables and writes the xv_out_* blocks and charts, `pipeline.compute` runs the analyses and
+`pipeline.sheet_outputs` lays out the same sheets as `xlvalue run`. Messages go to Lite's
+output pane (print) and to an Excel alert where the runtime has one; user errors are the
+located problems, never a traceback. Under Lite the script decorator discards return values;
+the True/False/count returned here serve the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import xlwings as xw
+from xlwings import script
+
+from xlvalue.errors import XlvalueError
+from xlvalue.excel.macros import clear_outputs
+from xlvalue.excel.xlwings_book import XlwingsWorkbook
+from xlvalue.pipeline import compute, parse_only, sheet_outputs
+from xlvalue.workbook.contract import SETTINGS_NAME, SETTINGS_SHEET
+from xlvalue.workbook.inputs import available_analyses, read_inputs
+from xlvalue.workbook.template_content import DEMO_SETTINGS, input_tables, settings_rows
+
+CHECK_TITLE = "xlvalue: please check the inputs"
+
+
+def tell(book: Any, text: str, title: str = "xlvalue") -> None:
+    """Print to Lite's output pane and show an alert where the Excel runtime has one."""
+    print(f"{title}\n{text}")
+    try:
+        book.app.alert(text, title=title)
+    except Exception:  # no alert on this runtime: the output pane has the message
+        pass
+
+
+def run(book: Any, only: str | None = None) -> bool:
+    """Run the analyses (all with inputs, or `only`) and write the xv_out_* blocks."""
+    xb = XlwingsWorkbook(book)
+    try:
+        _, results, log = compute(xb, only, lambda m: print(f"xlvalue: {m} ..."))
+        xb.write_sheets(sheet_outputs(results, log))
+    except XlvalueError as exc:
+        tell(book, str(exc), CHECK_TITLE)
+        return False
+    written = "\n".join(f"{name}: {len(frame):,} rows" for name, frame in results.frames.items())
+    print(f"xlvalue: done\n{written}")
+    if results.warnings:
+        tell(book, "Done, with warnings:\n" + "\n".join(results.warnings))
+    return True
+
+
+@script(name="xlvalue: Run all")
+def xv_run_all(book: xw.Book):
+    """Every analysis whose input ranges hold data (the ribbon's Run all)."""
+    return run(book)
+
+
+@script(name="xlvalue: Check inputs")
+def xv_check_inputs(book: xw.Book):
+    """Validate every input range without writing anything."""
+    xb = XlwingsWorkbook(book)
+    try:
+        inputs = read_inputs(xb, available_analyses(xb) or parse_only(None))
+    except XlvalueError as exc:
+        tell(book, str(exc), CHECK_TITLE)
+        return False
+    lines = [f"{r.name}: {r.address}, {r.rows} rows" for r in inputs.records]
+    tell(book, "Inputs are valid.\n" + "\n".join(lines + inputs.warnings))
+    return True
+
+
+@script(name="xlvalue: RFM")
+def xv_rfm(book: xw.Book):
+    """RFM scores and segments, deciles, Pareto classes, whale curve, tiers."""
+    return run(book, "rfm,ranking")
+
+
+@script(name="xlvalue: CLV")
+def xv_clv(book: xw.Book):
+    """Customer lifetime value (purchase and spend models, forecast, value matrix)."""
+    return run(book, "clv")
+
+
+@script(name="xlvalue: Scores")
+def xv_scores(book: xw.Book):
+    """Weighted scores, rank changes, biggest movers."""
+    return run(book, "scores")
+
+
+@script(name="xlvalue: Costing")
+def xv_costing(book: xw.Book):
+    """Activity-based cost allocation, profitability and price elasticity."""
+    return run(book, "costing,elasticity")
+
+
+@script(name="xlvalue: Clear outputs")
+def xv_clear_outputs(book: xw.Book):
+    """Empty xlvalue's output sheets and delete the xv_out_* names."""
+    removed = clear_outputs(book)
+    print(f"xlvalue: cleared the output sheets, removed {removed} xv_out_* names")
+    return removed
+
+
+def _excel_value(v: Any) -> Any:
+    """Dates as datetimes (what Excel stores and xlwings returns)."""
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
+    return v
+
+
+def _fresh_sheet(book: Any, name: str) -> Any:
+    sheets = list(book.sheets)
+    sheet = next((s for s in sheets if str(s.name).lower() == name.lower()), None)
+    if sheet is None:
+        sheet = book.sheets.add(name, after=sheets[-1])
+    sheet.clear()
+    return sheet
+
+
+def _write_named(book: Any, sheet: Any, name: str, rows: list[list], text_columns=(),
+                 date_columns=()) -> None:
+    """Write rows from A1 and define `name` over them (header row included)."""
+    width = max(len(r) for r in rows)
+    last = (len(rows), width)
+    for j in text_columns:  # ids stay text (Excel would read '00012' as 12)
+        sheet.range((1, j + 1), (last[0], j + 1)).number_format = "@"
+    sheet.range((1, 1)).value = [[_excel_value(v) for v in r] + [None] * (width - len(r))
+                                 for r in rows]
+    for j in date_columns:
+        if last[0] > 1:
+            sheet.range((2, j + 1), (last[0], j + 1)).number_format = "yyyy-mm-dd"
+    for n in list(book.names):
+        if str(n.name).split("!", 1)[-1].lower() == name.lower():
+            n.delete()
+    address = sheet.range((1, 1), last).get_address(True, True, include_sheetname=True)
+    book.names.add(name, "=" + address)
+
+
+def fill_demo(book: Any) -> None:
+    """Write the demo workbook's inputs (CDNOW sample and the demo tables) into the book."""
+    settings = _fresh_sheet(book, SETTINGS_SHEET)
+    rows = settings_rows(DEMO_SETTINGS)
+    settings.range((1, 1)).value = [[_excel_value(v) for v in r] for r in rows]
+    for n in list(book.names):
+        if str(n.name).split("!", 1)[-1].lower() == SETTINGS_NAME.lower():
+            n.delete()
+    area = settings.range((1, 1), (len(rows), 2))
+    book.names.add(SETTINGS_NAME, "=" + area.get_address(True, True, include_sheetname=True))
+    for content in input_tables(demo=True):
+        spec = content.spec
+        data = content.rows or [[None] * len(content.columns)]
+        kinds = [c.kind for c in spec.columns]
+        _write_named(book, _fresh_sheet(book, spec.sheet), spec.name, [content.columns, *data],
+                     [j for j, k in enumerate(kinds) if k == "id"],
+                     [j for j, k in enumerate(kinds) if k == "date"])
+
+
+@script(name="xlvalue: Demo")
+def xv_demo(book: xw.Book):
+    """Fill the open workbook with the demo inputs (CDNOW sample, ...) and run everything."""
+    fill_demo(book)
+    print("xlvalue: demo inputs written (Settings, Transactions, ...)")
+    return run(book)
