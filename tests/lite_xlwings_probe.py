@@ -1,0 +1,64 @@
+"""Child process of test_lite_xlwings: xlvalue.lite through xlwings' own Lite/Server code.
+
+xlwings Lite runs with XLWINGS_ON_SERVER set, where `from xlwings import func, script, arg,
+ret` are the decorators of xlwings.server; the parent sets it (and xlwings' noncommercial
+licence key, which that module asks for) before this process imports anything. Registration
+metadata comes from xlwings' custom_functions_meta/custom_scripts_meta; a function is called
+through custom_functions_call with an Office.js-shaped payload, and scripts through
+custom_scripts_call with the workbook injected for their `xw.Book` parameter (here the
+stand-in). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> dict:
+    import xlwings as xw
+    from xlwings.server import (
+        custom_functions_call,
+        custom_functions_meta,
+        custom_scripts_call,
+        custom_scripts_meta,
+    )
+
+    import xlvalue.excel.udfs as classic
+    import xlvalue.lite as lite
+    from tests import xlwings_standin as standin
+    from tests.lite_calls import classic_calls, lite_args
+
+    book = standin.load(ROOT / "templates" / "xlvalue_demo.xlsx")
+    rows = book.sheets["Transactions"].range((1, 1), (6920, 3)).options(ndim=2).value
+    calls = classic_calls(rows, classic)
+    payload = {"version": xw.__version__, "client": "Office.js", "runtime": "1.4",
+               "culture_info_name": "en-US", "date_format": "yyyy-mm-dd"}
+    called = {}
+    for name in ("XV_RFM", "XV_REPEAT", "XV_PALIVE", "XV_CLV", "XV_SCORE", "XV_ELASTICITY"):
+        data = dict(payload, func_name=name, args=list(lite_args(calls[name])))
+        got = asyncio.run(custom_functions_call(data, lite))
+        want = getattr(classic, name)(*calls[name])
+        called[name] = {"rows": len(got), "header": got[0],
+                        "equal": json.dumps(got, default=str) == json.dumps(want, default=str)}
+    scripts = {}
+    for meta in custom_scripts_meta(lite):
+        if meta["function_name"] in ("xv_run_all", "xv_check_inputs"):
+            result = asyncio.run(custom_scripts_call(lite, meta["function_name"],
+                                                     typehint_to_value={xw.Book: book}))
+            scripts[meta["function_name"]] = result is book
+    return {
+        "func_type": f"{xw.func.__module__}.{xw.func.__name__}",
+        "functions": custom_functions_meta(lite)["functions"],
+        "scripts_meta": custom_scripts_meta(lite),
+        "called": called,
+        "scripts_ran": scripts,
+        "blocks": sorted(n.name for n in book.names if n.name.startswith("xv_out_")),
+    }
+
+
+if __name__ == "__main__":
+    print("RESULT " + json.dumps(main(), default=str))
