@@ -305,3 +305,30 @@ def test_expected_purchases_match_simulation(model_cls, params):
     m.params_ = pd.Series(params)
     se = x.std() / np.sqrt(len(x))
     assert abs(x.mean() - float(m.expected_number_of_purchases_up_to_time(30.0))) < 4 * se
+
+
+def test_fits_run_with_one_blas_thread_and_restore_the_default(cdnow):
+    """Inside a fit BLAS uses one thread (small vectors: threads only fight other processes
+    for the cores); afterwards the process's own setting is back."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    seen: list[list[int]] = []
+
+    class Probe(BetaGeoModel):
+        def _total_loglik_grad(self, params, patterns):
+            if not seen:
+                seen.append(blas_threads())
+            return super()._total_loglik_grad(params, patterns)
+
+    before = blas_threads()
+    assert before, "numpy/scipy load a BLAS library"
+    Probe().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert seen == [[1] * len(before)]
+    assert blas_threads() == before
+    seen.clear()
+    Probe.blas_threads = None  # the library's default is left alone when asked
+    Probe().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert seen == [before]

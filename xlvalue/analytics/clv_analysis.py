@@ -23,6 +23,7 @@ from xlvalue.analytics.customer_value import (
     value_matrix,
 )
 from xlvalue.analytics.models import PURCHASE_MODELS, GammaGammaModel
+from xlvalue.analytics.models.base import limited_blas_threads
 from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
 from xlvalue.analytics.transactions import DAYS_PER_UNIT, TransactionLog, day_number
 from xlvalue.errors import ModelError
@@ -206,20 +207,21 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
     """
     n = len(x)
     out = Flows(np.empty(n), np.empty(n), np.empty(n), *(np.zeros(horizon) for _ in range(4)))
-    for lo in range(0, n, CUSTOMER_BLOCK):
-        sl = slice(lo, min(lo + CUSTOMER_BLOCK, n))
-        purchases = purchases_by_period(model, x[sl], tx[sl], T[sl], horizon, length)
-        amount = purchases * spend[sl, None]
-        history_rates = margin_rate_path(history.rows(codes[sl]), horizon)
-        rates = np.where(np.isfinite(history_rates), history_rates, default_rate)
-        gm = crm_margin(amount, rates, marketing[sl, None])
-        out.clv[sl] = gm @ disc
-        out.expected_purchases[sl] = purchases.sum(axis=1)
-        out.first_rate[sl] = rates[:, 0]
-        out.period_purchases += purchases.sum(axis=0)
-        out.period_amount += amount.sum(axis=0)
-        out.period_product_cost += (amount * (1 - rates)).sum(axis=0)
-        out.period_margin += gm.sum(axis=0)
+    with limited_blas_threads():  # customers x periods blocks: no gain from BLAS threads
+        for lo in range(0, n, CUSTOMER_BLOCK):
+            sl = slice(lo, min(lo + CUSTOMER_BLOCK, n))
+            purchases = purchases_by_period(model, x[sl], tx[sl], T[sl], horizon, length)
+            amount = purchases * spend[sl, None]
+            history_rates = margin_rate_path(history.rows(codes[sl]), horizon)
+            rates = np.where(np.isfinite(history_rates), history_rates, default_rate)
+            gm = crm_margin(amount, rates, marketing[sl, None])
+            out.clv[sl] = gm @ disc
+            out.expected_purchases[sl] = purchases.sum(axis=1)
+            out.first_rate[sl] = rates[:, 0]
+            out.period_purchases += purchases.sum(axis=0)
+            out.period_amount += amount.sum(axis=0)
+            out.period_product_cost += (amount * (1 - rates)).sum(axis=0)
+            out.period_margin += gm.sum(axis=0)
     return out
 
 

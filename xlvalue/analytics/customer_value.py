@@ -464,7 +464,10 @@ def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, ho
     .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "RFM and CLV: using iso-value
        curves for customer base analysis". Journal of Marketing Research 42(4), 415-430.
     """
+    from xlvalue.analytics.models.base import limited_blas_threads
+
     x = np.asarray(frequency, dtype=float)
-    purchases = purchases_by_period(model, x, recency, T, horizon, length)
-    spend = spend_model.conditional_expected_average_profit(x, monetary_value)
-    return (purchases @ discount_factors(horizon, rate)) * spend * margin
+    with limited_blas_threads():  # a customers x periods product: no gain from BLAS threads
+        purchases = purchases_by_period(model, x, recency, T, horizon, length)
+        spend = spend_model.conditional_expected_average_profit(x, monetary_value)
+        return (purchases @ discount_factors(horizon, rate)) * spend * margin
