@@ -244,3 +244,19 @@ def test_summary_rules_on_a_hand_made_log():
     counts = xlvalue.summary_data_from_transaction_data(
         log, "id", "when", observation_period_end="2020-01-31", freq="W")
     assert counts.loc[4].tolist() == [1.0, 1.0, 4.0]
+
+
+@pytest.mark.parametrize("ours_cls, ref_name", [(BetaGeoModel, "BetaGeoFitter"),
+                                                (ModifiedBetaGeoModel, "ModifiedBetaGeoFitter")])
+def test_probability_of_n_purchases_equals_lifetimes_and_is_a_distribution(ours_cls, ref_name):
+    params = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})  # CDNOW, weeks
+    ours, ref = ours_cls(), getattr(lifetimes, ref_name)()
+    ours.params_ = ref.params_ = params
+    n = np.arange(12)
+    want = [ref.probability_of_n_purchases_up_to_time(39, int(k)) for k in n]
+    np.testing.assert_allclose(ours.probability_of_n_purchases_up_to_time(39, n), want, rtol=1e-12)
+    # over all n it sums to 1 and its mean is E[X(t)]
+    p = ours.probability_of_n_purchases_up_to_time(39, np.arange(400))
+    assert p.sum() == pytest.approx(1.0, abs=1e-12)
+    assert (np.arange(400) * p).sum() == pytest.approx(
+        float(ours.expected_number_of_purchases_up_to_time(39)), rel=1e-10)

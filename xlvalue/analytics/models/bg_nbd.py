@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel
+from xlvalue.errors import ModelError
 
 __all__ = ["BetaGeoModel", "reference_loglik"]
 
@@ -124,6 +125,56 @@ class BetaGeoModel(RecencyModel):
         log_ratio = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
                      + (r + x) * (np.log(alpha + t) - np.log(alpha + tx)))
         return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700))), 1.0)
+
+    def probability_of_n_purchases_up_to_time(self, t, n) -> np.ndarray:
+        """P(X(t) = n): probability that a customer just acquired makes n repeat purchases in
+        (0, t] (lifetimes' name; FHL 2005 eq. 8, MBG/NBD with the shift).
+
+        P = B(a, b+n+k)/B(a, b) NB(n) + [n > 0 or k] B(a+1, b+n-1+k)/B(a, b)
+        (1 - (alpha/(alpha+t))^r sum_{j<n} NB(j)), NB(j) = Gamma(r+j)/(Gamma(r) j!)
+        (alpha/(alpha+t))^r (t/(alpha+t))^j and k = 1 for MBG/NBD; in log space, the finite
+        sums by one cumulative sum up to the largest n.
+
+        Parameters
+        ----------
+        t : float or array_like
+            Time since acquisition (the fit's time unit).
+        n : int or array_like of int
+            Number of repeat purchases (>= 0); broadcasts against t.
+
+        Returns
+        -------
+        numpy.ndarray
+            Probabilities (0..1).
+
+        References
+        ----------
+        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers
+           the easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2).
+        """
+        r, alpha, a, b = self._check_fitted()
+        t, n = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(n, dtype=float))
+        if np.any((n < 0) | (np.floor(n) != n)) or np.any(t < 0):
+            raise ModelError("n must be whole numbers >= 0 and t >= 0")
+        k = self.shift
+        log_p0 = r * (np.log(alpha) - np.log(alpha + t))  # log (alpha/(alpha+t))^r
+        with np.errstate(divide="ignore"):
+            log_q = np.log(t) - np.log(alpha + t)  # log t/(alpha+t); -inf at t = 0
+        # log NB(j) for j = 0..max(n), each t: the finite sums are cumulative sums over j
+        j = np.arange(int(n.max(initial=0)) + 1, dtype=float)
+        shape = (-1,) + (1,) * t.ndim
+        jj = j.reshape(shape)
+        with np.errstate(invalid="ignore"):
+            log_nb = (gammaln(r + jj) - gammaln(r) - gammaln(jj + 1) + log_p0
+                      + np.where(jj > 0, jj * log_q, 0.0))
+        below = np.cumsum(np.exp(log_nb), axis=0) - np.exp(log_nb)  # sum over j < n
+        idx = n.astype(np.int64)
+        nb_n = np.take_along_axis(log_nb, idx[None], axis=0)[0]
+        sum_below = np.take_along_axis(below, idx[None], axis=0)[0]
+        first = np.exp(betaln(a, b + n + k) - betaln(a, b) + nb_n)
+        dropped = np.exp(betaln(a + 1, np.maximum(b + n - 1 + k, 1e-300)) - betaln(a, b))
+        second = np.where((n > 0) | bool(k), dropped * np.clip(1.0 - sum_below, 0.0, 1.0), 0.0)
+        return first + second
 
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
