@@ -40,11 +40,9 @@ def _caller(book: Any = None) -> XlwingsWorkbook:
     return XlwingsWorkbook(book)
 
 
-def _alert(xb: XlwingsWorkbook, text: str, title: str = "xlvalue") -> None:
-    try:
-        xb.xlbook.app.alert(text, title=title)
-    except Exception:  # no UI (e.g. tests): the status bar keeps the message
-        xb.status(text.splitlines()[0])
+def _alert(xb: XlwingsWorkbook, text: str, title: str = "xlvalue", mode: str = "info") -> None:
+    """A message box in Excel (xlwings App.alert: Windows and macOS)."""
+    xb.xlbook.app.alert(text, title=title, mode=mode)
 
 
 def run(only: str | None = None, book: Any = None) -> bool:
@@ -55,11 +53,14 @@ def run(only: str | None = None, book: Any = None) -> bool:
         _, results, log = compute(xb, only, lambda m: xb.status(f"xlvalue: {m} ..."))
         xb.status("xlvalue: writing results ...")
         xb.write_sheets(sheet_outputs(results, log))
-        if results.warnings:
-            _alert(xb, "Done, with warnings:\n" + "\n".join(results.warnings))
+        warnings = list(results.warnings) + [
+            f"chart not drawn on macOS (its columns are not adjacent; `xlvalue run` draws it): {c}"
+            for c in xb.skipped_charts]
+        if warnings:
+            _alert(xb, "Done, with warnings:\n" + "\n".join(warnings))
         return True
     except XlvalueError as exc:
-        _alert(xb, str(exc), "xlvalue: please check the inputs")
+        _alert(xb, str(exc), "xlvalue: please check the inputs", "critical")
         return False
     finally:
         xb.status(False)
@@ -71,7 +72,7 @@ def check_inputs(book: Any = None) -> bool:
     try:
         inputs = read_inputs(xb, available_analyses(xb) or parse_only(None))
     except XlvalueError as exc:
-        _alert(xb, str(exc), "xlvalue: please check the inputs")
+        _alert(xb, str(exc), "xlvalue: please check the inputs", "critical")
         return False
     lines = [f"{r.name}: {r.address}, {r.rows} rows" for r in inputs.records]
     _alert(xb, "Inputs are valid.\n" + "\n".join(lines + inputs.warnings))

@@ -4,20 +4,26 @@ Reading resolves names and tables through the live workbook and hands the pipeli
 `RawRange` objects; writing lays out the same blocks (sheetxml.place_blocks), writes values,
 defines the xv_out_* names and adds native charts. No analytics here.
 
-xlwings API used (and nothing else, so that a stand-in can be checked against it):
-Book.name, Book.names (iteration, .add), Name.name/.refers_to_range/.delete(),
-Book.sheets (iteration, [name], .add(name, after=)), Sheet.name/.tables/.clear()/.charts,
-Sheet.range(cell1, cell2).value/.number_format/.options(ndim=2, err_to_str=True),
-Range.row/.column/.last_cell/.sheet, Table.name/.range, Charts.add(left, top, width, height),
-Chart.set_source_data(range)/.chart_type/.name, App.status_bar.
+xlwings API used (xlwings.main; tests/xlwings_standin.py has the same surface, checked by
+tests/test_excel_adapter.py): Book.name/.names/.sheets/.app, Name.name/.refers_to_range/.delete(),
+Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range(), Range.value/.options()/
+.number_format/.row/.column/.last_cell/.sheet/.get_address(), Table.name/.range,
+Charts.add(left, top, width, height), Chart.chart_type/.name/.set_source_data(source, plot_by)/
+.set_x_axis_values()/.series, ChartSeries.chart_type/.axis_group, App.status_bar/.alert().
+
+Excel re-types what it is given: text that looks like a number, date or boolean ("00004",
+"1/2", "TRUE") would become one, so every text value is written with a leading apostrophe
+(Excel stores the text, the apostrophe is only a marker).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import NUMBER_FORMATS, column_kind, frame_rows, is_excel_error
+from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
 from xlvalue.workbook.sheetxml import PlacedBlock, place_blocks
@@ -25,7 +31,6 @@ from xlvalue.workbook.writer import SheetOutput
 
 __all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook"]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 POINTS_PER_COL = 48.0
 POINTS_PER_ROW = 15.0
 CHART_TYPES = {"bar": "column_clustered", "line": "line", "bar+line": "column_clustered",
@@ -37,6 +42,7 @@ class XlwingsWorkbook(RangeSource):
 
     def __init__(self, book: Any):
         self.xlbook = book
+        self.skipped_charts: list[str] = []
 
     @property
     def book(self) -> str:
@@ -50,11 +56,11 @@ class XlwingsWorkbook(RangeSource):
             full = str(n.name)
             short = full.split("!", 1)[-1]
             if short.lower() == wanted:
-                try:
-                    return n.refers_to_range
-                except Exception:  # a name pointing at #REF! has no range
-                    raise InputError(Problem("name does not point to a range (#REF!?)",
-                                             book=self.book, name=name)) from None
+                refers_to = str(n.refers_to)
+                if "#REF!" in refers_to or "!" not in refers_to:
+                    raise InputError(Problem(f"name does not point to a range ({refers_to})",
+                                             book=self.book, name=name))
+                return n.refers_to_range
         for sheet in self.xlbook.sheets:
             for table in sheet.tables:
                 if str(table.name).lower() == wanted:
@@ -82,10 +88,8 @@ class XlwingsWorkbook(RangeSource):
     # ---- writing ------------------------------------------------------------------------
 
     def status(self, message: str | bool) -> None:
-        try:
-            self.xlbook.app.status_bar = message
-        except Exception:  # no status bar (e.g. a stand-in): progress is optional
-            pass
+        """Progress in Excel's status bar (False hands it back to Excel)."""
+        self.xlbook.app.status_bar = message
 
     def write_sheets(self, sheets: list[SheetOutput]) -> None:
         existing = {str(s.name).lower(): s for s in self.xlbook.sheets}
@@ -105,7 +109,7 @@ class XlwingsWorkbook(RangeSource):
         r0, c0 = pb.header_row + 1, pb.first_col + 1  # xlwings is 1-based
         if pb.block.title and pb.header_row > 0:
             sheet.range((r0 - 1, c0)).value = _cell_out(pb.block.title)
-        rows = [[str(c) for c in frame.columns], *frame_rows(frame, text=_cell_out)]
+        rows = [[_cell_out(str(c)) for c in frame.columns], *frame_rows(frame, text=_cell_out)]
         sheet.range((r0, c0)).value = rows
         for j, column in enumerate(frame.columns):
             fmt = NUMBER_FORMATS.get(column_kind(frame.iloc[:, j], str(column)))
@@ -115,17 +119,33 @@ class XlwingsWorkbook(RangeSource):
         last_col = c0 + max(len(frame.columns), 1) - 1
         self._define(pb.block.name, sheet, (r0, c0), (last_row, last_col))
         for spec, (row, col) in zip(pb.block.charts, pb.chart_cells, strict=True):
-            if not len(frame):
-                continue
-            chart = sheet.charts.add(col * POINTS_PER_COL, row * POINTS_PER_ROW,
-                                     spec.width_cols * POINTS_PER_COL,
-                                     spec.height_rows * POINTS_PER_ROW)
-            cols = [spec.x, *spec.y, *spec.y2]
-            idx = [list(frame.columns).index(c) for c in cols]
-            first, last = c0 + min(idx), c0 + max(idx)
-            chart.set_source_data(sheet.range((r0, first), (last_row, last)))
-            chart.chart_type = CHART_TYPES[spec.kind]
-            chart.name = f"xlvalue {pb.block.name} {spec.title}"
+            if len(frame):
+                self._add_chart(sheet, pb, spec, (row, col), (r0, c0, last_row))
+
+    def _add_chart(self, sheet: Any, pb: PlacedBlock, spec: ChartSpec, cell: tuple[int, int],
+                   rows: tuple[int, int, int]) -> None:
+        """A native chart of exactly the spec's columns: y (and y2) series named by their
+        headers, x as the category / x values; y2 as a line on the secondary axis."""
+        r0, c0, last_row = rows
+        columns = list(pb.block.frame.columns)
+        ys = [c0 + columns.index(name) for name in (*spec.y, *spec.y2)]
+        runs = _adjacent_runs(ys)
+        if len(runs) > 1 and sys.platform == "darwin":
+            # xlwings on macOS takes one area per range: no chart rather than a wrong one
+            self.skipped_charts.append(f"{pb.block.name}: {spec.title}")
+            return
+        row, col = cell
+        chart = sheet.charts.add(col * POINTS_PER_COL, row * POINTS_PER_ROW,
+                                 spec.width_cols * POINTS_PER_COL, spec.height_rows * POINTS_PER_ROW)
+        chart.chart_type = CHART_TYPES[spec.kind]
+        address = ",".join(sheet.range((r0, a), (last_row, b)).get_address() for a, b in runs)
+        chart.set_source_data(sheet.range(address), plot_by="columns")
+        x = c0 + columns.index(spec.x)
+        chart.set_x_axis_values(sheet.range((r0 + 1, x), (last_row, x)))
+        for series in list(chart.series)[len(spec.y):]:
+            series.chart_type = "line"
+            series.axis_group = "secondary"
+        chart.name = f"xlvalue {pb.block.name} {spec.title}"
 
     def _define(self, name: str, sheet: Any, top_left, bottom_right) -> None:
         for n in list(self.xlbook.names):
@@ -145,7 +165,19 @@ def _cell_in(v: Any) -> Any:
 
 
 def _cell_out(v: Any) -> Any:
-    """Text that Excel would take for a formula is written as text (leading apostrophe)."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
+    """Text is written so that Excel keeps it text: never re-typed as a number, date,
+    boolean or formula ("00004" stays "00004", "=1+1" stays text)."""
+    if isinstance(v, str) and v:
         return "'" + v
     return v
+
+
+def _adjacent_runs(cols: list[int]) -> list[tuple[int, int]]:
+    """Runs of adjacent columns, in order: [3, 4, 7] -> [(3, 4), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for c in cols:
+        if runs and c == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], c)
+        else:
+            runs.append((c, c))
+    return runs
