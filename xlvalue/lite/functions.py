@@ -26,6 +26,8 @@ from xlwings import arg, func
 import xlvalue.excel.udfs  # noqa: F401  (its decorators fill REGISTRY)
 from xlvalue.excel.convert import REGISTRY, UDFSpec
 
+__all__ = ["lite_function", "lite_functions", "single_cell_as_value"]
+
 
 def single_cell_as_value(value: Any) -> Any:
     """A 1x1 2-D list as its value (what the classic door receives for a one-cell argument)."""

@@ -25,6 +25,9 @@ from xlvalue.workbook.contract import SETTINGS_NAME, SETTINGS_SHEET
 from xlvalue.workbook.inputs import available_analyses, read_inputs
 from xlvalue.workbook.template_content import DEMO_SETTINGS, input_tables, settings_rows
 
+__all__ = ["CHECK_TITLE", "fill_demo", "run", "tell", "xv_check_inputs", "xv_clear_outputs",
+           "xv_clv", "xv_costing", "xv_demo", "xv_rfm", "xv_run_all", "xv_scores"]
+
 CHECK_TITLE = "xlvalue: please check the inputs"
 
 

@@ -25,6 +25,9 @@ from xlvalue.workbook.contract import (
 )
 from xlvalue.workbook.presets import preset as preset_table
 
+__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "TableContent", "demo_transactions", "input_tables",
+           "settings_rows"]
+
 DEMO_SETTINGS = {"AsOfDate": dt.date(1998, 6, 30), "CalibrationEnd": dt.date(1997, 9, 30)}
 
 # Demo tables for the other analyses: a score model on RFM and CLV outputs, the small telecom

@@ -27,9 +27,13 @@ Z_95 = 1.96  # the standard normal 97.5 % quantile as lifetimes rounds it, so th
 
 
 @functools.cache
-def _blas_controller() -> ThreadpoolController:
-    """The BLAS libraries loaded in this process, found once (a lookup costs ~5 ms)."""
-    return ThreadpoolController()
+def _blas_controller() -> ThreadpoolController | None:
+    """The BLAS libraries loaded in this process, found once (a lookup costs ~5 ms); None
+    where they cannot be inspected (e.g. Pyodide in xlwings Lite: nothing to limit there)."""
+    try:
+        return ThreadpoolController()
+    except Exception:
+        return None
 
 
 def limited_blas_threads(threads: int | None = 1) -> contextlib.AbstractContextManager:
@@ -40,9 +44,10 @@ def limited_blas_threads(threads: int | None = 1) -> contextlib.AbstractContextM
     fit of 300,000 customers on 2 cores beside two busy processes took 14.2 s with OpenBLAS's
     default threads and 1.4 s with one (benchmarks/bench_busy.py).
     """
-    if threads is None:
+    controller = _blas_controller()
+    if threads is None or controller is None:
         return contextlib.nullcontext()
-    return _blas_controller().limit(limits=threads, user_api="blas")
+    return controller.limit(limits=threads, user_api="blas")
 
 
 @dataclass(frozen=True)
