@@ -26,11 +26,7 @@ LAYERS = {
 }
 # Upward imports still to be removed, each with the issue that removes it. The list may only
 # shrink: a test fails when an entry no longer occurs.
-KNOWN_UPWARD = {
-    # issue 15: the cluster computes partial sums and the pipeline finishes them; then the
-    # workbook layer no longer calls the cluster door.
-    "xlvalue/workbook/inputs.py imports xlvalue.cluster.dask_rfm",
-}
+KNOWN_UPWARD: set[str] = set()
 
 
 def analytics_modules() -> list[str]:

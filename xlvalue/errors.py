@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_REPORTED", "InputError", "ModelError", "Problem", "ProblemCollector", "XlvalueError"]
+__all__ = ["MAX_REPORTED", "InputError", "ModelError", "Problem", "ProblemCollector", "XlvalueError",
+           "remainder"]
 
-MAX_REPORTED = 20
+MAX_REPORTED = 20  # problems listed one by one per column; the rest are counted
+
+
+def remainder(shown: int, total: int, column: str, message: str, **where: str) -> list[Problem]:
+    """The summary problem for the `total - shown` problems of a column not listed one by
+    one (none when every one was listed)."""
+    more = total - shown
+    if more <= 0:
+        return []
+    return [Problem(f"{more:,} more row(s) where {message} ({total:,} in all in {column})",
+                    count=more, column=column, **where)]
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,8 @@ class Problem:
     sheet: str = ""
     cell: str = ""
     name: str = ""
+    count: int = 1  # >1: a summary standing for this many problems not listed one by one
+    column: str = ""  # the input column the problem is about, when there is one
 
     def where(self) -> str:
         place = f"{self.sheet}!{self.cell}" if self.sheet and self.cell else self.sheet or self.cell
@@ -51,11 +64,23 @@ class InputError(XlvalueError):
         self.problems: list[Problem] = list(problems)
         super().__init__(self.summary())
 
+    @property
+    def total(self) -> int:
+        """Every problem found, counting the ones summarised rather than listed."""
+        return sum(p.count for p in self.problems)
+
     def summary(self, limit: int = MAX_REPORTED) -> str:
+        """The first `limit` problems, then the true number of the others, per column."""
         lines = [str(p) for p in self.problems[:limit]]
-        extra = len(self.problems) - limit
+        hidden = self.problems[limit:]
+        extra = sum(p.count for p in hidden)
         if extra > 0:
-            lines.append(f"... and {extra} more problem(s)")
+            per: dict[str, int] = {}
+            for p in hidden:
+                key = f"{p.name + ' ' if p.name else ''}{p.column}".strip() or "other"
+                per[key] = per.get(key, 0) + p.count
+            detail = ", ".join(f"{k}: {v:,}" for k, v in per.items())
+            lines.append(f"... and {extra:,} more problem(s) ({detail})")
         return "\n".join(lines)
 
 

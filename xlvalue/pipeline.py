@@ -7,8 +7,9 @@ core functions they call); adapters only translate workbooks to and from these f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ from xlvalue.workbook.contract import (
     indicator_source,
     output_sheets,
 )
-from xlvalue.workbook.inputs import Inputs, available_analyses, read_inputs
+from xlvalue.workbook.inputs import FileReader, Inputs, available_analyses, read_inputs
 from xlvalue.workbook.sheetxml import Block
 from xlvalue.workbook.writer import SheetOutput
 
@@ -92,23 +93,23 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False, with_history: bool = 
     s = inputs.settings
     if inputs.log_released:
         raise RuntimeError("the transaction rows were released by an earlier analyse()")
-    repeat = history = None
-    if inputs.summary is not None:  # computed on a Dask cluster
-        summary = inputs.summary
+    assert inputs.log is not None
+    # one sort of the log to purchase days serves both summaries, then is released; a log
+    # reduced where it was read (a cluster) brings its purchase days along
+    if inputs.days is not None:
+        days = inputs.days.until(inputs.as_of)
     else:
-        assert inputs.log is not None
-        # one sort of the log to purchase days serves both summaries, then is released
         window = [inputs.log.until(inputs.as_of)]
         if release_log:  # hand the rows over: they are freed while purchase days are made
             inputs.log = inputs.log.customers_only()
             inputs.log_released = True
         days = purchase_days(window)
-        summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
-                              s["MonetaryMode"], days=days)
-        repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)
-        if with_history:
-            history = margin_history(inputs.log, inputs.as_of, s["PeriodUnit"], days=days)
-        del days
+    summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
+                          s["MonetaryMode"], days=days)
+    repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)
+    history = margin_history(inputs.log, inputs.as_of, s["PeriodUnit"], days=days) \
+        if with_history else None
+    del days
     weights = s.floats("RFMWeights")
     if len(weights) != 3:
         raise InputError(Problem(f"RFMWeights must hold 3 numbers (R, F, M), got {weights}",
@@ -128,11 +129,8 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False, with_history: bool = 
         "xv_out_RFMBins": scored.bins,
         "xv_out_Segments": segment_summary(table, inputs.segments if inputs.segments is not None
                                            else None),
+        "xv_out_Repeat": repeat,
     }
-    if repeat is not None:
-        frames["xv_out_Repeat"] = repeat
-    else:
-        inputs.warnings.append("xv_out_Repeat is not computed on a cluster run")
     return table, frames, history
 
 
@@ -226,7 +224,8 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         assert inputs.log is not None and table is not None
         try:
             clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, table, inputs.customers,
-                              repeat=frames.get("xv_out_Repeat"), history=history)
+                              repeat=frames.get("xv_out_Repeat"), history=history,
+                              days=inputs.days)
             release_memory()
         except ModelError as exc:
             if explicit:
@@ -279,7 +278,8 @@ def score_inputs(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | N
         frame = values.rename(name).to_frame() if frame is None else frame.join(
             values.rename(name), how="left" if base is not None else "outer")
     if frame is None:
-        raise InputError(Problem("no xv_ScoreInputs table and no rfm./clv. indicators",
+        raise InputError(Problem("no indicator values: xv_ScoreInputs is absent or empty and "
+                                 "xv_ScoreModel names no rfm./clv. indicator",
                                  book=inputs.book, name="xv_ScoreInputs"))
     return frame
 
@@ -372,32 +372,43 @@ def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
             for name in output_sheets() if name in by_sheet]
 
 
-def compute(reader, only: str | None, progress: Progress | None = None,
-            started: dt.datetime | None = None, scheduler: str | None = None
-            ) -> tuple[Inputs, Results, pd.DataFrame]:
-    """Read inputs through any reader (openpyxl/calamine or xlwings), analyse, build the log.
+def plan(reader, only: str | None) -> tuple[set[str], list[str]]:
+    """The analyses a run does, and those a plain run skips for want of input ranges.
 
     A plain run (only=None) does every analysis whose input ranges hold data; an explicit
-    list fails clearly when its inputs are missing.
+    list is taken as it is (and fails clearly when its inputs are missing or empty).
+    """
+    analyses = parse_only(only)
+    if only is not None:
+        return analyses, []
+    present = available_analyses(reader)
+    skipped = [a for a in ANALYSES if a not in present]
+    analyses = analyses & present
+    if not analyses:
+        empty = [t.name for t in INPUT_TABLES if reader.has(t.name)
+                 and t.required_for and not reader.has_data(t.name)]
+        if empty:
+            raise InputError(Problem(f"{', '.join(empty)} hold(s) no data rows; nothing "
+                                     "to analyse", book=reader.book))
+        raise InputError(Problem(
+            "the workbook has none of the input ranges of any analysis (xv_Transactions, "
+            "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=reader.book))
+    return analyses, skipped
+
+
+def compute(reader, only: str | None, progress: Progress | None = None,
+            started: dt.datetime | None = None, read_file: FileReader | None = None,
+            file_roots: Sequence[Path] = ()) -> tuple[Inputs, Results, pd.DataFrame]:
+    """Read inputs through any reader (openpyxl/calamine or xlwings), analyse, build the log.
+
+    This is also what `check` runs (without writing), so check and run always agree.
+    `read_file` reads a TransactionsFile elsewhere (a cluster door); `file_roots` are
+    folders besides the workbook's that a TransactionsFile may come from.
     """
     started = started or dt.datetime.now(dt.UTC)
-    analyses = parse_only(only)
     say = progress or (lambda _m: None)
-    skipped: list[str] = []
-    if only is None:
-        present = available_analyses(reader)
-        skipped = [a for a in ANALYSES if a not in present]
-        analyses = analyses & present
-        if not analyses:
-            empty = [t.name for t in INPUT_TABLES if reader.has(t.name)
-                     and t.required_for and not reader.has_data(t.name)]
-            if empty:
-                raise InputError(Problem(f"{', '.join(empty)} hold(s) no data rows; nothing "
-                                         "to analyse", book=reader.book))
-            raise InputError(Problem(
-                "the workbook has none of the input ranges of any analysis (xv_Transactions, "
-                "xv_ScoreModel, xv_CostPools, xv_Elasticity ...)", book=reader.book))
-    inputs = read_inputs(reader, analyses, scheduler)
+    analyses, skipped = plan(reader, only)
+    inputs = read_inputs(reader, analyses, read_file, file_roots)
     results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True)
     if skipped:
         results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")

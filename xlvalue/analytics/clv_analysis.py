@@ -25,7 +25,7 @@ from xlvalue.analytics.customer_value import (
 from xlvalue.analytics.models import PURCHASE_MODELS, GammaGammaModel
 from xlvalue.analytics.models.base import limited_blas_threads
 from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
-from xlvalue.analytics.transactions import DAYS_PER_UNIT, TransactionLog, day_number
+from xlvalue.analytics.transactions import DAYS_PER_UNIT, PurchaseDays, TransactionLog, day_number
 from xlvalue.errors import ModelError
 
 __all__ = ["CUSTOMER_BLOCK", "CLVResult", "Flows", "analyse_clv", "fit_purchase_model",
@@ -97,7 +97,8 @@ def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
 
 
 def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as_of: int,
-                  unit: str, max_frequency: int = 7) -> pd.DataFrame:
+                  unit: str, max_frequency: int = 7, days: PurchaseDays | None = None
+                  ) -> pd.DataFrame:
     """Mean actual vs expected holdout repeat purchases by calibration frequency (0..7+).
 
     Parameters
@@ -114,6 +115,8 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
         The model's time unit.
     max_frequency : int, default 7
         Calibration frequencies from this one up are pooled ("7+").
+    days : PurchaseDays, optional
+        The log's purchase days (a log reduced on a cluster has no rows).
 
     Returns
     -------
@@ -125,7 +128,7 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
     .. [1] Fader, Hardie and Lee (2005), "Counting your customers the easy way", Marketing
        Science 24(2), figure 4 (conditional expectations).
     """
-    ch = calibration_holdout(log, calibration_end, as_of, unit)
+    ch = calibration_holdout(log, calibration_end, as_of, unit, days=days)
     cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                              "T_cal": "T"})
     model = fit_purchase_model(model_name, cal)
@@ -228,7 +231,8 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
 def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rfm: pd.DataFrame,
                 customers: pd.DataFrame | None,
                 repeat: pd.DataFrame | None = None,
-                history: MarginHistory | None = None) -> CLVResult:
+                history: MarginHistory | None = None,
+                days: PurchaseDays | None = None) -> CLVResult:
     """Everything of METHODS sections 4-6 for the customers of the RFM table.
 
     Parameters
@@ -248,6 +252,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         ``repeat_summary(log, as_of, TimeUnit)`` made by the RFM step (only read).
     history : MarginHistory, optional
         ``margin_history(log, as_of, PeriodUnit)`` made by the RFM step (only read).
+    days : PurchaseDays, optional
+        The log's purchase days, for the holdout check of a log reduced on a cluster.
 
     Returns
     -------
@@ -345,6 +351,6 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     holdout = None
     cal = s["CalibrationEnd"]
     if cal is not None:
-        holdout = holdout_table(s["Model"], log, day_number(cal), as_of, unit)
+        holdout = holdout_table(s["Model"], log, day_number(cal), as_of, unit, days=days)
     models = pd.concat(frames, ignore_index=True)
     return CLVResult(table, models, forecast, matrix, holdout, warnings)

@@ -313,7 +313,8 @@ def repeat_summary(log: TransactionLog, observation_end: int, unit: str = "weeks
 
 
 def calibration_holdout(log: TransactionLog, calibration_end: int, observation_end: int,
-                        unit: str = "weeks", include_first: bool = False) -> pd.DataFrame:
+                        unit: str = "weeks", include_first: bool = False,
+                        days: PurchaseDays | None = None) -> pd.DataFrame:
     """Calibration summary plus holdout repeat purchases, for customers born by calibration_end.
 
     Parameters
@@ -328,6 +329,8 @@ def calibration_holdout(log: TransactionLog, calibration_end: int, observation_e
         Unit of recency, T and the holdout duration.
     include_first : bool, default False
         As in `repeat_summary`.
+    days : PurchaseDays, optional
+        The log's purchase days (a log reduced on a cluster has no rows).
 
     Returns
     -------
@@ -349,8 +352,10 @@ def calibration_holdout(log: TransactionLog, calibration_end: int, observation_e
     """
     if observation_end <= calibration_end:
         raise InputError(Problem("the observation end must be after the calibration end"))
-    cal = repeat_summary(log, calibration_end, unit, include_first=include_first)
-    d = purchase_days(log.until(observation_end))
+    cal = repeat_summary(log, calibration_end, unit, include_first=include_first,
+                         days=days.until(calibration_end) if days is not None else None)
+    d = days.until(observation_end) if days is not None else \
+        purchase_days(log.until(observation_end))
     hold = d.is_purchase & (d.day > calibration_end)
     n = log.n_customers
     f_hold = np.bincount(d.code[hold], minlength=n)

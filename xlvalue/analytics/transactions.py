@@ -271,6 +271,84 @@ class PurchaseDays:
         return self.purchases > 0
 
 
+    def until(self, last_day: int) -> PurchaseDays:
+        """The days up to and including `last_day` (no copy when all are)."""
+        if len(self.day) == 0 or int(self.day.max()) <= last_day:
+            return self
+        keep = self.day <= last_day
+        return PurchaseDays(*(None if v is None else np.asarray(v)[keep] for v in (
+            self.code, self.day, self.amount, self.margin_sum)), self.margin_rate,
+            *(np.asarray(v)[keep] for v in (self.purchases, self.returns, self.return_amount)))
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Transactions (purchases and returns) of each day."""
+        return np.asarray(self.purchases, np.int64) + np.asarray(self.returns, np.int64)
+
+
+@dataclass(frozen=True)
+class ReducedLog:
+    """A log reduced to purchase days where it was read (the parts of a file on a cluster):
+    its customers, as a TransactionLog without rows, and their purchase days. The core
+    summaries take purchase days, so they run on it exactly as on the rows."""
+
+    customers: TransactionLog
+    days: PurchaseDays
+
+    def __len__(self) -> int:
+        return int(self.days.rows.sum())
+
+
+def merge_purchase_days(parts: list[tuple[object, PurchaseDays]], default_margin_rate: float
+                        ) -> ReducedLog:
+    """One log's purchase days from those of its parts, each with its own customer ids.
+
+    Every field of a purchase day is a sum over the day's rows, so days of one customer and
+    day found in several parts are added. Customers are numbered in order of first
+    appearance across the parts, as reading the whole file does.
+    """
+    parts = [(ids, d) for ids, d in parts if len(d.code)]
+    texts = [np.asarray(pd.array(ids, dtype=object), dtype=object) for ids, _ in parts]
+    every = np.concatenate(texts) if texts else np.zeros(0, object)
+    glob, uniq = pd.factorize(every, sort=False)
+    ids = pd.array(np.asarray(uniq, dtype=object), dtype=pd.StringDtype("pyarrow"))
+    customers = TransactionLog(ids, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0),
+                               None, default_margin_rate)
+    if not parts:
+        e, ei = np.zeros(0), np.zeros(0, np.int64)
+        return ReducedLog(customers, PurchaseDays(ei, ei, e, None, default_margin_rate, ei, ei, e))
+    offsets = np.cumsum([0] + [len(t) for t in texts])
+    code = np.concatenate([glob[o:][np.asarray(d.code)] for o, (_, d) in zip(offsets, parts,
+                                                                                strict=False)])
+    def cat(field: str) -> np.ndarray:
+        return np.concatenate([np.asarray(getattr(d, field)) for _, d in parts])
+
+    has_margin = any(d.margin_sum is not None for _, d in parts)
+    day, amount = cat("day").astype(np.int64), cat("amount").astype(float)
+    margin = np.concatenate([np.asarray(d.amount) * d.margin_rate if d.margin_sum is None
+                             else np.asarray(d.margin_sum) for _, d in parts]) \
+        if has_margin else None
+    purchases, returns, back = cat("purchases"), cat("returns"), cat("return_amount")
+    dmin = int(day.min())
+    span = int(day.max()) - dmin + 1
+    key = code.astype(np.int64) * span + (day - dmin)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    uk = key[starts]
+
+    def summed(v: np.ndarray, dtype=None) -> np.ndarray:
+        return np.add.reduceat(v[order], starts).astype(dtype or v.dtype, copy=False)
+
+    small = np.int32 if len(uniq) < 2**31 else np.int64
+    days = PurchaseDays(
+        code=(uk // span).astype(small), day=(uk % span + dmin).astype(np.int32),
+        amount=summed(amount), margin_sum=summed(margin) if margin is not None else None,
+        margin_rate=default_margin_rate, purchases=summed(purchases, np.int32),
+        returns=summed(returns, np.int32), return_amount=summed(back, float))
+    return ReducedLog(customers, days)
+
+
 def purchase_days(log: TransactionLog | list[TransactionLog], with_margin: bool = True,
                   with_returns: bool = True) -> PurchaseDays:
     """Aggregate a log to (customer, day) with one sort of a combined (customer, day) key.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -38,15 +39,36 @@ def expand(patterns: Iterable[str]) -> list[Path]:
     return [found[k] for k in sorted(found)]
 
 
-def run_one(book: str, out_dir: str | None, only: str | None) -> dict:
-    """Run one workbook; never raises for the book's own problems (they go into the dict)."""
-    from xlvalue.cli.headless_run import default_output, run_workbook
+def output_paths(books: list[Path], out_dir: Path) -> list[Path]:
+    """Where each book's results go under `out_dir`: the books' folders relative to their
+    deepest common folder are mirrored, so same-named books from different folders never
+    overwrite each other (books of one folder land directly in `out_dir`)."""
+    from xlvalue.cli.headless_run import default_output
+
+    folders = [b.resolve().parent for b in books]
+    common = Path(os.path.commonpath(folders)) if folders else Path(".")
+    outs = [out_dir / f.relative_to(common) / default_output(b).name
+            for b, f in zip(books, folders, strict=True)]
+    seen: dict[Path, Path] = {}
+    for b, o in zip(books, outs, strict=True):  # cannot happen after mirroring; never overwrite
+        if o in seen:
+            raise InputError(Problem(f"{b} and {seen[o]} would both write {o}"))
+        seen[o] = b
+    return outs
+
+
+def run_one(book: str, output: str | None, only: str | None,
+            file_roots: tuple[str, ...] = ()) -> dict:
+    """Run one workbook into `output` (None: beside it); never raises for the book's own
+    problems (they go into the dict)."""
+    from xlvalue.cli.headless_run import run_workbook
 
     started = time.perf_counter()
     path = Path(book)
-    output = Path(out_dir) / default_output(path).name if out_dir else None
     try:
-        report = run_workbook(path, output, only)
+        if output is not None:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+        report = run_workbook(path, output, only, file_roots=[Path(r) for r in file_roots])
         rows = max((len(f) for f in report.results.frames.values()), default=0)
         return {"book": book, "status": "ok", "seconds": time.perf_counter() - started,
                 "rows": rows, "output": str(report.output), "error": ""}
@@ -60,15 +82,19 @@ def run_one(book: str, out_dir: str | None, only: str | None) -> dict:
 
 def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
               only: str | None = None, scheduler: str | None = None,
-              progress: bool = True, client=None) -> pd.DataFrame:
+              progress: bool = True, client=None, file_roots=()) -> pd.DataFrame:
     """Run every book, in parallel; returns the summary frame (one row per book, in order).
 
     `client` reuses a running dask.distributed Client (a long-lived cluster) instead of
     connecting to `scheduler`.
     """
+    roots = tuple(str(r) for r in file_roots)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    args = [(str(b), str(out_dir) if out_dir else None, only) for b in books]
+        args = [(str(b), str(o), only, roots) for b, o in zip(books, output_paths(books, out_dir),
+                                                             strict=True)]
+    else:
+        args = [(str(b), None, only, roots) for b in books]
     bar = tqdm(total=len(args), unit="book", disable=not progress, desc="xlvalue batch")
     results: list[dict] = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,10 +38,13 @@ def default_output(book: Path) -> Path:
 
 def run_workbook(book: str | Path, output: str | Path | None = None, only: str | None = None,
                  in_place: bool = False, progress: Progress | None = None,
-                 scheduler: str | None = None) -> RunReport:
+                 scheduler: str | None = None, file_roots: Sequence[Path] = ()) -> RunReport:
     """Run the analyses on a workbook and write every xv_out_* block.
 
     The input is never modified unless in_place is set, in which case a .bak copy is kept first.
+    With a Dask `scheduler`, the TransactionsFile is read in parts on the cluster (the same
+    reader and core reductions; see xlvalue.cluster.dask_rfm). `file_roots` are folders
+    besides the workbook's that a TransactionsFile may come from.
     """
     started = dt.datetime.now(dt.UTC)
     book = Path(book)
@@ -61,10 +65,19 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
     say = progress or (lambda _m: None)
     say(f"reading {book.name}")
     reader = WorkbookReader.open(book)
+    client = None
     try:
-        inputs, results, log = compute(reader, only, say, started, scheduler)
+        read_file = None
+        if scheduler:
+            from xlvalue.cluster.dask_rfm import client_for, cluster_file_reader
+
+            client = client_for(scheduler)
+            read_file = cluster_file_reader(client)
+        inputs, results, log = compute(reader, only, say, started, read_file, file_roots)
     finally:
         reader.close()
+        if client is not None:
+            client.close()
     backup = None
     if in_place:
         backup = book.with_name(book.name + ".bak")

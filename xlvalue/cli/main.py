@@ -30,7 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from xlvalue.cli.headless_run import run_workbook
 
     report = run_workbook(args.book, args.output, args.only, args.in_place,
-                          _progress(args.quiet), args.scheduler)
+                          _progress(args.quiet), args.scheduler, _roots(args))
     if not args.quiet:
         print(report.summary.to_string(index=False, header=False))
         for w in report.results.warnings:
@@ -41,22 +41,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _roots(args: argparse.Namespace) -> list[Path]:
+    """Folders given by --allow-files-from (each must exist)."""
+    roots = [Path(r) for r in (getattr(args, "allow_files_from", None) or [])]
+    for r in roots:
+        if not r.is_dir():
+            raise InputError(f"--allow-files-from {r}: not a folder")
+    return roots
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from xlvalue.pipeline import parse_only
-    from xlvalue.workbook.inputs import available_analyses, read_inputs
+    """Validate by running the very path `run` takes (reading, validating, analysing), writing
+    nothing: a workbook check calls valid is one run will accept."""
+    from xlvalue.pipeline import compute
     from xlvalue.workbook.reader import WorkbookReader
 
     reader = WorkbookReader.open(args.book)
     try:
-        analyses = parse_only(args.only) if args.only else available_analyses(reader)
-        inputs = read_inputs(reader, analyses or parse_only(None))
+        inputs, results, _ = compute(reader, args.only, file_roots=_roots(args))
     finally:
         reader.close()
     for rec in inputs.records:
         print(f"{rec.name}: {rec.address}, {rec.rows:,} rows")
-    for w in inputs.warnings:
+    for w in results.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print(f"{Path(args.book).name}: inputs are valid")
+    print(f"{Path(args.book).name}: inputs are valid ({', '.join(results.analyses)} would run)")
     return 0
 
 
@@ -89,7 +98,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     books = expand(args.patterns)
     summary = run_batch(books, args.jobs, Path(args.output) if args.output else None, args.only,
-                        args.scheduler, progress=not args.quiet)
+                        args.scheduler, progress=not args.quiet, file_roots=_roots(args))
     ok = int((summary["status"] == "ok").sum())
     if not args.quiet:
         shown = summary.assign(book=summary["book"].map(lambda b: Path(b).name),
@@ -157,8 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--in-place", action="store_true",
                      help="rewrite the input workbook itself (a .bak copy is kept)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
-    run.add_argument("--scheduler", help="Dask scheduler address or 'local': compute the RFM "
-                     "summary of a TransactionsFile larger than memory on the cluster")
+    run.add_argument("--scheduler", help="Dask scheduler address or 'local': read the "
+                     "TransactionsFile in parts on the cluster, each reduced to purchase days")
+    run.add_argument("--allow-files-from", action="append", metavar="DIR",
+                     help="a folder besides the workbook's that a TransactionsFile may be read "
+                     "from (repeatable); other absolute or ../ paths are refused")
     run.set_defaults(func=cmd_run)
 
     ev = sub.add_parser("eval", help="compute the XV_ formulas of a workbook without Excel")
@@ -175,11 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster")
     batch.add_argument("--summary", help="write a CSV or JSON summary to this file")
     batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    batch.add_argument("--allow-files-from", action="append", metavar="DIR",
+                     help="a folder besides the workbook's that a TransactionsFile may be read "
+                     "from (repeatable); other absolute or ../ paths are refused")
     batch.set_defaults(func=cmd_batch)
 
     check = sub.add_parser("check", help="validate the inputs without writing anything")
     check.add_argument("book")
     check.add_argument("--only", help="analyses whose inputs to check")
+    check.add_argument("--allow-files-from", action="append", metavar="DIR",
+                     help="a folder besides the workbook's that a TransactionsFile may be read "
+                     "from (repeatable); other absolute or ../ paths are refused")
     check.set_defaults(func=cmd_check)
 
     tpl = sub.add_parser("template", help="build workbooks from the contract")

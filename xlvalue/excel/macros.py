@@ -14,8 +14,7 @@ from typing import Any
 from xlvalue.cli.headless_run import compute
 from xlvalue.errors import XlvalueError
 from xlvalue.excel.xlwings_book import XlwingsWorkbook
-from xlvalue.pipeline import parse_only, sheet_outputs
-from xlvalue.workbook.inputs import available_analyses, read_inputs
+from xlvalue.pipeline import sheet_outputs
 
 __all__ = ["OTHER_BUTTONS", "RUN_BUTTONS", "check_inputs", "clear_outputs", "new_template",
            "ribbon", "run"]
@@ -67,15 +66,16 @@ def run(only: str | None = None, book: Any = None) -> bool:
 
 
 def check_inputs(book: Any = None) -> bool:
-    """Validate every input range without writing anything."""
+    """Validate every input range without writing anything: the path a run takes (so a
+    workbook the check accepts is one the run accepts), minus the writing."""
     xb = _caller(book)
     try:
-        inputs = read_inputs(xb, available_analyses(xb) or parse_only(None))
+        inputs, results, _ = compute(xb, None)
     except XlvalueError as exc:
         _alert(xb, str(exc), "xlvalue: please check the inputs", "critical")
         return False
     lines = [f"{r.name}: {r.address}, {r.rows} rows" for r in inputs.records]
-    _alert(xb, "Inputs are valid.\n" + "\n".join(lines + inputs.warnings))
+    _alert(xb, "Inputs are valid.\n" + "\n".join(lines + results.warnings))
     return True
 
 

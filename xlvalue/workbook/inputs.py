@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.analytics.transactions import PurchaseDays, ReducedLog, TransactionLog, day_number
 from xlvalue.errors import InputError, Problem, ProblemCollector
 from xlvalue.workbook.contract import (
     CUSTOMERS,
@@ -20,11 +21,16 @@ from xlvalue.workbook.contract import (
     InputTable,
     indicator_source,
 )
+from xlvalue.workbook.ooxml import Area, cell_ref
 from xlvalue.workbook.reader import RawRange, WorkbookReader
 from xlvalue.workbook.settings import Settings, read_settings
 from xlvalue.workbook.validation import CleanTable, validate_table
 
-__all__ = ["InputRecord", "Inputs", "available_analyses", "read_inputs"]
+__all__ = ["FileReader", "InputRecord", "Inputs", "available_analyses", "read_inputs"]
+
+# Reads a TransactionsFile: (path, default margin rate) -> (log, rows, sha256). The default
+# reads it here; a cluster door passes one that reads it in parts and returns a ReducedLog.
+FileReader = Callable[[Path, float], tuple["TransactionLog | ReducedLog", int, str]]
 
 
 @dataclass
@@ -51,7 +57,8 @@ class Inputs:
     log: TransactionLog | None = None
     as_of: int = 0
     tables: dict[str, CleanTable] = field(default_factory=dict)
-    summary: pd.DataFrame | None = None  # RFM summary computed elsewhere (Dask), no log
+    days: PurchaseDays | None = None  # purchase days reduced elsewhere (a cluster); log has
+    # then only the customers
     first_day: int = 0  # first transaction day of the log
     log_released: bool = False  # the log's rows were dropped after use (see pipeline.analyse)
 
@@ -84,9 +91,48 @@ def _read_table(reader: WorkbookReader, spec: InputTable, required: bool,
         problems.extend(exc.problems)
         return None
     records.append(_record(raw))
+    below = _rows_below(reader, raw)
+    if below is not None:
+        problems.add(below)
     table, found = validate_table(raw, spec)
     problems.extend(found)
     return table
+
+
+LAST_ROW = 1_048_575  # 0-based last row of a sheet
+
+
+def _rows_below(reader: WorkbookReader, raw: RawRange) -> Problem | None:
+    """Rows filled directly below an input range are never dropped silently.
+
+    Appending below a table without resizing it (pandas' overlay writer, openpyxl's
+    ws.append) leaves the new rows outside the range. The rule: if the row right below the
+    range (below its totals row, if any) holds a value in the range's columns, the run of
+    filled rows from there is reported with how to extend the range. Cells further down,
+    after a blank row, are the sheet's own business (notes, other tables).
+    """
+    read_area = getattr(reader, "read_area", None)  # the headless reader; Excel resizes itself
+    a = raw.area
+    table = getattr(reader, "tables", {}).get(raw.name.lower())
+    start = a.r1 + 1 + (table.totals_rows if table is not None else 0)
+    if read_area is None or start > LAST_ROW:
+        return None
+    cells = read_area(Area(a.sheet, start, a.c0, LAST_ROW, a.c1))
+    filled = 0
+    for row in cells:
+        if all(c == "" or c is None for c in row):
+            break
+        filled += 1
+    if not filled:
+        return None
+    last = start + filled  # 1-based last filled row
+    new_ref = f"{cell_ref(a.r0, a.c0)}:{cell_ref(last - 1, a.c1)}"
+    how = (f"resize the table to {new_ref} (Excel: Table Design > Resize Table; openpyxl: "
+           f"set the table's ref to '{new_ref}')" if table is not None else
+           f"extend the name to {a.sheet}!{new_ref} (Formulas > Name Manager)")
+    return Problem(f"{filled:,} filled row(s) directly below the range (rows {start + 1:,} to "
+                   f"{last:,}) are not part of it and would be left out; {how}, or clear them",
+                   book=raw.book, sheet=a.sheet, cell=cell_ref(start, a.c0), name=raw.name)
 
 
 def _record(raw: RawRange) -> InputRecord:
@@ -94,12 +140,12 @@ def _record(raw: RawRange) -> InputRecord:
                        raw.sha256())
 
 
-def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | None = None
-                ) -> Inputs:
+def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReader | None = None,
+                file_roots: Sequence[Path] = ()) -> Inputs:
     """Read settings and the tables the analyses need; raise InputError with every problem.
 
-    With a Dask scheduler and a TransactionsFile, the RFM summary is computed on the cluster
-    and the log itself never comes into this process (rfm and ranking only).
+    A TransactionsFile is confined to the workbook's folder and `file_roots`; `read_file`
+    reads it (default: here, whole; a cluster door reads it in parts).
     """
     problems = ProblemCollector()
     records: list[InputRecord] = []
@@ -114,29 +160,24 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
     problems.extend(found)
     tables: dict[str, CleanTable] = {}
     log_file = str(settings["TransactionsFile"] or "").strip()
-    distributed = None
     file_log = None
-    if scheduler and analyses & set(TRANSACTIONS.required_for):
-        if not log_file:
-            problems.add(Problem("--scheduler works on a TransactionsFile (set it in xv_Settings)",
-                                 book=reader.book, name=SETTINGS_NAME))
-        elif analyses - {"rfm", "ranking"}:
-            problems.add(Problem("with --scheduler only rfm and ranking run on the cluster; add "
-                                 "--only rfm,ranking", book=reader.book))
+    if read_file is not None and analyses & set(TRANSACTIONS.required_for) and not log_file:
+        problems.add(Problem("--scheduler works on a TransactionsFile (set it in xv_Settings)",
+                             book=reader.book, name=SETTINGS_NAME))
     if log_file and analyses & set(TRANSACTIONS.required_for) and not problems:
-        path = Path(log_file)
-        if not path.is_absolute():
-            path = Path(getattr(reader, "path", Path("."))).parent / path
-        if scheduler:
-            distributed = _distributed_summary(path, settings, scheduler, records, problems)
-        else:
-            try:
-                from xlvalue.workbook.transactions_file import read_transactions_file
+        try:
+            from xlvalue.workbook.transactions_file import (
+                read_transactions_file,
+                resolve_transactions_file,
+            )
 
-                file_log, rows, digest = read_transactions_file(path, settings["MarginRate"])
-                records.append(InputRecord("TransactionsFile", str(path), rows, digest))
-            except InputError as exc:
-                problems.extend(exc.problems)
+            path = resolve_transactions_file(log_file, Path(getattr(reader, "path", "book")),
+                                             file_roots)
+            file_log, rows, digest = (read_file or read_transactions_file)(
+                path, settings["MarginRate"])
+            records.append(InputRecord("TransactionsFile", path.name, rows, digest))
+        except InputError as exc:
+            problems.extend(exc.problems)
     for spec in INPUT_TABLES:
         if spec.name in tables or (spec is TRANSACTIONS and log_file):
             continue  # a named TransactionsFile replaces xv_Transactions, read or not
@@ -152,9 +193,27 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
     inputs = Inputs(reader.book, settings, tx,
                     customers.frame if customers else None,
                     segments.frame if segments else None, records, warnings, tables=tables)
-    if distributed is not None:
-        inputs.summary, inputs.as_of, inputs.first_day = distributed
+    model = tables.get("xv_ScoreModel")
     derived = "scores" in analyses and bool(inputs.indicator_sources())
+    for spec in INPUT_TABLES:  # an analysis asked for must have rows to work on
+        wanted = sorted(analyses & set(spec.required_for))
+        table = tables.get(spec.name)
+        if wanted and spec is not TRANSACTIONS and table is not None and table.frame.empty:
+            problems.add(Problem(f"{spec.name} holds no data rows; {', '.join(wanted)} "
+                                 "needs at least one (fill the table, or leave the analysis "
+                                 "out of --only)", book=reader.book, sheet=table.source.area.sheet,
+                                 cell=table.source.area.a1, name=spec.name))
+    if "scores" in analyses and model is not None and not derived:
+        values = tables.get("xv_ScoreInputs")
+        if values is None and not reader.has("xv_ScoreInputs"):
+            problems.add(Problem("no xv_ScoreInputs table (CustomerID and one column per "
+                                 "indicator), and xv_ScoreModel names no rfm./clv. indicator",
+                                 book=reader.book, name="xv_ScoreInputs"))
+        elif values is not None and values.frame.empty:
+            problems.add(Problem("xv_ScoreInputs holds no data rows: fill one row per customer, "
+                                 "or name rfm./clv. indicators in xv_ScoreModel",
+                                 book=reader.book, sheet=values.source.area.sheet,
+                                 cell=values.source.area.a1, name="xv_ScoreInputs"))
     if derived and tx is None and file_log is None and not problems:
         problems.add(Problem("indicators rfm.* / clv.* need the transaction log (xv_Transactions "
                              "or TransactionsFile)", book=reader.book, name="xv_ScoreModel"))
@@ -178,40 +237,24 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], scheduler: str | Non
     return inputs
 
 
-def _distributed_summary(path: Path, settings: Settings, scheduler: str,
-                         records: list[InputRecord], problems: ProblemCollector):
-    from xlvalue.cluster.dask_rfm import client_for, rfm_summary_dask
-    from xlvalue.workbook.transactions_file import file_sha256
-
-    if not path.exists():
-        problems.add(Problem("TransactionsFile not found", book=str(path), name=SETTINGS_NAME))
-        return None
-    client = client_for(scheduler)
-    try:
-        result = rfm_summary_dask(path, settings["AsOfDate"], settings["PeriodUnit"],
-                                  settings["FrequencyMode"], settings["MonetaryMode"],
-                                  settings["MarginRate"], client)
-    except InputError as exc:
-        problems.extend(exc.problems)
-        return None
-    except Exception as exc:  # parse errors inside the cluster: one line
-        problems.add(Problem(f"the cluster could not read the file ({type(exc).__name__}: "
-                             f"{exc})", book=path.name, name="TransactionsFile"))
-        return None
-    finally:
-        client.close()
-    records.append(InputRecord("TransactionsFile", str(path), -1, file_sha256(path)))
-    return result
-
-
-def _prepare_log(inputs: Inputs, log: TransactionLog | None, empty: Problem,
+def _prepare_log(inputs: Inputs, log: TransactionLog | ReducedLog | None, empty: Problem,
                  problems: ProblemCollector) -> None:
     """Check the log against the settings (as-of date, calibration end) and attach it."""
     if log is None or len(log) == 0:
         problems.add(empty)
         return
+    if isinstance(log, ReducedLog):  # reduced where it was read: the same checks on days
+        d = log.days
+        day, rows, n_returns, returned = d.day, d.rows, int(np.sum(d.returns)), float(
+            np.sum(d.return_amount))
+        customers = log.customers
+    else:
+        day, rows = log.day, None
+        neg = log.amount < 0
+        n_returns, returned = int(neg.sum()), float(log.amount[neg].sum()) if neg.any() else 0.0
+        customers = log
     settings = inputs.settings
-    first, last = int(log.day.min()), int(log.day.max())
+    first, last = int(day.min()), int(day.max())
     as_of = settings["AsOfDate"]
     as_of_day = last if as_of is None else day_number(as_of)
     if as_of_day < first:
@@ -219,24 +262,27 @@ def _prepare_log(inputs: Inputs, log: TransactionLog | None, empty: Problem,
             f"AsOfDate {np.datetime64(as_of_day, 'D')} is before the first purchase "
             f"({np.datetime64(first, 'D')})", book=inputs.book, name=SETTINGS_NAME))
         return
-    later = int((log.day > as_of_day).sum())
+    after = day > as_of_day
+    later = int(after.sum()) if rows is None else int(rows[after].sum())
     if later:
         inputs.warnings.append(f"{later} transaction(s) after AsOfDate "
                                f"{np.datetime64(as_of_day, 'D')} are outside the window")
-    neg = log.amount < 0
-    if neg.any():
-        inputs.warnings.append(f"{int(neg.sum())} return(s) (negative amounts) totalling "
-                               f"{log.amount[neg].sum():.2f} kept and netted against spend")
+    if n_returns:
+        inputs.warnings.append(f"{n_returns} return(s) (negative amounts) totalling "
+                               f"{returned:.2f} kept and netted against spend")
     cal = settings["CalibrationEnd"]
     if cal is not None and not (first <= day_number(cal) < as_of_day):
         problems.add(Problem(f"CalibrationEnd {cal} must lie between the first purchase and "
                              "AsOfDate", book=inputs.book, name=SETTINGS_NAME))
     if inputs.customers is not None:
-        known = set(log.customer_ids)
+        known = set(customers.customer_ids)
         missing = int((~inputs.customers["CustomerID"].isin(known)).sum())
         if missing:
             inputs.warnings.append(f"{missing} customer(s) in xv_Customers have no transactions")
-    inputs.log = log
+    if isinstance(log, ReducedLog):
+        inputs.log, inputs.days = log.customers, log.days
+    else:
+        inputs.log = log
     inputs.as_of = as_of_day
     inputs.first_day = first
 

@@ -87,6 +87,7 @@ class TableInfo:
     sheet: str
     area: Area
     header_rows: int
+    totals_rows: int = 0  # a totals row at the bottom is not data (totalsRowCount)
 
 
 @dataclass
@@ -182,9 +183,10 @@ class WorkbookReader(RangeSource):
                         continue
                     _, r0, c0, r1, c1 = parsed
                     name = t.get("displayName") or t.get("name") or ""
+                    totals = int(t.get("totalsRowCount", "0") or 0)
                     self.tables[name.lower()] = TableInfo(
-                        name, sheet.name, Area(sheet.name, r0, c0, r1, c1),
-                        int(t.get("headerRowCount", "1")))
+                        name, sheet.name, Area(sheet.name, r0, c0, max(r1 - totals, r0), c1),
+                        int(t.get("headerRowCount", "1")), totals)
 
     # ---- name resolution -------------------------------------------------------------------
 

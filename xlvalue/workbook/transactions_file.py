@@ -11,7 +11,12 @@ cell references do.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import io
+import os
+import re
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +28,9 @@ import pyarrow.parquet as pq
 
 from xlvalue.analytics.memory import release_memory
 from xlvalue.analytics.transactions import TransactionLog
-from xlvalue.errors import MAX_REPORTED, InputError, Problem
+from xlvalue.errors import MAX_REPORTED, InputError, Problem, remainder
 from xlvalue.workbook.contract import TRANSACTIONS
-from xlvalue.workbook.validation import convert_dates, convert_numbers
+from xlvalue.workbook.validation import convert_dates, convert_numbers, number_hint
 
 __all__ = ["CSV_SUFFIXES", "NUMBER_COLUMNS", "PARQUET_SUFFIXES", "ParquetColumns", "TableColumns",
            "customer_codes", "day_numbers", "file_sha256", "float_values", "read_transactions_file",
@@ -34,6 +39,9 @@ __all__ = ["CSV_SUFFIXES", "NUMBER_COLUMNS", "PARQUET_SUFFIXES", "ParquetColumns
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 NUMBER_COLUMNS = ("Amount", "Cost", "Margin")
+# A TransactionsFile larger than this is refused before anything is read (SECURITY.md).
+MAX_FILE_BYTES = int(os.environ.get("XLVALUE_MAX_FILE_BYTES", 20 * 2**30))
+MAX_QUOTED = 40  # characters of a bad value quoted in a message; file content beyond it is not
 
 
 def file_sha256(path: Path) -> str:
@@ -42,6 +50,54 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def resolve_transactions_file(name: str, book: Path, roots: Sequence[Path] = ()) -> Path:
+    """The file a TransactionsFile setting names, confined to the workbook's folder.
+
+    Relative names are taken from the workbook's folder; the resolved path (symbolic links
+    followed) must lie inside that folder or inside one of `roots` (the CLI's
+    --allow-files-from). Absolute and ../ paths elsewhere are refused: a batch server running
+    other people's workbooks must not read its own files into their outputs.
+    """
+    base = book.resolve().parent
+    given = Path(name)
+    real = (given if given.is_absolute() else base / given).resolve()
+    allowed = [base, *(Path(r).resolve() for r in roots)]
+    if not any(real.is_relative_to(r) for r in allowed):
+        raise InputError(Problem(
+            f"TransactionsFile '{name}' lies outside the workbook's folder; put the file beside "
+            "the workbook (or in a folder below it), or allow its folder explicitly with "
+            "--allow-files-from", book=book.name, name="xv_Settings"))
+    return real
+
+
+def check_file(path: Path) -> int:
+    """Refuse what is not a regular file of bounded size before opening it (a FIFO would
+    block the run, /dev/zero would never end); returns the size in bytes."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError(Problem("TransactionsFile not found", book=str(path),
+                                 name="xv_Settings")) from None
+    except OSError as exc:
+        raise InputError(Problem(f"TransactionsFile cannot be read ({exc.strerror})",
+                                 book=str(path), name="xv_Settings")) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(Problem("TransactionsFile is not a regular file (a folder, FIFO or "
+                                 "device); name a .csv or .parquet file", book=str(path),
+                                 name="xv_Settings"))
+    if st.st_size > MAX_FILE_BYTES:
+        raise InputError(Problem(f"TransactionsFile holds {st.st_size:,} bytes, more than the "
+                                 f"{MAX_FILE_BYTES:,}-byte limit (XLVALUE_MAX_FILE_BYTES); split "
+                                 "it or raise the limit", book=str(path), name="xv_Settings"))
+    return st.st_size
+
+
+def quoted(value: object) -> str:
+    """A bad value for a message, shortened: file content is never echoed beyond it."""
+    text = repr(value)
+    return text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED - 4] + "...'"
 
 
 def _columns(found: list[str], where: str) -> dict[str, str]:
@@ -58,54 +114,108 @@ def _columns(found: list[str], where: str) -> dict[str, str]:
             if col.required:
                 missing.append(col.name)
     if missing:
-        raise InputError(Problem(f"missing column(s) {', '.join(missing)} (found: "
-                                 f"{', '.join(found) or 'nothing'})", book=where,
+        shown = ", ".join(quoted(c)[1:-1] for c in found[:8]) or "nothing"
+        more = f" and {len(found) - 8} more" if len(found) > 8 else ""
+        raise InputError(Problem(f"missing column(s) {', '.join(missing)} in the first line "
+                                 f"(found: {shown}{more})", book=where,
                                  name="TransactionsFile"))
     return mapping
+
+
+@dataclass
+class RowProblems:
+    """Bad rows found in a file (or a part of it): the first few of each column with their
+    message, and the true count of each column. Row numbers are 0-based within the part, so
+    parts read on a cluster can be located once their offsets are known."""
+
+    shown: list[tuple[str, int, str]] = field(default_factory=list)  # (column, row, message)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def add(self, column: str, mask: np.ndarray, message: Callable[[int], str]) -> None:
+        rows = np.flatnonzero(mask)
+        if rows.size:
+            self.totals[column] = self.totals.get(column, 0) + int(rows.size)
+            self.shown += [(column, int(i), message(int(i))) for i in rows[:MAX_REPORTED]]
+
+    def merge(self, other: RowProblems, offset: int) -> None:
+        """Add another part's problems, its rows shifted by `offset`."""
+        for column, count in other.totals.items():
+            self.totals[column] = self.totals.get(column, 0) + count
+        self.shown += [(c, i + offset, m) for c, i, m in other.shown]
+
+    def __bool__(self) -> bool:
+        return bool(self.totals)
+
+    def located(self, where: str, csv: bool) -> list[Problem]:
+        """Problems naming the line (CSV, header = line 1) or row (Parquet) of each."""
+        first, unit = (2, "line") if csv else (1, "row")
+        out: list[Problem] = []
+        for column, total in self.totals.items():
+            rows = sorted((i, m) for c, i, m in self.shown if c == column)[:MAX_REPORTED]
+            out += [Problem(m, book=where, cell=f"{unit} {i + first}", name="TransactionsFile",
+                            column=column) for i, m in rows]
+            out += remainder(len(rows), total, column, f"{column} is blank or not valid",
+                             book=where, name="TransactionsFile")
+        return out
 
 
 def read_transactions_file(path: Path, default_margin_rate: float = 0.3
                            ) -> tuple[TransactionLog, int, str]:
     """The validated transaction log of a file, its number of rows and its SHA-256."""
     where = path.name
-    if not path.exists():
-        raise InputError(Problem("TransactionsFile not found", book=str(path),
-                                 name="xv_Settings"))
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise InputError(Problem(f"TransactionsFile must be .csv, .tsv or .parquet, not "
                                  f"'{suffix}'", book=where, name="xv_Settings"))
+    check_file(path)
     csv = suffix in CSV_SUFFIXES
+    log, found = _guarded(where, lambda: log_from_columns(
+        _read_csv(path, where) if csv else _read_parquet(path, where), default_margin_rate))
+    if found:
+        raise InputError(found.located(where, csv))
+    assert log is not None
+    return log, len(log), file_sha256(path)
+
+
+def _guarded(where: str, read: Callable):
+    """Run a file read; pyarrow's errors become one line that quotes none of the file."""
     try:
-        columns = _read_csv(path, where) if csv else _read_parquet(path, where)
+        return read()
     except InputError:
         raise
-    except Exception as exc:  # pyarrow parse errors: one line, no traceback
+    except Exception as exc:  # pyarrow parse errors: one line, no traceback, no content
         raise InputError(Problem(f"cannot read the file ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0]})", book=where,
+                                 f"{_without_content(str(exc))})", book=where,
                                  name="TransactionsFile")) from None
-    first_line, unit = (2, "line") if csv else (1, "row")
-    problems: list[Problem] = []
 
-    def report(mask: np.ndarray, message: Callable[[int], str]) -> None:
-        """One problem per bad row (up to the limit); message(i) describes row i."""
-        for i in np.flatnonzero(mask)[:MAX_REPORTED]:
-            problems.append(Problem(message(int(i)), book=where,
-                                    cell=f"{unit} {i + first_line}", name="TransactionsFile"))
 
+def _without_content(message: str) -> str:
+    """pyarrow's message up to where it starts quoting the file's bytes."""
+    first = message.splitlines()[0] if message else ""
+    m = re.match(r"(.*?(?:got \d+ columns?|columns?, got \d+|row \d+))", first)
+    if m:
+        return m.group(1)
+    cut = first.find(": '")
+    return first[:cut] if cut > 0 else first[:120]
+
+
+def log_from_columns(columns, default_margin_rate: float
+                     ) -> tuple[TransactionLog | None, RowProblems]:
+    """Convert and validate a file's columns into a log, or the rows that are wrong."""
+    found = RowProblems()
     ids, code, bad = customer_codes(columns.batches("CustomerID"))
     release_memory()
     n = len(code)
-    report(bad, lambda i: "CustomerID is blank")
+    found.add("CustomerID", bad, lambda i: "CustomerID is blank")
     if _is_temporal(columns.type("Date")):  # stored dates: streamed, only nulls can be bad
         day, bad = stream_days(columns.batches("Date"), n)
-        report(bad, lambda i: "Date is blank")
+        found.add("Date", bad, lambda i: "Date is blank")
     else:  # text or numbers, converted per distinct value; bad cells are quoted
         date = columns.whole("Date")
         day, bad = day_numbers(date)
-        report(bad, lambda i: "Date is blank" if not date[i].is_valid else
-               f"Date {date[i].as_py()!r} is not a date (expected ISO text like 2024-03-31 or "
-               "20240331)")
+        found.add("Date", bad, lambda i: "Date is blank" if not date[i].is_valid else
+                  f"Date {quoted(date[i].as_py())} is not a date (expected ISO text like "
+                  "2024-03-31 or 20240331)")
         del date
     release_memory()
     numbers: dict[str, np.ndarray] = {}
@@ -118,18 +228,92 @@ def read_transactions_file(path: Path, default_margin_rate: float = 0.3
         else:  # text: converted whole, bad cells quoted
             col = columns.whole(name)
             values, blank = float_values(col)
-        bad = ~np.isfinite(values) & (~blank if name != "Amount" else True)
-        report(bad, lambda i, name=name, values=values, blank=blank, col=col:
-               f"{name} is blank" if blank[i] else
-               f"{name} {col[i].as_py() if col is not None else values[i]!r} is not a number")
+
+        def says(i, name=name, values=values, blank=blank, col=col) -> str:
+            if blank[i]:
+                return f"{name} is blank"
+            v = col[i].as_py() if col is not None else values[i]
+            return f"{name} {quoted(v)} is not a number{number_hint(v)}"
+
+        found.add(name, ~np.isfinite(values) & (~blank if name != "Amount" else True), says)
         numbers[name] = values
         del col
     release_memory()
-    if problems:
-        raise InputError(problems)
-    log = TransactionLog.from_codes(ids, code, day, numbers["Amount"], numbers.get("Cost"),
-                                    numbers.get("Margin"), default_margin_rate)
-    return log, n, file_sha256(path)
+    if found:
+        return None, found
+    return TransactionLog.from_codes(ids, code, day, numbers["Amount"], numbers.get("Cost"),
+                                     numbers.get("Margin"), default_margin_rate), found
+
+
+# ---- reading a file in parts (a Dask cluster reads each part where it runs) ---------------
+
+@dataclass(frozen=True)
+class FilePart:
+    """One part of a TransactionsFile: a byte range of a CSV (whole lines) or Parquet row
+    groups."""
+
+    path: str
+    csv: bool
+    start: int = 0
+    end: int = 0
+    row_groups: tuple[int, ...] = ()
+
+
+def file_parts(path: Path, part_bytes: int = 64 << 20) -> list[FilePart]:
+    """Split a checked file into parts of about `part_bytes`: CSV ranges end at a line end
+    (a quoted field holding a line break across a boundary is not supported), Parquet parts
+    are whole row groups."""
+    where = path.name
+    suffix = path.suffix.lower()
+    if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
+        raise InputError(Problem(f"TransactionsFile must be .csv, .tsv or .parquet, not "
+                                 f"'{suffix}'", book=where, name="xv_Settings"))
+    size = check_file(path)
+    if suffix in PARQUET_SUFFIXES:
+        meta = _guarded(where, lambda: pq.ParquetFile(path).metadata)
+        parts, group, acc = [], [], 0
+        for g in range(meta.num_row_groups):
+            group.append(g)
+            acc += meta.row_group(g).total_byte_size
+            if acc >= part_bytes:
+                parts.append(FilePart(str(path), False, row_groups=tuple(group)))
+                group, acc = [], 0
+        if group or not parts:
+            parts.append(FilePart(str(path), False, row_groups=tuple(group)))
+        return parts
+    with open(path, "rb") as fh:
+        header = fh.readline(1 << 20)
+        bounds = [len(header)]
+        while bounds[-1] < size:
+            fh.seek(min(bounds[-1] + part_bytes, size))
+            if fh.tell() < size:
+                fh.readline()  # to the end of the line the jump landed in
+            bounds.append(min(fh.tell(), size))
+    return [FilePart(str(path), True, a, b) for a, b in zip(bounds, bounds[1:], strict=False)
+            ] or [FilePart(str(path), True, len(header), len(header))]
+
+
+def read_part(part: FilePart, default_margin_rate: float
+              ) -> tuple[TransactionLog | None, int, RowProblems]:
+    """The log of one part (same conversions and checks as a whole file), its rows, and
+    its problems (rows numbered within the part)."""
+    path = Path(part.path)
+    where = path.name
+    if part.csv:
+        with open(path, "rb") as fh:
+            header = fh.readline(1 << 20)
+            fh.seek(part.start)
+            body = fh.read(part.end - part.start)
+        columns = _guarded(where, lambda: _read_csv(path, where, header + body))
+    else:
+        columns = _guarded(where, lambda: _read_parquet(path, where, part.row_groups))
+    log, found = _guarded(where, lambda: log_from_columns(columns, default_margin_rate))
+    rows = len(log) if log is not None else _rows_of(columns)
+    return log, rows, found
+
+
+def _rows_of(columns) -> int:
+    return int(getattr(columns, "rows", 0))
 
 
 def _is_temporal(t) -> bool:
@@ -140,19 +324,26 @@ def _is_numeric(t) -> bool:
     return pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)
 
 
-def _read_parquet(path: Path, where: str) -> ParquetColumns:
-    """The contract's columns of a Parquet file, each read only when it is asked for."""
-    schema = pq.ParquetFile(path).schema_arrow
+def _read_parquet(path: Path, where: str, row_groups: tuple[int, ...] | None = None
+                  ) -> ParquetColumns:
+    """The contract's columns of a Parquet file (or of some of its row groups), each read
+    only when it is asked for."""
+    pf = pq.ParquetFile(path)
+    schema = pf.schema_arrow
     mapping = _columns(schema.names, where)
-    return ParquetColumns(path, {v: k for k, v in mapping.items()}, schema)
+    rows = pf.metadata.num_rows if row_groups is None else \
+        sum(pf.metadata.row_group(g).num_rows for g in row_groups)
+    return ParquetColumns(path, {v: k for k, v in mapping.items()}, schema, row_groups, rows)
 
 
 class ParquetColumns:
     """A Parquet file's columns by contract name, streamed in batches or read whole, once
     each: a converted column is released before the next one is read."""
 
-    def __init__(self, path: Path, names: dict[str, str], schema) -> None:
+    def __init__(self, path: Path, names: dict[str, str], schema,
+                 row_groups: tuple[int, ...] | None = None, rows: int = 0) -> None:
         self.path, self.names, self.schema = path, names, schema
+        self.row_groups, self.rows = row_groups, rows
 
     def __contains__(self, name: str) -> bool:
         return name in self.names
@@ -163,18 +354,29 @@ class ParquetColumns:
     def batches(self, name: str):
         file_name = self.names.pop(name)
         with pq.ParquetFile(self.path) as pf:
-            for batch in pf.iter_batches(batch_size=1 << 20, columns=[file_name]):
+            for batch in pf.iter_batches(batch_size=1 << 20, columns=[file_name],
+                                         row_groups=self.row_groups):
                 yield batch.column(0)
 
     def whole(self, name: str):
-        return pq.read_table(self.path, columns=[self.names.pop(name)]).column(0)
+        column = self.names.pop(name)
+        if self.row_groups is None:
+            return pq.read_table(self.path, columns=[column]).column(0)
+        with pq.ParquetFile(self.path) as pf:
+            return pf.read_row_groups(list(self.row_groups), columns=[column]).column(0)
 
 
-def _read_csv(path: Path, where: str) -> TableColumns:
-    """The contract's columns of a CSV file: ids and dates as text, numbers as float64 (as
-    text when a cell is not a number, so that it can be located)."""
+def _read_csv(path: Path, where: str, data: bytes | None = None) -> TableColumns:
+    """The contract's columns of a CSV file (or of `data`, its header line and some of its
+    lines): ids and dates as text, numbers as float64 (as text when a cell is not a number,
+    so that it can be located)."""
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    names = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+    if data is None:
+        with open(path, "rb") as fh:
+            first = fh.readline(1 << 20)
+    else:
+        first = data[:data.find(b"\n") + 1 or len(data)]
+    names = list(pd.read_csv(io.BytesIO(first), sep=sep, nrows=0).columns)
     mapping = _columns(names, where)
     inverse = {v: k for k, v in mapping.items()}
     types = {inverse["CustomerID"]: pa.string(), inverse["Date"]: pa.string()}
@@ -182,7 +384,8 @@ def _read_csv(path: Path, where: str) -> TableColumns:
 
     def read(number_type):
         return pacsv.read_csv(
-            path, parse_options=pacsv.ParseOptions(delimiter=sep),
+            path if data is None else pa.BufferReader(data),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(mapping), strings_can_be_null=True, null_values=[""],
                 column_types={**types, **{k: number_type for k in numeric}}))
@@ -199,6 +402,7 @@ class TableColumns:
 
     def __init__(self, columns: dict) -> None:
         self.columns = columns
+        self.rows = 0
 
     def __contains__(self, name: str) -> bool:
         return name in self.columns
@@ -215,7 +419,9 @@ class TableColumns:
 
 def _split(table, mapping: dict[str, str]) -> TableColumns:
     """Columns by contract name; the table itself is dropped so each can be freed alone."""
-    return TableColumns({mapping[name]: table.column(name) for name in table.column_names})
+    columns = TableColumns({mapping[name]: table.column(name) for name in table.column_names})
+    columns.rows = table.num_rows
+    return columns
 
 
 def customer_codes(chunks) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray, np.ndarray]:

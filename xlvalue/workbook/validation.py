@@ -8,12 +8,13 @@ number`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from xlvalue.errors import MAX_REPORTED, Problem
+from xlvalue.errors import MAX_REPORTED, Problem, remainder
 from xlvalue.workbook.cells import EXCEL_EPOCH
 from xlvalue.workbook.contract import Column, InputTable
 from xlvalue.workbook.ooxml import cell_ref
@@ -123,19 +124,52 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, bad
 
 
+# Numeric text is read by one unambiguous rule (docs/workbook-contract.md, "Numbers as text"):
+# a point is the decimal mark; commas may only group thousands in threes *before a decimal
+# point* (1,234.50). Anything else with a comma (29,50 or 1,234 or 1.234,50), spaces inside,
+# apostrophes or currency signs could be a decimal comma or a grouping: it is refused, never
+# guessed.
+PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+GROUPED_NUMBER = r"[+-]?\d{1,3}(?:,\d{3})+\.\d*"
+_NUMBER_TEXT = re.compile(rf"(?:{PLAIN_NUMBER}|{GROUPED_NUMBER})")
+
+
+def parse_number_text(text: str) -> float:
+    """A number from text by the documented rule, NaN when the text does not follow it."""
+    t = text.strip()
+    if not _NUMBER_TEXT.fullmatch(t):
+        return np.nan
+    return float(t.replace(",", ""))
+
+
 def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers as float64; numeric text accepted; booleans, errors and other text rejected."""
+    """Numbers as float64; numeric text by the rule above; booleans, errors and other text
+    rejected."""
     if pd.api.types.infer_dtype(values, skipna=False) in ("floating", "integer",
                                                            "mixed-integer-float"):
         out = np.array(values, dtype=float) if len(values) else np.zeros(0)
         return out, ~np.isfinite(out)
     s = pd.Series(values, dtype=object)
+    is_text = s.map(lambda v: v.__class__ is str).to_numpy(dtype=bool)
     is_bool = s.map(lambda v: isinstance(v, bool | ExcelError | UncachedFormula)).to_numpy()
-    num = pd.to_numeric(s.where(~is_bool, None).map(
-        lambda v: v.strip().replace(",", "") if isinstance(v, str) else v), errors="coerce")
-    out = num.to_numpy(dtype=float, na_value=np.nan)
+    num = pd.to_numeric(s.where(~is_bool & ~is_text, None), errors="coerce")
+    out = np.array(num.to_numpy(dtype=float, na_value=np.nan))  # writable
+    if is_text.any():  # distinct texts parsed once each
+        text = s[is_text]
+        distinct = pd.unique(text.to_numpy())
+        parsed = dict(zip(distinct, map(parse_number_text, distinct), strict=True))
+        out[is_text] = text.map(parsed).to_numpy(dtype=float)
     bad = ~np.isfinite(out)
     return out, bad
+
+
+def number_hint(value: object) -> str:
+    """Why numeric-looking text was refused, and what to write instead."""
+    if isinstance(value, str) and "," in value and re.search(r"\d", value):
+        return (" (a comma can be a decimal comma or a thousands separator: store the cell "
+                "as a number, or write the text with a decimal point and no separators, e.g. "
+                "29.50 or 1234.50)")
+    return ""
 
 
 def _describe(v: object) -> str:
@@ -147,6 +181,8 @@ def _describe(v: object) -> str:
     return repr(v) if isinstance(v, str) else f"{v!r}"
 
 
+_KIND_NOUN = {"id": "a valid id", "date": "a date", "number": "a number",
+              "integer": "a whole number", "text": "usable text"}
 _EXPECT = {
     "id": "is not a valid id",
     "date": "is not a date (expected an Excel date, a serial number or ISO text like "
@@ -218,22 +254,31 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     # trailing blank rows are the unused end of the range; blank rows inside are an error
     last = np.flatnonzero(~blank_rows)
     n = int(last[-1]) + 1 if len(last) else 0
-    for i in np.flatnonzero(blank_rows[:n])[:MAX_REPORTED]:
+    inside = np.flatnonzero(blank_rows[:n])
+    for i in inside[:MAX_REPORTED]:
         problems.append(_problem(src, a.r0 + 1 + int(i), a.c0,
                                  "blank row inside the table; delete it or fill it"))
+    problems += remainder(min(inside.size, MAX_REPORTED), inside.size, "blank rows",
+                          "the row is blank inside the table", book=src.book, sheet=a.sheet,
+                          name=src.name)
     excel_rows = np.arange(n) + a.r0 + 2
     frame: dict[str, np.ndarray] = {}
     for col in columns:
         j = positions[col.name]
         out, bad, blank = (arr[:n] for arr in converted[col.name])
-        if col.required:
-            for i in np.flatnonzero(blank & ~blank_rows[:n])[:MAX_REPORTED]:
-                problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
-                                         f"{col.name} is blank"))
+        missing = blank & ~blank_rows[:n] if col.required else np.zeros(n, bool)
         bad = bad & ~blank
-        for i in np.flatnonzero(bad)[:MAX_REPORTED]:
-            problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + j,
-                                     f"{col.name} {_describe(data[i, j])} {_EXPECT[col.kind]}"))
+        wrong = np.flatnonzero(missing | bad)  # every bad cell of the column, counted
+        for i in wrong[:MAX_REPORTED]:
+            v = data[i, j]
+            text = f"{col.name} is blank" if missing[i] else \
+                f"{col.name} {_describe(v)} {_EXPECT[col.kind]}" + \
+                (number_hint(v) if col.kind in ("number", "integer") else "")
+            problems.append(replace(_problem(src, int(excel_rows[i]) - 1, a.c0 + j, text),
+                                    column=col.name))
+        problems += remainder(min(wrong.size, MAX_REPORTED), wrong.size, col.name,
+                              f"{col.name} is blank or not {_KIND_NOUN[col.kind]}",
+                              book=src.book, sheet=a.sheet, name=src.name)
         frame[col.name] = out
     if problems:
         return None, problems
@@ -242,9 +287,13 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
     if spec.unique_key and n:
         key = out[spec.unique_key]
         dup = key.duplicated(keep=False).to_numpy()
-        for i in np.flatnonzero(dup)[:MAX_REPORTED]:
+        twice = np.flatnonzero(dup)
+        for i in twice[:MAX_REPORTED]:
             problems.append(_problem(src, int(excel_rows[i]) - 1, a.c0 + positions[spec.unique_key],
                                      f"{spec.unique_key} '{key.iloc[i]}' appears more than once"))
+        problems += remainder(min(twice.size, MAX_REPORTED), twice.size, spec.unique_key,
+                              f"{spec.unique_key} repeats another row's", book=src.book,
+                              sheet=a.sheet, name=src.name)
         if problems:
             return None, problems
     return table, []
