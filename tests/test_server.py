@@ -133,8 +133,7 @@ def test_rfm_of_a_file_on_a_dask_cluster(tmp_path):
         else:
             assert (b[col].to_numpy() == a[col].to_numpy()).all(), col
     pd.testing.assert_frame_equal(local["xv_out_Deciles"], cluster["xv_out_Deciles"])
-    with pytest.raises(Exception, match="only rfm and ranking run on the cluster"):
-        run_workbook(book, tmp_path / "x.xlsx", only="clv", scheduler="local")
+    pd.testing.assert_frame_equal(local["xv_out_Repeat"], cluster["xv_out_Repeat"])
 
 
 def test_transactions_file_cleaning_and_located_errors(tmp_path):

@@ -163,11 +163,11 @@ def read_transactions_file(path: Path, default_margin_rate: float = 0.3
                            ) -> tuple[TransactionLog, int, str]:
     """The validated transaction log of a file, its number of rows and its SHA-256."""
     where = path.name
+    check_file(path)
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise InputError(Problem(f"TransactionsFile must be .csv, .tsv or .parquet, not "
                                  f"'{suffix}'", book=where, name="xv_Settings"))
-    check_file(path)
     csv = suffix in CSV_SUFFIXES
     log, found = _guarded(where, lambda: log_from_columns(
         _read_csv(path, where) if csv else _read_parquet(path, where), default_margin_rate))
@@ -264,11 +264,11 @@ def file_parts(path: Path, part_bytes: int = 64 << 20) -> list[FilePart]:
     (a quoted field holding a line break across a boundary is not supported), Parquet parts
     are whole row groups."""
     where = path.name
+    size = check_file(path)
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise InputError(Problem(f"TransactionsFile must be .csv, .tsv or .parquet, not "
                                  f"'{suffix}'", book=where, name="xv_Settings"))
-    size = check_file(path)
     if suffix in PARQUET_SUFFIXES:
         meta = _guarded(where, lambda: pq.ParquetFile(path).metadata)
         parts, group, acc = [], [], 0
