@@ -48,7 +48,8 @@ from xlvalue.workbook.writer import SheetOutput
 
 __all__ = ["CHARTS", "Progress", "Results", "add_ranking_columns", "analyse", "analyse_costing",
            "analyse_elasticity", "analyse_ranking", "analyse_rfm", "analyse_scores", "compute",
-           "customer_value", "headline", "parse_only", "run_log", "score_inputs", "sheet_outputs"]
+           "customer_value", "headline", "parse_only", "plan", "run_log", "score_inputs",
+           "sheet_outputs"]
 
 Progress = Callable[[str], None]
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DAYS_PER_UNIT", "PERIOD_UNITS", "PurchaseDays", "TransactionLog", "day_number",
-           "day_to_date", "period_index", "period_start", "purchase_days"]
+__all__ = ["DAYS_PER_UNIT", "PERIOD_UNITS", "PurchaseDays", "ReducedLog", "TransactionLog",
+           "day_number", "day_to_date", "merge_purchase_days", "period_index", "period_start",
+           "purchase_days"]
 
 PERIOD_UNITS = ("day", "week", "month", "quarter", "year")
 # days in one unit of recency and T (the TimeUnit setting) of the repeat-purchase summary

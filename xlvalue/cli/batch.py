@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from xlvalue.errors import InputError, Problem, XlvalueError
 
-__all__ = ["SUMMARY_COLUMNS", "expand", "run_batch", "run_one", "write_table"]
+__all__ = ["SUMMARY_COLUMNS", "expand", "output_paths", "run_batch", "run_one", "write_table"]
 
 SUMMARY_COLUMNS = ["book", "status", "seconds", "rows", "output", "error"]
 

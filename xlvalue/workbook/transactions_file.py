@@ -32,9 +32,11 @@ from xlvalue.errors import MAX_REPORTED, InputError, Problem, remainder
 from xlvalue.workbook.contract import TRANSACTIONS
 from xlvalue.workbook.validation import convert_dates, convert_numbers, number_hint
 
-__all__ = ["CSV_SUFFIXES", "NUMBER_COLUMNS", "PARQUET_SUFFIXES", "ParquetColumns", "TableColumns",
-           "customer_codes", "day_numbers", "file_sha256", "float_values", "read_transactions_file",
-           "stream_days", "stream_floats"]
+__all__ = ["CSV_SUFFIXES", "MAX_FILE_BYTES", "MAX_QUOTED", "NUMBER_COLUMNS", "PARQUET_SUFFIXES",
+           "FilePart", "ParquetColumns", "RowProblems", "TableColumns", "check_file",
+           "customer_codes", "day_numbers", "file_parts", "file_sha256", "float_values",
+           "log_from_columns", "quoted", "read_part", "read_transactions_file",
+           "resolve_transactions_file", "stream_days", "stream_floats"]
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")

@@ -20,8 +20,8 @@ from xlvalue.workbook.contract import Column, InputTable
 from xlvalue.workbook.ooxml import cell_ref
 from xlvalue.workbook.reader import ExcelError, RawRange, UncachedFormula
 
-__all__ = ["MAX_SERIAL", "CleanTable", "convert_dates", "convert_ids", "convert_numbers",
-           "validate_table"]
+__all__ = ["GROUPED_NUMBER", "MAX_SERIAL", "PLAIN_NUMBER", "CleanTable", "convert_dates",
+           "convert_ids", "convert_numbers", "number_hint", "parse_number_text", "validate_table"]
 
 # value class -> 0 datetime/date, 1 number, 2 text (subclasses of date: 3, anything else: 9)
 _DATE_KIND = {dt.datetime: 0, dt.date: 0, pd.Timestamp: 0, int: 1, float: 1, str: 2}
