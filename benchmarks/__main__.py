@@ -7,11 +7,20 @@ import platform
 
 import numpy as np
 
-from . import bench_batch, bench_busy, bench_costing, bench_models, bench_rfm, bench_run, bench_udfs
+from . import (
+    bench_batch,
+    bench_busy,
+    bench_costing,
+    bench_intervals,
+    bench_models,
+    bench_rfm,
+    bench_run,
+    bench_udfs,
+)
 
 GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run,
           "costing": bench_costing.run, "udfs": bench_udfs.run, "batch": bench_batch.run,
-          "busy": bench_busy.run}
+          "busy": bench_busy.run, "intervals": bench_intervals.run}
 
 
 def main() -> None:

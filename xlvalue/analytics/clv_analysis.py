@@ -22,6 +22,7 @@ from xlvalue.analytics.customer_value import (
     purchases_by_period,
     value_matrix,
 )
+from xlvalue.analytics.intervals import IntervalOptions, RateWeights, customer_intervals
 from xlvalue.analytics.models import PURCHASE_MODELS, GammaGammaModel
 from xlvalue.analytics.models.base import limited_blas_threads
 from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
@@ -228,6 +229,31 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
     return out
 
 
+def rate_weights(history: MarginHistory, codes: np.ndarray, horizon: int, default_rate: float,
+                 disc: np.ndarray) -> RateWeights:
+    """forecast_flows' margin rate x discount factor per customer and period, factored as
+    scale x row: the r1 rule makes each rate the customer's last rate times a factor that
+    depends only on the customer's last transacting period (or, without a last rate, the
+    default rate times 1), so customers of one last period share a row."""
+    h = history.rows(codes)
+    known = np.isfinite(h.last_rate)
+    scale = np.where(known, h.last_rate, default_rate)
+    periods = np.arange(history.first_period, history.latest_period + 1)
+    rows = margin_rate_path(MarginHistory(periods, np.ones(len(periods)), history.latest_period,
+                                          history.first_period, history.slopes), horizon)
+    table = np.vstack([rows * disc[None, :], disc[None, :]])  # last row: default rate
+    group = np.where(known, h.last_period - history.first_period, len(periods))
+    return RateWeights(scale, group.astype(np.int64), table)
+
+
+def interval_options(settings: Mapping[str, Any]) -> IntervalOptions | None:
+    """IntervalLevel and IntervalDraws of the settings; None when IntervalLevel is 0 (off)."""
+    level = float(settings.get("IntervalLevel", 0.9) or 0.0)
+    if level <= 0:
+        return None
+    return IntervalOptions(level=level, draws=int(settings.get("IntervalDraws", 200)))
+
+
 def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rfm: pd.DataFrame,
                 customers: pd.DataFrame | None,
                 repeat: pd.DataFrame | None = None,
@@ -277,6 +303,7 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     x = summary["frequency"].to_numpy(dtype=float)
     tx = summary["recency"].to_numpy(dtype=float)
     T = summary["T"].to_numpy(dtype=float)
+    gg = None
     try:
         gg = fit_spend_model(summary)
         frames.append(gg.fit_report())
@@ -284,6 +311,7 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         if not gg.converged_:
             warnings.append(f"gamma-gamma did not converge: {gg.message_}")
     except ModelError as exc:
+        gg = None
         warnings.append(f"{exc}; expected spend = each customer's observed mean spend")
         spend = pd.Series(rfm["monetary"].to_numpy(), index=rfm["customer_id"]).reindex(
             summary["customer_id"]).to_numpy()
@@ -303,6 +331,19 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     flows = forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon, length,
                            s["MarginRate"], disc)
     clv, rates0 = flows.clv, flows.first_rate
+    bounds = {}
+    options = interval_options(s)
+    if options is not None:
+        try:
+            iv = customer_intervals(
+                model, x, tx, T, np.arange(1, horizon + 1) * length, options,
+                spend_model=gg, monetary=summary["monetary_value"].to_numpy(dtype=float),
+                spend=None if gg is not None else spend,
+                weights=rate_weights(history, codes, horizon, s["MarginRate"], disc),
+                fixed_cost=marketing * disc.sum())
+            bounds = iv.columns()
+        except ModelError as exc:
+            warnings.append(f"no CLV intervals: {exc}")
 
     # only the three RFM columns used here are aligned (the table has twenty)
     r = rfm[["customer_id", "first_purchase", "total_spend", "total_margin"]].set_index(
@@ -323,10 +364,13 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         "frequency": summary["frequency"], "recency": summary["recency"], "T": summary["T"],
         "monetary_value": summary["monetary_value"],
         "p_alive": model.conditional_probability_alive(x, tx, T),
+        **_bounds(bounds, "p_alive"),
         "expected_purchases": flows.expected_purchases,
+        **_bounds(bounds, "expected_purchases"),
         "expected_avg_spend": spend,
         "margin_rate": rates0,
         "clv": clv,
+        **_bounds(bounds, "clv"),
         "historical_value": r["total_margin"].to_numpy(dtype=float),
         "potential_value": potential if has_potential else np.nan,
         "value_class": classes,
@@ -354,3 +398,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         holdout = holdout_table(s["Model"], log, day_number(cal), as_of, unit, days=days)
     models = pd.concat(frames, ignore_index=True)
     return CLVResult(table, models, forecast, matrix, holdout, warnings)
+
+
+def _bounds(bounds: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+    """The interval columns of one quantity (none when intervals are off or failed)."""
+    return {k: bounds[k] for k in (f"{name}_low", f"{name}_high") if k in bounds}

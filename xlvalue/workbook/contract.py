@@ -113,6 +113,13 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1, maximum=600),
     Setting("DiscountRate", "number", 0.01, "Discount rate per period (PeriodUnit).",
             minimum=0.0, maximum=1.0),
+    Setting("IntervalLevel", "number", 0.9,
+            "Level of the per-customer intervals of P(alive), expected purchases and CLV "
+            "(xv_out_CLV *_low / *_high) from the fitted parameters' uncertainty; 0 = none.",
+            minimum=0.0, maximum=0.999),
+    Setting("IntervalDraws", "integer", 200,
+            "Parameter draws behind those intervals (more = steadier bounds, slower).",
+            minimum=200, maximum=10_000),
     Setting("MatrixActual", "number", 0.5,
             "Quantile of actual value above which a customer is high-actual (value matrix).",
             minimum=0.0, maximum=1.0),

@@ -227,14 +227,33 @@ class BetaGeoModel(RecencyModel):
         .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
            easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.  (eq. 10)
         """
+        return (self.expected_purchases_if_alive(t, frequency, T)
+                * self.conditional_probability_alive(frequency, recency, T))
+
+    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+        """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)
+        factor. It does not depend on t_x, so intervals evaluate it once per distinct (x, T)
+        (see xlvalue.analytics.intervals).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (model time units).
+        frequency, T : array_like
+            Repeat purchases x and age T.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases of a customer known to be alive at T.
+        """
         r, alpha, a, b = self._check_fitted()
-        x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        x, T_ = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         t = np.asarray(t, dtype=float)
         z = t / (alpha + T_ + t)
         hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
         body = 1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp
-        front = (a + b + x - 1) / (a - 1)
-        return front * body * self.conditional_probability_alive(x, tx, T_)
+        return (a + b + x - 1) / (a - 1) * body
 
     @classmethod
     def simulate(cls, params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):

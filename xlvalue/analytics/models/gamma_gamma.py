@@ -135,7 +135,7 @@ class GammaGammaModel(MLEModel):
         p, q, g = self._check_fitted()
         x = np.asarray(frequency, dtype=float)
         m = np.asarray(monetary_value, dtype=float)
-        if q <= 1:
+        if np.any(q <= 1):  # (arrays of q: parameter draws, see analytics.intervals)
             raise ModelError("gamma-gamma: q <= 1, the expected spend is infinite")
         cond = p * (g + x * m) / (p * x + q - 1)
         return np.where(x > 0, cond, p * g / (q - 1))

@@ -120,9 +120,29 @@ class ModifiedBetaGeoModel(BetaGeoModel):
            comparison of models for customer base analysis". International Journal of Research in
            Marketing 24(3), 201-209.
         """
+        return (self.expected_purchases_if_alive(t, frequency, T)
+                * self.conditional_probability_alive(frequency, recency, T))
+
+    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+        """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)
+        factor. It does not depend on t_x, so intervals evaluate it once per distinct (x, T)
+        (see xlvalue.analytics.intervals).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (model time units).
+        frequency, T : array_like
+            Repeat purchases x and age T.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases of a customer known to be alive at T.
+        """
         r, alpha, a, b = self._check_fitted()
-        x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        x, T_ = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         t = np.asarray(t, dtype=float)
         hyp = hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T_ + t))
         body = 1 - np.exp((r + x) * (np.log(alpha + T_) - np.log(alpha + T_ + t))) * hyp
-        return (a + b + x) / (a - 1) * body * self.conditional_probability_alive(x, tx, T_)
+        return (a + b + x) / (a - 1) * body

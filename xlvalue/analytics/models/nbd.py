@@ -155,6 +155,10 @@ class NBDModel(MLEModel):
         numpy.ndarray
             Expected purchases per customer.
         """
+        return self.expected_purchases_if_alive(t, frequency, T)
+
+    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+        """The same expectation: every NBD customer is alive (intervals call this name)."""
         a, b = self._check_fitted()
         x = np.asarray(frequency, dtype=float)
         n = np.asarray(T, dtype=float)

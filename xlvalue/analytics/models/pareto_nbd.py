@@ -333,14 +333,34 @@ class ParetoNBDModel(RecencyModel):
         .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
            and related expressions". http://brucehardie.com/notes/009/
         """
+        return (self.expected_purchases_if_alive(t, frequency, T)
+                * self.conditional_probability_alive(frequency, recency, T))
+
+    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+        """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)
+        factor. It does not depend on t_x, so intervals evaluate it once per distinct (x, T)
+        (see xlvalue.analytics.intervals).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (model time units).
+        frequency, T : array_like
+            Repeat purchases x and age T.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases of a customer known to be alive at T.
+        """
         r, alpha, s, beta = self._check_fitted()
-        x, tx, T_ = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        x, T_ = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         t = np.asarray(t, dtype=float)
-        if abs(s - 1) < 1e-9:
+        if np.ndim(s) == 0 and abs(s - 1) < 1e-9:
             horizon = (beta + T_) * np.log1p(t / (beta + T_))
         else:
             horizon = (beta + T_) / (s - 1) * (1 - ((beta + T_) / (beta + T_ + t)) ** (s - 1))
-        return (r + x) / (alpha + T_) * horizon * self.conditional_probability_alive(x, tx, T_)
+        return (r + x) / (alpha + T_) * horizon
 
     @staticmethod
     def simulate(params: dict[str, float], n: int, T: float | np.ndarray, seed: int = 0):

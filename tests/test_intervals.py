@@ -1,0 +1,206 @@
+"""Per-customer intervals from parameter uncertainty: exactness of the fast paths, brackets,
+and coverage of the population-level interval over data sets simulated from known parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlvalue.analytics.intervals import (
+    IntervalOptions,
+    RateWeights,
+    _purchases_if_alive,
+    at_draws,
+    customer_intervals,
+    parameter_draws,
+    population_interval,
+    total_purchases_interval,
+)
+from xlvalue.analytics.models import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+)
+from xlvalue.datasets import load_cdnow_summary
+from xlvalue.errors import ModelError
+
+TRUTH = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    s = load_cdnow_summary()
+    return tuple(s[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, ModifiedBetaGeoModel])
+@pytest.mark.parametrize("horizon", [52.0, 2600.0])  # a year, and 50 years of weeks
+def test_chebyshev_path_equals_the_direct_2f1(cdnow, model_cls, horizon):
+    f, r, T = cdnow
+    m = model_cls().fit(f, r, T)
+    draws = parameter_draws(m, 30, np.random.default_rng(0))
+    x, t = np.array([0.0, 1, 2, 7, 20, 0, 3]), np.array([0.0, 0.5, 10, 38.9, 30, 77, 60])
+    ends = np.linspace(horizon / 12, horizon, 12)
+    fast = _purchases_if_alive(m, draws, x, t, ends)  # (pairs, draws, periods)
+    direct = np.stack([m.__class__.expected_purchases_if_alive(_at(m, d), ends[None, :],
+                                                               x[:, None], t[:, None])
+                       for d in draws], axis=1)
+    np.testing.assert_allclose(fast, direct, rtol=1e-9, atol=1e-12)
+
+
+def _at(model, params):
+    m = model.__class__()
+    m.params_ = type(model.params_)(params, index=model.params_.index)
+    return m
+
+
+def test_vectorised_draws_equal_one_draw_at_a_time(cdnow):
+    f, r, T = cdnow
+    m = BetaGeoModel().fit(f, r, T)
+    draws = parameter_draws(m, 25, np.random.default_rng(1))
+    together = at_draws(m, draws, lambda v: v.conditional_probability_alive(
+        f[None, :], r[None, :], T[None, :]))
+    one_by_one = np.stack([_at(m, d).conditional_probability_alive(f, r, T) for d in draws])
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-13)
+
+
+def test_draws_follow_the_fitted_covariance(cdnow):
+    f, r, T = cdnow
+    m = BetaGeoModel().fit(f, r, T)
+    draws = parameter_draws(m, 20_000, np.random.default_rng(2))
+    # log-params are N(log p, V / (p p^T)): sample covariance within 5 % (20,000 draws)
+    v = m.log_variance_matrix()
+    scale = np.sqrt(np.outer(np.diag(v), np.diag(v)))
+    # sampling error of a correlation from 20,000 draws is <= 0.007; allow 0.03
+    assert np.all(np.abs(np.cov(np.log(draws).T) - v) / scale < 0.03)
+    np.testing.assert_allclose(np.median(draws, axis=0), m.params_, rtol=0.01)
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, ParetoNBDModel])
+def test_bounds_bracket_the_estimates_and_widen_with_the_level(cdnow, model_cls):
+    f, r, T = cdnow
+    m = model_cls().fit(f, r, T)
+    rep = f > 0
+    monetary = np.where(rep, 20 + 5 * np.sin(np.arange(len(f))), 0.0)
+    gg = GammaGammaModel().fit(f[rep], monetary[rep])
+    ends = np.arange(1, 13) * 4.35
+    disc = 1.01 ** -np.arange(1, 13)
+    w = RateWeights.flat(len(f), 0.3, disc)
+    iv = customer_intervals(m, f, r, T, ends, IntervalOptions(0.9), spend_model=gg,
+                            monetary=monetary, weights=w)
+    wide = customer_intervals(m, f, r, T, ends, IntervalOptions(0.99), spend_model=gg,
+                              monetary=monetary, weights=w)
+    alive = m.conditional_probability_alive(f, r, T)
+    cum = m.conditional_expected_number_of_purchases_up_to_time(ends[:, None], f, r, T)
+    purchases = cum[-1]
+    clv = np.diff(cum, axis=0, prepend=0.0).T @ disc * 0.3 * gg.conditional_expected_average_profit(
+        f, monetary)
+    eps = 1e-9
+    for est, lo, hi, wlo, whi in ((alive, iv.p_alive_low, iv.p_alive_high, wide.p_alive_low,
+                                   wide.p_alive_high),
+                                  (purchases, iv.expected_purchases_low, iv.expected_purchases_high,
+                                   wide.expected_purchases_low, wide.expected_purchases_high),
+                                  (clv, iv.clv_low, iv.clv_high, wide.clv_low, wide.clv_high)):
+        assert np.all(lo <= est * (1 + eps) + eps) and np.all(est <= hi * (1 + eps) + eps)
+        assert np.all(wlo <= lo + eps) and np.all(hi <= whi + eps)
+        assert np.mean(hi - lo) > 0
+    # the rate weights enter as given: half the margin, half the bounds (CLV is linear in it)
+    half = customer_intervals(m, f, r, T, ends, IntervalOptions(0.9), spend_model=gg,
+                              monetary=monetary, weights=RateWeights.flat(len(f), 0.15, disc))
+    np.testing.assert_allclose(half.clv_high, iv.clv_high / 2, rtol=1e-12)
+
+
+def test_blocks_do_not_change_the_bounds(cdnow, monkeypatch):
+    import xlvalue.analytics.intervals as intervals
+
+    f, r, T = cdnow
+    m = BetaGeoModel().fit(f, r, T)
+    ends = np.arange(1, 13) * 4.35
+    one = customer_intervals(m, f, r, T, ends, spend=np.full(len(f), 10.0))
+    monkeypatch.setattr(intervals, "BLOCK_ELEMENTS", 1)  # 256 customers a block
+    many = customer_intervals(m, f, r, T, ends, spend=np.full(len(f), 10.0))
+    for k, v in one.columns().items():
+        np.testing.assert_allclose(many.columns()[k], v, rtol=1e-9, err_msg=k)  # Chebyshev
+
+
+def test_options_are_checked_and_a_singular_fit_is_reported():
+    with pytest.raises(ModelError, match="level"):
+        IntervalOptions(level=1.0)
+    with pytest.raises(ModelError, match="draws"):
+        IntervalOptions(draws=5)
+    m = BetaGeoModel()
+    m.params_ = pd.Series(TRUTH)
+    with pytest.raises(ModelError, match="variance matrix"):
+        customer_intervals(m, [1.0], [1.0], [2.0], np.array([1.0]))
+
+
+def test_population_interval_covers_the_truth_as_often_as_it_claims():
+    """100 data sets of 1,000 customers simulated from known BG/NBD parameters; each is fitted
+    and the 90 % interval of the customers' total expected purchases in the next 52 weeks
+    (their own histories, drawn parameters) is checked against the same total at the true
+    parameters. Binomial standard error of the coverage at 100 sets: 3 points; accepted:
+    0.80 to 0.97 (-3.3 / +2.3 standard errors around 0.90). About 10 s of CPU."""
+    options = IntervalOptions(level=0.9, draws=200)
+    truth = BetaGeoModel()
+    truth.params_ = pd.Series(TRUTH)
+    hits = []
+    for seed in range(100):
+        age = np.round(np.random.default_rng(seed).uniform(5, 78, 1000) * 7) / 7
+        x, tx, T = BetaGeoModel.simulate(TRUTH, 1000, age, seed=seed + 1000)
+        tx = np.round(tx * 7) / 7  # days, as the repeat summary gives them
+        m = BetaGeoModel().fit(x, tx, T)
+        lo, hi = total_purchases_interval(m, 52.0, x, tx, T, options)
+        true_total = truth.conditional_expected_number_of_purchases_up_to_time(52.0, x, tx, T).sum()
+        hits.append(lo <= true_total <= hi)
+    coverage = float(np.mean(hits))
+    assert 0.80 <= coverage <= 0.97, coverage
+
+
+def test_total_interval_agrees_with_the_generic_population_interval(cdnow):
+    f, r, T = cdnow
+    m = BetaGeoModel().fit(f, r, T)
+    fast = total_purchases_interval(m, 39.0, f, r, T)
+    generic = population_interval(m, lambda v: v.conditional_expected_number_of_purchases_up_to_time(
+        39.0, f[None, :], r[None, :], T[None, :]))
+    np.testing.assert_allclose(fast, generic, rtol=1e-9)
+
+
+def test_xv_out_clv_has_bounds_that_bracket_the_estimates(demo_book, tmp_path):
+    from xlvalue.cli.headless_run import run_workbook
+
+    clv = run_workbook(demo_book, tmp_path / "out.xlsx", only="clv").results.frames["xv_out_CLV"]
+    cols = list(clv.columns)
+    for name in ("p_alive", "expected_purchases", "clv"):
+        lo, hi = clv[f"{name}_low"], clv[f"{name}_high"]
+        assert cols.index(f"{name}_low") == cols.index(name) + 1  # beside the estimate
+        tol = 1e-9 * np.maximum(clv[name].abs(), 1)
+        assert (lo <= clv[name] + tol).all() and (clv[name] <= hi + tol).all(), name
+        assert (hi - lo).mean() > 0, name
+
+
+def test_interval_level_zero_drops_the_bounds_and_the_margin_weights_reproduce_clv(tmp_path):
+    import datetime as dt
+
+    from tests.conftest import write_tables
+    from xlvalue.analytics.clv_analysis import rate_weights
+    from xlvalue.analytics.customer_value import discount_factors, margin_history, margin_rate_path
+    from xlvalue.analytics.transactions import TransactionLog, day_number
+    from xlvalue.cli.headless_run import run_workbook
+    from xlvalue.datasets import load_cdnow_sample
+
+    sample = load_cdnow_sample()
+    book = write_tables(tmp_path / "b.xlsx", {"xv_Transactions": sample},
+                        {"AsOfDate": dt.datetime(1997, 9, 30), "IntervalLevel": 0})
+    clv = run_workbook(book, tmp_path / "o.xlsx", only="clv").results.frames["xv_out_CLV"]
+    assert not any(c.endswith(("_low", "_high")) for c in clv.columns)
+    # scale x table[group] is the forecast's margin rate x discount, customer by customer
+    log = TransactionLog.from_frame(sample.assign(Cost=sample["Amount"] * 0.6))
+    h = margin_history(log, day_number("1997-09-30"), "month")
+    codes = np.arange(log.n_customers)
+    disc = discount_factors(12, 0.01)
+    w = rate_weights(h, codes, 12, 0.3, disc)
+    rates = margin_rate_path(h.rows(codes), 12)
+    expected = np.where(np.isfinite(rates), rates, 0.3) * disc
+    np.testing.assert_allclose(w.scale[:, None] * w.table[w.group], expected, rtol=1e-12)
