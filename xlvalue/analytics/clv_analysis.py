@@ -30,6 +30,7 @@ from xlvalue.analytics.transactions import DAYS_PER_UNIT, PurchaseDays, Transact
 from xlvalue.errors import ModelError
 
 __all__ = ["CUSTOMER_BLOCK", "CLVResult", "Flows", "analyse_clv", "fit_purchase_model",
+           "interval_options", "rate_weights",
            "fit_spend_model", "forecast_flows", "holdout_table"]
 
 

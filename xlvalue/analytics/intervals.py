@@ -26,6 +26,10 @@ from xlvalue.analytics.models import BetaGeoModel, GammaGammaModel, NBDModel
 from xlvalue.analytics.models.base import compress
 from xlvalue.errors import ModelError
 
+__all__ = ["BLOCK_ELEMENTS", "CustomerIntervals", "DEFAULT_DRAWS", "DEFAULT_LEVEL", "IntervalOptions",
+           "MAX_NODES", "RateWeights", "at_draws", "customer_intervals", "parameter_draws",
+           "population_interval", "total_purchases_interval", "valid_spend"]
+
 DEFAULT_LEVEL = 0.9
 DEFAULT_DRAWS = 200
 BLOCK_ELEMENTS = 4_000_000  # draws x customers x periods per block: ~32 MB per array
