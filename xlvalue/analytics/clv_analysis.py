@@ -233,9 +233,29 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
 def rate_weights(history: MarginHistory, codes: np.ndarray, horizon: int, default_rate: float,
                  disc: np.ndarray) -> RateWeights:
     """forecast_flows' margin rate x discount factor per customer and period, factored as
-    scale x row: the r1 rule makes each rate the customer's last rate times a factor that
-    depends only on the customer's last transacting period (or, without a last rate, the
-    default rate times 1), so customers of one last period share a row."""
+    scale x row.
+
+    The r1 rule makes each rate the customer's last rate times a factor that depends only on
+    the customer's last transacting period (or, without a last rate, the default rate times
+    1), so customers of one last period share a row.
+
+    Parameters
+    ----------
+    history : MarginHistory
+        Margin rates by period.
+    codes : numpy.ndarray of int
+        Each customer's code in the log.
+    horizon : int
+        Number of forecast periods.
+    default_rate : float
+        Margin rate (fraction) where the history has none.
+    disc : numpy.ndarray
+        Discount factor per period.
+
+    Returns
+    -------
+    RateWeights
+    """
     h = history.rows(codes)
     known = np.isfinite(h.last_rate)
     scale = np.where(known, h.last_rate, default_rate)
@@ -248,7 +268,17 @@ def rate_weights(history: MarginHistory, codes: np.ndarray, horizon: int, defaul
 
 
 def interval_options(settings: Mapping[str, Any]) -> IntervalOptions | None:
-    """IntervalLevel and IntervalDraws of the settings; None when IntervalLevel is 0 (off)."""
+    """IntervalLevel and IntervalDraws of the settings; None when IntervalLevel is 0 (off).
+
+    Parameters
+    ----------
+    settings : Mapping
+        The workbook's settings.
+
+    Returns
+    -------
+    IntervalOptions or None
+    """
     level = float(settings.get("IntervalLevel", 0.9) or 0.0)
     if level <= 0:
         return None

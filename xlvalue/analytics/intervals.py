@@ -38,8 +38,18 @@ _VECTORISED = (BetaGeoModel, NBDModel, GammaGammaModel)  # formulas broadcast ov
 
 @dataclass(frozen=True)
 class IntervalOptions:
-    """Interval level (two-sided, e.g. 0.9), number of parameter draws and the random seed
-    (fixed, so a run is reproducible)."""
+    """Interval level, number of parameter draws and the random seed (fixed, so a run is
+    reproducible).
+
+    Attributes
+    ----------
+    level : float, default 0.9
+        Two-sided coverage (fraction, 0..1 exclusive).
+    draws : int, default 200
+        Parameter draws (>= 20).
+    seed : int
+        Seed of numpy's default generator.
+    """
 
     level: float = DEFAULT_LEVEL
     draws: int = DEFAULT_DRAWS
@@ -53,6 +63,7 @@ class IntervalOptions:
 
     @property
     def quantiles(self) -> tuple[float, float]:
+        """The lower and upper quantile levels, (1 - level) / 2 and 1 - (1 - level) / 2."""
         tail = (1 - self.level) / 2
         return tail, 1 - tail
 
@@ -63,6 +74,27 @@ def parameter_draws(model, n_draws: int, rng: np.random.Generator,
 
     `valid` (draws -> bool mask) rejects draws where a quantity does not exist (gamma-gamma's
     q <= 1); rejected draws are replaced by fresh ones.
+
+    Parameters
+    ----------
+    model : fitted model
+        With `params_` and `log_variance_matrix`.
+    n_draws : int
+        Number of draws.
+    rng : numpy.random.Generator
+        Random source.
+    valid : callable, optional
+        Mask of the acceptable draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        n_draws x k parameter vectors (the parameters' units).
+
+    Raises
+    ------
+    ModelError
+        A singular Hessian, or too few valid draws.
     """
     p = np.asarray(model.params_, dtype=float)
     cov = model.log_variance_matrix()
@@ -98,6 +130,24 @@ def at_draws(model, draws: np.ndarray, fn: Callable, ndim: int = 2,
     The data fn passes have `ndim` dimensions, the first (draws_last: the last) of length 1:
     vectorised models see parameters shaped (draws, 1, ...) ((..., 1, draws)) that take the
     place of that axis; the other models are called once per draw.
+
+    Parameters
+    ----------
+    model : fitted model
+        The model whose parameters are replaced by each draw.
+    draws : numpy.ndarray
+        draws x k parameter vectors.
+    fn : callable
+        Quantity of a model, e.g. ``lambda m: m.conditional_probability_alive(x, tx, T)``.
+    ndim : int, default 2
+        Dimensions of the data fn passes.
+    draws_last : bool, default False
+        Put the draws on the last axis instead of the first.
+
+    Returns
+    -------
+    numpy.ndarray
+        fn's values with a draws axis.
     """
     k, d = draws.shape[1], draws.shape[0]
     if isinstance(model, _VECTORISED):
@@ -109,14 +159,34 @@ def at_draws(model, draws: np.ndarray, fn: Callable, ndim: int = 2,
 
 
 def valid_spend(draws: np.ndarray) -> np.ndarray:
-    """Gamma-gamma draws with a finite expected spend (q > 1)."""
+    """Gamma-gamma draws with a finite expected spend (q > 1).
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        draws x 3 (p, q, gamma).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
     return draws[:, 1] > 1
 
 
 @dataclass
 class RateWeights:
     """Margin rate x discount factor per customer and forecast period, as scale[c] x
-    table[group[c]]: customers sharing a margin-history group share a row of the table."""
+    table[group[c]]: customers sharing a margin-history group share a row of the table.
+
+    Attributes
+    ----------
+    scale : numpy.ndarray
+        Per customer, a factor (e.g. its last margin rate, fraction).
+    group : numpy.ndarray of int
+        Per customer, its row of `table`.
+    table : numpy.ndarray
+        groups x periods weights (rate path x discount factor).
+    """
 
     scale: np.ndarray  # (customers,)
     group: np.ndarray  # (customers,) int rows of table
@@ -124,14 +194,38 @@ class RateWeights:
 
     @classmethod
     def flat(cls, n: int, scale: float, factors: np.ndarray) -> RateWeights:
-        """The same weights for everyone: scale x discount factors."""
+        """The same weights for everyone: scale x discount factors.
+
+        Parameters
+        ----------
+        n : int
+            Number of customers.
+        scale : float
+            Common factor (e.g. a margin rate, fraction).
+        factors : numpy.ndarray
+            Discount factor per period.
+
+        Returns
+        -------
+        RateWeights
+        """
         return cls(np.full(n, float(scale)), np.zeros(n, np.int64),
                    np.asarray(factors, dtype=float)[None, :])
 
 
 @dataclass
 class CustomerIntervals:
-    """Lower and upper bounds per customer (NaN where a quantity is not asked for)."""
+    """Lower and upper bounds per customer (NaN where a quantity is not asked for).
+
+    Attributes
+    ----------
+    p_alive_low, p_alive_high : numpy.ndarray
+        Bounds of P(alive) (probability).
+    expected_purchases_low, expected_purchases_high : numpy.ndarray
+        Bounds of the expected purchases over the horizon (count).
+    clv_low, clv_high : numpy.ndarray
+        Bounds of the CLV (currency).
+    """
 
     p_alive_low: np.ndarray
     p_alive_high: np.ndarray
@@ -141,6 +235,12 @@ class CustomerIntervals:
     clv_high: np.ndarray
 
     def columns(self) -> dict[str, np.ndarray]:
+        """The bounds as named columns.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+        """
         return dict(self.__dict__)
 
 
@@ -308,9 +408,26 @@ def _purchases_if_alive(model, draws: np.ndarray, x: np.ndarray, T: np.ndarray,
 
 def population_interval(model, fn: Callable, options: IntervalOptions = IntervalOptions()
                         ) -> tuple[float, float]:
-    """Interval of a population-level total: fn(model) returns one value per customer (data
-    shaped (1, customers), see at_draws) and their sum is the quantity, e.g. the expected
-    purchases of the whole customer base; the quantiles of the sum over the draws."""
+    """Interval of a population-level total over the parameter draws.
+
+    fn(model) returns one value per customer (data shaped (1, customers), see `at_draws`) and
+    their sum is the quantity, e.g. the expected purchases of the whole customer base; the
+    quantiles of the sum over the draws.
+
+    Parameters
+    ----------
+    model : fitted model
+        With `variance_matrix_`.
+    fn : callable
+        Per-customer quantity of a model.
+    options : IntervalOptions
+        Level, draws, seed.
+
+    Returns
+    -------
+    tuple of 2 floats
+        Lower and upper bounds (fn's unit).
+    """
     rng = np.random.default_rng(options.seed)
     draws = parameter_draws(model, options.draws, rng)
     totals = at_draws(model, draws, fn).reshape(options.draws, -1).sum(axis=1)
@@ -320,9 +437,27 @@ def population_interval(model, fn: Callable, options: IntervalOptions = Interval
 
 def total_purchases_interval(model, t: float, frequency, recency, T,
                              options: IntervalOptions = IntervalOptions()) -> tuple[float, float]:
-    """Interval of the customer base's total expected purchases in the next t time units
-    (the population-level quantity), the fast way customer_intervals takes: P(alive) per
-    distinct pattern times the if-alive expectation per distinct (x, T) pair, per draw."""
+    """Interval of the customer base's total expected purchases in the next t time units.
+
+    The population-level quantity, the fast way `customer_intervals` takes: P(alive) per
+    distinct pattern times the if-alive expectation per distinct (x, T) pair, per draw.
+
+    Parameters
+    ----------
+    model : fitted purchase model
+        With `variance_matrix_`.
+    t : float
+        Horizon (model time units).
+    frequency, recency, T : array_like
+        Repeat purchases, recency and age per customer (model time units).
+    options : IntervalOptions
+        Level, draws, seed.
+
+    Returns
+    -------
+    tuple of 2 floats
+        Lower and upper bounds (purchases).
+    """
     x, tx, tt = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, T))
     rng = np.random.default_rng(options.seed)
     draws = parameter_draws(model, options.draws, rng)

@@ -273,7 +273,17 @@ class PurchaseDays:
 
 
     def until(self, last_day: int) -> PurchaseDays:
-        """The days up to and including `last_day` (no copy when all are)."""
+        """The days up to and including `last_day` (no copy when all are).
+
+        Parameters
+        ----------
+        last_day : int
+            Days since 1970-01-01.
+
+        Returns
+        -------
+        PurchaseDays
+        """
         if len(self.day) == 0 or int(self.day.max()) <= last_day:
             return self
         keep = self.day <= last_day
@@ -289,9 +299,18 @@ class PurchaseDays:
 
 @dataclass(frozen=True)
 class ReducedLog:
-    """A log reduced to purchase days where it was read (the parts of a file on a cluster):
-    its customers, as a TransactionLog without rows, and their purchase days. The core
-    summaries take purchase days, so they run on it exactly as on the rows."""
+    """A log reduced to purchase days where it was read (the parts of a file on a cluster).
+
+    Its customers, as a TransactionLog without rows, and their purchase days. The core
+    summaries take purchase days, so they run on it exactly as on the rows.
+
+    Attributes
+    ----------
+    customers : TransactionLog
+        The customers (ids, margin rate), no rows.
+    days : PurchaseDays
+        Their purchase days.
+    """
 
     customers: TransactionLog
     days: PurchaseDays
@@ -307,6 +326,17 @@ def merge_purchase_days(parts: list[tuple[object, PurchaseDays]], default_margin
     Every field of a purchase day is a sum over the day's rows, so days of one customer and
     day found in several parts are added. Customers are numbered in order of first
     appearance across the parts, as reading the whole file does.
+
+    Parameters
+    ----------
+    parts : list of (ids, PurchaseDays)
+        Per part, its customer ids (indexed by the part's codes) and purchase days.
+    default_margin_rate : float
+        Gross-margin rate (fraction) where rows carry no margin.
+
+    Returns
+    -------
+    ReducedLog
     """
     parts = [(ids, d) for ids, d in parts if len(d.code)]
     texts = [np.asarray(pd.array(ids, dtype=object), dtype=object) for ids, _ in parts]

@@ -43,6 +43,15 @@ def limited_blas_threads(threads: int | None = 1) -> contextlib.AbstractContextM
     threads gain nothing and, on a busy machine, fight other processes for the cores: a BG/NBD
     fit of 300,000 customers on 2 cores beside two busy processes took 14.2 s with OpenBLAS's
     default threads and 1.4 s with one (benchmarks/bench_busy.py).
+
+    Parameters
+    ----------
+    threads : int or None, default 1
+        Most BLAS threads; None leaves them as they are.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
     """
     controller = _blas_controller()
     if threads is None or controller is None:

@@ -158,7 +158,23 @@ class NBDModel(MLEModel):
         return self.expected_purchases_if_alive(t, frequency, T)
 
     def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
-        """The same expectation: every NBD customer is alive (intervals call this name)."""
+        """The same expectation as `conditional_expected_number_of_purchases_up_to_time`: every NBD
+        customer is alive (intervals call this name).
+
+        Parameters
+        ----------
+        t : float or array_like
+            Horizon (periods).
+        frequency : array_like
+            Purchases x in the observed periods.
+        T : array_like
+            Periods observed n.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected purchases per customer.
+        """
         a, b = self._check_fitted()
         x = np.asarray(frequency, dtype=float)
         n = np.asarray(T, dtype=float)
