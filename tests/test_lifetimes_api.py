@@ -54,6 +54,21 @@ def test_summary_reproduces_lifetimes_on_cdnow(sample, freq):
     assert list(got.columns) == ["frequency", "recency", "T", "monetary_value"]
 
 
+def test_summary_reproduces_lifetimes_on_the_full_cdnow_log():
+    """The 69,659 purchases of all 23,570 customers, weeks."""
+    from xlvalue.datasets import load_cdnow_master
+
+    full = load_cdnow_master()
+    want = lt_utils.summary_data_from_transaction_data(full, "CustomerID", "Date", "Amount",
+                                                       freq="W")
+    got = xlvalue.summary_data_from_transaction_data(full, "CustomerID", "Date", "Amount",
+                                                     freq="W")
+    assert len(got) == 23570
+    pd.testing.assert_frame_equal(got[["frequency", "recency", "T"]],
+                                  want[["frequency", "recency", "T"]], check_exact=True)
+    np.testing.assert_allclose(got["monetary_value"], want["monetary_value"], rtol=1e-12)
+
+
 def test_summary_of_text_dates_without_amounts_matches_lifetimes(sample):
     text = sample.assign(Date=sample["Date"].dt.strftime("%Y%m%d"))
     want = lt_utils.summary_data_from_transaction_data(
