@@ -343,9 +343,14 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
             warnings.append(f"gamma-gamma did not converge: {gg.message_}")
     except ModelError as exc:
         gg = None
-        warnings.append(f"{exc}; expected spend = each customer's observed mean spend")
-        spend = pd.Series(rfm["monetary"].to_numpy(), index=rfm["customer_id"]).reindex(
-            summary["customer_id"]).to_numpy()
+        warnings.append(f"{exc}; expected spend = each customer's observed mean spend per "
+                        "purchase day (total spend / purchase days); fit gamma-gamma with "
+                        "more repeat customers for a model-based spend")
+        # mean spend whatever MonetaryMode says: rfm["monetary"] is total spend under
+        # MonetaryMode=total, which would multiply CLV by the number of purchase days
+        total = pd.Series(rfm["total_spend"].to_numpy(dtype=float),
+                          index=rfm["customer_id"]).reindex(summary["customer_id"]).to_numpy()
+        spend = total / (summary["frequency"].to_numpy(dtype=float) + 1.0)
     length = period_length(period_unit, unit)
     codes = pd.Index(log.customer_ids).get_indexer(summary["customer_id"])
     if history is None:

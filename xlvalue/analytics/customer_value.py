@@ -430,10 +430,14 @@ def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.
 
 
 def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, horizon: int,
-                   length: float, rate: float, margin: float = 1.0) -> np.ndarray:
-    """CLV = sum over periods of expected purchases x expected spend x margin / (1 + i)^k.
+                   length: float, rate: float, margin=1.0, marketing=0.0) -> np.ndarray:
+    """CLV = sum over periods k of CRM gross margin_k / (1 + i)^k, where CRM gross margin_k =
+    expected purchases_k x expected spend x margin rate - marketing cost (`crm_margin`).
 
-    The one CLV formula behind ``XV_CLV`` and `GammaGammaModel.customer_lifetime_value`.
+    The one CLV definition behind ``XV_CLV``, `GammaGammaModel.customer_lifetime_value` and
+    the pipeline's xv_out_CLV.clv (which takes each customer's margin-rate path from the
+    margin history; with a flat company margin rate that path is the constant MarginRate,
+    and XV_CLV with the workbook's settings gives the same numbers).
 
     Parameters
     ----------
@@ -451,8 +455,10 @@ def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, ho
         Length of a period in the model's time unit.
     rate : float
         Discount rate per period (fraction).
-    margin : float, default 1
-        Margin rate (fraction) applied to the spend.
+    margin : float or array_like, default 1
+        Margin rate (fraction) applied to the spend: one for all, or one per customer.
+    marketing : float or array_like, default 0
+        Relationship-marketing cost per period (currency): one for all, or one per customer.
 
     Returns
     -------
@@ -470,4 +476,7 @@ def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, ho
     with limited_blas_threads():  # a customers x periods product: no gain from BLAS threads
         purchases = purchases_by_period(model, x, recency, T, horizon, length)
         spend = spend_model.conditional_expected_average_profit(x, monetary_value)
-        return (purchases @ discount_factors(horizon, rate)) * spend * margin
+        amount = purchases * np.asarray(spend, dtype=float)[:, None]
+        rates = np.broadcast_to(np.asarray(margin, dtype=float), x.shape)[:, None]
+        cost = np.broadcast_to(np.asarray(marketing, dtype=float), x.shape)[:, None]
+        return crm_margin(amount, rates, cost) @ discount_factors(horizon, rate)

@@ -30,6 +30,7 @@ from xlvalue.analytics.scoring import score_customers
 from xlvalue.analytics.transactions import TransactionLog, day_number
 from xlvalue.excel.convert import (
     UDFError,
+    as_rows,
     column_cells,
     excel_date,
     frame_to_cells,
@@ -268,10 +269,13 @@ def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
      horizon=f"periods {_default('Horizon')}", period="period length in model time units "
      f"(default: a {setting('PeriodUnit').default} in {setting('TimeUnit').default})",
      discount=f"discount rate per period {_default('DiscountRate')}",
-     margin=f"gross-margin rate of spend {_default('MarginRate')}", model=MODEL_CHOICES)
+     margin=f"gross-margin rate of spend, one cell or one per customer "
+     f"{_default('MarginRate')}", model=MODEL_CHOICES,
+     marketing="marketing cost per period, one cell or one per customer (default 0)")
 def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, period=None,
-           discount=None, margin=None, model=None):
-    """Discounted customer lifetime value over the horizon."""
+           discount=None, margin=None, model=None, marketing=None):
+    """Discounted CLV over the horizon: the CRM gross margin of xv_out_CLV.clv (expected
+    purchases x expected spend x margin rate - marketing cost, discounted)."""
     f, r, t = _rft(frequency, recency, T)
     m = numbers(monetary, "monetary")
     if len(m) != len(f):
@@ -281,9 +285,25 @@ def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, per
     h = setting_arg(horizon, "Horizon", "horizon")
     length = number(period, "period", period_length(setting("PeriodUnit").default,
                                                     setting("TimeUnit").default))
+    if not length > 0:
+        raise UDFError(f"period must be a length above 0, got {length:g}")
     return column_cells(discounted_clv(_model(params, model), gg, f, r, t, m, h, length,
                                        setting_arg(discount, "DiscountRate", "discount"),
-                                       setting_arg(margin, "MarginRate", "margin")))
+                                       _per_customer(margin, "margin", len(f), "MarginRate"),
+                                       _per_customer(marketing, "marketing", len(f))))
+
+
+def _per_customer(value, argument: str, n: int, key: str | None = None):
+    """One value for everyone (a setting's default when empty), or one cell per customer."""
+    cells = [c for row in as_rows(value) for c in row] if isinstance(value, list | tuple) else []
+    if len(cells) > 1:
+        out = numbers(value, argument)
+        if len(out) != n:
+            raise UDFError(f"{argument} must be one cell or one cell per customer ({n})")
+        return out
+    if key is not None:
+        return setting_arg(value, key, argument)
+    return number(value, argument, 0.0)
 
 
 @xw.func(category="xlvalue")
