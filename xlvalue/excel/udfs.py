@@ -274,8 +274,8 @@ def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
      marketing="marketing cost per period, one cell or one per customer (default 0)")
 def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, period=None,
            discount=None, margin=None, model=None, marketing=None):
-    """Discounted CLV over the horizon: the CRM gross margin of xv_out_CLV.clv (expected
-    purchases x expected spend x margin rate - marketing cost, discounted)."""
+    """Discounted customer lifetime value over the horizon: the CRM gross margin of
+    xv_out_CLV.clv (expected purchases x expected spend x margin rate - marketing cost)."""
     f, r, t = _rft(frequency, recency, T)
     m = numbers(monetary, "monetary")
     if len(m) != len(f):
