@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,11 +22,11 @@ from xlvalue.workbook.contract import InputTable, setting
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import RawRange
 from xlvalue.workbook.settings import parse_setting
-from xlvalue.workbook.validation import validate_table
+from xlvalue.workbook.validation import number_hint, parse_number_text, validate_table
 
 __all__ = ["ERROR_PREFIX", "REGISTRY", "Cells", "UDFError", "UDFSpec", "as_rows", "column_cells",
            "excel_date", "frame_to_cells", "number", "numbers", "params_from_range", "setting_arg",
-           "table_from_range", "udf"]
+           "table_from_range", "udf", "is_header", "NO_RESULT"]
 
 ERROR_PREFIX = "#XV! "
 Cells = list[list[Any]]
@@ -80,31 +81,53 @@ def table_from_range(value: Any, spec: InputTable, argument: str) -> pd.DataFram
     return table.frame
 
 
+_HEADER = re.compile(r"[A-Za-z_][A-Za-z0-9_ .()/%#-]*")
+_NOT_HEADERS = {"nan", "inf", "infinity", "na", "n/a", "none", "null", "true", "false"}
+
+
+def is_header(v: Any) -> bool:
+    """A first cell that labels a column: text starting with a letter, not a number and not
+    a placeholder of one ('nan', 'n/a', ...). Anything else in a first cell is data, checked
+    like the rest, so '12,5' is refused rather than dropped as a header."""
+    return isinstance(v, str) and bool(_HEADER.fullmatch(v.strip())) and \
+        v.strip().lower() not in _NOT_HEADERS
+
+
 def numbers(value: Any, argument: str, allow_empty: bool = False) -> np.ndarray:
-    """A column or row of numbers (a header cell of text at the top is skipped)."""
+    """A column or row of finite numbers (a first cell that is a header label is skipped;
+    numeric text is read by the workbook contract's rule, so '29,50' and 'nan' are refused)."""
     flat = [c for row in as_rows(value) for c in row]
-    if flat and isinstance(flat[0], str) and not _is_number(flat[0]):
+    if flat and is_header(flat[0]):
         flat = flat[1:]
     out = np.empty(len(flat))
     for i, v in enumerate(flat):
-        if isinstance(v, bool) or v is None or (isinstance(v, str) and not _is_number(v)):
-            raise UDFError(f"{argument} item {i + 1}: {v!r} is not a number")
-        out[i] = float(v)
+        x = _number_of(v)
+        if x is None:
+            raise UDFError(f"{argument} item {i + 1}: {v!r} is not a number"
+                           + number_hint(v))
+        if not np.isfinite(x):
+            raise UDFError(f"{argument} item {i + 1}: {v!r} is not a finite number")
+        out[i] = x
     if not allow_empty and len(out) == 0:
         raise UDFError(f"{argument} is empty")
     return out
 
 
+def _number_of(v: Any) -> float | None:
+    """A cell's number: numbers as they are, text by the contract's rule, else None."""
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, int | float | np.number):
+        return float(v)
+    if isinstance(v, str):
+        x = parse_number_text(v)
+        return None if np.isnan(x) else x
+    return None
+
+
 def _is_number(v: Any) -> bool:
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, int | float):
-        return True
-    try:
-        float(str(v))
-        return True
-    except ValueError:
-        return False
+    x = _number_of(v)
+    return x is not None and bool(np.isfinite(x))
 
 
 def number(value: Any, argument: str, default: float | None = None) -> float:
@@ -153,9 +176,13 @@ def frame_to_cells(frame: pd.DataFrame) -> Cells:
     return [[str(c) for c in frame.columns], *frame_rows(frame)]
 
 
+NO_RESULT = ERROR_PREFIX + "no result for this row (not a finite number); check its inputs"
+
+
 def column_cells(values: np.ndarray, header: str | None = None) -> Cells:
-    """A result column (one value per input row), NaN/inf as empty cells."""
-    body = [[float(v) if np.isfinite(v) else None] for v in np.asarray(values, dtype=float)]
+    """A result column (one value per input row); a NaN/inf result is a readable error in its
+    cell, never a blank that looks like a value."""
+    body = [[float(v) if np.isfinite(v) else NO_RESULT] for v in np.asarray(values, dtype=float)]
     return ([[header]] if header else []) + body
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -20,8 +21,9 @@ from threadpoolctl import ThreadpoolController
 
 from xlvalue.errors import ModelError
 
-__all__ = ["Z_95", "MLEModel", "Patterns", "RecencyModel", "check_rfm_arrays", "compress",
-           "gradient_hessian", "limited_blas_threads", "numeric_hessian"]
+__all__ = ["CONVERGED_GRADIENT", "PREDICTIONS", "Z_95", "MLEModel", "Patterns", "RecencyModel",
+           "check_prediction_inputs", "check_rfm_arrays", "compress", "gradient_hessian",
+           "limited_blas_threads", "numeric_hessian"]
 
 Z_95 = 1.96  # the standard normal 97.5 % quantile as lifetimes rounds it, so the bounds agree
 
@@ -171,6 +173,75 @@ def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
     return hess
 
 
+PREDICTIONS = ("conditional_probability_alive", "conditional_expected_number_of_purchases_up_to_time",
+               "expected_number_of_purchases_up_to_time", "conditional_expected_average_profit",
+               "probability_of_n_purchases_up_to_time")
+
+
+def _checking_inputs(method):
+    """`method` with its (frequency, recency, T, t, monetary_value) arguments checked."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        check_prediction_inputs(signature.bind(self, *args, **kwargs).arguments)
+        return method(self, *args, **kwargs)
+
+    checked.checks_inputs = True  # type: ignore[attr-defined]
+    return checked
+
+
+def check_prediction_inputs(arguments: dict) -> None:
+    """Refuse prediction inputs no customer can have, naming the rows.
+
+    Parameters
+    ----------
+    arguments : dict
+        A prediction's arguments by name: frequency, recency and T are checked together
+        (check_rfm_arrays, broadcast), a lone frequency (gamma-gamma) must be whole and >= 0,
+        monetary_value finite, and t (a horizon) finite and >= 0.
+
+    Raises
+    ------
+    ModelError
+        Saying which input is wrong and in which row(s).
+    """
+    names = ("frequency", "recency", "T")
+    if all(arguments.get(k) is not None for k in names):
+        try:
+            cols = np.broadcast_arrays(*(np.asarray(arguments[k], dtype=float) for k in names))
+        except ValueError:
+            raise ModelError("frequency, recency and T must have the same length") from None
+        check_rfm_arrays(*cols)
+    elif arguments.get("frequency") is not None:
+        x = np.atleast_1d(np.asarray(arguments["frequency"], dtype=float))
+        bad = np.flatnonzero(~np.isfinite(x) | (x < 0) | (np.floor(x) != x))
+        if bad.size:
+            raise ModelError(f"frequency must be a whole number >= 0; row(s) {_rows(bad)}")
+    if arguments.get("monetary_value") is not None:
+        m = np.atleast_1d(np.asarray(arguments["monetary_value"], dtype=float))
+        bad = np.flatnonzero(~np.isfinite(m))
+        if bad.size:
+            raise ModelError(f"monetary_value is not a finite number in row(s) {_rows(bad)}")
+    if arguments.get("t") is not None:
+        t = np.atleast_1d(np.asarray(arguments["t"], dtype=float))
+        if not np.all(np.isfinite(t)) or np.any(t < 0):
+            raise ModelError("t (the time ahead) must be a finite number >= 0")
+
+
+CONVERGED_GRADIENT = 1e-5  # largest |d mean log-likelihood / d log parameter| at an optimum
+
+
+def _central_gradient(f, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of a scalar function (models without an analytic one)."""
+    out = np.empty(len(x))
+    for i in range(len(x)):
+        e = np.zeros(len(x))
+        e[i] = step
+        out[i] = (f(x + e) - f(x - e)) / (2 * step)
+    return out
+
+
 def gradient_hessian(grad, x: np.ndarray, rel_step: float = 1e-6,
                      grad0: np.ndarray | None = None) -> np.ndarray:
     """Hessian by differences of an analytic gradient.
@@ -247,6 +318,28 @@ class MLEModel:
     message_: str
     n_customers_: int
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Every model's predictions check their inputs first (see check_prediction_inputs):
+        a frequency of -1 or NaN, a recency beyond T or a negative horizon is an error
+        naming the rows, never a number."""
+        super().__init_subclass__(**kwargs)
+        for name in PREDICTIONS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "checks_inputs", False):
+                setattr(cls, name, _checking_inputs(method))
+
+    def _unidentified(self, patterns: Patterns) -> str | None:
+        """Why these data cannot identify the parameters, in plain words (None: they can).
+
+        Customers who all share one history say nothing about how customers differ, which
+        is what every model here estimates.
+        """
+        if len(patterns.weights) == 1:
+            return (f"all {patterns.n_customers:g} customers have the same history, so nothing "
+                    "shows how customers differ; fit it on more, varied customers (a longer "
+                    "window)")
+        return None
+
     def _start(self, patterns: Patterns) -> np.ndarray:
         return np.ones(len(self.param_names))
 
@@ -282,6 +375,9 @@ class MLEModel:
         if n < len(self.param_names) + 1:
             raise ModelError(f"{self.model_name}: {n:g} customer(s) are too few to fit "
                              f"{len(self.param_names)} parameters")
+        why = self._unidentified(patterns)
+        if why:  # the optimiser would "converge" on meaningless numbers: say so instead
+            raise ModelError(f"{self.model_name} cannot be fitted: {why}")
 
         analytic = self.has_gradient
 
@@ -323,9 +419,26 @@ class MLEModel:
         on_bound = bool(np.any(np.abs(res.x) >= 19.99))
         self.params_ = pd.Series(params, index=list(self.param_names), name=self.model_name)
         self.log_likelihood_ = ll
-        self.converged_ = bool(res.success) and not on_bound
-        self.message_ = ("parameter at its bound (the data do not identify the model)"
-                         if on_bound else str(res.message))
+        # converged = at an optimum: the gradient of the mean log-likelihood in the log
+        # parameters vanishes (to CONVERGED_GRADIENT) inside the bounds. scipy's own flag
+        # also fails when rounding stops the line search *at* the optimum ("ABNORMAL")
+        if analytic:
+            gradient = grad0 * params / n
+        else:
+            gradient = _central_gradient(objective, res.x)
+        largest = float(np.max(np.abs(gradient))) if np.all(np.isfinite(gradient)) else np.inf
+        self.gradient_ = largest
+        self.converged_ = largest <= CONVERGED_GRADIENT and not on_bound
+        reason = str(res.message).removeprefix("ABNORMAL:").strip(" :") or "no reason given"
+        if on_bound:
+            self.message_ = ("a parameter ran to its bound: the data do not identify the model; "
+                             "use a simpler model (e.g. NBD) or a longer observation window")
+        elif self.converged_:
+            self.message_ = f"converged: largest gradient {largest:.1e} at the optimum"
+        else:
+            self.message_ = (f"stopped before reaching an optimum (largest gradient "
+                             f"{largest:.1e}; optimiser: {reason}); the parameters are not "
+                             "reliable: fit more customers or a longer window, or another model")
         self.n_customers_ = int(round(n))
         with np.errstate(all="ignore"):
             if analytic:
@@ -444,6 +557,17 @@ class MLEModel:
 
 class RecencyModel(MLEModel):
     """Base of the models fitted on (frequency, recency, T): BG/NBD and Pareto/NBD."""
+
+    def _unidentified(self, patterns: Patterns) -> str | None:
+        x, _, t = patterns.columns
+        if not np.any(t > 0):
+            return ("every customer was first seen on the last day of the window (T = 0), so "
+                    "there was no time to observe purchases; move AsOfDate later or use a "
+                    "longer log")
+        if not np.any(x > 0):
+            return ("no customer made a repeat purchase, so the model cannot tell how often "
+                    "customers buy or when they stop; use a longer window, or more customers")
+        return super()._unidentified(patterns)
 
     def fit(self, frequency, recency, T, weights=None):
         """Fit on repeat purchases, recency and age; identical customers are fitted once.

@@ -64,6 +64,12 @@ class NBDModel(MLEModel):
     param_names = ("a", "b")
     model_name = "nbd"
 
+    def _unidentified(self, patterns: Patterns) -> str | None:
+        if not np.any(patterns.columns[0] > 0):
+            return ("no customer made a purchase in the periods counted, so the purchase rate "
+                    "cannot be estimated; use a longer window")
+        return super()._unidentified(patterns)
+
     def fit(self, frequency, periods, weights=None) -> NBDModel:
         """Fit on purchase counts over observed periods.
 
