@@ -12,6 +12,7 @@ from . import (
     bench_busy,
     bench_costing,
     bench_intervals,
+    bench_lite,
     bench_models,
     bench_rfm,
     bench_run,
@@ -20,7 +21,7 @@ from . import (
 
 GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run,
           "costing": bench_costing.run, "udfs": bench_udfs.run, "batch": bench_batch.run,
-          "busy": bench_busy.run, "intervals": bench_intervals.run}
+          "busy": bench_busy.run, "intervals": bench_intervals.run, "lite": bench_lite.run}
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ if __name__ == "__main__":
 
     base = _rss_now()
     started = time.perf_counter()
-    code = xlvalue.cli.main(["run", *sys.argv[1:], "-q"])
+    code = xlvalue.cli.main.main(["run", *sys.argv[1:], "-q"])
     seconds = time.perf_counter() - started
     peak = _peak_rss()
     print(f"{code} {seconds:.3f} {peak} {base}")

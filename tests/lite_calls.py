@@ -29,7 +29,9 @@ def classic_calls(transactions: list[list], module: Any) -> dict[str, tuple]:
     rfm = module.XV_RFM(transactions)
     repeat = module.XV_REPEAT(transactions, None, "weeks")
     f, r, t = (column(repeat, c) for c in ("frequency", "recency", "T"))
-    repeaters = repeat[0].index("frequency")
+    repeaters, age = repeat[0].index("frequency"), repeat[0].index("T")
+    observed = (column(repeat, "frequency", lambda row: row[age] > 0),  # NBD: periods > 0
+                column(repeat, "T", lambda row: row[age] > 0))
     gg_f = column(repeat, "frequency", lambda row: row[repeaters] > 0)
     gg_m = column(repeat, "monetary_value", lambda row: row[repeaters] > 0)
     bg = module.XV_BGNBD_FIT(f, r, t)
@@ -54,7 +56,7 @@ def classic_calls(transactions: list[list], module: Any) -> dict[str, tuple]:
         "XV_PARETO": (spend, 0.8, 0.95),
         "XV_WHALE": (profit,),
         "XV_NBD_P": ([[0.0], [1.0], [2.0], [5.0]], 0.5, 1.2, 2.0),
-        "XV_NBD_FIT": (f, t),
+        "XV_NBD_FIT": observed,
         "XV_GG_FIT": (gg_f, gg_m),
         "XV_BGNBD_FIT": (f, r, t),
         "XV_MBGNBD_FIT": (f, r, t),
