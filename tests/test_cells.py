@@ -59,6 +59,14 @@ def test_the_worksheet_functions_and_the_sheet_xml_agree_on_each_cell():
     assert xml["frequency"][2] == ' s="7"><v>7</v></c>'
 
 
+def test_empty_text_is_no_cell_in_every_writer():
+    """Excel keeps no cell for an empty string; the sheet XML and the cell values agree."""
+    values = pd.Series(["a", "", None], dtype=object)
+    assert frame_rows(values.to_frame("note")) == [["a"], [None], [None]]
+    xml = column_cells(values, "note", StyleIds()).to_pylist()
+    assert xml[0].endswith("<t>a</t></is></c>") and xml[1:] == [None, None]
+
+
 def test_excel_error_codes():
     for code in ("#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!",
                  "#CALC!"):

@@ -3,7 +3,7 @@
 The OOXML writer (sheetxml), the xlwings adapter and the worksheet functions all show output
 frames; this module holds the rules they share: the Excel date epoch, the error codes, the kind
 of each output column (hence its number format, the percent rule included) and the conversion
-of a frame to Python cell values (NaN, NaT and inf become empty cells, dates whole days).
+of a frame to Python cell values (NaN, NaT, inf and empty text become empty cells, dates whole days).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["BUILTIN_FORMAT_IDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "NUMBER_FORMATS",
-           "CellKind", "column_kind", "column_values", "frame_rows", "is_excel_error",
+           "CellKind", "blank_text", "column_kind", "column_values", "frame_rows", "is_excel_error",
            "is_percent_column"]
 
 # Day 0 of Excel's 1900 date system as serial numbers count it (serial 1 = 1900-01-01; the
@@ -74,11 +74,17 @@ def column_values(values: pd.Series, kind: CellKind,
         obj = x.astype(object)
         obj[~np.isfinite(x)] = None
         return obj.tolist()
-    blank = values.isna().to_numpy()
+    blank = blank_text(values)
     strings = np.where(blank, None, values.astype(str).to_numpy(dtype=object))
     if text is not None:
         strings[~blank] = [text(v) for v in strings[~blank]]
     return strings.tolist()
+
+
+def blank_text(values: pd.Series) -> np.ndarray:
+    """Where a text column has no cell: missing values and empty text (Excel keeps no cell
+    for an empty string either, so every writer shows the same)."""
+    return (values.isna() | (values.astype(str) == "")).to_numpy(dtype=bool)
 
 
 def frame_rows(frame: pd.DataFrame, text: Callable[[str], Any] | None = None) -> list[list[Any]]:
