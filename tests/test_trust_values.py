@@ -25,7 +25,10 @@ def _col(frame, name):
 
 
 def _params(models, model):
-    rows = models[models["model"] == model]
+    """The rows of the fit CLV uses (the demo sets CalibrationEnd: two BG/NBD fits)."""
+    from xlvalue.analytics.clv_analysis import FULL_FIT
+
+    rows = models[(models["model"] == model) & (models["fit"] == FULL_FIT)]
     return [[p, e] for p, e in zip(rows["parameter"], rows["estimate"], strict=True)]
 
 
@@ -38,6 +41,11 @@ def test_xv_clv_with_the_workbooks_settings_equals_the_pipeline_column(demo_clv)
     assert len(got) == len(clv) == 2357
     np.testing.assert_allclose(got, clv["clv"].to_numpy(), rtol=1e-10)
     assert clv["clv"].sum() == pytest.approx(got.sum(), rel=1e-12)
+    # the whole xv_out_Models range holds two BG/NBD fits: refused, not a silent pick
+    whole = [[p, e] for p, e in zip(models["parameter"], models["estimate"], strict=True)]
+    both = XV_CLV(whole, _params(models, "gammagamma"), _col(clv, "frequency"),
+                  _col(clv, "recency"), _col(clv, "T"), _col(clv, "monetary_value"))
+    assert "holds 'r' twice" in both[0][0]
     # revenue is not CLV: margin 1 gives 1 / 0.3 of it (the old default's quantity)
     revenue = XV_CLV(_params(models, "bgnbd"), _params(models, "gammagamma"),
                      _col(clv, "frequency"), _col(clv, "recency"), _col(clv, "T"),
@@ -87,3 +95,33 @@ def test_spend_fallback_is_mean_spend_whatever_monetary_mode(tmp_path, mode):
     assert clv.loc["c02", "expected_avg_spend"] == pytest.approx((12.0 + 20) / 2)
     spend = rfm["total_spend"] / (clv["frequency"] + 1)
     np.testing.assert_allclose(clv["expected_avg_spend"], spend.reindex(clv.index))
+
+
+def test_calibration_fit_is_reported_beside_the_full_fit(tmp_path):
+    """With CalibrationEnd, xv_out_Models shows the estimation-period fit the holdout
+    validates (FHL 2005's published CDNOW BG/NBD: r 0.243, alpha 4.414, a 0.793, b 2.426,
+    LL -9582.4) beside the full-period fit, labelled, and says CLV uses the full one."""
+    from xlvalue.analytics.clv_analysis import CALIBRATION_FIT, FULL_FIT
+    from xlvalue.datasets import load_cdnow_sample
+
+    from .conftest import write_tables
+
+    df = load_cdnow_sample()[["CustomerID", "Date", "Amount"]]
+    df.to_csv(tmp_path / "log.csv", index=False, date_format="%Y-%m-%d")
+    book = write_tables(tmp_path / "cal.xlsx", {}, {
+        "TransactionsFile": "log.csv", "AsOfDate": "1998-06-30", "CalibrationEnd": "1997-09-30"})
+    frames = run_workbook(book, only="clv").results.frames
+    models = frames["xv_out_Models"]
+    cal = models[models["fit"] == CALIBRATION_FIT].set_index("parameter")["estimate"]
+    for name, published in {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426,
+                            "log_likelihood": -9582.4}.items():
+        assert cal[name] == pytest.approx(published, abs=6e-4 if name != "log_likelihood"
+                                          else 0.05), name
+    full = models[(models["fit"] == FULL_FIT) & (models["model"] == "bgnbd")]
+    assert "used for CLV" in FULL_FIT and "used for CLV" not in CALIBRATION_FIT
+    assert full.set_index("parameter")["estimate"]["r"] != pytest.approx(cal["r"], rel=1e-3)
+    clv = frames["xv_out_CLV"]
+    cells = XV_CLV(_params(full, "bgnbd"), _params(models, "gammagamma"),
+                   _col(clv, "frequency"), _col(clv, "recency"), _col(clv, "T"),
+                   _col(clv, "monetary_value"))
+    np.testing.assert_allclose([c[0] for c in cells], clv["clv"], rtol=1e-10)

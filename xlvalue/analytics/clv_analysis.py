@@ -31,7 +31,12 @@ from xlvalue.errors import ModelError
 
 __all__ = ["CUSTOMER_BLOCK", "CLVResult", "Flows", "analyse_clv", "fit_purchase_model",
            "interval_options", "rate_weights",
-           "fit_spend_model", "forecast_flows", "holdout_table"]
+           "fit_spend_model", "forecast_flows", "holdout_fit", "holdout_table",
+           "FULL_FIT", "CALIBRATION_FIT"]
+
+
+FULL_FIT = "full period to AsOfDate: used for CLV"
+CALIBRATION_FIT = "calibration period to CalibrationEnd: validated by xv_out_Holdout"
 
 
 @dataclass
@@ -130,6 +135,18 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
     .. [1] Fader, Hardie and Lee (2005), "Counting your customers the easy way", Marketing
        Science 24(2), figure 4 (conditional expectations).
     """
+    return holdout_fit(model_name, log, calibration_end, as_of, unit, max_frequency, days)[0]
+
+
+def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_of: int,
+                unit: str, max_frequency: int = 7, days: PurchaseDays | None = None):
+    """`holdout_table` and the calibration-period model it validates (the estimation-period
+    fit CLVTools reports; FHL 2005's published CDNOW figures are this fit).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, fitted purchase model)
+    """
     ch = calibration_holdout(log, calibration_end, as_of, unit, days=days)
     cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                              "T_cal": "T"})
@@ -144,7 +161,7 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
     label = t["g"].astype(str)
     label[t["g"] == max_frequency] = f"{max_frequency}+"
     return pd.DataFrame({"frequency_cal": label, "customers": t["customers"],
-                         "actual_holdout": t["actual"], "expected_holdout": t["expected"]})
+                         "actual_holdout": t["actual"], "expected_holdout": t["expected"]}), model
 
 
 @dataclass
@@ -430,8 +447,17 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     matrix["potential_threshold"] = tp
     holdout = None
     cal = s["CalibrationEnd"]
+    for frame in frames:  # which fit each row belongs to, and which one CLV uses
+        frame["fit"] = FULL_FIT
     if cal is not None:
-        holdout = holdout_table(s["Model"], log, day_number(cal), as_of, unit, days=days)
+        holdout, cal_model = holdout_fit(s["Model"], log, day_number(cal), as_of, unit,
+                                         days=days)
+        report = cal_model.fit_report()
+        report["fit"] = CALIBRATION_FIT
+        frames.insert(1, report)
+        if not cal_model.converged_:
+            warnings.append(f"the calibration fit of {cal_model.model_name} did not converge: "
+                            f"{cal_model.message_}")
     models = pd.concat(frames, ignore_index=True)
     return CLVResult(table, models, forecast, matrix, holdout, warnings)
 

@@ -161,6 +161,10 @@ def params_from_range(value: Any, names: tuple[str, ...], argument: str) -> dict
     found: dict[str, float] = {}
     for row in rows:
         if len(row) >= 2 and isinstance(row[0], str) and row[0] in names and _is_number(row[1]):
+            if row[0] in found and found[row[0]] != float(row[1]):
+                raise UDFError(f"{argument} holds '{row[0]}' twice (e.g. both fits of "
+                               "xv_out_Models); pass the rows of one fit (the one its fit "
+                               "column says is used for CLV)")
             found[row[0]] = float(row[1])
     if len(found) == len(names):
         return found

@@ -274,8 +274,11 @@ def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
      marketing="marketing cost per period, one cell or one per customer (default 0)")
 def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, period=None,
            discount=None, margin=None, model=None, marketing=None):
-    """Discounted customer lifetime value over the horizon: the CRM gross margin of
-    xv_out_CLV.clv (expected purchases x expected spend x margin rate - marketing cost)."""
+    """Discounted customer lifetime value over the horizon, as xv_out_CLV.clv computes it.
+
+    CRM gross margin per period = expected purchases x expected spend x margin rate -
+    marketing cost, discounted per period.
+    """
     f, r, t = _rft(frequency, recency, T)
     m = numbers(monetary, "monetary")
     if len(m) != len(f):

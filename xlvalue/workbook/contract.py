@@ -303,7 +303,9 @@ OUTPUTS: tuple[OutputBlock, ...] = (
                 "Per customer: P(alive), expected purchases and spend, CLV (discounted CRM gross "
                 "margin over the horizon), historical and potential value, value class."),
     OutputBlock("xv_out_Models", "xv_CLV", "clv",
-                "Fitted parameters, standard errors, log-likelihood, AIC/BIC, convergence."),
+                "Fitted parameters, standard errors, log-likelihood, AIC/BIC, convergence; column "
+                "fit: the full-period fit CLV uses, and with CalibrationEnd the calibration "
+                "fit the holdout validates."),
     OutputBlock("xv_out_Forecast", "xv_CLV", "clv",
                 "CRM gross-margin forecast per period: purchases, amount, cost, marketing, margin."),
     OutputBlock("xv_out_ValueMatrix", "xv_CLV", "clv",
