@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench templates docs clean
+.PHONY: demo test lint bench templates docs clean libreoffice
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,7 +15,14 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/xlvalue run templates/xlvalue_demo.xlsx -o out/xlvalue_demo_results.xlsx
 
-test: $(STAMP)
+# the VBA compiler of the test suite: LibreOffice Basic (headless), Debian's package
+libreoffice:
+	@command -v soffice >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends libreoffice-calc-nogui; }
+
+test: $(STAMP) libreoffice
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -27,6 +34,7 @@ bench: $(STAMP)
 
 templates: $(STAMP)
 	$(BIN)/xlvalue addin build templates/xlvalue.xlam
+	cp templates/xlvalue.xlam xlvalue/excel/xlvalue.xlam
 	$(BIN)/xlvalue template new templates/xlvalue_template.xlsx --force
 	$(BIN)/xlvalue template new templates/xlvalue_demo.xlsx --demo --force
 

@@ -56,7 +56,7 @@ def test_xlwings_reads_the_real_signatures(monkeypatch):
     udfs = importlib.import_module("xlwings.udfs")
     meta = udfs.xlfunc(category="xlvalue")(xu.XV_CLV).__xlfunc__
     names = [a["name"] for a in meta["args"]]
-    assert names[:6] == ["params", "gg_params", "frequency", "recency", "T", "monetary"]
+    assert names[:6] == ["params", "gg_params", "frequency", "recency", "age", "monetary"]
     assert "optional" in meta["args"][6] and meta["category"] == "xlvalue"
     assert meta["ret"]["doc"].startswith("Discounted customer lifetime value")
 

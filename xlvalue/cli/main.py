@@ -140,7 +140,7 @@ def cmd_addin(args: argparse.Namespace) -> int:
         path = addin.build_addin(args.path)
         print(f"add-in written to {path}")
     elif args.addin_command == "install":
-        target, message = addin.install(Path(args.addin))
+        target, message = addin.install(Path(args.addin) if args.addin else None)
         print(message)
     elif args.addin_command == "uninstall":
         print(addin.uninstall())
@@ -209,14 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--preset", help="score model: convergys, key-account-17, delivered-value")
     new.set_defaults(func=cmd_template)
 
-    default_addin = str(Path(__file__).resolve().parents[1] / "templates" / "xlvalue.xlam")
     add = sub.add_parser("addin", help="build, install or configure the Excel add-in")
     asub = add.add_subparsers(dest="addin_command", required=True)
     b = asub.add_parser("build", help="build xlvalue.xlam from its text sources")
     b.add_argument("path", nargs="?", default="xlvalue.xlam")
     b.set_defaults(func=cmd_addin)
     i = asub.add_parser("install", help="copy the add-in into Excel's startup folder")
-    i.add_argument("--addin", default=default_addin, help="the .xlam to install")
+    i.add_argument("--addin", help="the .xlam to install (default: the one in the package)")
     i.set_defaults(func=cmd_addin)
     u = asub.add_parser("uninstall", help="remove the add-in from Excel's startup folder")
     u.set_defaults(func=cmd_addin)

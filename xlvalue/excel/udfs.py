@@ -46,6 +46,8 @@ from xlvalue.workbook.contract import Column as ContractColumn
 
 RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "total_spend", "R", "F",
                "M", "rfm_cell", "rfm_score", "segment"]
+# customer age (lifetimes' T): a VBA wrapper cannot take both t and T (names ignore case)
+AGE = "time since the first purchase (T)"
 # the purchase models that take (frequency, recency, T); the NBD takes (frequency, periods)
 MODELS = {name: cls for name, cls in PURCHASE_MODELS.items() if name != "nbd"}
 
@@ -184,41 +186,41 @@ def XV_GG_FIT(frequency, monetary):
                                             numbers(monetary, "monetary")))
 
 
-def _rft(frequency, recency, T):
-    f, r, t = numbers(frequency, "frequency"), numbers(recency, "recency"), numbers(T, "T")
+def _rft(frequency, recency, age):
+    f, r, t = numbers(frequency, "frequency"), numbers(recency, "recency"), numbers(age, "age")
     if not len(f) == len(r) == len(t):
-        raise UDFError("frequency, recency and T must have the same number of cells")
+        raise UDFError("frequency, recency and age must have the same number of cells")
     return f, r, t
 
 
 @xw.func(category="xlvalue")
 @xw.arg("frequency", ndim=2, doc="Repeat purchases")
 @xw.arg("recency", ndim=2, doc="Time of the last purchase since the first")
-@xw.arg("T", ndim=2, doc="Time since the first purchase")
-@udf("XV_BGNBD_FIT", frequency="repeat purchases", recency="recency", T="age")
-def XV_BGNBD_FIT(frequency, recency, T):
+@xw.arg("age", ndim=2, doc="Time since the first purchase (T)")
+@udf("XV_BGNBD_FIT", frequency="repeat purchases", recency="recency", age=AGE)
+def XV_BGNBD_FIT(frequency, recency, age):
     """Fit BG/NBD: r, alpha, a, b with standard errors, log-likelihood, AIC, BIC."""
-    return _fit_table(BetaGeoModel().fit(*_rft(frequency, recency, T)))
+    return _fit_table(BetaGeoModel().fit(*_rft(frequency, recency, age)))
 
 
 @xw.func(category="xlvalue")
 @xw.arg("frequency", ndim=2, doc="Repeat purchases")
 @xw.arg("recency", ndim=2, doc="Time of the last purchase since the first")
-@xw.arg("T", ndim=2, doc="Time since the first purchase")
-@udf("XV_MBGNBD_FIT", frequency="repeat purchases", recency="recency", T="age")
-def XV_MBGNBD_FIT(frequency, recency, T):
+@xw.arg("age", ndim=2, doc="Time since the first purchase (T)")
+@udf("XV_MBGNBD_FIT", frequency="repeat purchases", recency="recency", age=AGE)
+def XV_MBGNBD_FIT(frequency, recency, age):
     """Fit MBG/NBD (BG/NBD with dropout possible at time 0): r, alpha, a, b with standard errors."""
-    return _fit_table(ModifiedBetaGeoModel().fit(*_rft(frequency, recency, T)))
+    return _fit_table(ModifiedBetaGeoModel().fit(*_rft(frequency, recency, age)))
 
 
 @xw.func(category="xlvalue")
 @xw.arg("frequency", ndim=2, doc="Repeat purchases")
 @xw.arg("recency", ndim=2, doc="Time of the last purchase since the first")
-@xw.arg("T", ndim=2, doc="Time since the first purchase")
-@udf("XV_PARETONBD_FIT", frequency="repeat purchases", recency="recency", T="age")
-def XV_PARETONBD_FIT(frequency, recency, T):
+@xw.arg("age", ndim=2, doc="Time since the first purchase (T)")
+@udf("XV_PARETONBD_FIT", frequency="repeat purchases", recency="recency", age=AGE)
+def XV_PARETONBD_FIT(frequency, recency, age):
     """Fit Pareto/NBD: r, alpha, s, beta with standard errors, log-likelihood, AIC, BIC."""
-    return _fit_table(ParetoNBDModel().fit(*_rft(frequency, recency, T)))
+    return _fit_table(ParetoNBDModel().fit(*_rft(frequency, recency, age)))
 
 
 def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
@@ -234,12 +236,12 @@ def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
 @xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
-@xw.arg("T", ndim=2)
+@xw.arg("age", ndim=2)
 @udf("XV_PALIVE", params="fitted parameters", frequency="repeat purchases", recency="recency",
-     T="age", model=MODEL_CHOICES)
-def XV_PALIVE(params, frequency, recency, T, model=None):
+     age=AGE, model=MODEL_CHOICES)
+def XV_PALIVE(params, frequency, recency, age, model=None):
     """Probability that each customer is still alive."""
-    f, r, t = _rft(frequency, recency, T)
+    f, r, t = _rft(frequency, recency, age)
     return column_cells(_model(params, model).conditional_probability_alive(f, r, t))
 
 
@@ -247,14 +249,15 @@ def XV_PALIVE(params, frequency, recency, T, model=None):
 @xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
-@xw.arg("T", ndim=2)
-@udf("XV_EXPECTED_PURCHASES", params="fitted parameters", t="horizon (model time units)",
-     frequency="repeat purchases", recency="recency", T="age", model=MODEL_CHOICES)
-def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
-    """Expected purchases of each customer in the next t time units."""
-    f, r, tt = _rft(frequency, recency, T)
+@xw.arg("age", ndim=2)
+@udf("XV_EXPECTED_PURCHASES", params="fitted parameters",
+     horizon="how far ahead, in model time units (t)", frequency="repeat purchases",
+     recency="recency", age=AGE, model=MODEL_CHOICES)
+def XV_EXPECTED_PURCHASES(params, horizon, frequency, recency, age, model=None):
+    """Expected purchases of each customer over the next `horizon` time units."""
+    f, r, tt = _rft(frequency, recency, age)
     return column_cells(_model(params, model).conditional_expected_number_of_purchases_up_to_time(
-        number(t, "t"), f, r, tt))
+        number(horizon, "horizon"), f, r, tt))
 
 
 @xw.func(category="xlvalue")
@@ -262,24 +265,24 @@ def XV_EXPECTED_PURCHASES(params, t, frequency, recency, T, model=None):
 @xw.arg("gg_params", ndim=2, doc="Output of XV_GG_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
-@xw.arg("T", ndim=2)
+@xw.arg("age", ndim=2)
 @xw.arg("monetary", ndim=2)
 @udf("XV_CLV", params="purchase model parameters", gg_params="gamma-gamma parameters",
-     frequency="repeat purchases", recency="recency", T="age", monetary="mean repeat spend",
+     frequency="repeat purchases", recency="recency", age=AGE, monetary="mean repeat spend",
      horizon=f"periods {_default('Horizon')}", period="period length in model time units "
      f"(default: a {setting('PeriodUnit').default} in {setting('TimeUnit').default})",
      discount=f"discount rate per period {_default('DiscountRate')}",
      margin=f"gross-margin rate of spend, one cell or one per customer "
      f"{_default('MarginRate')}", model=MODEL_CHOICES,
      marketing="marketing cost per period, one cell or one per customer (default 0)")
-def XV_CLV(params, gg_params, frequency, recency, T, monetary, horizon=None, period=None,
+def XV_CLV(params, gg_params, frequency, recency, age, monetary, horizon=None, period=None,
            discount=None, margin=None, model=None, marketing=None):
     """Discounted customer lifetime value over the horizon, as xv_out_CLV.clv computes it.
 
     CRM gross margin per period = expected purchases x expected spend x margin rate -
     marketing cost, discounted per period.
     """
-    f, r, t = _rft(frequency, recency, T)
+    f, r, t = _rft(frequency, recency, age)
     m = numbers(monetary, "monetary")
     if len(m) != len(f):
         raise UDFError("monetary must have one cell per customer")
