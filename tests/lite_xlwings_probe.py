@@ -44,6 +44,14 @@ def main() -> dict:
         want = getattr(classic, name)(*calls[name])
         called[name] = {"rows": len(got), "header": got[0],
                         "equal": json.dumps(got, default=str) == json.dumps(want, default=str)}
+    from tests.lite_remote import apply_actions, block, payload
+
+    api = payload(ROOT / "templates" / "xlvalue_demo.xlsx", xw.__version__)
+    remote = xw.Book(json=api)  # xlwings' Office.js engine: the Book API scripts get in Lite
+    asyncio.run(custom_scripts_call(lite, "xv_run_all", typehint_to_value={xw.Book: remote}))
+    grids, names, actions = apply_actions(api, remote.json()["actions"])
+    remote_blocks = {n: block(grids, ref) for n, ref in names.items()
+                     if n.startswith("xv_out_") and isinstance(ref, str)}
     scripts = {}
     for meta in custom_scripts_meta(lite):
         if meta["function_name"] in ("xv_run_all", "xv_check_inputs"):
@@ -57,6 +65,8 @@ def main() -> dict:
         "called": called,
         "scripts_ran": scripts,
         "blocks": sorted(n.name for n in book.names if n.name.startswith("xv_out_")),
+        "remote_blocks": remote_blocks,
+        "remote_actions": dict(actions),
     }
 
 

@@ -52,7 +52,15 @@ def test_every_xv_function_is_registered_with_its_help_and_arguments(probe):
     clv = [p for p in functions["XV_CLV"]["parameters"]]
     assert [p["name"] for p in clv][:6] == ["params", "gg_params", "frequency", "recency", "T",
                                             "monetary"]
-    assert [bool(p.get("optional")) for p in clv] == [False] * 6 + [True] * 5
+    import inspect
+
+    import xlvalue.excel.udfs as classic
+
+    for name in REGISTRY:  # optional in Excel exactly where the classic function has a default
+        params = inspect.signature(getattr(classic, name)).parameters.values()
+        assert [bool(p.get("optional")) for p in functions[name]["parameters"]] == [
+            p.default is not inspect.Parameter.empty for p in params], name
+    assert not any(p.get("optional") for p in clv[:6]) and clv[-1].get("optional")
 
 
 def test_every_ribbon_action_is_a_registered_script(probe):
@@ -72,3 +80,44 @@ def test_functions_called_the_lite_way_give_the_classic_results(probe):
 def test_scripts_run_through_xlwings_script_machinery(probe):
     assert probe["scripts_ran"] == {"xv_run_all": True, "xv_check_inputs": True}
     assert len(probe["blocks"]) >= 20
+
+
+def _iso(v):
+    import datetime as dt
+
+    if isinstance(v, dt.datetime | dt.date):
+        return v.strftime("%Y-%m-%d")
+    return None if v == "" else v
+
+
+def test_run_all_on_xlwings_office_js_engine_writes_the_headless_blocks(probe, tmp_path):
+    """Run all on a real xlwings Book of the remote (Office.js) engine, the Book API of Lite:
+    the setValues/namesAdd actions, replayed as the client would, give the headless blocks."""
+    import openpyxl
+    from openpyxl.utils import range_boundaries
+
+    from xlvalue.cli.headless_run import run_workbook
+
+    out = run_workbook(ROOT / "templates" / "xlvalue_demo.xlsx", tmp_path / "h.xlsx").output
+    wb = openpyxl.load_workbook(out)
+    expected_names = {n for n in wb.defined_names if n.startswith("xv_out_")}
+    assert set(probe["remote_blocks"]) == expected_names and len(expected_names) >= 20
+    for name in expected_names:
+        sheet, ref = wb.defined_names[name].attr_text.rsplit("!", 1)
+        c0, r0, c1, r1 = range_boundaries(ref.replace("$", ""))
+        ws = wb[sheet.strip("'")]
+        want = [[_iso(ws.cell(r, c).value) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+        got = probe["remote_blocks"][name]
+        if name == "xv_out_RunLog":  # start times differ
+            want = [r for r in want if r[1] != "started (UTC)"]
+            got = [r for r in got if r[1] != "started (UTC)"]
+        assert len(got) == len(want), name
+        for i, (rg, rw) in enumerate(zip(got, want, strict=True)):
+            for j, (g, w) in enumerate(zip(rg, rw, strict=True)):
+                if isinstance(w, float) or isinstance(g, float):
+                    assert g == pytest.approx(w, rel=1e-12, abs=1e-12), (name, i, j)
+                else:
+                    assert g == w, (name, i, j)
+    actions = probe["remote_actions"]
+    # charts whose columns are adjacent are drawn (the others are reported, as on macOS)
+    assert actions["addChart"] >= 8 and actions["namesAdd"] == len(expected_names)

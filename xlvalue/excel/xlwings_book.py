@@ -43,6 +43,7 @@ class XlwingsWorkbook(RangeSource):
     def __init__(self, book: Any):
         self.xlbook = book
         self.skipped_charts: list[str] = []
+        self.flat_charts: list[str] = []  # drawn with every series as a column (xlwings Lite)
 
     @property
     def book(self) -> str:
@@ -134,17 +135,28 @@ class XlwingsWorkbook(RangeSource):
             # xlwings on macOS takes one area per range: no chart rather than a wrong one
             self.skipped_charts.append(f"{pb.block.name}: {spec.title}")
             return
+        address = ",".join(sheet.range((r0, a), (last_row, b)).get_address() for a, b in runs)
+        try:
+            source = sheet.range(address)
+        except ValueError:  # xlwings Lite's engine takes one area per range, like macOS
+            self.skipped_charts.append(f"{pb.block.name}: {spec.title}")
+            return
         row, col = cell
         chart = sheet.charts.add(col * POINTS_PER_COL, row * POINTS_PER_ROW,
                                  spec.width_cols * POINTS_PER_COL, spec.height_rows * POINTS_PER_ROW)
         chart.chart_type = CHART_TYPES[spec.kind]
-        address = ",".join(sheet.range((r0, a), (last_row, b)).get_address() for a, b in runs)
-        chart.set_source_data(sheet.range(address), plot_by="columns")
+        chart.set_source_data(source, plot_by="columns")
         x = c0 + columns.index(spec.x)
         chart.set_x_axis_values(sheet.range((r0 + 1, x), (last_row, x)))
-        for series in list(chart.series)[len(spec.y):]:
-            series.chart_type = "line"
-            series.axis_group = "secondary"
+        if spec.y2:
+            try:
+                secondary = list(chart.series)[len(spec.y):]
+            except NotImplementedError:  # xlwings Lite reads chart series only asynchronously
+                secondary = []
+                self.flat_charts.append(f"{pb.block.name}: {spec.title}")
+            for series in secondary:
+                series.chart_type = "line"
+                series.axis_group = "secondary"
         chart.name = f"xlvalue {pb.block.name} {spec.title}"
 
     def _define(self, name: str, sheet: Any, top_left, bottom_right) -> None:

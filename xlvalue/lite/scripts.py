@@ -51,8 +51,13 @@ def run(book: Any, only: str | None = None) -> bool:
         return False
     written = "\n".join(f"{name}: {len(frame):,} rows" for name, frame in results.frames.items())
     print(f"xlvalue: done\n{written}")
-    if results.warnings:
-        tell(book, "Done, with warnings:\n" + "\n".join(results.warnings))
+    warnings = list(results.warnings) + [
+        f"chart not drawn here (its columns are not adjacent; `xlvalue run` draws it): {c}"
+        for c in xb.skipped_charts] + [
+        f"chart drawn with all series as columns (no secondary axis here): {c}"
+        for c in xb.flat_charts]
+    if warnings:
+        tell(book, "Done, with warnings:\n" + "\n".join(warnings))
     return True
 
 
