@@ -70,8 +70,9 @@ def test_ribbon_buttons_all_dispatch(built):
 def test_committed_addin_matches_its_sources(built):
     # `make templates` wrote both; a fresh build from the sources is the same bytes
     committed = ROOT / "templates" / "xlvalue.xlam"
-    assert committed.read_bytes() == built.read_bytes()
-    assert addin.packaged_addin().read_bytes() == built.read_bytes()
+    stale = "the committed add-in is stale (a UDF, its help or addin_src changed): run `make templates`"
+    assert committed.read_bytes() == built.read_bytes(), stale
+    assert addin.packaged_addin().read_bytes() == built.read_bytes(), stale
 
 
 def test_a_wheel_ships_the_addin(tmp_path):

@@ -218,3 +218,50 @@ def test_check_clear_and_formula_injection(tmp_path):
     assert not any(n.name.startswith("xv_out") for n in book.names)
     with pytest.raises(ValueError, match="unknown ribbon control"):
         macros.ribbon("nope", book)
+
+
+def test_headless_xlsm_run_keeps_every_sheets_code_name(tmp_path):
+    # an .xlsm's VBA document modules are bound to sheets by codeName: a rerun that replaces
+    # the xv_ sheets must keep theirs (and never touch the others')
+    import datetime as dt
+    import re
+    import zipfile
+
+    first = run_workbook(make_book(tmp_path / "b.xlsx", [["1", dt.date(2024, 1, 1), 5.0],
+                                                         ["2", dt.date(2024, 2, 1), 7.0]]),
+                         tmp_path / "first.xlsx").output
+    with zipfile.ZipFile(first) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    sheets = sorted(n for n in parts if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+    code_names = {}
+    for i, name in enumerate(sheets, start=1):
+        xml = parts[name].decode()
+        code_names[name] = f"Blatt{i}"
+        if "<sheetPr" in xml:
+            xml = xml.replace("<sheetPr", f'<sheetPr codeName="Blatt{i}"', 1)
+        else:
+            xml = re.sub(r"(<worksheet[^>]*>)", rf'\1<sheetPr codeName="Blatt{i}"/>', xml, count=1)
+        parts[name] = xml.encode()
+    parts["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0 opaque"
+    xlsm = tmp_path / "coded.xlsm"
+    with zipfile.ZipFile(xlsm, "w", zipfile.ZIP_DEFLATED) as zf:
+        for n, data in parts.items():
+            zf.writestr(n, data)
+    second = run_workbook(xlsm, tmp_path / "second.xlsm").output
+
+    def by_sheet_name(path):
+        with zipfile.ZipFile(path) as zf:
+            wb = zf.read("xl/workbook.xml").decode()
+            rels = zf.read("xl/_rels/workbook.xml.rels").decode()
+            out = {}
+            for name, rid in re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', wb):
+                target = re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Id="{rid}"',
+                                   rels)
+                part = "xl/" + (target.group(1) or target.group(2)).lstrip("/").removeprefix("xl/")
+                found = re.search(r'<sheetPr[^>]*codeName="([^"]+)"', zf.read(part).decode())
+                out[name] = found.group(1) if found else None
+            return out
+
+    before, after = by_sheet_name(xlsm), by_sheet_name(second)
+    assert any(n.startswith("xv_") for n in before) and all(before.values())
+    assert after == before

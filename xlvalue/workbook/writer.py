@@ -15,9 +15,10 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
@@ -311,10 +312,12 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
         slug = _slug(out.name)
         sheet_part = f"xl/worksheets/xlvalue_{slug}.xml"
         existing = next((s for s in sheets_el if s.get("name", "").lower() == out.name.lower()), None)
+        code_name = None
         if existing is not None:
             rel = rel_by_id.get(existing.get(rid_attr))
             if rel is not None:
                 old = resolve_target("xl/workbook.xml", rel.get("Target", ""))
+                code_name = _code_name(pkg.data.get(old, b""))
                 keep = set(all_sheet_parts) - {old}
                 removed = _remove_part_tree(pkg, old, keep)
                 _drop_overrides(pkg, removed)
@@ -344,9 +347,9 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
         placed = place_blocks(out.blocks, out.layout)
         drawing_rid = _write_charts(pkg, slug, out.name, placed)
         cells = sum(len(pb.block.frame) * max(len(pb.block.frame.columns), 1) for pb in placed)
-        pkg.stream(sheet_part, lambda placed=placed, rid=drawing_rid:
-                   sheet_xml_chunks(placed, styles, rid), huge=cells > 20_000_000,
-                   big=cells > 1_000_000)
+        pkg.stream(sheet_part, lambda placed=placed, rid=drawing_rid, code=code_name:
+                   _with_code_name(sheet_xml_chunks(placed, styles, rid), code),
+                   huge=cells > 20_000_000, big=cells > 1_000_000)
         _content_override(pkg, "/" + sheet_part, CT_SHEET)
         _set_names(wb, out.name, placed)
     if replaced_ids:
@@ -358,6 +361,24 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
     calc.set("fullCalcOnLoad", "1")
     pkg.put("xl/workbook.xml", to_bytes(wb))
     pkg.put(rels_path("xl/workbook.xml"), to_bytes(wb_rels))
+
+
+def _code_name(sheet_part: bytes) -> str | None:
+    """A worksheet's codeName (<sheetPr codeName=...>, at the top of the part)."""
+    found = re.search(rb'<(?:\w+:)?sheetPr\b[^>]*?\bcodeName="([^"]*)"', sheet_part[:4096])
+    return found.group(1).decode("utf-8") if found else None
+
+
+def _with_code_name(chunks: Iterable[bytes], code_name: str | None) -> Iterator[bytes]:
+    """A replaced sheet keeps its codeName: an .xlsm's VBA document module (Sheet1, ...) is
+    bound to the sheet by it, and Excel orphans the module of a sheet that lost it."""
+    pending = code_name is not None
+    for chunk in chunks:
+        if pending and b"<sheetPr" in chunk:
+            attr = quoteattr(code_name).encode("utf-8")
+            chunk = chunk.replace(b"<sheetPr", b"<sheetPr codeName=" + attr, 1)
+            pending = False
+        yield chunk
 
 
 def _insert_after(parent: etree._Element, el: etree._Element, after: tuple[str, ...]) -> None:
