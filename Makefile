@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench templates docs clean libreoffice
+.PHONY: demo test test-fast lint bench templates docs clean libreoffice
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,8 +22,13 @@ libreoffice:
 	  $$SUDO apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends libreoffice-calc-nogui; }
 
+# Everything, the slow loops included (CI runs this through .ci/run).
 test: $(STAMP) libreoffice
 	$(BIN)/python -m pytest
+
+# The inner loop: all but the tests marked slow (SIGKILL loops, Dask clusters, eval, wheel build).
+test-fast: $(STAMP) libreoffice
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check xlvalue udfs tests benchmarks

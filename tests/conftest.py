@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table
 
+from xlvalue.cli.headless_run import RunReport, run_workbook
 from xlvalue.workbook.template import build_template
 
 
@@ -29,6 +31,20 @@ def demo_book(tmp_path_factory) -> Path:
     """The CDNOW demo workbook, built once per session."""
     path = tmp_path_factory.mktemp("demo") / "demo.xlsx"
     return build_template(path, demo=True)
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_book, tmp_path_factory) -> tuple[RunReport, Path]:
+    """The demo workbook run headlessly (every analysis) once per session: the report and
+    the output workbook. Shared by many tests: read them, never change them (copy first)."""
+    out = tmp_path_factory.mktemp("demo_run") / "demo_out.xlsx"
+    return run_workbook(demo_book, out), out
+
+
+@pytest.fixture(scope="session")
+def demo_output(demo_run) -> openpyxl.Workbook:
+    """The shared demo run's output opened once with openpyxl (an independent reader)."""
+    return openpyxl.load_workbook(demo_run[1])
 
 
 def make_book(path: Path, transactions: list[list] | None, settings: dict | None = None,

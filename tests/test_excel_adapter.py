@@ -8,11 +8,9 @@ import inspect
 import re
 
 import numpy as np
-import openpyxl
 import pytest
 import xlwings.main
 
-from xlvalue.cli.headless_run import run_workbook
 from xlvalue.excel import macros, xlwings_book
 from xlvalue.workbook.contract import output_sheets
 
@@ -123,9 +121,8 @@ def test_standin_coerces_values_as_excel_does():
     assert set(xlwings.main.CHART_TYPES) >= set(xlwings_book.CHART_TYPES.values())
 
 
-def test_ribbon_run_equals_headless_cell_for_cell(demo_book, tmp_path):
-    headless = run_workbook(demo_book, tmp_path / "headless.xlsx")
-    wb = openpyxl.load_workbook(headless.output)
+def test_ribbon_run_equals_headless_cell_for_cell(demo_book, demo_output):
+    wb = demo_output  # the session's headless run of the demo workbook
     book = standin.load(demo_book)
     assert macros.ribbon("xvRunAll", book) is True
     assert book.app.status_bar is False  # reset after the run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import zipfile
@@ -33,20 +34,19 @@ OWNED_PREFIXES = ("xl/worksheets/xlvalue_", "xl/drawings/xlvalue_", "xl/charts/x
 EDITED = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
 
 
+@functools.lru_cache(maxsize=2)
+def _opened(path: Path, mtime_ns: int) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(path, read_only=False)
+
+
 def block(path: Path, name: str) -> pd.DataFrame:
-    """Read an output block back through its defined name, with openpyxl (independent reader)."""
-    wb = openpyxl.load_workbook(path, read_only=False)
+    """Read an output block back through its defined name, with openpyxl (independent reader);
+    a workbook is opened once for all its blocks (the tests only read it)."""
+    wb = _opened(path, path.stat().st_mtime_ns)
     dn = wb.defined_names[name]
     (sheet, ref), = list(dn.destinations)
     rows = [[c.value for c in row] for row in wb[sheet][ref.replace("$", "")]]
     return pd.DataFrame(rows[1:], columns=rows[0])
-
-
-@pytest.fixture(scope="module")
-def demo_run(demo_book, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "demo_out.xlsx"
-    report = run_workbook(demo_book, out)
-    return report, out
 
 
 def test_demo_round_trip_equals_core(demo_run):

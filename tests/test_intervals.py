@@ -167,10 +167,8 @@ def test_total_interval_agrees_with_the_generic_population_interval(cdnow):
     np.testing.assert_allclose(fast, generic, rtol=1e-9)
 
 
-def test_xv_out_clv_has_bounds_that_bracket_the_estimates(demo_book, tmp_path):
-    from xlvalue.cli.headless_run import run_workbook
-
-    clv = run_workbook(demo_book, tmp_path / "out.xlsx", only="clv").results.frames["xv_out_CLV"]
+def test_xv_out_clv_has_bounds_that_bracket_the_estimates(demo_run):
+    clv = demo_run[0].results.frames["xv_out_CLV"]
     cols = list(clv.columns)
     for name in ("p_alive", "expected_purchases", "clv"):
         lo, hi = clv[f"{name}_low"], clv[f"{name}_high"]

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
 import xlvalue.excel.udfs as classic
 import xlvalue.lite as lite
-from xlvalue.cli.headless_run import run_workbook
 from xlvalue.datasets import load_cdnow_sample
 from xlvalue.excel.convert import ERROR_PREFIX, REGISTRY
 from xlvalue.workbook.contract import OUTPUTS
@@ -28,10 +26,9 @@ from .lite_calls import classic_calls, lite_args
 
 
 @pytest.fixture(scope="module")
-def headless(demo_book, tmp_path_factory):
-    """The demo workbook run headlessly, opened with openpyxl."""
-    out = run_workbook(demo_book, tmp_path_factory.mktemp("lite") / "headless.xlsx").output
-    return openpyxl.load_workbook(out)
+def headless(demo_output):
+    """The demo workbook run headlessly (the session's shared run), opened with openpyxl."""
+    return demo_output
 
 
 def _block(ws, ref: str) -> list[list]:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,6 +26,7 @@ def test_the_blocker_blocks():
     assert "blocked for xlwings Lite: openpyxl" in _probe("control")["control_blocked"]
 
 
+@pytest.mark.slow
 def test_lite_imports_and_runs_every_function_and_script_with_the_libraries_blocked():
     r = _probe()
     assert r["loaded"] == []

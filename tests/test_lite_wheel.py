@@ -84,6 +84,7 @@ def test_the_check_catches_a_dependency_pyodide_lacks():
     assert not Requirement("numpy>=99").specifier.contains(pyodide["numpy"][0])
 
 
+@pytest.mark.slow
 def test_pip_wheel_builds_a_pure_python_wheel_with_the_plugin(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q",
                           "-w", str(tmp_path)], capture_output=True, text=True, timeout=600)

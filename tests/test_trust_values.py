@@ -15,9 +15,9 @@ from .conftest import make_book
 
 
 @pytest.fixture(scope="module")
-def demo_clv(demo_book, tmp_path_factory):
-    out = tmp_path_factory.mktemp("clv") / "out.xlsx"
-    return run_workbook(demo_book, out, only="clv").results.frames
+def demo_clv(demo_run):
+    """The CLV frames of the session's demo run (read only)."""
+    return demo_run[0].results.frames
 
 
 def _col(frame, name):
