@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import xlwings.main
 
+from xlvalue.cli.headless_run import run_workbook
 from xlvalue.excel import macros, xlwings_book
 from xlvalue.workbook.contract import output_sheets
 
