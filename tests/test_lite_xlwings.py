@@ -50,7 +50,7 @@ def test_every_xv_function_is_registered_with_its_help_and_arguments(probe):
         for p in meta["parameters"]:
             assert p["description"] == docs[p["name"]], (name, p["name"])
     clv = [p for p in functions["XV_CLV"]["parameters"]]
-    assert [p["name"] for p in clv][:6] == ["params", "gg_params", "frequency", "recency", "T",
+    assert [p["name"] for p in clv][:6] == ["params", "gg_params", "frequency", "recency", "age",
                                             "monetary"]
     import inspect
 
