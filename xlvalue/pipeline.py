@@ -17,7 +17,7 @@ import pandas as pd
 from xlvalue import __version__
 from xlvalue.analytics.clv_analysis import analyse_clv
 from xlvalue.analytics.costing import allocate, elasticity, profitability, revenue_per_marketing, yes_flags
-from xlvalue.analytics.customer_value import MarginHistory, margin_history
+from xlvalue.analytics.customer_value import DAYS_PER_PERIOD, MarginHistory, margin_history
 from xlvalue.analytics.memory import release_memory
 from xlvalue.analytics.ranking import (
     abc_classes,
@@ -148,7 +148,8 @@ def analyse_ranking(inputs: Inputs, table: pd.DataFrame) -> dict[str, pd.DataFra
     """Decile table, Pareto classes, whale curve and tiers (METHODS section 3)."""
     s = inputs.settings
     value = customer_value(inputs, table)
-    years = max((inputs.as_of - inputs.first_day + 1) / 365.25, 1 / 365.25)
+    days_per_year = DAYS_PER_PERIOD["year"]
+    years = max((inputs.as_of - inputs.first_day + 1) / days_per_year, 1 / days_per_year)
     whale = whale_curve(table["total_margin"].to_numpy(dtype=float))
     return {
         "xv_out_Deciles": decile_table(value, table["total_spend"].to_numpy(dtype=float),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel
 from xlvalue.errors import ModelError
@@ -124,7 +124,7 @@ class BetaGeoModel(RecencyModel):
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
                      + (r + x) * (np.log(alpha + t) - np.log(alpha + tx)))
-        return np.where(x > 0, 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700))), 1.0)
+        return np.where(x > 0, expit(-log_ratio), 1.0)  # 1 / (1 + e^log_ratio)
 
     def probability_of_n_purchases_up_to_time(self, t, n) -> np.ndarray:
         """P(X(t) = n): probability that a customer just acquired makes n repeat purchases in

@@ -9,7 +9,7 @@ forms.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import hyp2f1
+from scipy.special import expit, hyp2f1
 
 from xlvalue.analytics.models.bg_nbd import BetaGeoModel
 
@@ -65,7 +65,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         r, alpha, a, b = self._check_fitted()
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + t) - np.log(alpha + tx))
-        return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
+        return expit(-log_ratio)  # 1 / (1 + e^log_ratio)
 
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the

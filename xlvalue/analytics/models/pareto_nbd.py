@@ -10,7 +10,7 @@ nothing overflows.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln, hyp2f1, logsumexp
+from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel, compress
 
@@ -275,7 +275,7 @@ class ParetoNBDModel(RecencyModel):
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + t)
                      + s * np.log(beta + t) + log_a0(r, alpha, s, beta, x, tx, t))
-        return 1.0 / (1.0 + np.exp(np.minimum(log_ratio, 700)))
+        return expit(-log_ratio)  # 1 / (1 + e^log_ratio)
 
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
