@@ -6,6 +6,7 @@ import ast
 import datetime as dt
 import inspect
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,6 +121,12 @@ def test_standin_coerces_values_as_excel_does():
     with pytest.raises(ValueError, match="chart type"):
         chart.chart_type = "column"  # not an xlwings chart type name
     assert set(xlwings.main.CHART_TYPES) >= set(xlwings_book.CHART_TYPES.values())
+    # and the Windows engine's own table (xlwings/_xlwindows.py imports pywin32: read by ast)
+    source = (Path(xlwings.__file__).parent / "_xlwindows.py").read_text()
+    table = next(n.value for n in ast.parse(source).body if isinstance(n, ast.Assign)
+                 and getattr(n.targets[0], "id", "") == "chart_types_s2i")
+    windows = ast.literal_eval(table)
+    assert set(xlwings_book.CHART_TYPES.values()) | {"line"} <= set(windows)
 
 
 def test_ribbon_run_equals_headless_cell_for_cell(demo_book, demo_output):
