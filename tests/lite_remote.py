@@ -3,8 +3,8 @@
 `payload` turns a workbook file into the JSON that the Lite/Office.js client sends (sheets
 with their values, dates as ISO text, tables, names); `xw.Book(json=payload)` is then a real
 xlwings Book on the "remote" engine, whose writes become Office.js actions. `apply_actions`
-replays the actions our scripts produce (sheetClear, setValues, namesAdd, nameDelete; charts
-and formats are counted) onto the sheets' cells, as the client would, so the written blocks
+replays the actions our scripts produce (addSheet, sheetClear, setValues, namesAdd, nameDelete;
+charts and formats are counted) onto the sheets' cells, as the client would, so the written blocks
 can be compared with the headless run. Office.js keeps a leading apostrophe as a text marker.
 """
 
@@ -84,8 +84,10 @@ def apply_actions(api: dict, actions: list[dict]) -> tuple[dict, dict, Counter]:
     names = {n["name"]: n for n in api["names"]}
     for a in actions:
         f = a["func"]
-        if f == "addSheet":
-            raise NotImplementedError("sheets added by a script: not replayed here")
+        if f == "addSheet":  # args: position, name
+            order.insert(a["args"][0], a["args"][1])
+            grids[a["args"][1]] = {}
+            continue
         sheet = order[a["sheet_position"]] if a.get("sheet_position") is not None else None
         if f == "sheetClear":
             grids[sheet] = {}
@@ -103,6 +105,14 @@ def apply_actions(api: dict, actions: list[dict]) -> tuple[dict, dict, Counter]:
         elif f == "nameDelete":
             names.pop(a["args"][2], None)
     return grids, names, Counter(a["func"] for a in actions)
+
+
+def empty_book(name: str, version: str) -> dict:
+    """The payload of a new workbook with one empty sheet."""
+    return {"client": "Office.js", "version": version,
+            "book": {"name": name, "active_sheet_index": 0, "selection": "A1"}, "names": [],
+            "sheets": [{"name": "Sheet1", "values": [[""]], "pictures": [], "tables": [],
+                        "charts": []}]}
 
 
 def block(grids: dict, refers_to: str) -> list[list]:

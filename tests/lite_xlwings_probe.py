@@ -44,7 +44,7 @@ def main() -> dict:
         want = getattr(classic, name)(*calls[name])
         called[name] = {"rows": len(got), "header": got[0],
                         "equal": json.dumps(got, default=str) == json.dumps(want, default=str)}
-    from tests.lite_remote import apply_actions, block, payload
+    from tests.lite_remote import apply_actions, block, empty_book, payload
 
     api = payload(ROOT / "templates" / "xlvalue_demo.xlsx", xw.__version__)
     remote = xw.Book(json=api)  # xlwings' Office.js engine: the Book API scripts get in Lite
@@ -52,6 +52,14 @@ def main() -> dict:
     grids, names, actions = apply_actions(api, remote.json()["actions"])
     remote_blocks = {n: block(grids, ref) for n, ref in names.items()
                      if n.startswith("xv_out_") and isinstance(ref, str)}
+    new = empty_book("Book1.xlsx", xw.__version__)
+    fresh = xw.Book(json=new)
+    asyncio.run(custom_scripts_call(lite, "xv_demo", typehint_to_value={xw.Book: fresh}))
+    grids, names, demo_actions = apply_actions(new, fresh.json()["actions"])
+    demo_blocks = {n: block(grids, ref) for n, ref in names.items()
+                   if n.startswith("xv_out_") and isinstance(ref, str)}
+    demo_inputs = {n: len(block(grids, ref)) for n, ref in names.items()
+                   if n.startswith("xv_") and not n.startswith("xv_out_")}
     scripts = {}
     for meta in custom_scripts_meta(lite):
         if meta["function_name"] in ("xv_run_all", "xv_check_inputs"):
@@ -67,6 +75,9 @@ def main() -> dict:
         "blocks": sorted(n.name for n in book.names if n.name.startswith("xv_out_")),
         "remote_blocks": remote_blocks,
         "remote_actions": dict(actions),
+        "demo_blocks": demo_blocks,
+        "demo_inputs": demo_inputs,
+        "demo_actions": dict(demo_actions),
     }
 
 

@@ -60,6 +60,7 @@ def test_every_xv_function_is_registered_with_its_help_and_arguments(probe):
         params = inspect.signature(getattr(classic, name)).parameters.values()
         assert [bool(p.get("optional")) for p in functions[name]["parameters"]] == [
             p.default is not inspect.Parameter.empty for p in params], name
+        assert [p["name"] for p in functions[name]["parameters"]] == [p.name for p in params]
     assert not any(p.get("optional") for p in clv[:6]) and clv[-1].get("optional")
 
 
@@ -82,6 +83,18 @@ def test_scripts_run_through_xlwings_script_machinery(probe):
     assert len(probe["blocks"]) >= 20
 
 
+@pytest.fixture(scope="module")
+def headless(tmp_path_factory):
+    """The headless run of the demo workbook, opened with openpyxl."""
+    import openpyxl
+
+    from xlvalue.cli.headless_run import run_workbook
+
+    out = run_workbook(ROOT / "templates" / "xlvalue_demo.xlsx",
+                       tmp_path_factory.mktemp("lite_xw") / "h.xlsx").output
+    return openpyxl.load_workbook(out)
+
+
 def _iso(v):
     import datetime as dt
 
@@ -90,24 +103,40 @@ def _iso(v):
     return None if v == "" else v
 
 
-def test_run_all_on_xlwings_office_js_engine_writes_the_headless_blocks(probe, tmp_path):
+def test_run_all_on_xlwings_office_js_engine_writes_the_headless_blocks(probe, headless):
     """Run all on a real xlwings Book of the remote (Office.js) engine, the Book API of Lite:
     the setValues/namesAdd actions, replayed as the client would, give the headless blocks."""
-    import openpyxl
-    from openpyxl.utils import range_boundaries
-
-    from xlvalue.cli.headless_run import run_workbook
-
-    out = run_workbook(ROOT / "templates" / "xlvalue_demo.xlsx", tmp_path / "h.xlsx").output
-    wb = openpyxl.load_workbook(out)
+    wb = headless
     expected_names = {n for n in wb.defined_names if n.startswith("xv_out_")}
     assert set(probe["remote_blocks"]) == expected_names and len(expected_names) >= 20
-    for name in expected_names:
+    _compare(wb, probe["remote_blocks"], expected_names)
+    actions = probe["remote_actions"]
+    # charts whose columns are adjacent are drawn (the others are reported, as on macOS)
+    assert actions["addChart"] >= 8 and actions["namesAdd"] == len(expected_names)
+
+
+def test_demo_script_on_office_js_engine_fills_a_new_book_and_writes_the_headless_blocks(
+        probe, headless):
+    """The Demo script on an empty Book of the Office.js engine: it writes the demo inputs and,
+    since written cells reach Excel only after a script, runs on them from memory; the blocks
+    equal the headless run of the demo workbook."""
+    wb = headless
+    expected_names = {n for n in wb.defined_names if n.startswith("xv_out_")}
+    assert set(probe["demo_blocks"]) == expected_names
+    _compare(wb, probe["demo_blocks"], expected_names - {"xv_out_RunLog"})
+    assert probe["demo_inputs"]["xv_Transactions"] == 6920  # header and 6,919 purchases
+    assert probe["demo_actions"]["addSheet"] >= 10
+
+
+def _compare(wb, blocks: dict, names: set[str]) -> None:
+    from openpyxl.utils import range_boundaries
+
+    for name in names:
         sheet, ref = wb.defined_names[name].attr_text.rsplit("!", 1)
         c0, r0, c1, r1 = range_boundaries(ref.replace("$", ""))
         ws = wb[sheet.strip("'")]
         want = [[_iso(ws.cell(r, c).value) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
-        got = probe["remote_blocks"][name]
+        got = blocks[name]
         if name == "xv_out_RunLog":  # start times differ
             want = [r for r in want if r[1] != "started (UTC)"]
             got = [r for r in got if r[1] != "started (UTC)"]
@@ -118,6 +147,3 @@ def test_run_all_on_xlwings_office_js_engine_writes_the_headless_blocks(probe, t
                     assert g == pytest.approx(w, rel=1e-12, abs=1e-12), (name, i, j)
                 else:
                     assert g == w, (name, i, j)
-    actions = probe["remote_actions"]
-    # charts whose columns are adjacent are drawn (the others are reported, as on macOS)
-    assert actions["addChart"] >= 8 and actions["namesAdd"] == len(expected_names)

@@ -23,9 +23,11 @@ from xlvalue.excel.xlwings_book import XlwingsWorkbook
 from xlvalue.pipeline import compute, parse_only, sheet_outputs
 from xlvalue.workbook.contract import SETTINGS_NAME, SETTINGS_SHEET
 from xlvalue.workbook.inputs import available_analyses, read_inputs
+from xlvalue.workbook.ooxml import Area
+from xlvalue.workbook.reader import RangeSource, RawRange
 from xlvalue.workbook.template_content import DEMO_SETTINGS, input_tables, settings_rows
 
-__all__ = ["CHECK_TITLE", "fill_demo", "run", "tell", "xv_check_inputs", "xv_clear_outputs",
+__all__ = ["CHECK_TITLE", "MemorySource", "fill_demo", "run", "tell", "xv_check_inputs", "xv_clear_outputs",
            "xv_clv", "xv_costing", "xv_demo", "xv_rfm", "xv_run_all", "xv_scores"]
 
 CHECK_TITLE = "xlvalue: please check the inputs"
@@ -40,11 +42,14 @@ def tell(book: Any, text: str, title: str = "xlvalue") -> None:
         pass
 
 
-def run(book: Any, only: str | None = None) -> bool:
-    """Run the analyses (all with inputs, or `only`) and write the xv_out_* blocks."""
+def run(book: Any, only: str | None = None, source: RangeSource | None = None) -> bool:
+    """Run the analyses (all with inputs, or `only`) and write the xv_out_* blocks.
+
+    The inputs are read from the book, or from `source` (the demo's inputs held in memory).
+    """
     xb = XlwingsWorkbook(book)
     try:
-        _, results, log = compute(xb, only, lambda m: print(f"xlvalue: {m} ..."))
+        _, results, log = compute(source or xb, only, lambda m: print(f"xlvalue: {m} ..."))
         xb.write_sheets(sheet_outputs(results, log))
     except XlvalueError as exc:
         tell(book, str(exc), CHECK_TITLE)
@@ -120,6 +125,38 @@ def _excel_value(v: Any) -> Any:
     return v
 
 
+def _read_back(v: Any) -> Any:
+    """A written value as the adapter reads it again: numbers as doubles, blanks as ''."""
+    v = _excel_value(v)
+    if v is None:
+        return ""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+class MemorySource(RangeSource):
+    """Input ranges held in memory, read like the workbook they were written to.
+
+    A Lite script's writes reach Excel only when the script ends (its Book API sends them as
+    one batch), so the Demo script cannot read back the inputs it has just written; it runs
+    on these copies of them instead.
+    """
+
+    def __init__(self, book: str, ranges: dict[str, RawRange]):
+        self._book, self.ranges = book, ranges
+
+    @property
+    def book(self) -> str:
+        return self._book
+
+    def has(self, name: str) -> bool:
+        return any(k.lower() == name.lower() for k in self.ranges)
+
+    def read(self, name: str) -> RawRange:
+        return next(v for k, v in self.ranges.items() if k.lower() == name.lower())
+
+
 def _fresh_sheet(book: Any, name: str) -> Any:
     sheets = list(book.sheets)
     sheet = next((s for s in sheets if str(s.name).lower() == name.lower()), None)
@@ -130,13 +167,15 @@ def _fresh_sheet(book: Any, name: str) -> Any:
 
 
 def _write_named(book: Any, sheet: Any, name: str, rows: list[list], text_columns=(),
-                 date_columns=()) -> None:
-    """Write rows from A1 and define `name` over them (header row included)."""
-    width = max(len(r) for r in rows)
+                 date_columns=(), width: int | None = None) -> RawRange:
+    """Write rows from A1 and define `name` over them (header row included, `width` columns
+    of them); returns the named cells as the adapter would read them."""
+    full = max(len(r) for r in rows)
+    width = width or full
     last = (len(rows), width)
     for j in text_columns:  # ids stay text (Excel would read '00012' as 12)
         sheet.range((1, j + 1), (last[0], j + 1)).number_format = "@"
-    sheet.range((1, 1)).value = [[_excel_value(v) for v in r] + [None] * (width - len(r))
+    sheet.range((1, 1)).value = [[_excel_value(v) for v in r] + [None] * (full - len(r))
                                  for r in rows]
     for j in date_columns:
         if last[0] > 1:
@@ -146,30 +185,30 @@ def _write_named(book: Any, sheet: Any, name: str, rows: list[list], text_column
             n.delete()
     address = sheet.range((1, 1), last).get_address(True, True, include_sheetname=True)
     book.names.add(name, "=" + address)
+    cells = [[_read_back(v) for v in (list(r) + [None] * (full - len(r)))[:width]] for r in rows]
+    return RawRange(name, str(book.name), Area(str(sheet.name), 0, 0, last[0] - 1, width - 1),
+                    cells)
 
 
-def fill_demo(book: Any) -> None:
-    """Write the demo workbook's inputs (CDNOW sample and the demo tables) into the book."""
-    settings = _fresh_sheet(book, SETTINGS_SHEET)
-    rows = settings_rows(DEMO_SETTINGS)
-    settings.range((1, 1)).value = [[_excel_value(v) for v in r] for r in rows]
-    for n in list(book.names):
-        if str(n.name).split("!", 1)[-1].lower() == SETTINGS_NAME.lower():
-            n.delete()
-    area = settings.range((1, 1), (len(rows), 2))
-    book.names.add(SETTINGS_NAME, "=" + area.get_address(True, True, include_sheetname=True))
+def fill_demo(book: Any) -> MemorySource:
+    """Write the demo workbook's inputs (CDNOW sample and the demo tables) into the book;
+    returns them as a source to run on (the book shows them only after the script)."""
+    ranges = {SETTINGS_NAME: _write_named(book, _fresh_sheet(book, SETTINGS_SHEET),
+                                          SETTINGS_NAME, settings_rows(DEMO_SETTINGS), width=2)}
     for content in input_tables(demo=True):
         spec = content.spec
         data = content.rows or [[None] * len(content.columns)]
         kinds = [c.kind for c in spec.columns]
-        _write_named(book, _fresh_sheet(book, spec.sheet), spec.name, [content.columns, *data],
-                     [j for j, k in enumerate(kinds) if k == "id"],
-                     [j for j, k in enumerate(kinds) if k == "date"])
+        ranges[spec.name] = _write_named(
+            book, _fresh_sheet(book, spec.sheet), spec.name, [content.columns, *data],
+            [j for j, k in enumerate(kinds) if k == "id"],
+            [j for j, k in enumerate(kinds) if k == "date"])
+    return MemorySource(str(book.name), ranges)
 
 
 @script(name="xlvalue: Demo")
 def xv_demo(book: xw.Book):
     """Fill the open workbook with the demo inputs (CDNOW sample, ...) and run everything."""
-    fill_demo(book)
+    source = fill_demo(book)
     print("xlvalue: demo inputs written (Settings, Transactions, ...)")
-    return run(book)
+    return run(book, source=source)
