@@ -143,6 +143,23 @@ def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_o
     """`holdout_table` and the calibration-period model it validates (the estimation-period
     fit CLVTools reports; FHL 2005's published CDNOW figures are this fit).
 
+    Parameters
+    ----------
+    model_name : str
+        The purchase model (a key of `PURCHASE_MODELS`).
+    log : TransactionLog
+        The transactions.
+    calibration_end : int
+        Last calibration day (days since 1970-01-01).
+    as_of : int
+        Last holdout day (days since 1970-01-01).
+    unit : {"days", "weeks"}
+        The model's time unit.
+    max_frequency : int, default 7
+        Calibration frequencies from this one up are pooled ("7+").
+    days : PurchaseDays, optional
+        The log's purchase days, when already made.
+
     Returns
     -------
     tuple of (pandas.DataFrame, fitted purchase model)
