@@ -340,11 +340,20 @@ Function EntryRibbon() As String
     XlvCalls = ""
     EntryRibbon = Dispatch("xvRunAll") & " " & XlvCalls
 End Function
+Function EntryOnAction() As String
+    Dim control As New XlvFakeControl
+    control.ID = "xvCheck"
+    XlvCalls = ""
+    OnAction control
+    EntryOnAction = XlvCalls
+End Function
 '''
     glue = {"XlvStubs": STUBS, "XlvFakePy": FAKE_PY, "XlvEntries": entries,
+            "XlvFakeControl": "Option ClassModule\nPublic ID As String\n",
             "XlvOtherBranch": other_branch, "XlvBroken": broken}
     run = [("XlvEntries", "EntryAllWrappers"), ("XlvEntries", "EntryImportedWrappers"),
-           ("XlvEntries", "EntryHelp"), ("XlvEntries", "EntryRibbon"), ("XlvBroken", "BrokenEntry")]
+           ("XlvEntries", "EntryHelp"), ("XlvEntries", "EntryRibbon"),
+           ("XlvEntries", "EntryOnAction"), ("XlvBroken", "BrokenEntry")]
     return run_in_workbook(built, glue, run, remove=("xlwings",))
 
 
@@ -376,6 +385,9 @@ def test_help_and_ribbon_modules_compile_and_run(compiled):
     assert compiled["XlvEntries.EntryHelp"] == "ok registered 0"
     assert compiled["XlvEntries.EntryRibbon"] == (
         "ok True import xlvalue.excel.macros as m; m.ribbon('xvRunAll');")
+    # the ribbon's callback, given a control as Excel passes it (an object with an ID)
+    assert compiled["XlvEntries.EntryOnAction"] == (
+        "ok import xlvalue.excel.macros as m; m.ribbon('xvCheck');")
 
 
 def test_the_compiler_reports_a_duplicate_declaration(compiled):
