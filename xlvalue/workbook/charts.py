@@ -9,7 +9,7 @@ draw charts through Excel itself (xlwings, xlwings Lite), which must not need op
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
 
@@ -31,6 +31,12 @@ class ChartSpec:
     y_title: str = ""
     width_cols: int = 9
     height_rows: int = 16
+
+    def __post_init__(self) -> None:
+        """A misspelt kind would otherwise draw a line chart without a word."""
+        if self.kind not in get_args(ChartKind):
+            raise ValueError(f"chart kind {self.kind!r} is not one of "
+                             f"{', '.join(get_args(ChartKind))}")
 
 
 def _ref(sheet: str, col: int, r0: int, r1: int):
