@@ -15,6 +15,24 @@ def contract_markdown() -> str:
            "name. Names are matched without regard to case; so are column headers, in any order. "
            "Extra columns are ignored. Dates may be Excel dates, serial numbers or ISO text "
            "(2024-03-31, 20240331, 2024/03/31); ids are kept as text (00123 stays 00123).", "",
+           "**Numbers as text** (cells holding text, and CSV files) are read by one rule: a "
+           "point is the decimal mark, and commas may only group thousands in threes before a "
+           "decimal point (`1,234.50`). Text like `29,50`, `1,234`, `1.234,50`, `1 234`, "
+           "`$12` or `nan` could be a decimal comma or a grouping: it is refused, naming the "
+           "cell (or the file's line), never guessed. Store such cells as numbers.", "",
+           "**Rows below a range.** A range (defined name or Excel table) ends where it ends: "
+           "if the row right below it (below a table's totals row) holds values in its "
+           "columns, as after `ws.append` or pandas' overlay writer, the run stops and names "
+           "the rows and how to extend the range. A table's totals row (`totalsRowCount`) is "
+           "never read as data. An analysis asked for with `--only` whose input table holds "
+           "no data rows fails with the table named.", "",
+           "**Problems** are listed up to 20 per column, then counted: the last line gives the "
+           "true number of the others per column.", "",
+           "**TransactionsFile** must lie in the workbook's folder or below it (absolute and "
+           "`../` paths elsewhere, and symbolic links leading out, are refused unless the "
+           "folder is allowed with `--allow-files-from DIR`); it must be a regular file of at "
+           "most `XLVALUE_MAX_FILE_BYTES` (20 GiB); messages quote at most 40 characters of "
+           "a bad value and nothing else of the file.", "",
            f"## {SETTINGS_NAME} (sheet `{SETTINGS_SHEET}`)", "",
            "Two columns, Key and Value (a header row and a third Description column are "
            "allowed). Blank values take the default.", "",
