@@ -20,9 +20,8 @@ from xlwings import script
 from xlvalue.errors import XlvalueError
 from xlvalue.excel.macros import clear_outputs
 from xlvalue.excel.xlwings_book import XlwingsWorkbook
-from xlvalue.pipeline import compute, parse_only, sheet_outputs
+from xlvalue.pipeline import compute, sheet_outputs
 from xlvalue.workbook.contract import SETTINGS_NAME, SETTINGS_SHEET
-from xlvalue.workbook.inputs import available_analyses, read_inputs
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import RangeSource, RawRange
 from xlvalue.workbook.template_content import DEMO_SETTINGS, input_tables, settings_rows
@@ -74,15 +73,16 @@ def xv_run_all(book: xw.Book):
 
 @script(name="xlvalue: Check inputs")
 def xv_check_inputs(book: xw.Book):
-    """Validate every input range without writing anything."""
+    """Validate every input range without writing anything: the run's own path (so what the
+    check accepts, the run accepts), minus the writing."""
     xb = XlwingsWorkbook(book)
     try:
-        inputs = read_inputs(xb, available_analyses(xb) or parse_only(None))
+        inputs, results, _ = compute(xb, None)
     except XlvalueError as exc:
         tell(book, str(exc), CHECK_TITLE)
         return False
     lines = [f"{r.name}: {r.address}, {r.rows} rows" for r in inputs.records]
-    tell(book, "Inputs are valid.\n" + "\n".join(lines + inputs.warnings))
+    tell(book, "Inputs are valid.\n" + "\n".join(lines + results.warnings))
     return True
 
 
