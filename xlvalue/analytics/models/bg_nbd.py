@@ -122,8 +122,9 @@ class BetaGeoModel(RecencyModel):
         """
         r, alpha, a, b = self._check_fitted()
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
-        log_ratio = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
-                     + (r + x) * (np.log(alpha + t) - np.log(alpha + tx)))
+        with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 rows are replaced below
+            log_ratio = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+                         + (r + x) * (np.log(alpha + t) - np.log(alpha + tx)))
         return np.where(x > 0, expit(-log_ratio), 1.0)  # 1 / (1 + e^log_ratio)
 
     def probability_of_n_purchases_up_to_time(self, t, n) -> np.ndarray:
