@@ -46,10 +46,10 @@ from xlvalue.workbook.inputs import FileReader, Inputs, available_analyses, read
 from xlvalue.workbook.sheetxml import Block
 from xlvalue.workbook.writer import SheetOutput
 
-__all__ = ["CHARTS", "Progress", "Results", "add_ranking_columns", "analyse", "analyse_costing",
-           "analyse_elasticity", "analyse_ranking", "analyse_rfm", "analyse_scores", "compute",
-           "customer_value", "headline", "parse_only", "plan", "run_log", "score_inputs",
-           "sheet_outputs"]
+__all__ = ["CHARTS", "COLOUR_SCALES", "Progress", "Results", "add_ranking_columns", "analyse",
+           "analyse_costing", "alive_chart", "analyse_elasticity", "analyse_ranking", "analyse_rfm",
+           "analyse_scores", "compute", "customer_value", "headline", "parse_only", "plan", "run_log",
+           "score_inputs", "sheet_outputs"]
 
 Progress = Callable[[str], None]
 
@@ -182,11 +182,30 @@ CHARTS: dict[str, list[ChartSpec]] = {
                                      ("pct_profit",), x_title="% of objects (ranked by profit)",
                                      y_title="% of total profit")],
     "xv_out_Elasticity": [ChartSpec("bar", "Arc price elasticity", "Group", ("arc_elasticity",))],
-    "xv_out_Holdout": [ChartSpec("line", "Holdout: actual vs expected repeat purchases",
+    "xv_out_Holdout": [ChartSpec("line", "Conditional expectations: holdout purchases by "
+                                 "calibration frequency, actual vs model",
                                  "frequency_cal", ("actual_holdout", "expected_holdout"),
                                  x_title="repeat purchases in calibration",
                                  y_title="mean repeat purchases in holdout")],
+    "xv_out_Tracking": [ChartSpec("line", "Tracking: cumulative repeat purchases per week, "
+                                  "actual vs model (calibration, then holdout)", "week",
+                                  ("actual", "model"), x_title="week",
+                                  y_title="cumulative repeat purchases")],
+    "xv_out_PeriodTransactions": [ChartSpec("bar", "Customers by number of repeat purchases, "
+                                            "actual vs model", "repeat_purchases",
+                                            ("actual", "model"), x_title="repeat purchases",
+                                            y_title="customers")],
 }
+# blocks whose numbers get a colour scale (conditional formatting), from this column on
+COLOUR_SCALES: dict[str, str] = {"xv_out_AliveMatrix": "x=0"}
+
+
+def alive_chart(matrix: pd.DataFrame) -> ChartSpec:
+    """P(alive) against recency for a few frequencies (the matrix's columns, as present)."""
+    wanted = [c for c in ("x=1", "x=2", "x=5", "x=10", "x=20") if c in matrix.columns]
+    return ChartSpec("line", "P(alive) by recency, for customers with x repeat purchases",
+                     "recency", tuple(wanted or [c for c in matrix.columns[1:2]]),
+                     x_title="recency (at the largest age T)", y_title="P(alive)")
 
 
 def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None,
@@ -243,6 +262,7 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
                 results.frames["xv_out_ValueMatrix"] = clv.matrix
                 if clv.holdout is not None:
                     results.frames["xv_out_Holdout"] = clv.holdout
+                results.frames.update(clv.diagnostics)
             results.warnings.extend(clv.warnings)
     if "scores" in analyses:
         say("weighted scores")
@@ -254,6 +274,8 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         results.frames["xv_out_Elasticity"] = analyse_elasticity(inputs)
     results.warnings.extend(inputs.warnings)
     results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
+    if "xv_out_AliveMatrix" in results.frames:
+        results.charts["xv_out_AliveMatrix"] = [alive_chart(results.frames["xv_out_AliveMatrix"])]
     return results
 
 
@@ -369,7 +391,8 @@ def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
         if spec.name in frames:
             by_sheet.setdefault(spec.sheet, []).append(
                 Block(spec.name, spec.sheet, frames[spec.name], title=f"{spec.name}: {spec.doc}",
-                      charts=results.charts.get(spec.name, [])))
+                      charts=results.charts.get(spec.name, []),
+                      colour_scale_from=COLOUR_SCALES.get(spec.name)))
     return [SheetOutput(name, by_sheet[name], SHEET_LAYOUT.get(name, "vertical"))
             for name in output_sheets() if name in by_sheet]
 

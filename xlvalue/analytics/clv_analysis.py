@@ -22,15 +22,22 @@ from xlvalue.analytics.customer_value import (
     purchases_by_period,
     value_matrix,
 )
+from xlvalue.analytics.diagnostics import alive_matrix, period_transactions, tracking
 from xlvalue.analytics.intervals import IntervalOptions, RateWeights, customer_intervals
 from xlvalue.analytics.models import PURCHASE_MODELS, GammaGammaModel
 from xlvalue.analytics.models.base import limited_blas_threads
 from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
-from xlvalue.analytics.transactions import DAYS_PER_UNIT, PurchaseDays, TransactionLog, day_number
+from xlvalue.analytics.transactions import (
+    DAYS_PER_UNIT,
+    PurchaseDays,
+    TransactionLog,
+    day_number,
+    purchase_days,
+)
 from xlvalue.errors import ModelError
 
 __all__ = ["CUSTOMER_BLOCK", "CLVResult", "Flows", "analyse_clv", "fit_purchase_model",
-           "interval_options", "rate_weights",
+           "holdout_tracking", "interval_options", "rate_weights",
            "fit_spend_model", "forecast_flows", "holdout_fit", "holdout_table",
            "FULL_FIT", "CALIBRATION_FIT"]
 
@@ -58,6 +65,9 @@ class CLVResult:
         Actual vs expected holdout purchases by calibration frequency (with CalibrationEnd).
     warnings : list of str
         Notes for the user (convergence, fallbacks).
+    diagnostics : dict of str to pandas.DataFrame
+        xv_out_PeriodTransactions, xv_out_AliveMatrix and (with CalibrationEnd)
+        xv_out_Tracking: the BTYD diagnostics (analytics.diagnostics).
     """
     customers: pd.DataFrame
     models: pd.DataFrame
@@ -65,6 +75,7 @@ class CLVResult:
     matrix: pd.DataFrame
     holdout: pd.DataFrame | None
     warnings: list[str] = field(default_factory=list)
+    diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)  # by output block
 
 
 def fit_purchase_model(name: str, summary: pd.DataFrame):
@@ -179,6 +190,36 @@ def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_o
     label[t["g"] == max_frequency] = f"{max_frequency}+"
     return pd.DataFrame({"frequency_cal": label, "customers": t["customers"],
                          "actual_holdout": t["actual"], "expected_holdout": t["expected"]}), model
+
+
+def holdout_tracking(model, days: PurchaseDays, calibration_end: int, as_of: int, unit: str
+                     ) -> pd.DataFrame:
+    """Tracking of cumulative repeat purchases per week over calibration and holdout, expected
+    by the calibration fit (diagnostics.tracking; lifetimes' plot_cumulative_transactions).
+
+    Parameters
+    ----------
+    model : fitted purchase model
+        The calibration fit (holdout_fit's).
+    days : PurchaseDays
+        The log's purchase days.
+    calibration_end, as_of : int
+        Last calibration day and last day tracked (days since 1970-01-01).
+    unit : {"days", "weeks"}
+        The model's time unit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        week, week_ending, period, actual, model.
+    """
+    d = days.until(as_of)
+    bought = d.purchases > 0  # return-only days are no purchase days (as the summaries)
+    code, day = d.code[bought], d.day[bought]
+    first = np.ones(len(code), bool)
+    first[1:] = code[1:] != code[:-1]
+    return tracking(model, day[first], day[~first], int(day.min()) if len(day) else as_of,
+                    as_of, DAYS_PER_UNIT[unit], calibration_end)
 
 
 @dataclass
@@ -463,10 +504,17 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     matrix["actual_threshold"] = ta
     matrix["potential_threshold"] = tp
     holdout = None
+    diagnostics = {
+        "xv_out_PeriodTransactions": period_transactions(model, x, T),
+        "xv_out_AliveMatrix": alive_matrix(model, int(x.max()) if len(x) else 0,
+                                           float(T.max()) if len(T) else 0.0),
+    }
     cal = s["CalibrationEnd"]
     for frame in frames:  # which fit each row belongs to, and which one CLV uses
         frame["fit"] = FULL_FIT
     if cal is not None:
+        if days is None:  # one sort of the log serves the holdout summary and the tracking
+            days = purchase_days(log.until(as_of), with_margin=False)
         holdout, cal_model = holdout_fit(s["Model"], log, day_number(cal), as_of, unit,
                                          days=days)
         report = cal_model.fit_report()
@@ -475,8 +523,10 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         if not cal_model.converged_:
             warnings.append(f"the calibration fit of {cal_model.model_name} did not converge: "
                             f"{cal_model.message_}")
+        diagnostics["xv_out_Tracking"] = holdout_tracking(cal_model, days, day_number(cal),
+                                                          as_of, unit)
     models = pd.concat(frames, ignore_index=True)
-    return CLVResult(table, models, forecast, matrix, holdout, warnings)
+    return CLVResult(table, models, forecast, matrix, holdout, warnings, diagnostics)
 
 
 def _bounds(bounds: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:

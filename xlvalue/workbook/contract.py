@@ -313,6 +313,14 @@ OUTPUTS: tuple[OutputBlock, ...] = (
     OutputBlock("xv_out_Holdout", "xv_CLV", "clv",
                 "Holdout check (with CalibrationEnd): actual vs expected repeat purchases by "
                 "calibration frequency."),
+    OutputBlock("xv_out_Tracking", "xv_CLV", "clv",
+                "Tracking (with CalibrationEnd): cumulative repeat purchases per week, actual vs "
+                "the calibration model, across calibration and holdout."),
+    OutputBlock("xv_out_PeriodTransactions", "xv_CLV", "clv",
+                "Customers by number of repeat purchases: actual vs the model's expectation."),
+    OutputBlock("xv_out_AliveMatrix", "xv_CLV", "clv",
+                "P(alive) by recency (rows) and frequency (columns x=...) at the largest age, "
+                "with a colour scale."),
     OutputBlock("xv_out_Scores", "xv_Scores", "scores",
                 "Per customer: score, group subtotals, penalty, rank, revenue rank, rank change, tier."),
     OutputBlock("xv_out_ScoreMovers", "xv_Scores", "scores",

@@ -18,8 +18,8 @@ from xlvalue.workbook.cells import EXCEL_EPOCH, blank_text, column_kind
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import col_letter
 
-__all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "column_cells",
-           "inline_cells", "place_blocks", "sheet_xml_chunks"]
+__all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "colour_scales",
+           "column_cells", "inline_cells", "place_blocks", "sheet_xml_chunks"]
 
 # characters XML 1.0 cannot hold, and those that make a text need escaping (RE2 syntax, as
 # Arrow's regex kernels take it)
@@ -36,6 +36,7 @@ class Block:
     frame: pd.DataFrame
     title: str = ""
     charts: list[ChartSpec] = field(default_factory=list)
+    colour_scale_from: str | None = None  # this column and those after it get a colour scale
 
 
 @dataclass(frozen=True)
@@ -199,13 +200,32 @@ def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: s
             out.append(f'<row r="{r + 1}">' + "".join(cells) + "</row>")
         if out:
             yield "".join(out).encode("utf-8")
-    tail = ["</sheetData>",
+    tail = ["</sheetData>", *colour_scales(placed),
             '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>',
             '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>']
     if drawing_rid:
         tail.append(f'<drawing r:id="{drawing_rid}"/>')
     tail.append("</worksheet>")
     yield "".join(tail).encode("utf-8")
+
+
+def colour_scales(placed: list[PlacedBlock]) -> list[str]:
+    """Conditional formatting of the blocks that ask for it: a red-yellow-green 3-colour scale
+    (min, median, max) over their data cells from `colour_scale_from` to the last column."""
+    out = []
+    for priority, pb in enumerate((p for p in placed if p.block.colour_scale_from), start=1):
+        columns = [str(c) for c in pb.block.frame.columns]
+        if pb.block.colour_scale_from not in columns or pb.last_row <= pb.header_row:
+            continue
+        c0 = pb.first_col + columns.index(pb.block.colour_scale_from)
+        ref = (f"{col_letter(c0)}{pb.header_row + 2}:{col_letter(pb.last_col)}"
+               f"{pb.last_row + 1}")
+        out.append(f'<conditionalFormatting sqref="{ref}"><cfRule type="colorScale" '
+                   f'priority="{priority}"><colorScale><cfvo type="min"/>'
+                   '<cfvo type="percentile" val="50"/><cfvo type="max"/>'
+                   '<color rgb="FFF8696B"/><color rgb="FFFFEB84"/><color rgb="FF63BE7B"/>'
+                   '</colorScale></cfRule></conditionalFormatting>')
+    return out
 
 
 def _first_col_of(cells: str) -> int:
