@@ -4,6 +4,7 @@ their published fits, lifetimes' numbers and hand-derived sums."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from xlvalue.analytics.models import BetaGeoBetaBinomModel, ShiftedBetaGeoModel
@@ -122,3 +123,41 @@ def test_sbg_recovers_simulated_cohort_and_rejects_bad_counts():
         ShiftedBetaGeoModel().fit_survivors([100, 80, 90])
     with pytest.raises(ModelError, match="at least one later count"):
         ShiftedBetaGeoModel().fit_survivors([100])
+
+
+def test_workbook_runs_bgbb_and_sbg_with_their_charts(demo_book, tmp_path):
+    """The demo holds the donations histories (xv_Opportunities) and the paper's two cohorts
+    (xv_Survivors); a run writes the xv_Retention blocks and two charts."""
+    import zipfile
+
+    from xlvalue.cli.headless_run import run_workbook
+
+    out = tmp_path / "out.xlsx"
+    f = run_workbook(demo_book, out, only="bgbb,sbg").results.frames
+    fit = f["xv_out_BGBBFit"].set_index("parameter")["estimate"]
+    np.testing.assert_allclose(fit[["alpha", "beta", "gamma", "delta"]], [1.204, 0.750, 0.657, 2.783],
+                               atol=6e-4)
+    bgbb = f["xv_out_BGBB"]
+    assert len(bgbb) == 22 and bgbb["customers"].sum() == 11_104
+    assert ((bgbb["p_alive_next"] > 0) & (bgbb["p_alive_next"] < 1)).all()
+    assert f["xv_out_BGBBCounts"]["actual"].sum() == 11_104
+    sbg = f["xv_out_SBGFit"].set_index(["model", "parameter"])["estimate"]
+    assert sbg["sbg regular", "gamma"] == pytest.approx(0.704, abs=6e-4)
+    assert sbg["sbg high end", "delta"] == pytest.approx(3.806, abs=6e-4)
+    curves = f["xv_out_SBG"]
+    assert len(curves) == 13 and curves["regular actual"].iloc[7] == pytest.approx(0.241)
+    with zipfile.ZipFile(out) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/xlvalue_xv_retention_")]
+        names = z.read("xl/workbook.xml").decode()
+    assert len(charts) == 2 and "xv_out_SBGFit" in names
+
+
+def test_workbook_bad_survivors_name_the_range(tmp_path):
+    from tests.conftest import write_tables
+    from xlvalue.cli.headless_run import run_workbook
+    from xlvalue.errors import InputError
+
+    book = write_tables(tmp_path / "b.xlsx", {"xv_Survivors": pd.DataFrame(
+        {"Period": [0, 1, 3], "Survivors": [100.0, 80.0, 70.0]})}, {})
+    with pytest.raises(InputError, match="xv_Survivors.*Period must run 0, 1, 2"):
+        run_workbook(book, tmp_path / "o.xlsx", only="sbg")

@@ -28,6 +28,7 @@ from xlvalue.analytics.ranking import (
     value_tiers,
     whale_curve,
 )
+from xlvalue.analytics.retention import bgbb_analysis, sbg_analysis
 from xlvalue.analytics.rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
 from xlvalue.analytics.scoring import biggest_movers, score_customers
 from xlvalue.analytics.transactions import purchase_days
@@ -46,10 +47,10 @@ from xlvalue.workbook.inputs import FileReader, Inputs, available_analyses, read
 from xlvalue.workbook.sheetxml import Block
 from xlvalue.workbook.writer import SheetOutput
 
-__all__ = ["CHARTS", "COLOUR_SCALES", "Progress", "Results", "add_ranking_columns", "analyse",
-           "analyse_costing", "alive_chart", "analyse_elasticity", "analyse_ranking", "analyse_rfm",
-           "analyse_scores", "compute", "customer_value", "headline", "parse_only", "plan", "run_log",
-           "score_inputs", "sheet_outputs"]
+__all__ = ["CHARTS", "COLOUR_SCALES", "Progress", "Results", "add_ranking_columns", "alive_chart",
+           "analyse", "analyse_bgbb", "analyse_costing", "analyse_elasticity", "analyse_ranking",
+           "analyse_rfm", "analyse_sbg", "analyse_scores", "compute", "customer_value", "headline",
+           "parse_only", "plan", "run_log", "score_inputs", "sheet_outputs", "survival_chart"]
 
 Progress = Callable[[str], None]
 
@@ -191,6 +192,10 @@ CHARTS: dict[str, list[ChartSpec]] = {
                                   "actual vs model (calibration, then holdout)", "week",
                                   ("actual", "model"), x_title="week",
                                   y_title="cumulative repeat purchases")],
+    "xv_out_BGBBCounts": [ChartSpec("bar", "BG/BB: customers by number of transactions, actual "
+                                    "vs model", "transactions", ("actual", "model"),
+                                    x_title="opportunities with a transaction",
+                                    y_title="customers")],
     "xv_out_PeriodTransactions": [ChartSpec("bar", "Customers by number of repeat purchases, "
                                             "actual vs model", "repeat_purchases",
                                             ("actual", "model"), x_title="repeat purchases",
@@ -272,10 +277,18 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         results.frames.update(analyse_costing(inputs, results.warnings))
     if "elasticity" in analyses:
         results.frames["xv_out_Elasticity"] = analyse_elasticity(inputs)
+    if "bgbb" in analyses:
+        say("BG/BB on the transaction opportunities")
+        results.frames.update(analyse_bgbb(inputs))
+    if "sbg" in analyses:
+        say("shifted-beta-geometric retention of the cohorts")
+        results.frames.update(analyse_sbg(inputs))
     results.warnings.extend(inputs.warnings)
     results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
     if "xv_out_AliveMatrix" in results.frames:
         results.charts["xv_out_AliveMatrix"] = [alive_chart(results.frames["xv_out_AliveMatrix"])]
+    if "xv_out_SBG" in results.frames:
+        results.charts["xv_out_SBG"] = [survival_chart(results.frames["xv_out_SBG"])]
     return results
 
 
@@ -358,6 +371,36 @@ def analyse_elasticity(inputs: Inputs) -> pd.DataFrame:
     assert table is not None
     e = elasticity(table["P1"], table["Q1"], table["P2"], table["Q2"])
     return pd.concat([table.reset_index(drop=True), e], axis=1)
+
+
+def analyse_bgbb(inputs: Inputs) -> dict[str, pd.DataFrame]:
+    """BG/BB on xv_Opportunities (analytics.retention.bgbb_analysis)."""
+    s = inputs.settings
+    histories = inputs.frame("xv_Opportunities")
+    assert histories is not None
+    try:
+        return bgbb_analysis(histories, int(s["OpportunitiesAhead"]), s["OpportunityDiscountRate"])
+    except ModelError as exc:
+        raise InputError(Problem(f"BG/BB: {exc}", book=inputs.book, name="xv_Opportunities")
+                         ) from None
+
+
+def analyse_sbg(inputs: Inputs) -> dict[str, pd.DataFrame]:
+    """Shifted-beta-geometric on xv_Survivors (analytics.retention.sbg_analysis)."""
+    s = inputs.settings
+    survivors = inputs.frame("xv_Survivors")
+    assert survivors is not None
+    try:
+        return sbg_analysis(survivors, int(s["RetentionHorizon"]), s["OpportunityDiscountRate"])
+    except ModelError as exc:
+        raise InputError(Problem(f"sBG: {exc}", book=inputs.book, name="xv_Survivors")) from None
+
+
+def survival_chart(table: pd.DataFrame) -> ChartSpec:
+    """Each cohort's actual and model survival curves (the columns present)."""
+    ys = tuple(c for c in table.columns if c.endswith((" actual", " model")))
+    return ChartSpec("xyline", "Survival by period since acquisition: actual vs sBG", "period",
+                     ys, x_title="periods since acquisition", y_title="share still active")
 
 
 def run_log(inputs: Inputs, results: Results, started: dt.datetime) -> pd.DataFrame:

@@ -289,7 +289,7 @@ def customer_intervals(model, frequency, recency, T, ends: np.ndarray,
     spend_draws = None
     if spend_model is not None:
         spend_draws = parameter_draws(spend_model, options.draws, rng, valid_spend)
-        m = np.asarray(monetary, dtype=float).ravel()
+    m = None if monetary is None else np.asarray(monetary, dtype=float).ravel()
     fixed = np.zeros(n) if fixed_cost is None else np.asarray(fixed_cost, dtype=float).ravel()
     w = weights if weights is not None else RateWeights.flat(n, 1.0, np.ones(horizon))
     out = CustomerIntervals(*(np.full(n, np.nan) for _ in range(6)))
@@ -297,45 +297,52 @@ def customer_intervals(model, frequency, recency, T, ends: np.ndarray,
         return out
 
     patterns = compress(x, tx, t)
-    px, ptx, pt = patterns.columns
-    pairs = compress(px, pt)  # distinct (x, T) of the patterns
-    pair_x, pair_t = pairs.columns
+    pairs = compress(*patterns.columns[::2])  # distinct (x, T) of the patterns
     order = np.lexsort((tx, t, x))  # blocks hold few x levels, (x, T) pairs and patterns
     block = max(256, BLOCK_ELEMENTS // (options.draws * max(horizon, 4)))
-    for lo in range(0, n, block):
-        idx = order[lo:lo + block]
-        pat, pat_inv = np.unique(patterns.inverse[idx], return_inverse=True)
-        pair, pair_inv = np.unique(pairs.inverse[pat], return_inverse=True)
-        bx, btx, bt = px[pat][None, :], ptx[pat][None, :], pt[pat][None, :]
-        alive = at_draws(model, draws, lambda v, bx=bx, btx=btx, bt=bt:
-                         v.conditional_probability_alive(bx, btx, bt))
-        alive = np.ascontiguousarray(np.broadcast_to(alive, (options.draws, len(pat))).T)
-        cum = _purchases_if_alive(model, draws, pair_x[pair], pair_t[pair], ends)  # (P, D, H)
-        total = alive * cum[pair_inv, :, -1]  # (patterns, D)
-        lo_q, hi_q = _quantiles(alive, options.quantiles)
-        out.p_alive_low[idx], out.p_alive_high[idx] = lo_q[pat_inv], hi_q[pat_inv]
-        lo_q, hi_q = _quantiles(total, options.quantiles)
-        out.expected_purchases_low[idx] = lo_q[pat_inv]
-        out.expected_purchases_high[idx] = hi_q[pat_inv]
-        if not with_clv:
-            continue
-        per_period = np.diff(cum, axis=2, prepend=0.0)  # (pairs, D, H)
-        # weighted purchases per distinct (pair, margin group) of the block's customers
-        combo = compress(pair_inv[pat_inv], w.group[idx])
-        cp, cg = (c.astype(np.int64) for c in combo.columns)
-        weighted = np.einsum("cdh,ch->cd", per_period[cp], w.table[cg])  # (combos, D)
-        value = alive[pat_inv]  # (customers, D), a new array
-        value *= weighted[combo.inverse]
-        value *= w.scale[idx, None]
-        if spend_draws is not None:
-            cx, cm = x[idx][:, None], m[idx][:, None]
-            value *= at_draws(spend_model, spend_draws, lambda v, cx=cx, cm=cm:
-                              v.conditional_expected_average_profit(cx, cm), draws_last=True)
-        else:
-            value *= np.asarray(spend, dtype=float)[idx, None]
-        value -= fixed[idx, None]
-        out.clv_low[idx], out.clv_high[idx] = _quantiles(value, options.quantiles)
+    with np.errstate(all="ignore"):  # far-out draws may overflow: their bounds come out NaN
+        for lo in range(0, n, block):
+            _interval_block(order[lo:lo + block], out, model, draws, spend_model, spend_draws,
+                            patterns, pairs, x, m, spend, w, fixed, ends, options, with_clv)
     return out
+
+
+def _interval_block(idx, out, model, draws, spend_model, spend_draws, patterns, pairs, x, m,
+                    spend, w, fixed, ends, options, with_clv) -> None:
+    """customer_intervals for the customers at idx (sorted so they share patterns)."""
+    px, ptx, pt = patterns.columns
+    pair_x, pair_t = pairs.columns
+    pat, pat_inv = np.unique(patterns.inverse[idx], return_inverse=True)
+    pair, pair_inv = np.unique(pairs.inverse[pat], return_inverse=True)
+    bx, btx, bt = px[pat][None, :], ptx[pat][None, :], pt[pat][None, :]
+    alive = at_draws(model, draws, lambda v, bx=bx, btx=btx, bt=bt:
+                     v.conditional_probability_alive(bx, btx, bt))
+    alive = np.ascontiguousarray(np.broadcast_to(alive, (options.draws, len(pat))).T)
+    cum = _purchases_if_alive(model, draws, pair_x[pair], pair_t[pair], ends)  # (P, D, H)
+    total = alive * cum[pair_inv, :, -1]  # (patterns, D)
+    lo_q, hi_q = _quantiles(alive, options.quantiles)
+    out.p_alive_low[idx], out.p_alive_high[idx] = lo_q[pat_inv], hi_q[pat_inv]
+    lo_q, hi_q = _quantiles(total, options.quantiles)
+    out.expected_purchases_low[idx] = lo_q[pat_inv]
+    out.expected_purchases_high[idx] = hi_q[pat_inv]
+    if not with_clv:
+        return
+    per_period = np.diff(cum, axis=2, prepend=0.0)  # (pairs, D, H)
+    # weighted purchases per distinct (pair, margin group) of the block's customers
+    combo = compress(pair_inv[pat_inv], w.group[idx])
+    cp, cg = (c.astype(np.int64) for c in combo.columns)
+    weighted = np.einsum("cdh,ch->cd", per_period[cp], w.table[cg])  # (combos, D)
+    value = alive[pat_inv]  # (customers, D), a new array
+    value *= weighted[combo.inverse]
+    value *= w.scale[idx, None]
+    if spend_draws is not None:
+        cx, cm = x[idx][:, None], m[idx][:, None]
+        value *= at_draws(spend_model, spend_draws, lambda v, cx=cx, cm=cm:
+                          v.conditional_expected_average_profit(cx, cm), draws_last=True)
+    else:
+        value *= np.asarray(spend, dtype=float)[idx, None]
+    value -= fixed[idx, None]
+    out.clv_low[idx], out.clv_high[idx] = _quantiles(value, options.quantiles)
 
 
 def _quantiles(values: np.ndarray, q: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -464,10 +471,11 @@ def total_purchases_interval(model, t: float, frequency, recency, T,
     patterns = compress(x, tx, tt)
     px, ptx, pt = patterns.columns
     pairs = compress(px, pt)
-    alive = at_draws(model, draws, lambda v: v.conditional_probability_alive(
-        px[None, :], ptx[None, :], pt[None, :]))  # (D, patterns)
-    cum = _purchases_if_alive(model, draws, pairs.columns[0], pairs.columns[1],
-                              np.array([float(t)]))[:, :, 0]  # (pairs, D)
+    with np.errstate(all="ignore"):
+        alive = at_draws(model, draws, lambda v: v.conditional_probability_alive(
+            px[None, :], ptx[None, :], pt[None, :]))  # (D, patterns)
+        cum = _purchases_if_alive(model, draws, pairs.columns[0], pairs.columns[1],
+                                  np.array([float(t)]))[:, :, 0]  # (pairs, D)
     totals = (alive * cum[pairs.inverse].T) @ patterns.weights
     lo, hi = np.quantile(totals, options.quantiles)
     return float(lo), float(hi)

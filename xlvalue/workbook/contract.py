@@ -120,6 +120,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IntervalDraws", "integer", 200,
             "Parameter draws behind those intervals (more = steadier bounds, slower).",
             minimum=200, maximum=10_000),
+    Setting("OpportunitiesAhead", "integer", 5,
+            "BG/BB (xv_Opportunities): opportunities ahead for the expected transactions.",
+            minimum=1, maximum=1000),
+    Setting("RetentionHorizon", "integer", 12,
+            "sBG (xv_Survivors): periods the survival curves are projected to.",
+            minimum=1, maximum=600),
+    Setting("OpportunityDiscountRate", "number", 0.1,
+            "Discount rate per opportunity (BG/BB's DERT) or per contract period (sBG's DERL).",
+            minimum=0.0001, maximum=1.0),
     Setting("MatrixActual", "number", 0.5,
             "Quantile of actual value above which a customer is high-actual (value matrix).",
             minimum=0.0, maximum=1.0),
@@ -280,8 +289,40 @@ ELASTICITY = InputTable(
     doc="Price and quantity before and after a price change.",
 )
 
+OPPORTUNITIES = InputTable(
+    name="xv_Opportunities",
+    sheet="Opportunities",
+    columns=(
+        Column("Frequency", "integer", doc="Opportunities with a transaction after the first one "
+               "(x)."),
+        Column("Recency", "integer", doc="The opportunity of the last of them (t_x; 0 when "
+               "Frequency is 0)."),
+        Column("Periods", "integer", doc="Opportunities observed after the first transaction (n)."),
+        Column("Customers", "number", required=False,
+               doc="Customers with this history (default 1 per row)."),
+    ),
+    required_for=("bgbb",),
+    doc="Discrete transaction opportunities (yearly donations, events): one row per history "
+        "or per customer, for the BG/BB model.",
+)
+
+SURVIVORS = InputTable(
+    name="xv_Survivors",
+    sheet="Survivors",
+    columns=(
+        Column("Period", "integer", doc="Periods since acquisition: 0, 1, 2, ..."),
+        Column("Survivors", "number", doc="Customers of the cohort still active (Period 0: the "
+               "cohort size)."),
+        Column("Cohort", "text", required=False, doc="Cohort name (one sBG fit per cohort)."),
+    ),
+    required_for=("sbg",),
+    doc="Contractual customers: each cohort's survivors per renewal period, for the "
+        "shifted-beta-geometric model.",
+)
+
 INPUT_TABLES: tuple[InputTable, ...] = (TRANSACTIONS, CUSTOMERS, SEGMENTS, SCORE_MODEL,
-                                        SCORE_INPUTS, COST_POOLS, DRIVERS, REVENUE, ELASTICITY)
+                                        SCORE_INPUTS, COST_POOLS, DRIVERS, REVENUE, ELASTICITY,
+                                        OPPORTUNITIES, SURVIVORS)
 
 OUTPUTS: tuple[OutputBlock, ...] = (
     OutputBlock("xv_out_RFM", "xv_RFM", "rfm",
@@ -337,6 +378,21 @@ OUTPUTS: tuple[OutputBlock, ...] = (
                 "Whale curve of the final objects ranked by FAC profit."),
     OutputBlock("xv_out_Elasticity", "xv_Elasticity", "elasticity",
                 "Point and arc price elasticity per group, elastic or inelastic."),
+    OutputBlock("xv_out_BGBB", "xv_Retention", "bgbb",
+                "BG/BB per history: P(alive) at the next opportunity, expected transactions in "
+                "the next OpportunitiesAhead, DERT (discounted expected residual transactions)."),
+    OutputBlock("xv_out_BGBBFit", "xv_Retention", "bgbb",
+                "BG/BB parameters alpha, beta, gamma, delta with standard errors and fit "
+                "statistics."),
+    OutputBlock("xv_out_BGBBCounts", "xv_Retention", "bgbb",
+                "Customers by number of transactions in the most common number of "
+                "opportunities: actual vs BG/BB."),
+    OutputBlock("xv_out_SBG", "xv_Retention", "sbg",
+                "Survival per period and cohort: actual share, sBG model (projected to "
+                "RetentionHorizon) and the model's retention rate."),
+    OutputBlock("xv_out_SBGFit", "xv_Retention", "sbg",
+                "sBG parameters gamma, delta per cohort with standard errors, fit statistics "
+                "and DERL of a customer up for the first renewal."),
     OutputBlock("xv_out_RunLog", "xv_RunLog", "runlog",
                 "Version, time, settings, input row counts and SHA-256 of each input range."),
 )
@@ -345,7 +401,8 @@ RUNLOG_SHEET = "xv_RunLog"
 # sheets whose first block is one row per customer put their blocks side by side
 SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_CLV": "horizontal",
                                  "xv_Scores": "horizontal", "xv_Costing": "horizontal"}
-ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv", "scores", "costing", "elasticity")
+ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv", "scores", "costing", "elasticity", "bgbb",
+                             "sbg")
 
 
 # Score-model indicators may name a column of another analysis' per-customer output:

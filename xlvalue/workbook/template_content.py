@@ -25,8 +25,8 @@ from xlvalue.workbook.contract import (
 )
 from xlvalue.workbook.presets import preset as preset_table
 
-__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "TableContent", "demo_transactions", "input_tables",
-           "settings_rows"]
+__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "TableContent", "demo_opportunities", "demo_transactions",
+           "input_tables", "settings_rows"]
 
 DEMO_SETTINGS = {"AsOfDate": dt.date(1998, 6, 30), "CalibrationEnd": dt.date(1997, 9, 30)}
 
@@ -60,6 +60,10 @@ DEMO_TABLES: dict[str, list[list]] = {
     "xv_Revenue": [["KeyAccounts", 1500.0, 40.0], ["Public", 1300.0, 90.0]],
     "xv_Elasticity": [["key accounts", 10.0, 100.0, 11.0, 80.0],
                       ["public", 10.0, 100.0, 11.0, 96.0]],
+    # Fader & Hardie (2007), "How to project customer retention": two cohorts of 1,000
+    "xv_Survivors": [[t, n, "regular"] for t, n in enumerate(
+        [1000, 631, 468, 382, 326, 289, 262, 241])] + [[t, n, "high end"] for t, n in enumerate(
+            [1000, 869, 743, 653, 593, 551, 517, 491])],
 }
 
 
@@ -81,6 +85,16 @@ def demo_transactions() -> list[list]:
     channel = np.where(df["CDs"].to_numpy() > 2, "bulk", "single")
     return [[cid, d, float(a), None, None, ch, "CD"]
             for cid, d, a, ch in zip(df["CustomerID"], dates, df["Amount"], channel, strict=True)]
+
+
+def demo_opportunities() -> list[list]:
+    """The donations data (Fader, Hardie & Shang 2010) as xv_Opportunities rows (22 histories
+    of 11,104 donors, 6 yearly opportunities)."""
+    from xlvalue.datasets import load_donations
+
+    d = load_donations()
+    return [[int(x), int(r), int(n), float(w)] for x, r, n, w in d[
+        ["frequency", "recency", "periods", "weights"]].itertuples(index=False)]
 
 
 def settings_rows(overrides: dict) -> list[list]:
@@ -111,6 +125,8 @@ def input_tables(demo: bool = False, preset: str | None = None) -> list[TableCon
             rows = [[None if pd.isna(v) else v for v in r] for r in model.itertuples(index=False)]
         elif spec is SCORE_INPUTS and model is not None:
             extra = list(model["Indicator"])
+        elif demo and spec.name == "xv_Opportunities":
+            rows = demo_opportunities()
         elif demo and spec.name in DEMO_TABLES:
             rows = DEMO_TABLES[spec.name]
         out.append(TableContent(spec, [c.name for c in spec.columns] + extra, rows))
