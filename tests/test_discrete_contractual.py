@@ -161,3 +161,51 @@ def test_workbook_bad_survivors_name_the_range(tmp_path):
         {"Period": [0, 1, 3], "Survivors": [100.0, 80.0, 70.0]})}, {})
     with pytest.raises(InputError, match="xv_Survivors.*Period must run 0, 1, 2"):
         run_workbook(book, tmp_path / "o.xlsx", only="sbg")
+
+
+def _col(values) -> list[list[float]]:
+    return [[float(v)] for v in values]
+
+
+def test_bgbb_and_sbg_worksheet_functions(bgbb):
+    import xlvalue.excel.udfs as xu
+
+    d = load_donations()
+    fit = xu.XV_BGBB_FIT(_col(d["frequency"]), _col(d["recency"]), _col(d["periods"]),
+                         _col(d["weights"]))
+    assert fit[0][:3] == ["parameter", "estimate", "std_error"] and "cov_delta" in fit[0]
+    est = {row[0]: row[1] for row in fit[1:5]}
+    np.testing.assert_allclose([est[k] for k in ("alpha", "beta", "gamma", "delta")],
+                               [1.204, 0.750, 0.657, 2.783], atol=6e-4)
+    out = xu.XV_BGBB_PREDICT(fit, [[6], [0]], [[6], [0]], [[6], [6]], 5, 0.1)
+    assert out[0] == ["p_alive_next", "expected_next_5", "dert"]
+    x, tx, n = np.array([6.0, 0]), np.array([6.0, 0]), np.array([6.0, 6])
+    np.testing.assert_allclose(np.array(out[1:], dtype=float), np.column_stack([
+        bgbb.conditional_probability_alive(x, tx, n, 1),
+        bgbb.conditional_expected_number_of_purchases_up_to_time(5, x, tx, n),
+        bgbb.discounted_expected_residual_transactions(x, tx, n, 0.1)]), rtol=1e-5)
+    sfit = xu.XV_SBG_FIT(_col(REGULAR))
+    m = ShiftedBetaGeoModel().fit_survivors(REGULAR)
+    pred = xu.XV_SBG_PREDICT(sfit, [[0], [1], [7]], 0.1)
+    assert pred[0] == ["period", "survival", "retention", "derl"] and pred[1][2] is None
+    np.testing.assert_allclose([r[1] for r in pred[1:]], m.survival_function([0, 1, 7]))
+    np.testing.assert_allclose([r[3] for r in pred[1:]],
+                               m.discounted_expected_residual_lifetime([0, 1, 7], 0.1))
+    assert xu.XV_SBG_PREDICT(sfit, [[1.5]])[0][0].startswith("#XV! periods must be whole")
+    assert xu.XV_SBG_FIT([[100], [120]])[0][0].startswith("#XV! survivors must not increase")
+
+
+def test_new_function_arguments_are_unique_and_not_vba_words():
+    from xlvalue.excel.convert import REGISTRY
+
+    vba = {"date", "dim", "next", "step", "to", "is", "mod", "and", "or", "not", "end", "type",
+           "set", "get", "let", "call", "sub", "function", "as", "in", "on", "error", "string",
+           "integer", "long", "double", "variant", "object", "property", "each", "for", "if"}
+    for name in ("XV_BGBB_FIT", "XV_BGBB_PREDICT", "XV_SBG_FIT", "XV_SBG_PREDICT", "XV_PALIVE",
+                 "XV_EXPECTED_PURCHASES", "XV_CLV"):
+        args = [a.lower() for a, _ in REGISTRY[name].args]
+        assert "level" in args or name.startswith(("XV_BGBB", "XV_SBG")), name
+        new = [a for a in args if a in ("level", "n_periods", "weights", "m_periods",
+                                        "discount_rate", "survivors", "periods", "params",
+                                        "frequency", "recency")]
+        assert len(set(new)) == len(new) and not set(new) & vba, name

@@ -202,3 +202,29 @@ def test_interval_level_zero_drops_the_bounds_and_the_margin_weights_reproduce_c
     rates = margin_rate_path(h.rows(codes), 12)
     expected = np.where(np.isfinite(rates), rates, 0.3) * disc
     np.testing.assert_allclose(w.scale[:, None] * w.table[w.group], expected, rtol=1e-12)
+
+
+def test_worksheet_functions_take_a_level(cdnow):
+    import xlvalue.excel.udfs as xu
+
+    f, r, T = cdnow
+    col = [[float(v)] for v in f], [[float(v)] for v in r], [[float(v)] for v in T]
+    fit = xu.XV_BGNBD_FIT(*col)
+    assert [c for c in fit[0] if c.startswith("cov_")] == ["cov_r", "cov_alpha", "cov_a", "cov_b"]
+    m = BetaGeoModel().fit(f, r, T)
+    rows = xu.XV_PALIVE(fit, *(c[:50] for c in col), None, 0.9)
+    assert len(rows) == 50 and len(rows[0]) == 3
+    iv = customer_intervals(m, f[:50], r[:50], T[:50], np.array([1.0]), IntervalOptions(0.9))
+    np.testing.assert_allclose([row[1] for row in rows], iv.p_alive_low, rtol=1e-6)
+    np.testing.assert_allclose([row[2] for row in rows], iv.p_alive_high, rtol=1e-6)
+    est = np.array(xu.XV_EXPECTED_PURCHASES(fit, 39, *(c[:50] for c in col), None, 0.9), dtype=float)
+    assert np.all(est[:, 1] <= est[:, 0] + 1e-12) and np.all(est[:, 0] <= est[:, 2] + 1e-12)
+    monetary = [[25.0]] * 50
+    gg = [["parameter", "estimate"], ["p", 6.25], ["q", 3.74], ["gamma", 15.44]]  # no cov_
+    clv = np.array(xu.XV_CLV(fit, gg, *(c[:50] for c in col), monetary, level=0.9), dtype=float)
+    assert np.all(clv[:, 1] <= clv[:, 0] * (1 + 1e-9)) and np.all(clv[:, 0] <= clv[:, 2] * (1 + 1e-9))
+    bare = [["r", 0.24], ["alpha", 4.4], ["a", 0.79], ["b", 2.4]]
+    assert xu.XV_PALIVE(bare, [[1.0]], [[1.0]], [[2.0]], None, 0.9)[0][0].startswith(
+        "#XV! level needs the covariance")
+    assert xu.XV_PALIVE(fit, [[1.0]], [[1.0]], [[2.0]], None, 1.5)[0][0].startswith(
+        "#XV! level must be between 0 and 1")

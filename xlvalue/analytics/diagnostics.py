@@ -122,8 +122,11 @@ def alive_matrix(model, max_frequency: int, max_recency: float, T: float | None 
     step = max(int(np.ceil((int(max_recency) + 1) / max_rows)), 1)
     rec = np.arange(0, int(max_recency) + 1, step, dtype=float)
     freq = np.arange(0, min(int(max_frequency), max_columns - 1) + 1, dtype=float)
-    z = model.conditional_probability_alive(freq[None, :], rec[:, None], np.full((1, 1), age))
-    z = np.broadcast_to(z, (len(rec), len(freq)))
+    f, r = np.broadcast_arrays(freq[None, :], rec[:, None])
+    r = np.where(f == 0, 0.0, r)  # without repeat purchases recency is 0 (lifetimes' x=0 column
+    # holds the same values for BG/NBD, where such a customer is alive for sure)
+    z = model.conditional_probability_alive(f.ravel(), r.ravel(), np.full(f.size, age))
+    z = np.asarray(z).reshape(f.shape)
     frame = pd.DataFrame(z, columns=[f"x={int(f)}" for f in freq])
     frame.insert(0, "recency", rec)
     return frame

@@ -25,6 +25,7 @@ from xlvalue.workbook.settings import parse_setting
 from xlvalue.workbook.validation import number_hint, parse_number_text, validate_table
 
 __all__ = ["ERROR_PREFIX", "REGISTRY", "Cells", "UDFError", "UDFSpec", "as_rows", "column_cells",
+           "covariance_from_range",
            "excel_date", "frame_to_cells", "number", "numbers", "params_from_range", "setting_arg",
            "table_from_range", "udf", "is_header", "NO_RESULT"]
 
@@ -173,6 +174,22 @@ def params_from_range(value: Any, names: tuple[str, ...], argument: str) -> dict
         return dict(zip(names, map(float, flat), strict=True))
     raise UDFError(f"{argument}: expected the parameters {', '.join(names)} (the output of the "
                    "fit function, or the numbers in that order)")
+
+
+def covariance_from_range(value: Any, names: tuple[str, ...]) -> np.ndarray | None:
+    """The parameters' covariance from a fit output's cov_<name> columns (None without them)."""
+    rows = as_rows(value)
+    header = next((r for r in rows if r and r[0] == "parameter"), None)
+    if header is None or not all(f"cov_{n}" in header for n in names):
+        return None
+    cols = [header.index(f"cov_{n}") for n in names]
+    by_name = {r[0]: r for r in rows if r and isinstance(r[0], str) and r[0] in names}
+    if len(by_name) != len(names):
+        return None
+    try:
+        return np.array([[float(by_name[a][c]) for c in cols] for a in names])
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def frame_to_cells(frame: pd.DataFrame) -> Cells:

@@ -14,16 +14,25 @@ import pandas as pd
 import xlwings as xw
 
 from xlvalue.analytics.costing import allocate, elasticity
-from xlvalue.analytics.customer_value import discounted_clv, ltv_from_tables, period_length
+from xlvalue.analytics.customer_value import (
+    discount_factors,
+    discounted_clv,
+    ltv_from_tables,
+    period_length,
+)
+from xlvalue.analytics.intervals import IntervalOptions, RateWeights, customer_intervals
 from xlvalue.analytics.models import (
     PURCHASE_MODELS,
+    BetaGeoBetaBinomModel,
     BetaGeoModel,
     GammaGammaModel,
     ModifiedBetaGeoModel,
     NBDModel,
     ParetoNBDModel,
+    ShiftedBetaGeoModel,
     nbd_pmf,
 )
+from xlvalue.analytics.models.bg_bb import check_opportunities
 from xlvalue.analytics.ranking import decile_table, pareto_table, whale_curve
 from xlvalue.analytics.rfm import assign_segments, repeat_summary, rfm_summary, score_rfm
 from xlvalue.analytics.scoring import score_customers
@@ -32,6 +41,7 @@ from xlvalue.excel.convert import (
     UDFError,
     as_rows,
     column_cells,
+    covariance_from_range,
     excel_date,
     frame_to_cells,
     number,
@@ -74,7 +84,13 @@ def _as_of(value: Any, log_last: int, argument: str = "as_of") -> int:
 
 
 def _fit_table(model) -> list[list[Any]]:
-    return frame_to_cells(model.fit_report().drop(columns="model"))
+    """The fit report with the parameters' covariance in cov_<name> columns (what the
+    interval `level` of XV_PALIVE, XV_EXPECTED_PURCHASES and XV_CLV reads back)."""
+    report = model.fit_report().drop(columns="model")
+    cov = model.variance_matrix_.reindex(index=report["parameter"])
+    for name in model.param_names:
+        report[f"cov_{name}"] = cov[name].to_numpy()
+    return frame_to_cells(report)
 
 
 @xw.func(category="xlvalue")
@@ -227,9 +243,45 @@ def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
     name = (model or setting("Model").default).lower().replace("/", "").replace("-", "")
     if name not in MODELS:
         raise UDFError(f"model must be {', '.join(MODELS)}")
-    m = MODELS[name]()
-    m.params_ = pd.Series(params_from_range(params, m.param_names, "params"))
+    return _with_params(MODELS[name](), params, "params")
+
+
+def _with_params(m, params, argument: str):
+    """A model with the parameters (and, when the range has them, the covariance) of a fit
+    output range."""
+    m.params_ = pd.Series(params_from_range(params, m.param_names, argument))
+    cov = covariance_from_range(params, m.param_names)
+    if cov is not None:
+        m.variance_matrix_ = pd.DataFrame(cov, index=list(m.param_names),
+                                          columns=list(m.param_names))
     return m
+
+
+LEVEL_DOC = ("interval level, e.g. 0.9: adds low and high columns from the parameters' "
+             "uncertainty (params must be the whole XV_..._FIT output, with its cov_ columns)")
+
+
+def _level(level) -> IntervalOptions | None:
+    """The interval options of a `level` argument (None when empty)."""
+    if level is None or level == "":
+        return None
+    value = number(level, "level")
+    if not 0 < value < 1:
+        raise UDFError(f"level must be between 0 and 1, e.g. 0.9; got {value:g}")
+    return IntervalOptions(level=value, draws=int(setting("IntervalDraws").default))
+
+
+def _needs_cov(m, argument: str) -> None:
+    if not hasattr(m, "variance_matrix_"):
+        raise UDFError(f"level needs the covariance: pass the whole XV_..._FIT output as "
+                       f"{argument} (its cov_ columns)")
+
+
+def _bounds_cells(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[list[Any]]:
+    """Rows of estimate | low | high (a NaN/inf cell left empty)."""
+    block = np.column_stack([estimate, low, high]).astype(object)
+    block[~np.isfinite(np.column_stack([estimate, low, high]).astype(float))] = None
+    return block.tolist()
 
 
 @xw.func(category="xlvalue")
@@ -238,11 +290,18 @@ def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
 @xw.arg("recency", ndim=2)
 @xw.arg("age", ndim=2)
 @udf("XV_PALIVE", params="fitted parameters", frequency="repeat purchases", recency="recency",
-     age=AGE, model=MODEL_CHOICES)
-def XV_PALIVE(params, frequency, recency, age, model=None):
-    """Probability that each customer is still alive."""
+     age=AGE, model=MODEL_CHOICES, level=LEVEL_DOC)
+def XV_PALIVE(params, frequency, recency, age, model=None, level=None):
+    """Probability that each customer is still alive (with `level`: and its interval)."""
     f, r, t = _rft(frequency, recency, age)
-    return column_cells(_model(params, model).conditional_probability_alive(f, r, t))
+    m = _model(params, model)
+    estimate = m.conditional_probability_alive(f, r, t)
+    options = _level(level)
+    if options is None:
+        return column_cells(estimate)
+    _needs_cov(m, "params")
+    iv = customer_intervals(m, f, r, t, np.array([1.0]), options)
+    return _bounds_cells(estimate, iv.p_alive_low, iv.p_alive_high)
 
 
 @xw.func(category="xlvalue")
@@ -252,12 +311,20 @@ def XV_PALIVE(params, frequency, recency, age, model=None):
 @xw.arg("age", ndim=2)
 @udf("XV_EXPECTED_PURCHASES", params="fitted parameters",
      horizon="how far ahead, in model time units (t)", frequency="repeat purchases",
-     recency="recency", age=AGE, model=MODEL_CHOICES)
-def XV_EXPECTED_PURCHASES(params, horizon, frequency, recency, age, model=None):
-    """Expected purchases of each customer over the next `horizon` time units."""
+     recency="recency", age=AGE, model=MODEL_CHOICES, level=LEVEL_DOC)
+def XV_EXPECTED_PURCHASES(params, horizon, frequency, recency, age, model=None, level=None):
+    """Expected purchases of each customer over the next `horizon` time units (with `level`:
+    and their interval)."""
     f, r, tt = _rft(frequency, recency, age)
-    return column_cells(_model(params, model).conditional_expected_number_of_purchases_up_to_time(
-        number(horizon, "horizon"), f, r, tt))
+    m = _model(params, model)
+    ahead = number(horizon, "horizon")
+    estimate = m.conditional_expected_number_of_purchases_up_to_time(ahead, f, r, tt)
+    options = _level(level)
+    if options is None:
+        return column_cells(estimate)
+    _needs_cov(m, "params")
+    iv = customer_intervals(m, f, r, tt, np.array([ahead]), options)
+    return _bounds_cells(estimate, iv.expected_purchases_low, iv.expected_purchases_high)
 
 
 @xw.func(category="xlvalue")
@@ -274,29 +341,119 @@ def XV_EXPECTED_PURCHASES(params, horizon, frequency, recency, age, model=None):
      discount=f"discount rate per period {_default('DiscountRate')}",
      margin=f"gross-margin rate of spend, one cell or one per customer "
      f"{_default('MarginRate')}", model=MODEL_CHOICES,
-     marketing="marketing cost per period, one cell or one per customer (default 0)")
+     marketing="marketing cost per period, one cell or one per customer (default 0)",
+     level=LEVEL_DOC + "; without gg_params' cov_ columns the spend is taken as fixed")
 def XV_CLV(params, gg_params, frequency, recency, age, monetary, horizon=None, period=None,
-           discount=None, margin=None, model=None, marketing=None):
+           discount=None, margin=None, model=None, marketing=None, level=None):
     """Discounted customer lifetime value over the horizon, as xv_out_CLV.clv computes it.
 
     CRM gross margin per period = expected purchases x expected spend x margin rate -
-    marketing cost, discounted per period.
+    marketing cost, discounted per period; with `level`, its interval too.
     """
     f, r, t = _rft(frequency, recency, age)
     m = numbers(monetary, "monetary")
     if len(m) != len(f):
         raise UDFError("monetary must have one cell per customer")
-    gg = GammaGammaModel()
-    gg.params_ = pd.Series(params_from_range(gg_params, gg.param_names, "gg_params"))
+    gg = _with_params(GammaGammaModel(), gg_params, "gg_params")
     h = setting_arg(horizon, "Horizon", "horizon")
     length = number(period, "period", period_length(setting("PeriodUnit").default,
                                                     setting("TimeUnit").default))
     if not length > 0:
         raise UDFError(f"period must be a length above 0, got {length:g}")
-    return column_cells(discounted_clv(_model(params, model), gg, f, r, t, m, h, length,
-                                       setting_arg(discount, "DiscountRate", "discount"),
-                                       _per_customer(margin, "margin", len(f), "MarginRate"),
-                                       _per_customer(marketing, "marketing", len(f))))
+    rate = setting_arg(discount, "DiscountRate", "discount")
+    margins = _per_customer(margin, "margin", len(f), "MarginRate")
+    costs = _per_customer(marketing, "marketing", len(f))
+    purchase_model = _model(params, model)
+    estimate = discounted_clv(purchase_model, gg, f, r, t, m, h, length, rate, margins, costs)
+    options = _level(level)
+    if options is None:
+        return column_cells(estimate)
+    _needs_cov(purchase_model, "params")
+    disc = discount_factors(h, rate)
+    weights = RateWeights(np.broadcast_to(np.asarray(margins, dtype=float), f.shape).copy(),
+                          np.zeros(len(f), np.int64), disc[None, :])
+    with_spend = hasattr(gg, "variance_matrix_")
+    iv = customer_intervals(purchase_model, f, r, t, np.arange(1, h + 1) * length, options,
+                            spend_model=gg if with_spend else None, monetary=m,
+                            spend=None if with_spend else gg.conditional_expected_average_profit(f, m),
+                            weights=weights,
+                            fixed_cost=np.broadcast_to(np.asarray(costs, dtype=float), f.shape)
+                            * disc.sum())
+    return _bounds_cells(estimate, iv.clv_low, iv.clv_high)
+
+
+def _opportunities(frequency, recency, n_periods):
+    f, r = numbers(frequency, "frequency"), numbers(recency, "recency")
+    n = numbers(n_periods, "n_periods")
+    if not len(f) == len(r) == len(n):
+        raise UDFError("frequency, recency and n_periods must have the same number of cells")
+    return f, r, n
+
+
+@xw.func(category="xlvalue")
+@xw.arg("frequency", ndim=2, doc="Opportunities with a transaction after the first (x)")
+@xw.arg("recency", ndim=2, doc="The opportunity of the last of them (t_x)")
+@xw.arg("n_periods", ndim=2, doc="Opportunities observed after the first transaction (n)")
+@xw.arg("weights", ndim=2, doc="Customers with each history (default 1 per row)")
+@udf("XV_BGBB_FIT", frequency="opportunities with a transaction", recency="last such opportunity",
+     n_periods="opportunities observed", weights="customers per row (default 1)")
+def XV_BGBB_FIT(frequency, recency, n_periods, weights=None):
+    """Fit BG/BB (discrete opportunities): alpha, beta, gamma, delta with standard errors."""
+    f, r, n = _opportunities(frequency, recency, n_periods)
+    w = numbers(weights, "weights") if weights is not None and weights != "" else None
+    if w is not None and len(w) != len(f):
+        raise UDFError("weights must have one cell per row")
+    return _fit_table(BetaGeoBetaBinomModel().fit(f, r, n, weights=w))
+
+
+@xw.func(category="xlvalue")
+@xw.arg("params", ndim=2, doc="Output of XV_BGBB_FIT")
+@xw.arg("frequency", ndim=2)
+@xw.arg("recency", ndim=2)
+@xw.arg("n_periods", ndim=2)
+@udf("XV_BGBB_PREDICT", params="fitted BG/BB parameters", frequency="opportunities with a "
+     "transaction", recency="last such opportunity", n_periods="opportunities observed",
+     m_periods=f"opportunities ahead {_default('OpportunitiesAhead')}",
+     discount_rate=f"discount rate per opportunity {_default('OpportunityDiscountRate')}")
+def XV_BGBB_PREDICT(params, frequency, recency, n_periods, m_periods=None, discount_rate=None):
+    """Per history: P(alive) at the next opportunity, expected transactions in the next
+    m_periods, DERT (discounted expected residual transactions)."""
+    f, r, n = _opportunities(frequency, recency, n_periods)
+    m = _with_params(BetaGeoBetaBinomModel(), params, "params")
+    ahead = setting_arg(m_periods, "OpportunitiesAhead", "m_periods")
+    rate = setting_arg(discount_rate, "OpportunityDiscountRate", "discount_rate")
+    check_opportunities(f, r, n)
+    return frame_to_cells(pd.DataFrame({
+        "p_alive_next": m.conditional_probability_alive(f, r, n, 1),
+        f"expected_next_{ahead}": m.conditional_expected_number_of_purchases_up_to_time(ahead, f, r, n),
+        "dert": m.discounted_expected_residual_transactions(f, r, n, rate)}))
+
+
+@xw.func(category="xlvalue")
+@xw.arg("survivors", ndim=2, doc="Customers active at period 0 (cohort size), 1, 2, ...")
+@udf("XV_SBG_FIT", survivors="survivors at periods 0, 1, 2, ...")
+def XV_SBG_FIT(survivors):
+    """Fit the shifted-beta-geometric retention model: gamma, delta with standard errors."""
+    return _fit_table(ShiftedBetaGeoModel().fit_survivors(numbers(survivors, "survivors")))
+
+
+@xw.func(category="xlvalue")
+@xw.arg("params", ndim=2, doc="Output of XV_SBG_FIT")
+@xw.arg("periods", ndim=2, doc="Periods since acquisition (0, 1, 2, ...)")
+@udf("XV_SBG_PREDICT", params="fitted sBG parameters", periods="periods since acquisition",
+     discount_rate=f"discount rate per period {_default('OpportunityDiscountRate')}")
+def XV_SBG_PREDICT(params, periods, discount_rate=None):
+    """Per period t: survival S(t), retention rate r(t) and the DERL of a customer who has
+    made t renewals."""
+    m = _with_params(ShiftedBetaGeoModel(), params, "params")
+    t = numbers(periods, "periods")
+    if np.any((t < 0) | (np.floor(t) != t)):
+        raise UDFError("periods must be whole numbers >= 0")
+    rate = setting_arg(discount_rate, "OpportunityDiscountRate", "discount_rate")
+    return frame_to_cells(pd.DataFrame({
+        "period": t, "survival": m.survival_function(t),
+        "retention": np.where(t >= 1, m.retention_rate(np.maximum(t, 1)), np.nan),
+        "derl": m.discounted_expected_residual_lifetime(t, rate)}))
 
 
 def _per_customer(value, argument: str, n: int, key: str | None = None):
