@@ -69,7 +69,21 @@ def classic_calls(transactions: list[list], module: Any) -> dict[str, tuple]:
         "XV_SCORE": (score_model, score_inputs, "spend", "zero"),
         "XV_ALLOCATE": (pools, drivers),
         "XV_ELASTICITY": ([[10.0], [10.0]], [[100.0], [100.0]], [[11.0], [11.0]], [[80.0], [96.0]]),
+        **_retention_calls(module),
     }
+
+
+def _retention_calls(module: Any) -> dict[str, tuple]:
+    """BG/BB on the demo's donation histories, sBG on its regular cohort."""
+    from xlvalue.workbook.template_content import demo_opportunities
+
+    hist = demo_opportunities()
+    x, tx, n, w = ([[row[j]] for row in hist] for j in range(4))
+    bgbb = module.XV_BGBB_FIT(x, tx, n, w)
+    survivors = [[row[1]] for row in DEMO_TABLES["xv_Survivors"] if row[2] == "regular"]
+    sbg = module.XV_SBG_FIT(survivors)
+    return {"XV_BGBB_FIT": (x, tx, n, w), "XV_BGBB_PREDICT": (bgbb, x, tx, n, 5, 0.1),
+            "XV_SBG_FIT": (survivors,), "XV_SBG_PREDICT": (sbg, [[0.0], [1.0], [7.0]], 0.1)}
 
 
 def _lite_cell(v: Any) -> Any:
