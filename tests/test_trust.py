@@ -266,3 +266,24 @@ def test_batch_outputs_of_same_named_books_never_overwrite_each_other(tmp_path, 
     spend = [pd.read_excel(out / f, sheet_name="xv_RFM", header=1, engine="calamine")
              ["total_spend"].iloc[0] for f in found]
     assert spend == [10.0, 99.0]
+
+
+def test_an_excel_door_does_not_read_a_transactions_file(tmp_path):
+    """A reader without a file path (xlwings, Lite) has no folder to confine the file to."""
+    from xlvalue.errors import InputError
+    from xlvalue.pipeline import compute
+    from xlvalue.workbook.reader import WorkbookReader
+
+    (tmp_path / "log.csv").write_text("CustomerID,Date,Amount\n1,2024-01-01,1\n")
+    book = _file_book(tmp_path, "log.csv")
+    inner = WorkbookReader.open(book)
+
+    class NoPath:  # the surface the Excel doors offer: names, ranges, no path
+        book = inner.book
+        has, has_data, read = inner.has, inner.has_data, inner.read
+
+    try:
+        with pytest.raises(InputError, match="TransactionsFile is read by the command line"):
+            compute(NoPath(), "rfm")
+    finally:
+        inner.close()

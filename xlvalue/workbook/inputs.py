@@ -171,8 +171,14 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
                 resolve_transactions_file,
             )
 
-            path = resolve_transactions_file(log_file, Path(getattr(reader, "path", "book")),
-                                             file_roots)
+            book_path = getattr(reader, "path", None)
+            if book_path is None:  # an Excel door: no folder known to confine the file to
+                raise InputError(Problem(
+                    "TransactionsFile is read by the command line (xlvalue run / batch), which "
+                    "knows the workbook's folder; inside Excel, put the transactions in "
+                    "xv_Transactions, or clear TransactionsFile", book=reader.book,
+                    name=SETTINGS_NAME))
+            path = resolve_transactions_file(log_file, Path(book_path), file_roots)
             file_log, rows, digest = (read_file or read_transactions_file)(
                 path, settings["MarginRate"])
             records.append(InputRecord("TransactionsFile", path.name, rows, digest))

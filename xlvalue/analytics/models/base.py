@@ -374,7 +374,8 @@ class MLEModel:
         n = patterns.n_customers
         if n < len(self.param_names) + 1:
             raise ModelError(f"{self.model_name}: {n:g} customer(s) are too few to fit "
-                             f"{len(self.param_names)} parameters")
+                             f"{len(self.param_names)} parameters; use more customers (a longer "
+                             "window) or a model with fewer parameters")
         why = self._unidentified(patterns)
         if why:  # the optimiser would "converge" on meaningless numbers: say so instead
             raise ModelError(f"{self.model_name} cannot be fitted: {why}")
