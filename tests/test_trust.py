@@ -287,3 +287,19 @@ def test_an_excel_door_does_not_read_a_transactions_file(tmp_path):
             compute(NoPath(), "rfm")
     finally:
         inner.close()
+
+
+def test_costing_problems_are_counted_too():
+    import pandas as pd
+
+    from xlvalue.analytics.costing import allocate
+    from xlvalue.errors import InputError
+
+    pools = pd.DataFrame({"Pool": ["A"], "Stage": [1.0], "Amount": [100.0]})
+    drivers = pd.DataFrame({"Stage": [1.0] * 30, "From": ["A"] * 30,
+                            "To": [f"C{i}" for i in range(30)], "Quantity": [-1.0] * 30})
+    with pytest.raises(InputError) as err:
+        allocate(pools, drivers)
+    assert err.value.total == 30
+    assert "10 more row(s) where the driver quantity is negative (30 in all in Quantity)" in \
+        str(err.value.problems[20])

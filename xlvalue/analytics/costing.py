@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from xlvalue.errors import InputError, Problem
+from xlvalue.errors import MAX_REPORTED, InputError, Problem, remainder
 
 __all__ = ["REVENUE_BANDS", "Allocation", "allocate", "elasticity", "profitability",
            "revenue_per_marketing", "yes_flags"]
@@ -104,9 +104,11 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
     if include is not None:
         pools = pools[np.asarray(include, bool)].reset_index(drop=True)
     neg = np.flatnonzero(drivers["Quantity"].to_numpy() < 0)
-    for i in neg[:10]:
+    for i in neg[:MAX_REPORTED]:
         problems.append(_problem(f"driver quantity {drivers['Quantity'].iloc[i]:g} is negative",
                                  int(i) + 2))
+    problems += remainder(min(neg.size, MAX_REPORTED), neg.size, "Quantity",
+                          "the driver quantity is negative", name="xv_Drivers")
     idle = yes_flags(pools.get("Unallocated", pd.Series("", index=pools.index)))
     nodes = pd.Index(pd.unique(pd.concat([pools["Pool"].astype(str), drivers["From"].astype(str),
                                           drivers["To"].astype(str)], ignore_index=True)))
@@ -120,16 +122,20 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
     dst_all = nodes.get_indexer(drivers["To"].astype(str))
     qty_all = drivers["Quantity"].to_numpy(dtype=float)
     self_loop = np.flatnonzero(src_all == dst_all)
-    for i in self_loop[:10]:
+    for i in self_loop[:MAX_REPORTED]:
         problems.append(_problem(f"'{drivers['From'].iloc[i]}' allocates to itself", int(i) + 2))
+    problems += remainder(min(self_loop.size, MAX_REPORTED), self_loop.size, "From",
+                          "a node allocates to itself", name="xv_Drivers")
     # every pool must be moved by a driver of its own stage, unless left unallocated
     driven = pd.MultiIndex.from_arrays([drivers["Stage"].astype(float), drivers["From"].astype(str)])
     pool_keys = pd.MultiIndex.from_arrays([pools["Stage"].astype(float), pools["Pool"].astype(str)])
     orphan = np.flatnonzero(active & ~pool_keys.isin(driven))
-    for i in orphan[:10]:
+    for i in orphan[:MAX_REPORTED]:
         problems.append(_problem(f"pool '{pools['Pool'].iloc[i]}' (stage {pools['Stage'].iloc[i]:g}) "
                                  "has no drivers; add drivers or mark it Unallocated",
                                  int(i) + 2, name="xv_CostPools"))
+    problems += remainder(min(orphan.size, MAX_REPORTED), orphan.size, "Pool",
+                          "a pool has no drivers", name="xv_CostPools")
     if problems:
         raise InputError(problems)
     flows = []
@@ -140,8 +146,10 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
         totals = np.bincount(src, weights=qty, minlength=n)
         sources = np.unique(src)
         zero = sources[totals[sources] <= 0]
-        for node in zero[:10]:
+        for node in zero[:MAX_REPORTED]:
             problems.append(_problem(f"drivers of '{nodes[node]}' at stage {stage:g} sum to zero"))
+        problems += remainder(min(zero.size, MAX_REPORTED), zero.size, "Quantity",
+                              "a node's drivers sum to zero", name="xv_Drivers")
         if problems:
             raise InputError(problems)
         share = sparse.csr_matrix((qty / totals[src], (src, dst)), shape=(n, n))
@@ -156,7 +164,8 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
                                    "amount": flow}))
     stuck = np.flatnonzero(used_as_source & (np.abs(cost) > 1e-9 * max(np.abs(cost).sum(), 1)))
     if stuck.size:
-        names = ", ".join(f"'{nodes[i]}'" for i in stuck[:5])
+        names = ", ".join(f"'{nodes[i]}'" for i in stuck[:5]) + (
+            f" and {stuck.size - 5} more" if stuck.size > 5 else "")
         raise InputError(Problem(f"cost arrives at {names} after the stage that allocates it: "
                                  "the driver graph has a cycle or stages out of order",
                                  name="xv_Drivers"))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.analytics.transactions import PurchaseDays, ReducedLog, TransactionLog, day_number
-from xlvalue.errors import InputError, Problem, ProblemCollector
+from xlvalue.errors import MAX_REPORTED, InputError, Problem, ProblemCollector, remainder
 from xlvalue.workbook.contract import (
     CUSTOMERS,
     INPUT_TABLES,
@@ -299,9 +299,13 @@ def _check_segments(table: CleanTable, bins: int, problems: ProblemCollector) ->
         if col not in f:
             continue
         bad = np.flatnonzero(f[col].notna() & ((f[col] < 1) | (f[col] > bins)))
-        for i in bad[:5]:
+        for i in bad[:MAX_REPORTED]:
             problems.add(table.problem(int(i), col, f"{col} {f[col].iloc[i]:g} is outside the "
                                        f"scores 1..{bins} (RFMBins)"))
+        src = table.source
+        problems.extend(remainder(min(bad.size, MAX_REPORTED), bad.size, col,
+                                  f"{col} is outside the scores 1..{bins}", book=src.book,
+                                  sheet=src.area.sheet, name=src.name))
     if SEGMENTS.unique_key and f.empty:
         problems.add(Problem("xv_Segments has no rules; delete the range to use the default "
                              "segments", book=table.source.book, name=SEGMENTS.name))
