@@ -118,6 +118,8 @@ def test_xv_palive_refuses_bad_inputs_readably(frequency, words):
 def test_a_header_label_is_skipped_but_data_text_is_not():
     out = xu.XV_PALIVE(PARAMS, [["frequency"], [1]], [["recency"], [1.0]], [["T"], [5.0]])
     assert len(out) == 1 and 0 < out[0][0] < 1
+    out = xu.XV_PALIVE(PARAMS, [["Fréquence"], [1]], [["Récence (sem.)"], [1.0]], [["T"], [5.0]])
+    assert len(out) == 1 and 0 < out[0][0] < 1
 
 
 def test_xv_functions_refuse_negative_horizons_readably():

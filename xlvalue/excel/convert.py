@@ -82,7 +82,7 @@ def table_from_range(value: Any, spec: InputTable, argument: str) -> pd.DataFram
     return table.frame
 
 
-_HEADER = re.compile(r"[A-Za-z_][A-Za-z0-9_ .()/%#-]*")
+_HEADER = re.compile(r"[^\W\d][\w .()/%#:'-]*")  # starts with a letter (any script)
 _NOT_HEADERS = {"nan", "inf", "infinity", "na", "n/a", "none", "null", "true", "false"}
 
 
