@@ -72,6 +72,7 @@ def test_every_ribbon_action_is_a_registered_script(probe):
 
 
 def test_functions_called_the_lite_way_give_the_classic_results(probe):
+    assert set(probe["called"]) == set(REGISTRY)
     for name, r in probe["called"].items():
         assert r["equal"], name
         assert not str(r["header"][0]).startswith("#XV!"), (name, r["header"])
