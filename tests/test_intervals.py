@@ -228,3 +228,12 @@ def test_worksheet_functions_take_a_level(cdnow):
         "#XV! level needs the covariance")
     assert xu.XV_PALIVE(fit, [[1.0]], [[1.0]], [[2.0]], None, 1.5)[0][0].startswith(
         "#XV! level must be between 0 and 1")
+
+
+def test_parameters_the_data_cannot_pin_down_give_no_intervals():
+    m = BetaGeoModel()
+    m.params_ = pd.Series(TRUTH)
+    m.variance_matrix_ = pd.DataFrame(np.diag(np.array(list(TRUTH.values())) ** 2 * 100.0),
+                                      index=list(TRUTH), columns=list(TRUTH))  # log-scale se 10
+    with pytest.raises(ModelError, match="too uncertain for intervals"):
+        customer_intervals(m, [1.0], [1.0], [2.0], np.array([1.0]))

@@ -27,11 +27,12 @@ from xlvalue.analytics.models.base import compress
 from xlvalue.errors import ModelError
 
 __all__ = ["BLOCK_ELEMENTS", "CustomerIntervals", "DEFAULT_DRAWS", "DEFAULT_LEVEL", "IntervalOptions",
-           "MAX_NODES", "RateWeights", "at_draws", "customer_intervals", "parameter_draws",
+           "MAX_LOG_SE", "MAX_NODES", "RateWeights", "at_draws", "customer_intervals", "parameter_draws",
            "population_interval", "total_purchases_interval", "valid_spend"]
 
 DEFAULT_LEVEL = 0.9
 DEFAULT_DRAWS = 200
+MAX_LOG_SE = 5.0  # beyond a factor e^5 at one standard error, intervals say nothing useful
 BLOCK_ELEMENTS = 4_000_000  # draws x customers x periods per block: ~32 MB per array
 _VECTORISED = (BetaGeoModel, NBDModel, GammaGammaModel)  # formulas broadcast over draws
 
@@ -101,12 +102,19 @@ def parameter_draws(model, n_draws: int, rng: np.random.Generator,
     if not np.all(np.isfinite(cov)):
         raise ModelError(f"{model.model_name}: the fit has no finite variance matrix (the Hessian "
                          "is singular), so no intervals")
+    spread = float(np.sqrt(np.max(np.diag(cov)))) if len(p) else 0.0
+    if spread > MAX_LOG_SE:
+        raise ModelError(f"{model.model_name}: the data leave the parameters too uncertain for "
+                         f"intervals (a log-scale standard error of {spread:.3g}, the parameter "
+                         f"uncertain by a factor of {np.exp(min(spread, 700)):.3g})")
     w, v = np.linalg.eigh((cov + cov.T) / 2)
     root = v * np.sqrt(np.clip(w, 0.0, None))
     out = np.empty((0, len(p)))
     for _ in range(20):
         z = rng.standard_normal((n_draws, len(p)))
-        new = np.exp(np.log(p) + z @ root.T)
+        with np.errstate(over="ignore"):
+            new = np.exp(np.log(p) + z @ root.T)
+        new = new[np.all(np.isfinite(new) & (new > 0), axis=1)]
         if valid is not None:
             new = new[valid(new)]
         out = np.vstack([out, new])
