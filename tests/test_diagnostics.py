@@ -114,3 +114,19 @@ def test_xv_clv_draws_at_least_five_charts_and_colours_the_matrix(demo_book, tmp
     # the colour scale sits between sheetData and pageMargins, over the matrix's numbers
     assert sheet.index("</sheetData><conditionalFormatting") < sheet.index("<pageMargins")
     assert '<cfRule type="colorScale"' in sheet
+
+
+def test_tracking_by_hand_and_with_the_nbd():
+    """Two customers first seen on days 0 and 3, repeat purchases on days 5 and 9; the NBD
+    (no dropout) expects b t / a purchases of a new customer by age t (weeks here)."""
+    import pandas as pd
+
+    from xlvalue.analytics.diagnostics import tracking
+    from xlvalue.analytics.models import NBDModel
+
+    nbd = NBDModel()
+    nbd.params_ = pd.Series({"a": 2.0, "b": 1.0})
+    t = tracking(nbd, np.array([0, 3]), np.array([5, 9]), 0, 13, 7.0, calibration_end=6)
+    assert list(t["week"]) == [1, 2] and list(t["period"]) == ["calibration", "holdout"]
+    np.testing.assert_array_equal(t["actual"], [1, 2])  # day 5 in week 1, day 9 in week 2
+    np.testing.assert_allclose(t["model"], [(7 + 4) / 7 / 2, (14 + 11) / 7 / 2])

@@ -48,8 +48,7 @@ def tracking(model, first_days: np.ndarray, repeat_days: np.ndarray, start: int,
     births, counts = np.unique(np.asarray(first_days), return_counts=True)
     age = (edges[:, None] - births[None, :]) / unit_days  # weeks x birth days
     born = age > 0
-    expected = np.where(born, model.expected_number_of_purchases_up_to_time(
-        np.where(born, age, 0.0)), 0.0) @ counts
+    expected = np.where(born, _new_customer(model, np.where(born, age, 0.0)), 0.0) @ counts
     ending = (EPOCH + (edges - 1).astype("timedelta64[D]")).astype("datetime64[ns]")
     if calibration_end is not None:
         period = np.where(edges - 1 <= calibration_end, "calibration", "holdout")
@@ -57,6 +56,13 @@ def tracking(model, first_days: np.ndarray, repeat_days: np.ndarray, start: int,
         period = np.full(weeks, "calibration")
     return pd.DataFrame({"week": np.arange(1, weeks + 1), "week_ending": ending,
                          "period": period, "actual": actual, "model": expected})
+
+
+def _new_customer(model, t: np.ndarray) -> np.ndarray:
+    """E[X(t)] of a newly acquired customer; the NBD's is its mean b t / a."""
+    if isinstance(model, NBDModel):
+        return model.mean(t)
+    return model.expected_number_of_purchases_up_to_time(t)
 
 
 def period_transactions(model, frequency, T, max_frequency: int = 7, seed: int = 0
