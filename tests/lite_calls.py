@@ -32,15 +32,20 @@ def classic_calls(transactions: list[list], module: Any) -> dict[str, tuple]:
     repeaters, age = repeat[0].index("frequency"), repeat[0].index("T")
     observed = (column(repeat, "frequency", lambda row: row[age] > 0),  # NBD: periods > 0
                 column(repeat, "T", lambda row: row[age] > 0))
-    gg_f = column(repeat, "frequency", lambda row: row[repeaters] > 0)
-    gg_m = column(repeat, "monetary_value", lambda row: row[repeaters] > 0)
+    spend = repeat[0].index("monetary_value")
+
+    def repeater(row: list) -> bool:  # gamma-gamma: repeat buyers with a positive mean spend
+        return row[repeaters] > 0 and row[spend] > 0
+
+    gg_f = column(repeat, "frequency", repeater)
+    gg_m = column(repeat, "monetary_value", repeater)
     bg = module.XV_BGNBD_FIT(f, r, t)
     gg = module.XV_GG_FIT(gg_f, gg_m)
-    spend = column(rfm, "total_spend")
-    profit = [spend[0]] + [[v - 40.0] for (v,) in spend[1:]]
+    total = column(rfm, "total_spend")
+    profit = [total[0]] + [[v - 40.0] for (v,) in total[1:]]
     ids = column(rfm, "customer_id")
     score_inputs = [["CustomerID", "spend", "orders"]] + [
-        [i, s, q] for (i,), (s,), (q,) in zip(ids[1:], spend[1:], column(rfm, "frequency")[1:],
+        [i, s, q] for (i,), (s,), (q,) in zip(ids[1:], total[1:], column(rfm, "frequency")[1:],
                                                strict=True)]
     score_model = [["Indicator", "Group", "Weight", "WeightMax", "Direction", "Normalisation"],
                    ["spend", "value", 70, None, "higher", "percentile"],
@@ -52,8 +57,8 @@ def classic_calls(transactions: list[list], module: Any) -> dict[str, tuple]:
         "XV_RFM": (transactions, None, 5),
         "XV_RFM_SEGMENT": (column(rfm, "R"), column(rfm, "F"), column(rfm, "M")),
         "XV_REPEAT": (transactions, None, "weeks"),
-        "XV_DECILES": (spend, column(rfm, "frequency"), 1.5),
-        "XV_PARETO": (spend, 0.8, 0.95),
+        "XV_DECILES": (total, column(rfm, "frequency"), 1.5),
+        "XV_PARETO": (total, 0.8, 0.95),
         "XV_WHALE": (profit,),
         "XV_NBD_P": ([[0.0], [1.0], [2.0], [5.0]], 0.5, 1.2, 2.0),
         "XV_NBD_FIT": observed,
@@ -107,15 +112,18 @@ def lite_args(args: tuple) -> tuple:
     return tuple(out)
 
 
-def transactions_rows(n: int, customers: int, seed: int = 0) -> list[list]:
-    """A synthetic xv_Transactions range (header first) with datetimes, as Excel holds it."""
-    import numpy as np
+def transactions_rows(n: int) -> list[list]:
+    """n purchases as an xv_Transactions range (header first, datetimes as Excel holds them):
+    the CDNOW master log (69,659 purchases) repeated with the copy number in the customer id,
+    so that the models fit as on CDNOW whatever the size."""
+    from xlvalue.datasets import load_cdnow_master
 
-    rng = np.random.default_rng(seed)
-    start = dt.datetime(2023, 1, 1)
-    ids = rng.integers(0, customers, n)
-    days = rng.integers(0, 730, n)
-    amounts = np.round(rng.gamma(2.0, 20.0, n), 2)
-    return [["CustomerID", "Date", "Amount"]] + [
-        [f"C{int(c):06d}", start + dt.timedelta(days=int(d)), float(a)]
-        for c, d, a in zip(ids, days, amounts, strict=True)]
+    df = load_cdnow_master()
+    ids, dates, amounts = (df["CustomerID"].tolist(), df["Date"].dt.to_pydatetime().tolist(),
+                           df["Amount"].astype(float).tolist())
+    rows: list[list] = [["CustomerID", "Date", "Amount"]]
+    copy = 0
+    while len(rows) <= n:
+        rows.extend([f"{c}-{copy}", d, a] for c, d, a in zip(ids, dates, amounts, strict=True))
+        copy += 1
+    return rows[:n + 1]
