@@ -150,3 +150,9 @@ def test_a_plain_run_without_repeat_buyers_says_why_clv_is_skipped(tmp_path):
     assert "xv_out_CLV" not in res.frames and "xv_out_RFM" in res.frames
     assert any(w.startswith("CLV skipped: bgnbd cannot be fitted: no customer made a repeat "
                             "purchase") and "longer window" in w for w in res.warnings)
+
+
+def test_a_udf_table_error_counts_every_problem():
+    rows = [["CustomerID", "Date", "Amount"]] + [[str(i), "2024-01-01", "x"] for i in range(30)]
+    out = xu.XV_RFM(rows)
+    assert out[0][0].startswith(ERROR_PREFIX) and "(+29 more)" in out[0][0]

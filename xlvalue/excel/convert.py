@@ -76,7 +76,8 @@ def table_from_range(value: Any, spec: InputTable, argument: str) -> pd.DataFram
     table, problems = validate_table(RawRange(argument, "", area, rows), spec)
     if problems:
         p = problems[0]
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        total = sum(q.count for q in problems)  # summaries stand for many problems
+        more = f" (+{total - 1:,} more)" if total > 1 else ""
         raise UDFError(f"{argument} {p.cell}: {p.message}{more}")
     assert table is not None
     return table.frame
