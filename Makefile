@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers for make test / test-fast (auto: one per core)
 WORKERS ?= auto
 
-.PHONY: demo test test-fast lint bench templates docs clean libreoffice
+.PHONY: demo test test-fast lint bench templates docs docs-img clean libreoffice
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,10 @@ templates: $(STAMP)
 	cp templates/xlvalue.xlam xlvalue/excel/xlvalue.xlam
 	$(BIN)/xlvalue template new templates/xlvalue_template.xlsx --force
 	$(BIN)/xlvalue template new templates/xlvalue_demo.xlsx --demo --force
+	$(BIN)/xlvalue template new templates/xlvalue_formulas.xlsx --formulas --force
+
+docs-img: $(STAMP)
+	$(BIN)/python docs/make_images.py
 
 docs: $(STAMP)
 	$(BIN)/xlvalue docs contract > docs/workbook-contract.md

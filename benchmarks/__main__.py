@@ -11,6 +11,7 @@ from . import (
     bench_batch,
     bench_busy,
     bench_costing,
+    bench_eval,
     bench_intervals,
     bench_lite,
     bench_models,
@@ -21,7 +22,8 @@ from . import (
 
 GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run,
           "costing": bench_costing.run, "udfs": bench_udfs.run, "batch": bench_batch.run,
-          "busy": bench_busy.run, "intervals": bench_intervals.run, "lite": bench_lite.run}
+          "busy": bench_busy.run, "intervals": bench_intervals.run, "lite": bench_lite.run,
+          "eval": bench_eval.run}
 
 
 def main() -> None:

@@ -166,7 +166,7 @@ def test_ribbon_run_equals_headless_cell_for_cell(demo_book, demo_output):
 def _assert_charts_plot_exactly_their_columns(book) -> None:
     """Every chart's series are the spec's y (then y2) columns, named by their headers, with
     the x column's data as x values; y2 series are lines on the secondary axis."""
-    from xlvalue.pipeline import CHARTS
+    from xlvalue.pipeline import CHARTS, MAX_BARS
 
     checked = 0
     for name in book.names:
@@ -179,6 +179,10 @@ def _assert_charts_plot_exactly_their_columns(book) -> None:
                   for c in range(block.column, block.last_cell.column + 1)}
         charts = {c.name: c for c in sheet.charts}
         for spec in specs:
+            if spec.kind in ("bar", "bar+line") and block.last_cell.row - block.row > MAX_BARS:
+                # a bar per customer is unreadable: no chart, the block says it all
+                assert f"xlvalue {name.name} {spec.title}" not in charts
+                continue
             chart = charts[f"xlvalue {name.name} {spec.title}"]
             series = list(chart.series)
             assert [s.name for s in series] == [*spec.y, *spec.y2], spec.title

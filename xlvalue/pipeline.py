@@ -40,17 +40,20 @@ from xlvalue.workbook.contract import (
     OUTPUTS,
     SETTINGS,
     SHEET_LAYOUT,
+    SUMMARY_SHEET,
     indicator_source,
     output_sheets,
 )
 from xlvalue.workbook.inputs import FileReader, Inputs, available_analyses, read_inputs
-from xlvalue.workbook.sheetxml import Block
+from xlvalue.workbook.ooxml import col_letter, quote_sheet
+from xlvalue.workbook.sheetxml import Block, place_blocks
 from xlvalue.workbook.writer import SheetOutput
 
-__all__ = ["CHARTS", "COLOUR_SCALES", "Progress", "Results", "add_ranking_columns", "alive_chart",
+__all__ = ["CHARTS", "COLOUR_SCALES", "MAX_BARS", "Progress", "Results", "add_ranking_columns", "alive_chart",
            "analyse", "analyse_bgbb", "analyse_costing", "analyse_elasticity", "analyse_ranking",
            "analyse_rfm", "analyse_sbg", "analyse_scores", "compute", "customer_value", "headline",
-           "parse_only", "plan", "run_log", "score_inputs", "sheet_outputs", "survival_chart"]
+           "parse_only", "plan", "run_log", "score_inputs", "sheet_outputs", "summary_blocks",
+           "survival_chart", "value_matrix_chart"]
 
 Progress = Callable[[str], None]
 
@@ -106,6 +109,7 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False, with_history: bool = 
             inputs.log = inputs.log.customers_only()
             inputs.log_released = True
         days = purchase_days(window)
+        _line_item_hint(days, s["FrequencyMode"], inputs.warnings)
     summary = rfm_summary(inputs.log, inputs.as_of, s["PeriodUnit"], s["FrequencyMode"],
                           s["MonetaryMode"], days=days)
     repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)
@@ -120,7 +124,9 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False, with_history: bool = 
     table = scored.table
     if inputs.customers is not None and not inputs.customers.empty:
         extra = inputs.customers.set_index("CustomerID")
-        for pos, col in enumerate(c for c in ("Name", "Group") if c in extra):
+        for pos, col in enumerate(c for c in ("Name", "Group")  # columns that hold something
+                                  if c in extra and extra[c].fillna("").astype(str).str.strip()
+                                  .ne("").any()):
             table.insert(1 + pos, col.lower(),
                          extra[col].reindex(table["customer_id"]).fillna("").to_numpy())
     unmatched = int((table["segment"] == "Unclassified").sum())
@@ -134,6 +140,18 @@ def analyse_rfm(inputs: Inputs, release_log: bool = False, with_history: bool = 
         "xv_out_Repeat": repeat,
     }
     return table, frames, history
+
+
+def _line_item_hint(days, mode: str, warnings: list[str]) -> None:
+    """A log of order lines (several rows per customer and day) counted row by row inflates
+    frequency: say so, and how to count purchase days instead."""
+    if mode != "purchases" or not len(days.purchases):
+        return
+    rows, n_days = int(days.purchases.sum()), len(days.purchases)
+    if rows >= 1.5 * n_days and rows - n_days >= 100:
+        warnings.append(f"{rows:,} purchase rows fall on {n_days:,} customer-days: if a row is "
+                        "an order line rather than an order, set FrequencyMode=days in "
+                        "xv_Settings to count purchase days")
 
 
 def add_ranking_columns(inputs: Inputs, table: pd.DataFrame) -> None:
@@ -171,7 +189,7 @@ CHARTS: dict[str, list[ChartSpec]] = {
                                x_title="% of customers (ranked by profit)",
                                y_title="% of total profit")],
     "xv_out_Segments": [ChartSpec("bar", "Customers per segment", "segment", ("customers",))],
-    "xv_out_CLV": [ChartSpec("scatter", "Value matrix: actual vs potential value", "clv",
+    "xv_out_CLV": [ChartSpec("scatter", "Value matrix (actual vs potential)", "clv",
                              ("potential_value",), x_title="actual value (CLV)",
                              y_title="potential value")],
     "xv_out_Forecast": [ChartSpec("bar", "CRM gross margin by period", "period", ("crm_margin",))],
@@ -269,27 +287,87 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
                     results.frames["xv_out_Holdout"] = clv.holdout
                 results.frames.update(clv.diagnostics)
             results.warnings.extend(clv.warnings)
-    if "scores" in analyses:
-        say("weighted scores")
-        results.frames.update(analyse_scores(inputs, table, clv_table, results.warnings))
-    if "costing" in analyses:
-        say("activity-based cost allocation and profitability")
-        results.frames.update(analyse_costing(inputs, results.warnings))
-    if "elasticity" in analyses:
-        results.frames["xv_out_Elasticity"] = analyse_elasticity(inputs)
-    if "bgbb" in analyses:
-        say("BG/BB on the transaction opportunities")
-        results.frames.update(analyse_bgbb(inputs))
-    if "sbg" in analyses:
-        say("shifted-beta-geometric retention of the cohorts")
-        results.frames.update(analyse_sbg(inputs))
+    steps = (("scores", "weighted scores",
+              lambda: analyse_scores(inputs, table, clv_table, results.warnings)),
+             ("costing", "activity-based cost allocation and profitability",
+              lambda: analyse_costing(inputs, results.warnings)),
+             ("elasticity", "price elasticity",
+              lambda: {"xv_out_Elasticity": analyse_elasticity(inputs)}),
+             ("bgbb", "BG/BB on the transaction opportunities", lambda: analyse_bgbb(inputs)),
+             ("sbg", "shifted-beta-geometric retention of the cohorts",
+              lambda: analyse_sbg(inputs)))
+    for name, message, step in steps:
+        if name not in analyses:
+            continue
+        say(message)
+        try:
+            results.frames.update(step())
+        except InputError as exc:
+            if explicit:  # asked for by name (--only): its failure fails the run
+                raise
+            results.warnings.append(f"{name} not run: {_first_problem(exc)}")
+            results.analyses.remove(name)
     results.warnings.extend(inputs.warnings)
-    results.charts = {k: v for k, v in CHARTS.items() if k in results.frames}
+    results.charts = {k: [c for c in v if _readable(c, results.frames[k])]
+                      for k, v in CHARTS.items() if k in results.frames}
+    if "xv_out_CLV" in results.frames and "xv_out_ValueMatrix" in results.frames:
+        matrix = value_matrix_chart(results.frames["xv_out_CLV"],
+                                    results.frames["xv_out_ValueMatrix"])
+        results.charts["xv_out_CLV"] = [matrix if c.title == matrix.title else c
+                                        for c in results.charts.get("xv_out_CLV", [])]
     if "xv_out_AliveMatrix" in results.frames:
         results.charts["xv_out_AliveMatrix"] = [alive_chart(results.frames["xv_out_AliveMatrix"])]
     if "xv_out_SBG" in results.frames:
         results.charts["xv_out_SBG"] = [survival_chart(results.frames["xv_out_SBG"])]
     return results
+
+
+MAX_BARS = 60  # a bar chart of more categories is unreadable: the block says it all
+
+
+def _readable(spec: ChartSpec, frame: pd.DataFrame) -> bool:
+    """Bar charts are drawn for blocks of up to MAX_BARS rows (a bar per customer is not)."""
+    return spec.kind not in ("bar", "bar+line") or len(frame) <= MAX_BARS
+
+
+def _nice(x: float) -> float:
+    """x rounded up to a round axis bound (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of 10)."""
+    if not x > 0 or not np.isfinite(x):
+        return 0.0
+    p = 10.0 ** np.floor(np.log10(x))
+    steps = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+    return float(next((m * p for m in steps if m * p >= x * (1 - 1e-12)), x))
+
+
+def value_matrix_chart(clv: pd.DataFrame, matrix: pd.DataFrame) -> ChartSpec:
+    """The value matrix as a scatter of actual (CLV) against potential value whose axes cross
+    at the two thresholds (the quadrant lines), each class labelled at one of its customers
+    near the middle of its quadrant (MVC, MGC, Migrator, BZ).
+
+    The axes end at a round number above the 99th percentile, so that a few giants do not
+    squeeze every other customer into one corner."""
+    a = clv["clv"].to_numpy(dtype=float)
+    p = np.nan_to_num(clv["potential_value"].to_numpy(dtype=float), nan=0.0)
+    ta = float(matrix["actual_threshold"].iloc[0])
+    tp = float(matrix["potential_threshold"].iloc[0])
+    x_hi = _nice(max(float(np.quantile(a, 0.99)), ta) * 1.1) if len(a) else 1.0
+    x_lo = -_nice(-float(np.quantile(a, 0.005)) * 1.1) if len(a) and a.min() < 0 else 0.0
+    y_hi = _nice(max(float(np.quantile(p, 0.99)), tp) * 1.1) if len(p) else 1.0
+    x_hi, y_hi = x_hi or 1.0, y_hi or 1.0
+    centres = {"MVC": ((ta + x_hi) / 2, (tp + y_hi) / 2), "MGC": (ta / 2, (tp + y_hi) / 2),
+               "Migrator": (ta / 2, tp / 2), "BZ": (x_lo / 2, y_hi / 2)}
+    classes = clv["value_class"].to_numpy()
+    labels = []
+    for name, (cx, cy) in centres.items():
+        rows = np.flatnonzero((classes == name) & (a >= x_lo) & (a <= x_hi) & (p <= y_hi))
+        if len(rows):  # the class's customer nearest the middle of its quadrant
+            d = ((a[rows] - cx) / (x_hi - x_lo)) ** 2 + ((p[rows] - cy) / y_hi) ** 2
+            labels.append((int(rows[np.argmin(d)]), "value_class"))
+    return ChartSpec("scatter", "Value matrix (actual vs potential)", "clv",
+                     ("potential_value",), width_cols=10, height_rows=20,
+                     x_title="actual value (CLV); dashed: the thresholds",
+                     y_title="potential value", cross_x=ta, cross_y=tp, labels=tuple(labels),
+                     x_min=x_lo, x_max=x_hi, y_min=0.0, y_max=y_hi)
 
 
 def score_inputs(inputs: Inputs, rfm: pd.DataFrame | None, clv: pd.DataFrame | None
@@ -426,18 +504,69 @@ def run_log(inputs: Inputs, results: Results, started: dt.datetime) -> pd.DataFr
 
 
 def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
-    """Group result frames into xlvalue's sheets, in contract order."""
+    """Group result frames into xlvalue's sheets, in contract order, behind an xv_Summary
+    sheet (headline figures, warnings, links to every block and chart) that the workbook
+    opens on."""
     frames = dict(results.frames)
     frames["xv_out_RunLog"] = log
     by_sheet: dict[str, list[Block]] = {}
     for spec in OUTPUTS:
         if spec.name in frames:
+            frame = frames[spec.name]
+            charts = results.charts.get(spec.name, [])
             by_sheet.setdefault(spec.sheet, []).append(
-                Block(spec.name, spec.sheet, frames[spec.name], title=f"{spec.name}: {spec.doc}",
-                      charts=results.charts.get(spec.name, []),
+                Block(spec.name, spec.sheet, frame, title=f"{spec.name}: {spec.doc}",
+                      charts=charts, empty_note=EMPTY_NOTES.get(spec.name, ""),
                       colour_scale_from=COLOUR_SCALES.get(spec.name)))
-    return [SheetOutput(name, by_sheet[name], SHEET_LAYOUT.get(name, "vertical"))
-            for name in output_sheets() if name in by_sheet]
+    sheets = [SheetOutput(name, by_sheet[name], SHEET_LAYOUT.get(name, "vertical"))
+              for name in output_sheets() if name in by_sheet]
+    return [SheetOutput(SUMMARY_SHEET, summary_blocks(results, sheets), "vertical", active=True),
+            *sheets]
+
+
+# what an empty block says instead of data rows (and instead of a chart)
+EMPTY_NOTES = {
+    "xv_out_Holdout": "no holdout rows: no customer bought in both calibration and holdout",
+    "xv_out_ScoreMovers": "no customer moved between its score rank and its revenue rank",
+    "xv_out_ProfitWhale": "no whale curve: the objects' total profit is not positive",
+}
+
+
+def _where(sheet: str, row: int, col: int) -> str:
+    return f"{quote_sheet(sheet)}!{col_letter(col)}{row + 1}"
+
+
+def summary_blocks(results: Results, sheets: list[SheetOutput]) -> list[Block]:
+    """The xv_Summary sheet: headline figures, warnings, and a contents table whose links go
+    to every block (its title cell) and chart (its top-left cell)."""
+    docs = {o.name: o.doc for o in OUTPUTS}
+    rows, links = [], []
+    for out in sheets:
+        for pb in place_blocks(out.blocks, out.layout):
+            frame = pb.block.frame
+            rows.append((out.name, pb.block.name, len(frame),
+                         f"{out.name}!{col_letter(pb.first_col)}{pb.header_row}",
+                         docs.get(pb.block.name, "")))
+            links.append(_where(out.name, pb.header_row - 1, pb.first_col))
+            if not len(frame):
+                continue
+            for spec, (r, c) in zip(pb.block.charts, pb.chart_cells, strict=True):
+                rows.append((out.name, f"chart: {spec.title}", None,
+                             f"{out.name}!{col_letter(c)}{r + 1}", f"chart of {pb.block.name}"))
+                links.append(_where(out.name, r, c))
+    contents = pd.DataFrame(rows, columns=["sheet", "block", "rows", "go_to", "what"])
+    contents["rows"] = contents["rows"].astype("Int64")
+    warnings = pd.DataFrame({"warning": results.warnings}, dtype=object)
+    docs_of = {o.name: o.doc for o in OUTPUTS}
+    return [
+        Block("xv_out_Summary", SUMMARY_SHEET, headline(results, with_blocks=False),
+              title=f"xlvalue results: {', '.join(results.analyses) or 'no analysis'}"),
+        Block("xv_out_Warnings", SUMMARY_SHEET, warnings, title="xv_out_Warnings: "
+              f"{docs_of['xv_out_Warnings']}", empty_note="no warnings"),
+        Block("xv_out_Contents", SUMMARY_SHEET, contents,
+              title="xv_out_Contents: where each result is (click a go_to cell)",
+              links={"go_to": links}),
+    ]
 
 
 def plan(reader, only: str | None) -> tuple[set[str], list[str]]:
@@ -476,15 +605,44 @@ def compute(reader, only: str | None, progress: Progress | None = None,
     started = started or dt.datetime.now(dt.UTC)
     say = progress or (lambda _m: None)
     analyses, skipped = plan(reader, only)
-    inputs = read_inputs(reader, analyses, read_file, file_roots)
+    failed: dict[str, InputError] = {}
+    try:
+        inputs = read_inputs(reader, analyses, read_file, file_roots)
+    except InputError as exc:
+        if only is not None or len(analyses) < 2:
+            raise
+        # a plain run: find the analyses whose own inputs are at fault, run the others
+        base: set[str] = set()  # the log's analyses, which scores on rfm./clv. lean on
+        for analysis in sorted(analyses, key=lambda a: a != "rfm"):
+            try:
+                read_inputs(reader, {analysis} | base, read_file, file_roots)
+                if analysis == "rfm":
+                    base = {"rfm"}
+            except InputError as one:
+                failed[analysis] = one
+        if len(failed) == len(analyses) or not failed:
+            raise exc from None
+        analyses = analyses - set(failed)
+        inputs = read_inputs(reader, analyses, read_file, file_roots)
     results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True)
+    for analysis, exc in failed.items():
+        results.warnings.append(f"{analysis} not run: {_first_problem(exc)}")
     if skipped:
-        results.warnings.append(f"skipped (their input ranges are absent): {', '.join(skipped)}")
+        results.warnings.append(f"skipped (their input ranges are absent or empty): "
+                                f"{', '.join(skipped)}")
     return inputs, results, run_log(inputs, results, started)
 
 
-def headline(results: Results) -> pd.DataFrame:
-    """A short summary table for the console."""
+def _first_problem(exc: InputError) -> str:
+    """The first problem of an error, and how many more there are."""
+    lines = exc.summary().splitlines()
+    more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+    return (lines[0] if lines else str(exc)) + more
+
+
+def headline(results: Results, with_blocks: bool = True) -> pd.DataFrame:
+    """Headline figures of a run (the console summary and the xv_out_Summary block); with
+    with_blocks also each block's row count."""
     rows = []
     rfm = results.frames.get("xv_out_RFM")
     if rfm is not None:
@@ -502,6 +660,49 @@ def headline(results: Results) -> pd.DataFrame:
         p = peak.iloc[0]
         rows.append(("whale curve peak", f"{p['peak_pct_profit']:.1f}% of profit at "
                                          f"{p['at_pct_customers']:.1f}% of customers"))
-    for name, frame in results.frames.items():
-        rows.append((name, f"{len(frame):,} rows"))
+    rows.extend(_more_figures(results))
+    if with_blocks:
+        for name, frame in results.frames.items():
+            rows.append((name, f"{len(frame):,} rows"))
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _more_figures(results: Results) -> list[tuple[str, str]]:
+    """Headline figures of CLV, scores, costing and elasticity."""
+    rows = []
+    f = results.frames
+    clv = f.get("xv_out_CLV")
+    if clv is not None and len(clv):
+        rows.append(("total CLV", f"{clv['clv'].sum():,.2f} over the horizon, "
+                                  f"mean P(alive) {clv['p_alive'].mean():.1%}"))
+    matrix = f.get("xv_out_ValueMatrix")
+    if matrix is not None:
+        rows.append(("value classes", ", ".join(f"{c} {int(n):,}" for c, n in
+                                                 zip(matrix["value_class"], matrix["customers"],
+                                                     strict=True))))
+    scores = f.get("xv_out_Scores")
+    if scores is not None and len(scores) and "rank" in scores:
+        top = scores.sort_values("rank").iloc[0]
+        rows.append(("top score", f"{top.iloc[0]} (score {top['score']:,.1f})"))
+    movers = f.get("xv_out_ScoreMovers")
+    if movers is not None and len(movers) and {"rank_change", "revenue_rank"} <= set(movers):
+        m = movers.iloc[0]
+        rows.append(("biggest mover", f"{m.iloc[0]}: revenue rank {int(m['revenue_rank'])} -> "
+                                      f"score rank {int(m['rank'])}"))
+    prof = f.get("xv_out_Profitability")
+    if prof is not None and len(prof):
+        losing = int((prof["profit_fac"] < 0).sum())
+        rows.append(("profit (FAC)", f"{prof['profit_fac'].sum():,.2f} on {len(prof):,} objects, "
+                                     f"{losing:,} losing money"))
+    pw = f.get("xv_out_ProfitWhale")
+    if pw is not None and len(pw):
+        i = int(pw["pct_profit"].to_numpy().argmax())
+        rows.append(("profit whale peak", f"{pw['pct_profit'].iloc[i]:.1f}% of profit at "
+                                          f"{pw['pct_customers'].iloc[i]:.1f}% of objects"))
+    el = f.get("xv_out_Elasticity")
+    if el is not None and len(el) and "arc_elasticity" in el:
+        elastic = int((el["arc_elasticity"].abs() > 1).sum())
+        rows.append(("price elasticity", f"{elastic} of {len(el)} group(s) elastic (|E| > 1)"))
+    if results.warnings:
+        rows.append(("warnings", f"{len(results.warnings)} (see xv_out_Warnings)"))
+    return rows

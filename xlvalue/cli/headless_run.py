@@ -81,7 +81,8 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
     backup = None
     if in_place:
         backup = book.with_name(book.name + ".bak")
-        atomic_write(backup, lambda tmp: shutil.copy2(book, tmp))
+        if not backup.exists():  # a second --in-place run keeps the pristine original
+            atomic_write(backup, lambda tmp: shutil.copy2(book, tmp))
     say(f"writing {target.name}")
     write_outputs(book, target, sheet_outputs(results, log))
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()

@@ -7,14 +7,18 @@ one-line message and exit 1 (`--debug` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
 from xlvalue import __version__
 from xlvalue.errors import InputError, XlvalueError
+from xlvalue.workbook.contract import ANALYSES, SUMMARY_SHEET
 
 __all__ = ["EXIT_INTERNAL", "EXIT_USER", "build_parser", "cmd_addin", "cmd_batch", "cmd_check",
-           "cmd_docs", "cmd_eval", "cmd_run", "cmd_template", "main"]
+           "cmd_docs", "cmd_eval", "cmd_run", "cmd_template", "main", "readable", "writable"]
 
 EXIT_USER = 2
 EXIT_INTERNAL = 1
@@ -26,8 +30,57 @@ def _progress(quiet: bool):
     return lambda msg: print(f"  {msg} ...", file=sys.stderr)
 
 
+def readable(path: str | Path, what: str = "input workbook") -> Path:
+    """An existing input file, or a clear user error naming it (before any work is done)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such {what}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a {what}")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: the {what} cannot be read (permission denied)")
+    return path
+
+
+def writable(path: str | Path, what: str = "output", replace: bool = True) -> Path:
+    """A target that can be written: its folder exists and is writable (new files are made
+    there, then moved over the target), and an existing target may be replaced. Checked
+    before computing, so a long run never ends in 'cannot write'."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{path}: the folder of the {what} ({folder}) does not exist")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name for the {what}")
+    if path.exists() and not replace:
+        raise InputError(f"{path}: exists; use --force to replace it")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: the folder {folder} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{path}: the {what} is read-only")
+    return path
+
+
+def _quiet_dask() -> None:
+    """Dask's own log lines (scheduler and worker start-up) stay out of the console."""
+    for name in ("distributed", "distributed.scheduler", "distributed.worker",
+                 "distributed.nanny", "distributed.http.proxy", "bokeh"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from xlvalue.cli.headless_run import run_workbook
+    from xlvalue.cli.headless_run import default_output, run_workbook
+
+    book = readable(args.book)
+    if args.in_place:
+        writable(book, "input workbook (--in-place)")
+        bak = book.with_name(book.name + ".bak")
+        if not bak.exists():
+            writable(bak, "backup")
+    else:
+        writable(args.output or default_output(book))
+    if args.scheduler:
+        _quiet_dask()
 
     report = run_workbook(args.book, args.output, args.only, args.in_place,
                           _progress(args.quiet), args.scheduler, _roots(args))
@@ -36,8 +89,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         for w in report.results.warnings:
             print(f"warning: {w}", file=sys.stderr)
         if report.backup:
-            print(f"backup of the input: {report.backup}")
-    print(f"results written to {report.output} ({report.seconds:.1f} s)")
+            print(f"backup of the original input: {report.backup}")
+    print(f"results written to {report.output} ({report.seconds:.1f} s); it opens on the "
+          f"{SUMMARY_SHEET} sheet")
     return 0
 
 
@@ -56,7 +110,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from xlvalue.pipeline import compute
     from xlvalue.workbook.reader import WorkbookReader
 
-    reader = WorkbookReader.open(args.book)
+    reader = WorkbookReader.open(readable(args.book))
     try:
         inputs, results, _ = compute(reader, args.only, file_roots=_roots(args))
     finally:
@@ -72,15 +126,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_template(args: argparse.Namespace) -> int:
     from xlvalue.workbook.template import build_template
 
-    path = Path(args.path)
-    if path.exists() and not args.force:
-        raise InputError(f"{path}: exists; use --force to replace it")
+    path = writable(args.path, "template", replace=args.force)
     if path.suffix.lower() not in (".xlsx",):
         raise InputError(f"{path}: templates are .xlsx files")
     from xlvalue.workbook.presets import PRESETS
 
     if args.preset and args.preset not in PRESETS:
         raise InputError(f"unknown preset '{args.preset}'; choose from {', '.join(PRESETS)}")
+    if args.formulas:
+        if args.demo or args.preset:
+            raise InputError("--formulas builds the formulas workbook; it takes no --demo/--preset")
+        from xlvalue.formula_eval.formulas_workbook import build_formulas_workbook
+
+        build_formulas_workbook(path)
+        print(f"formulas workbook written to {path} (compute it with: xlvalue eval {path})")
+        return 0
     build_template(path, demo=args.demo, preset=args.preset)
     print(f"template written to {path}")
     return 0
@@ -97,6 +157,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from xlvalue.cli.batch import expand, run_batch, write_table
 
     books = expand(args.patterns)
+    if args.output:
+        out = Path(args.output)
+        if not out.is_dir():
+            raise InputError(f"{out}: the output folder does not exist")
+        writable(out / "x.xlsx", "results folder")
+    if args.summary:
+        writable(args.summary, "summary")
+    if args.scheduler:
+        _quiet_dask()
     summary = run_batch(books, args.jobs, Path(args.output) if args.output else None, args.only,
                         args.scheduler, progress=not args.quiet, file_roots=_roots(args))
     ok = int((summary["status"] == "ok").sum())
@@ -114,30 +183,38 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from xlvalue.formula_eval.evaluate import evaluate, write_cached_values, write_report
 
-    book = Path(args.book)
-    results = evaluate(book)
+    book = readable(args.book)
     report = Path(args.report) if args.report else book.with_name(f"{book.stem}_xv_values.csv")
+    writable(report, "values report")
+    if args.output:
+        if Path(args.output).resolve() == book.resolve():
+            raise InputError(f"{args.output}: -o would overwrite the input")
+        writable(args.output, "workbook copy")
+    results = evaluate(book, _progress(args.quiet))
     write_report(results, report)
     anchors = sum(1 for r in results if r.formula)
     errors = [r for r in results if r.formula and isinstance(r.value, str)
               and r.value.startswith("#")]
-    print(f"{anchors} XV_ formula(s) computed, {len(results)} cell value(s); report: {report}")
+    failed = f" ({len(errors)} show an error, listed below)" if errors else ""
+    print(f"{anchors} XV_ formula(s) computed{failed}, {len(results)} cell value(s); "
+          f"report: {report}")
     for r in errors[:20]:
         print(f"warning: {r.sheet}!{r.cell}: {r.value}", file=sys.stderr)
+    # an Excel error code (#VALUE!, #NAME?) means the formula could not be computed at all;
+    # '#XV! ...' cells carry a readable message about their arguments
+    status = EXIT_USER if any(not r.value.startswith("#XV!") for r in errors) else 0
     if args.output:
         out = Path(args.output)
-        if out.resolve() == book.resolve():
-            raise InputError(f"{out}: -o would overwrite the input")
         write_cached_values(book, out, results)
         print(f"workbook with cached values written to {out}")
-    return 0
+    return status
 
 
 def cmd_addin(args: argparse.Namespace) -> int:
     from xlvalue.excel import addin
 
     if args.addin_command == "build":
-        path = addin.build_addin(args.path)
+        path = addin.build_addin(writable(args.path, "add-in"))
         print(f"add-in written to {path}")
     elif args.addin_command == "install":
         target, message = addin.install(Path(args.addin) if args.addin else None)
@@ -151,68 +228,104 @@ def cmd_addin(args: argparse.Namespace) -> int:
     return 0
 
 
+EXAMPLES = """examples:
+  xlvalue template new demo.xlsx --demo        a workbook filled with the CDNOW sample
+  xlvalue run demo.xlsx                        every analysis with inputs -> demo_xlvalue.xlsx
+  xlvalue run demo.xlsx --only rfm,ranking -o out.xlsx
+  xlvalue check demo.xlsx                      validate without writing
+  xlvalue eval templates/xlvalue_formulas.xlsx compute the XV_ formulas without Excel
+  xlvalue batch 'data/*.xlsx' -j 2 -o results/ --summary summary.csv
+
+run 'xlvalue COMMAND --help' for the options of one command."""
+
+ONLY_HELP = f"comma-separated analyses, any of: {', '.join(ANALYSES)}"
+ALLOW_HELP = ("a folder besides the workbook's that a TransactionsFile may be read from "
+              "(repeatable); other absolute or ../ paths are refused")
+
+
+def _sub(sub, name: str, help_: str, examples: str = "") -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".",
+                          epilog=f"examples:\n{examples}" if examples else None,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xlvalue", description="Customer-value analytics on "
-                                "named ranges of Excel workbooks, headless.")
+                                "named ranges of Excel workbooks, headless.", epilog=EXAMPLES,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"xlvalue {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the analyses and write the xv_out_* blocks")
+    run = _sub(sub, "run", "run the analyses and write the xv_out_* blocks",
+               "  xlvalue run book.xlsx                   -> book_xlvalue.xlsx, opens on "
+               "xv_Summary\n"
+               "  xlvalue run book.xlsx --only clv -o clv.xlsx\n"
+               "  xlvalue run book.xlsm --in-place        (keeps book.xlsm.bak)")
     run.add_argument("book", help="input workbook (.xlsx or .xlsm)")
     run.add_argument("-o", "--output", help="output workbook (default: <stem>_xlvalue.<ext>)")
-    run.add_argument("--only", help="comma-separated analyses: rfm,ranking,clv,scores,costing,"
-                     "elasticity (default: every analysis the workbook has inputs for)")
+    run.add_argument("--only", help=ONLY_HELP + " (default: every analysis the workbook has "
+                     "inputs for; with --only a missing input is an error)")
     run.add_argument("--in-place", action="store_true",
                      help="rewrite the input workbook itself (a .bak copy is kept)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
     run.add_argument("--scheduler", help="Dask scheduler address or 'local': read the "
                      "TransactionsFile in parts on the cluster, each reduced to purchase days")
     run.add_argument("--allow-files-from", action="append", metavar="DIR",
-                     help="a folder besides the workbook's that a TransactionsFile may be read "
-                     "from (repeatable); other absolute or ../ paths are refused")
+                     help=ALLOW_HELP)
     run.set_defaults(func=cmd_run)
 
-    ev = sub.add_parser("eval", help="compute the XV_ formulas of a workbook without Excel")
-    ev.add_argument("book")
+    ev = _sub(sub, "eval", "compute the XV_ formulas of a workbook without Excel",
+              "  xlvalue eval templates/xlvalue_formulas.xlsx -o computed.xlsx")
+    ev.add_argument("book", help="workbook whose cells call XV_ functions (.xlsx or .xlsm)")
     ev.add_argument("--report", help="values report, .csv or .json (default <stem>_xv_values.csv)")
     ev.add_argument("-o", "--output", help="copy of the workbook with the computed cached values")
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     ev.set_defaults(func=cmd_eval)
 
-    batch = sub.add_parser("batch", help="run many workbooks in parallel")
+    batch = _sub(sub, "batch", "run many workbooks in parallel",
+                 "  xlvalue batch 'data/**/*.xlsx' -j 2 -o results/ --summary summary.csv")
     batch.add_argument("patterns", nargs="+", help="workbooks or glob patterns ('data/**/*.xlsx')")
     batch.add_argument("-j", "--jobs", type=int, default=1, help="parallel processes (default 1)")
     batch.add_argument("-o", "--output", help="folder for the results (default: beside each book)")
-    batch.add_argument("--only", help="comma-separated analyses")
+    batch.add_argument("--only", help=ONLY_HELP)
     batch.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster")
     batch.add_argument("--summary", help="write a CSV or JSON summary to this file")
     batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     batch.add_argument("--allow-files-from", action="append", metavar="DIR",
-                     help="a folder besides the workbook's that a TransactionsFile may be read "
-                     "from (repeatable); other absolute or ../ paths are refused")
+                     help=ALLOW_HELP)
     batch.set_defaults(func=cmd_batch)
 
-    check = sub.add_parser("check", help="validate the inputs without writing anything")
-    check.add_argument("book")
-    check.add_argument("--only", help="analyses whose inputs to check")
+    check = _sub(sub, "check", "validate the inputs without writing anything",
+                 "  xlvalue check book.xlsx --only costing")
+    check.add_argument("book", help="workbook to validate (.xlsx or .xlsm)")
+    check.add_argument("--only", help=ONLY_HELP + " (whose inputs to check)")
     check.add_argument("--allow-files-from", action="append", metavar="DIR",
-                     help="a folder besides the workbook's that a TransactionsFile may be read "
-                     "from (repeatable); other absolute or ../ paths are refused")
+                     help=ALLOW_HELP)
     check.set_defaults(func=cmd_check)
 
-    tpl = sub.add_parser("template", help="build workbooks from the contract")
-    tsub = tpl.add_subparsers(dest="template_command", required=True)
-    new = tsub.add_parser("new", help="write a new template workbook")
-    new.add_argument("path")
-    new.add_argument("--demo", action="store_true", help="fill it with the CDNOW sample")
+    tpl = _sub(sub, "template", "build workbooks from the contract",
+               "  xlvalue template new my.xlsx\n  xlvalue template new demo.xlsx --demo\n"
+               "  xlvalue template new convergys.xlsx --preset convergys --demo")
+    tsub = tpl.add_subparsers(dest="template_command", required=True, metavar="ACTION")
+    new = _sub(tsub, "new", "write a new template workbook",
+               "  xlvalue template new demo.xlsx --demo --force")
+    new.add_argument("path", help="the .xlsx file to write")
+    new.add_argument("--demo", action="store_true", help="fill every input table with demo data "
+                     "(the CDNOW sample, customers, cost to serve; with --preset its worked "
+                     "example)")
     new.add_argument("--force", action="store_true", help="replace an existing file")
+    new.add_argument("--formulas", action="store_true", help="write the workbook of XV_ "
+                     "formulas over its own data instead (templates/xlvalue_formulas.xlsx)")
     new.add_argument("--preset", help="score model: convergys, key-account-17, delivered-value")
     new.set_defaults(func=cmd_template)
 
-    add = sub.add_parser("addin", help="build, install or configure the Excel add-in")
-    asub = add.add_subparsers(dest="addin_command", required=True)
+    add = _sub(sub, "addin", "build, install or configure the Excel add-in",
+               "  xlvalue addin build templates/xlvalue.xlam\n  xlvalue addin install")
+    asub = add.add_subparsers(dest="addin_command", required=True, metavar="ACTION")
     b = asub.add_parser("build", help="build xlvalue.xlam from its text sources")
-    b.add_argument("path", nargs="?", default="xlvalue.xlam")
+    b.add_argument("path", nargs="?", default="xlvalue.xlam",
+                   help="the .xlam file to write (default xlvalue.xlam)")
     b.set_defaults(func=cmd_addin)
     i = asub.add_parser("install", help="copy the add-in into Excel's startup folder")
     i.add_argument("--addin", help="the .xlam to install (default: the one in the package)")
@@ -223,8 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--interpreter", help="Python to run (default: this one)")
     c.set_defaults(func=cmd_addin)
 
-    docs = sub.add_parser("docs", help="print generated documentation")
-    dsub = docs.add_subparsers(dest="docs_command", required=True)
+    docs = _sub(sub, "docs", "print generated documentation",
+                "  xlvalue docs contract > docs/workbook-contract.md")
+    dsub = docs.add_subparsers(dest="docs_command", required=True, metavar="TOPIC")
     contract = dsub.add_parser("contract", help="the workbook contract as Markdown")
     contract.set_defaults(func=cmd_docs)
     udf_doc = dsub.add_parser("udfs", help="the XV_ worksheet functions as Markdown")
@@ -232,9 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum, _frame) -> None:
+    """SIGTERM (a cron timeout, kill) unwinds like Ctrl-C, so temporary files are removed."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (embedded): leave signals alone
+        previous = None
     try:
         return args.func(args)
     except InputError as exc:
@@ -247,12 +370,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; no output was written", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file that vanished or a disk that filled while working
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_USER
     except Exception as exc:  # last resort: one line, no traceback unless asked
         if args.debug:
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
               file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

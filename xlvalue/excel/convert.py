@@ -99,7 +99,7 @@ def numbers(value: Any, argument: str, allow_empty: bool = False) -> np.ndarray:
     """A column or row of finite numbers (a first cell that is a header label is skipped;
     numeric text is read by the workbook contract's rule, so '29,50' and 'nan' are refused)."""
     flat = [c for row in as_rows(value) for c in row]
-    if flat and is_header(flat[0]):
+    if len(flat) > 1 and is_header(flat[0]):  # a lone text is a wrong value, not a header
         flat = flat[1:]
     out = np.empty(len(flat))
     for i, v in enumerate(flat):

@@ -112,6 +112,8 @@ class XlwingsWorkbook(RangeSource):
             sheet.range((r0 - 1, c0)).value = _cell_out(pb.block.title)
         rows = [[_cell_out(str(c)) for c in frame.columns], *frame_rows(frame, text=_cell_out)]
         sheet.range((r0, c0)).value = rows
+        if not len(frame):  # an empty block says why, as the headless writer does
+            sheet.range((r0 + 1, c0)).value = _cell_out(pb.block.empty_note or "no rows")
         for j, column in enumerate(frame.columns):
             fmt = NUMBER_FORMATS.get(column_kind(frame.iloc[:, j], str(column)))
             if fmt and len(frame):

@@ -26,7 +26,15 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import EXCEL_EPOCH, is_excel_error
-from xlvalue.workbook.ooxml import NS_MAIN, cell_ref, col_index, parse_xml, rels_path, to_bytes
+from xlvalue.workbook.ooxml import (
+    NS_MAIN,
+    cell_ref,
+    col_index,
+    parse_xml,
+    quote_sheet,
+    rels_path,
+    to_bytes,
+)
 from xlvalue.workbook.writer import _Package, atomic_write
 
 __all__ = ["SPILL_REF", "XV_CALL", "Evaluated", "evaluate", "write_cached_values", "write_report"]
@@ -63,6 +71,28 @@ def _register() -> None:
         funcs[name] = wrap_ranges_func(call)
 
 
+# result shapes of the plain (non-array) XV_ cells, by the alias their formula calls
+_SHAPES: dict[str, tuple[int, int]] = {}
+TOP_CALL = re.compile(r"^=\s*(?:_xludf\.)?(XV_[A-Z_]+)\s*\(", re.I)
+
+
+def _register_alias(alias: str, name: str) -> None:
+    """Register `alias` as XV_ function `name` that also records its result's shape, so that
+    a plain formula whose result is an array can be spilled as Excel 365 spills it."""
+    from formulas.functions import get_functions, wrap_ranges_func
+
+    from xlvalue.excel import udfs
+
+    core = getattr(udfs, name.upper())
+
+    def call(*args):
+        out = np.atleast_2d(np.asarray(core(*[_from_formulas(a) for a in args]), dtype=object))
+        _SHAPES[alias] = out.shape
+        return out
+
+    get_functions()[alias] = wrap_ranges_func(call)
+
+
 def _from_formulas(value: Any) -> Any:
     """formulas hands ranges as 2-D arrays with its own empty marker; make them lists."""
     arr = np.asarray(value, dtype=object)
@@ -82,50 +112,180 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _prepare(book: Path, tmp: Path) -> tuple[Path, list[tuple[str, str, str]]]:
-    """A copy with XV_ formulas normalised: no _xludf prefix, spill refs as ranges."""
-    wb = openpyxl.load_workbook(book)
-    spills: dict[tuple[str, str], str] = {}
-    cells: list[tuple[str, str, str]] = []
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                v = c.value
-                text = v.text if isinstance(v, ArrayFormula) else v
-                if isinstance(text, str) and text.startswith("=") and XV_CALL.search(text):
-                    if isinstance(v, ArrayFormula):
-                        spills[(ws.title, c.coordinate)] = v.ref
-                    cells.append((ws.title, c.coordinate, text))
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                v = c.value
-                is_array = isinstance(v, ArrayFormula)
-                text = v.text if is_array else v
-                if not (isinstance(text, str) and text.startswith("=")):
+def _scan(book: Path) -> tuple[list[str], dict[str, dict[str, tuple[str, str | None]]],
+                              dict[str, list[tuple[str, str]]]]:
+    """Sheet names, each sheet's formula cells {A1: (formula, array range or None)} and the
+    defined names, read straight from the package XML (openpyxl would build every cell)."""
+    from xlvalue.workbook.ooxml import NS_REL, open_package, read_part, resolve_target
+
+    m = f"{{{NS_MAIN}}}"
+    with open_package(book) as zf:
+        wb = parse_xml(read_part(zf, "xl/workbook.xml", book.name), book.name, "xl/workbook.xml")
+        rels = parse_xml(read_part(zf, rels_path("xl/workbook.xml"), book.name), book.name)
+        target = {r.get("Id"): resolve_target("xl/workbook.xml", r.get("Target", "")) for r in rels}
+        order, found = [], {}
+        for el in wb.iter(f"{m}sheet"):
+            name, part = el.get("name"), target.get(el.get(f"{{{NS_REL}}}id"))
+            order.append(name)
+            found[name] = {}
+            if part is None or part not in zf.namelist():
+                continue
+            data = read_part(zf, part, book.name)
+            if b"<f" not in data and b":f" not in data:
+                continue
+            for c in parse_xml(data, book.name, part).iter(f"{m}c"):
+                f = c.find(f"{m}f")
+                if f is None or not f.text:  # a shared formula's followers: cached value
                     continue
-                new = text.replace("_xludf.", "")
+                ref = f.get("ref") if f.get("t") == "array" else None
+                found[name][c.get("r")] = ("=" + f.text, ref)
+        names: dict[str, list[tuple[str, str]]] = {}
+        for dn in wb.iter(f"{m}definedName"):
+            if dn.get("localSheetId") is None and dn.text and "!" in dn.text:
+                sheet, _, area = dn.text.rpartition("!")
+                names[dn.get("name", "").lower()] = [(sheet.strip("'").replace("''", "'"),
+                                                      area.replace("$", ""))]
+    return order, found, names
 
-                def spill(m, sheet=ws.title, where=c.coordinate):
-                    anchor = m.group(1).replace("$", "")
-                    ref = spills.get((sheet, anchor))
-                    if ref is None:
-                        raise InputError(Problem(f"{m.group(0)} refers to a cell whose spill range "
-                                                 "is unknown (save the workbook in Excel first)",
-                                                 book=book.name, sheet=sheet, cell=where))
-                    return ref.split("!")[-1]
 
-                new = SPILL_REF.sub(spill, new)
-                if new != text:
-                    c.value = ArrayFormula(v.ref, new) if is_array else new
+def _prepare(book: Path, tmp: Path, say=lambda _m: None,
+             spill: dict[tuple[str, str], tuple[int, int]] | None = None
+             ) -> tuple[Path, list[tuple[str, str, str]], dict[str, tuple[str, str]]]:
+    """A small copy holding the XV_ formulas (normalised: no _xludf prefix, spill refs as
+    ranges) and only the cells they read, transitively.
+
+    The `formulas` library compiles every cell of the workbook it loads: on the demo
+    workbook (~90,000 input cells) one formula took ~20 s, nearly all of it building a model
+    of cells the formula never reads, after openpyxl had built every cell too. Formulas are
+    found in the package XML, values read with calamine, and only the cells reached from the
+    XV_ formulas go to `formulas`.
+
+    A plain XV_ formula (not an array formula) calls an alias of its function that records
+    the shape of its result; `spill` gives the shapes found by a first pass, and such cells
+    become array formulas of that size: the result spills as in Excel 365.
+    Returns the prepared file, the XV_ cells and the aliases (alias -> (sheet, cell))."""
+    spill = spill or {}
+    aliases: dict[str, tuple[str, str]] = {}
+    order, found, names = _scan(book)
+    spills = {(sheet, cell): ref for sheet, cells_ in found.items()
+              for cell, (_text, ref) in cells_.items() if ref}
+    cells = [(sheet, cell, text) for sheet in order for cell, (text, _ref) in found[sheet].items()
+             if XV_CALL.search(text)]
+    say(f"{len(cells)} XV_ formula(s) in {book.name}; reading the cells they use")
+
+    def normalised(sheet: str, where: str, text: str) -> str:
+        def spill(m):
+            anchor = m.group(1).replace("$", "")
+            ref = spills.get((sheet, anchor))
+            if ref is None:
+                raise InputError(Problem(f"{m.group(0)} refers to a cell whose spill range "
+                                         "is unknown (save the workbook in Excel first)",
+                                         book=book.name, sheet=sheet, cell=where))
+            return ref.split("!")[-1]
+
+        return SPILL_REF.sub(spill, text.replace("_xludf.", ""))
+
+    import python_calamine
+
+    values: dict[str, list[list[Any]]] = {}
+    calamine = python_calamine.CalamineWorkbook.from_path(str(book))
+
+    def sheet_values(sheet: str) -> list[list[Any]]:
+        if sheet not in values:
+            values[sheet] = calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        return values[sheet]
+
+    titles = {name.lower(): name for name in order}
+    keep: dict[str, dict[tuple[int, int], Any]] = {name: {} for name in order}
+    todo = [(sheet, cell) for sheet, cell, _ in cells]
+    while todo:
+        sheet, area = todo.pop()
+        title = titles.get(sheet.lower())
+        if title is None:
+            continue
+        rows = sheet_values(title)
+        try:
+            c0, r0, c1, r1 = range_boundaries(area)
+        except ValueError:
+            continue
+        width = max((len(r) for r in rows), default=0)
+        c0, r0 = c0 or 1, r0 or 1
+        c1 = max(c0, min(c1 or width, max(width, c0)))
+        r1 = max(r0, min(r1 or len(rows), max(len(rows), r0)))
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) in keep[title]:
+                    continue
+                coord = cell_ref(r - 1, c - 1)
+                formula = found[title].get(coord)
+                if formula is not None:
+                    text = normalised(title, coord, formula[0])
+                    todo.extend(_references(text, title, names))
+                    shape = spill.get((title, coord))
+                    top = TOP_CALL.match(text)
+                    if formula[1]:
+                        keep[title][(r, c)] = ArrayFormula(formula[1], text)
+                    elif shape is not None:  # spill the array result, as Excel 365 does
+                        end = cell_ref(r - 2 + shape[0], c - 2 + shape[1])
+                        keep[title][(r, c)] = ArrayFormula(f"{coord}:{end}", text)
+                    elif top is not None:
+                        alias = f"{top.group(1).upper()}__XVCELL{len(aliases)}"
+                        _register_alias(alias, top.group(1))
+                        aliases[alias] = (title, coord)
+                        keep[title][(r, c)] = "=" + alias + text[top.end() - 1:]
+                    else:
+                        keep[title][(r, c)] = text
+                else:
+                    v = rows[r - 1][c - 1] if r <= len(rows) and c <= len(rows[r - 1]) else ""
+                    keep[title][(r, c)] = None if v == "" else v
+    out = openpyxl.Workbook()
+    out.remove(out.active)
+    for name in order:
+        ws = out.create_sheet(name)
+        for (r, c), v in sorted(keep[name].items()):
+            if v is not None:
+                ws.cell(r, c).value = v
+    from openpyxl.workbook.defined_name import DefinedName
+
+    for name, dests in names.items():
+        sheet, area = dests[0]
+        out.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheet(sheet)}!{area}")
     path = tmp / book.name.replace(" ", "_")
-    wb.save(path)
-    return path, cells
+    out.save(path)
+    kept = sum(len(k) for k in keep.values())
+    say(f"computing {len(cells)} formula(s) over {kept:,} cell(s)")
+    return path, cells, aliases
 
 
-def evaluate(book: str | Path) -> list[Evaluated]:
-    """Compute every XV_ formula cell (and its spill) of the workbook."""
-    import formulas
+def _references(formula: str, sheet: str, names: dict[str, list[tuple[str, str]]]
+                ) -> list[tuple[str, str]]:
+    """The (sheet, range) operands of a formula, defined names resolved."""
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    out = []
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:  # formulas reports unparsable formulas itself
+        return out
+    for t in tokens:
+        if t.type != Token.OPERAND or t.subtype != Token.RANGE:
+            continue
+        ref = t.value
+        if ref.lower() in names:
+            out.extend(names[ref.lower()])
+            continue
+        where, _, area = ref.rpartition("!")
+        target = where.strip("'").replace("''", "'") if where else sheet
+        out.append((target, area.replace("$", "")))
+    return out
+
+
+def evaluate(book: str | Path, progress=None) -> list[Evaluated]:
+    """Compute every XV_ formula cell (and its spill) of the workbook; progress(message)
+    hears what is being done (the CLI prints it)."""
+    say = progress or (lambda _m: None)
+    say("loading the formula engine")
+    import formulas  # noqa: F401  (the slow import, under its own progress line)
 
     book = Path(book)
     from xlvalue.workbook.ooxml import open_package
@@ -133,16 +293,19 @@ def evaluate(book: str | Path) -> list[Evaluated]:
     open_package(book).close()  # the same checks as `run`: not a workbook, zip bomb, ...
     _register()
     with tempfile.TemporaryDirectory() as tmp:
-        prepared, cells = _prepare(book, Path(tmp))
+        prepared, cells, aliases = _prepare(book, Path(tmp), say)
         if not cells:
             raise InputError(Problem("no cell calls an XV_ function", book=book.name))
-        try:
-            model = formulas.ExcelModel().loads(str(prepared)).finish()
-            solution = model.calculate()
-        except Exception as exc:  # formulas' parse errors: one line naming the formula
-            detail = exc.args[1] if len(exc.args) > 1 else exc
-            raise InputError(Problem(f"cannot compute the workbook's formulas ({type(exc).__name__}:"
-                                     f" {detail})", book=book.name)) from None
+        _SHAPES.clear()
+        solution = _calculate(prepared, book)
+        spill = {aliases[a]: shape for a, shape in _SHAPES.items()
+                 if a in aliases and shape != (1, 1)}
+        blocked = _blocked_spills(book, spill)
+        spill = {k: v for k, v in spill.items() if k not in blocked}
+        if spill:  # plain formulas whose results are arrays: spill them, as Excel 365 does
+            say(f"spilling {len(spill)} array result(s)")
+            prepared, cells, aliases = _prepare(book, Path(tmp), lambda _m: None, spill)
+            solution = _calculate(prepared, book)
     values: dict[tuple[str, str], Any] = {}
     for key, ranges in solution.items():
         m = re.match(r"'\[(?P<book>[^\]]+)\](?P<sheet>.+)'!(?P<ref>[A-Z0-9:$]+)$", str(key))
@@ -161,12 +324,49 @@ def evaluate(book: str | Path) -> list[Evaluated]:
             value = values.get((wb_sheet, ref)) if ref else None
         arr = np.atleast_2d(np.asarray(value, dtype=object)) if value is not None else \
             np.array([[None]], dtype=object)
+        if (sheet, cell) in blocked:
+            arr = np.array([[blocked[(sheet, cell)]]], dtype=object)
         c0, r0, _, _ = range_boundaries(cell)
         for i, row in enumerate(arr):
             for j, v in enumerate(row):
                 out.append(Evaluated(sheet, cell_ref(r0 - 1 + i, c0 - 1 + j),
                                      formula if (i, j) == (0, 0) else "", _result(v)))
     return out
+
+
+def _blocked_spills(book: Path, spill: dict[tuple[str, str], tuple[int, int]]
+                    ) -> dict[tuple[str, str], str]:
+    """Spills whose range holds other cells: the anchor shows what to do (Excel: #SPILL!)."""
+    if not spill:
+        return {}
+    import python_calamine
+
+    wb = python_calamine.CalamineWorkbook.from_path(str(book))
+    out = {}
+    for (sheet, cell), (rows, cols) in spill.items():
+        grid = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        c0, r0, _, _ = range_boundaries(cell)
+        taken = [cell_ref(r - 1, c - 1) for r in range(r0, r0 + rows) for c in range(c0, c0 + cols)
+                 if (r, c) != (r0, c0) and r <= len(grid) and c <= len(grid[r - 1])
+                 and grid[r - 1][c - 1] not in ("", None)]
+        if taken:
+            end = cell_ref(r0 + rows - 2, c0 + cols - 2)
+            out[(sheet, cell)] = (f"#XV! the result fills {cell}:{end} ({rows} x {cols}) but "
+                                  f"{taken[0]} is not empty: clear the range (Excel shows "
+                                  "#SPILL!) or enter the formula as an array formula")
+    return out
+
+
+def _calculate(prepared: Path, book: Path):
+    """The `formulas` solution of a prepared workbook; its parse errors as one line."""
+    import formulas  # noqa: F401  (the slow import, under its own progress line)
+
+    try:
+        return formulas.ExcelModel().loads(str(prepared)).finish().calculate()
+    except Exception as exc:  # formulas' parse errors: one line naming the formula
+        detail = exc.args[1] if len(exc.args) > 1 else exc
+        raise InputError(Problem(f"cannot compute the workbook's formulas ({type(exc).__name__}:"
+                                 f" {detail})", book=book.name)) from None
 
 
 def _result(v: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["BUILTIN_FORMAT_IDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "NUMBER_FORMATS",
+__all__ = ["BUILTIN_FORMAT_IDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "NUMBER_FORMATS", "PERCENT_COLUMNS",
            "CellKind", "blank_text", "column_kind", "column_values", "frame_rows", "is_excel_error",
            "is_percent_column"]
 
@@ -41,9 +41,15 @@ def is_excel_error(value: Any) -> bool:
     return isinstance(value, str) and value in EXCEL_ERROR_CODES
 
 
+# rates and margins of the outputs (fractions), shown as percentages too
+PERCENT_COLUMNS = frozenset({"margin_rate", "revenue_margin_fac", "cost_margin_fac",
+                             "revenue_margin_incremental", "cost_margin_incremental"})
+
+
 def is_percent_column(name: str) -> bool:
     """Shares and cumulative shares are shown as percentages."""
-    return name.startswith("share") or name.endswith("_share") or name.startswith("cumulative")
+    return name.startswith("share") or name.endswith("_share") or name.startswith("cumulative") \
+        or name in PERCENT_COLUMNS
 
 
 def column_kind(values: pd.Series, name: str) -> CellKind:
@@ -55,8 +61,17 @@ def column_kind(values: pd.Series, name: str) -> CellKind:
     if pd.api.types.is_numeric_dtype(values):
         if pd.api.types.is_integer_dtype(values):
             return "integer"
-        return "percent" if is_percent_column(name) else "number"
+        if is_percent_column(name):
+            return "percent"
+        return "integer" if _whole_numbers(values) else "number"
     return "text"
+
+
+def _whole_numbers(values: pd.Series) -> bool:
+    """A float column holding whole numbers only (stage 1, 236 customers): no decimals."""
+    x = values.to_numpy(dtype=float, na_value=np.nan)
+    x = x[np.isfinite(x)]
+    return x.size > 0 and bool(np.all(x == np.round(x))) and bool(np.all(np.abs(x) < 1e15))
 
 
 def column_values(values: pd.Series, kind: CellKind,

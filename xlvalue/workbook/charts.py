@@ -29,8 +29,40 @@ class ChartSpec:
     y2: tuple[str, ...] = field(default_factory=tuple)
     x_title: str = ""
     y_title: str = ""
-    width_cols: int = 9
+    width_cols: int = 9  # size in default columns (64 px) and rows (20 px)
     height_rows: int = 16
+    # a scatter's axes may cross at thresholds (quadrant lines): the vertical axis crosses
+    # the horizontal one at x = cross_x, the horizontal axis crosses at y = cross_y; tick
+    # labels then stay at the chart's edges
+    cross_x: float | None = None
+    cross_y: float | None = None
+    # points labelled with the text of another column of their row: (data row, column)
+    labels: tuple[tuple[int, str], ...] = ()
+    y_min: float | None = None  # axis bounds when the data alone would hide the structure
+    y_max: float | None = None
+    x_min: float | None = None
+    x_max: float | None = None
+
+
+def _label_series(sheet: str, x_col: int, y_col: int, text_col: int, row: int):
+    """One point (a block cell pair) without marker, labelled with its series name, which is
+    read from a cell of the same row (a quadrant label that Excel and LibreOffice both show)."""
+    from openpyxl.chart import Series
+    from openpyxl.chart.data_source import StrRef
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.chart.marker import Marker
+    from openpyxl.chart.series import SeriesLabel
+    from openpyxl.chart.shapes import GraphicalProperties
+    from openpyxl.drawing.line import LineProperties
+
+    s = Series(_ref(sheet, y_col, row, row), _ref(sheet, x_col, row, row))
+    letter = col_letter(text_col)
+    s.tx = SeriesLabel(strRef=StrRef(f=f"{quote_sheet(sheet)}!${letter}${row + 1}"))
+    s.marker = Marker(symbol="none")
+    s.graphicalProperties = GraphicalProperties(ln=LineProperties(noFill=True))
+    s.dLbls = DataLabelList(showSerName=True, showVal=False, showCatName=False,
+                            showLegendKey=False, showPercent=False, dLblPos="ctr")
+    return s
 
     def __post_init__(self) -> None:
         """A misspelt kind would otherwise draw a line chart without a word."""
@@ -51,6 +83,10 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
     """Serialise a chart whose series point at a block (header at header_row, 0-based)."""
     from openpyxl.chart import BarChart, LineChart, ScatterChart, Series
     from openpyxl.chart.axis import ChartLines
+    from openpyxl.chart.legend import LegendEntry
+    from openpyxl.chart.marker import Marker
+    from openpyxl.chart.shapes import GraphicalProperties
+    from openpyxl.drawing.line import LineProperties
     from openpyxl.xml.functions import tostring
 
     data0, data1 = header_row + 1, header_row + n_rows
@@ -65,12 +101,37 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
         for y in spec.y:
             s = Series(_ref(sheet, col(y), data0, data1), xs, title=y)
             if spec.kind == "scatter":
-                s.marker.symbol = "circle"
+                s.marker = Marker(symbol="circle", size=5)
+                s.marker.graphicalProperties = GraphicalProperties(solidFill="1F6F4A")
+                s.marker.graphicalProperties.line.solidFill = "1F6F4A"
                 s.graphicalProperties.line.noFill = True
             else:
                 s.marker.symbol = "none"
                 s.smooth = False
             chart.series.append(s)
+        for row, column in spec.labels:
+            chart.series.append(_label_series(sheet, col(spec.x), col(spec.y[0]), col(column),
+                                              data0 + row))
+        chart.x_axis.number_format = chart.y_axis.number_format = "#,##0"
+        chart.x_axis.majorGridlines = None
+        if spec.cross_x is not None:
+            chart.y_axis.crossesAt = spec.cross_x
+            chart.y_axis.crosses = None
+            chart.y_axis.tickLblPos = "low"
+        if spec.cross_y is not None:
+            chart.x_axis.crossesAt = spec.cross_y
+            chart.x_axis.crosses = None
+            chart.x_axis.tickLblPos = "low"
+        for axis in (chart.x_axis, chart.y_axis):
+            if spec.cross_x is not None or spec.cross_y is not None:
+                axis.spPr = GraphicalProperties(ln=LineProperties(solidFill="C0504D", w=22225,
+                                                                  prstDash="dash"))
+        for axis, lo, hi in ((chart.x_axis, spec.x_min, spec.x_max),
+                             (chart.y_axis, spec.y_min, spec.y_max)):
+            if lo is not None:
+                axis.scaling.min = lo
+            if hi is not None:
+                axis.scaling.max = hi
     else:
         chart = BarChart() if spec.kind in ("bar", "bar+line") else LineChart()
         if isinstance(chart, BarChart):
@@ -95,26 +156,37 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = ChartLines()
     chart.legend.position = "b"
+    first_label = len(chart.series) - len(spec.labels)
+    if spec.labels and isinstance(chart, ScatterChart):  # quadrant labels stay out of the legend
+        chart.legend.legendEntry = [LegendEntry(idx=i, delete=True)
+                                    for i in range(first_label, len(chart.series))]
     return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(chart._write())
 
 
+EMU_PER_PX = 9525
+
+
 def drawing_xml(anchors: list[tuple[int, int, int, int, str]]) -> bytes:
-    """A drawing part anchoring charts: (col0, row0, col1, row1, relationship id) each."""
+    """A drawing part anchoring charts: (col0, row0, col1, row1, relationship id) each.
+
+    A chart is anchored at its top-left cell with a fixed size of (col1 - col0) default
+    columns by (row1 - row0) default rows, so columns sized to their content never squeeze
+    or stretch it."""
     parts = []
     for i, (c0, r0, c1, r1, rid) in enumerate(anchors, start=1):
+        cx, cy = (c1 - c0) * 64 * EMU_PER_PX, (r1 - r0) * 20 * EMU_PER_PX
         parts.append(
-            f"<xdr:twoCellAnchor editAs=\"oneCell\">"
+            f"<xdr:oneCellAnchor>"
             f"<xdr:from><xdr:col>{c0}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{r0}</xdr:row>"
             f"<xdr:rowOff>0</xdr:rowOff></xdr:from>"
-            f"<xdr:to><xdr:col>{c1}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{r1}</xdr:row>"
-            f"<xdr:rowOff>0</xdr:rowOff></xdr:to>"
+            f"<xdr:ext cx=\"{cx}\" cy=\"{cy}\"/>"
             f"<xdr:graphicFrame macro=\"\"><xdr:nvGraphicFramePr><xdr:cNvPr id=\"{i + 1}\" "
             f"name=\"xlvalue chart {i}\"/><xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
             f"<xdr:xfrm><a:off x=\"0\" y=\"0\"/><a:ext cx=\"0\" cy=\"0\"/></xdr:xfrm>"
             f"<a:graphic><a:graphicData uri=\"http://schemas.openxmlformats.org/drawingml/2006/chart\">"
             f"<c:chart xmlns:c=\"http://schemas.openxmlformats.org/drawingml/2006/chart\" "
             f"r:id=\"{rid}\"/></a:graphicData></a:graphic></xdr:graphicFrame>"
-            f"<xdr:clientData/></xdr:twoCellAnchor>")
+            f"<xdr:clientData/></xdr:oneCellAnchor>")
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
             "<xdr:wsDr xmlns:xdr=\"http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing\" "
             "xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\" "

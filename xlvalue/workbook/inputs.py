@@ -150,13 +150,20 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
     problems = ProblemCollector()
     records: list[InputRecord] = []
     raw_settings = None
-    if reader.has(SETTINGS_NAME):
+    settings_gone = not reader.has(SETTINGS_NAME)
+    if not settings_gone:
         try:
             raw_settings = reader.read(SETTINGS_NAME)
             records.append(_record(raw_settings))
         except InputError as exc:
-            problems.extend(exc.problems)
+            if any("does not exist" in p.message for p in exc.problems):
+                settings_gone = True  # the name outlived its deleted sheet
+            else:
+                problems.extend(exc.problems)
     settings, found, warnings = read_settings(raw_settings)
+    if settings_gone:
+        warnings = [f"no {SETTINGS_NAME} range in the workbook (the Settings sheet or its name "
+                    "was deleted): the default settings are used", *warnings]
     problems.extend(found)
     tables: dict[str, CleanTable] = {}
     log_file = str(settings["TransactionsFile"] or "").strip()
@@ -188,8 +195,9 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
         if spec.name in tables or (spec is TRANSACTIONS and log_file):
             continue  # a named TransactionsFile replaces xv_Transactions, read or not
         needed = bool(analyses & set(spec.required_for))
-        if not needed and not reader.has(spec.name):
-            continue
+        own = spec.required_for and spec is not TRANSACTIONS  # the log also feeds rfm./clv.
+        if not needed and (own or not reader.has(spec.name)):
+            continue  # another analysis's table is not read (nor can it fail this run)
         table = _read_table(reader, spec, needed, problems, records)
         if table is not None:
             tables[spec.name] = table

@@ -14,12 +14,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xlvalue.workbook.cells import EXCEL_EPOCH, blank_text, column_kind
+from xlvalue.workbook.cells import EXCEL_EPOCH, CellKind, blank_text, column_kind
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import col_letter
 
 __all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "colour_scales",
-           "column_cells", "inline_cells", "place_blocks", "sheet_xml_chunks"]
+           "column_cells", "column_widths", "content_widths", "frozen_rows", "hyperlinks_xml",
+           "inline_cells", "place_blocks", "px", "sheet_xml_chunks"]
 
 # characters XML 1.0 cannot hold, and those that make a text need escaping (RE2 syntax, as
 # Arrow's regex kernels take it)
@@ -37,6 +38,9 @@ class Block:
     title: str = ""
     charts: list[ChartSpec] = field(default_factory=list)
     colour_scale_from: str | None = None  # this column and those after it get a colour scale
+    # internal hyperlinks: column name -> a location per data row ("'xv_RFM'!A1", or None)
+    links: dict[str, list[str | None]] = field(default_factory=dict)
+    empty_note: str = ""  # shown in the first data row when the frame has no rows
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ class StyleIds:
     number: int = 0
     integer: int = 0
     percent: int = 0
+    header_right: int = 0  # header of a numeric column: aligned with its right-aligned values
+    link: int = 0  # a hyperlink cell (blue, underlined)
+    note: int = 0  # a one-line note (grey italic)
 
 
 @dataclass
@@ -57,10 +64,17 @@ class PlacedBlock:
     header_row: int  # 0-based row of the header
     first_col: int  # 0-based
     chart_cells: list[tuple[int, int]] = field(default_factory=list)  # (row, col) per chart
+    widths: list[float] = field(default_factory=list)  # column widths (characters)
+    kinds: list[CellKind] = field(default_factory=list)  # each column's cell kind
 
     @property
     def last_row(self) -> int:
         return self.header_row + len(self.block.frame)
+
+    @property
+    def bottom_row(self) -> int:
+        """Last row the block shows: its last data row, or the note of an empty block."""
+        return self.last_row + (1 if len(self.block.frame) == 0 else 0)
 
     @property
     def last_col(self) -> int:
@@ -68,6 +82,8 @@ class PlacedBlock:
 
     def area(self) -> str:
         r0, r1 = self.header_row + 1, self.last_row + 1
+        if r0 == r1 and self.first_col == self.last_col:  # one cell, as Excel writes it
+            return f"${col_letter(self.first_col)}${r0}"
         return f"${col_letter(self.first_col)}${r0}:${col_letter(self.last_col)}${r1}"
 
 
@@ -85,15 +101,17 @@ def inline_cells(text: pa.Array, style: int = 0) -> pa.Array:
     return pc.binary_join_element_wise(f' t="inlineStr"{s}', space, text, "</t></is></c>", "")
 
 
-def column_cells(values: pd.Series, name: str, styles: StyleIds):
+def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind | None = None):
     """The part of each cell after `<c r="A1"`: attributes, value and `</c>`, as an Arrow
     string array; null = no cell (blank, NaN, NaT, empty text). Built with Arrow's C++ string kernels
-    (numbers in shortest round-trip form), ~10x faster than formatting cells in Python."""
+    (numbers in shortest round-trip form), ~10x faster than formatting cells in Python.
+    `kind` is the whole column's kind (cells.column_kind); a chunk of a column must pass it,
+    since a chunk of whole numbers would otherwise lose the decimals of its column."""
     def wrap(text, prefix: str, suffix: str):
         return pc.binary_join_element_wise(prefix, text, suffix, "")
 
     v = values.reset_index(drop=True)
-    kind = column_kind(v, name)
+    kind = kind or column_kind(v, name)
     if kind == "bool":
         flags = pa.array(v.to_numpy(dtype=bool, na_value=False))
         return pc.if_else(flags, ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>')
@@ -106,7 +124,7 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds):
         x = v.to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(x)
         if kind == "integer":
-            numbers = pa.array(v.to_numpy(dtype=np.int64, na_value=0), mask=bad)
+            numbers = pa.array(np.where(bad, 0.0, x).astype(np.int64), mask=bad)
         else:
             numbers = pa.array(x, mask=bad)
         style = {"integer": styles.integer, "percent": styles.percent}.get(kind, styles.number)
@@ -124,35 +142,104 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds):
 ROWS_PER_CHUNK = 5000
 
 
+# column widths in Excel's character units; pixels = 7 * width + 5 (Calibri 11)
+MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 6.0, 60.0, 9.14
+ROW_PX, COL_PX = 20, 64  # default row height and column width in pixels (charts are sized so)
+LONG_BLOCK_ROWS = 30  # blocks longer than this get their header at the top, frozen
+
+
+def px(width: float) -> int:
+    return int(7 * width + 5)
+
+
+def _text_width(text: pa.Array) -> int:
+    lengths = pc.utf8_length(text)
+    return int(pc.max(lengths).as_py() or 0)
+
+
+def content_widths(frame: pd.DataFrame) -> list[float]:
+    """Column widths that show every header and value whole (capped at MAX_WIDTH): text by its
+    longest value, numbers by their longest formatted form (thousands separators, 2 decimals)."""
+    widths = []
+    for name in frame.columns:
+        v = frame[name]
+        header = len(str(name)) + 2
+        if pd.api.types.is_bool_dtype(v):
+            body = 6
+        elif pd.api.types.is_datetime64_any_dtype(v):
+            body = 11
+        elif pd.api.types.is_numeric_dtype(v):
+            x = v.to_numpy(dtype=float, na_value=np.nan)
+            finite = x[np.isfinite(x)]
+            biggest = float(np.max(np.abs(finite))) if finite.size else 0.0
+            digits = len(f"{biggest:,.0f}") + (1 if finite.size and finite.min() < 0 else 0)
+            kind = column_kind(v, str(name))
+            if kind == "percent":
+                digits = len(f"{biggest * 100:,.2f}") + 1
+            elif kind != "integer":
+                digits += 3
+            body = digits + 3  # a right-aligned number keeps clear of the next column's text
+        else:
+            blank = v.isna().to_numpy()
+            text = pa.array(v.where(~blank, "").astype(str))
+            if not pa.types.is_string(text.type):
+                text = text.cast(pa.string())
+            body = _text_width(text) + 1 if len(text) else 0
+        widths.append(float(min(max(header, body, MIN_WIDTH), MAX_WIDTH)))
+    return widths
+
+
+
+
 def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | None = None
                ) -> dict[int, list[str]]:
     """Cells of a placed block on sheet rows [start, stop) (0-based): title, header, data.
 
     Only the data rows in the range are formatted, so a million-row block is written in
-    bounded memory, chunk by chunk.
+    bounded memory, chunk by chunk. Headers of numeric columns are right-aligned like their
+    values; an empty block shows its note (or 'no rows') instead of data.
     """
     block = pb.block
-    stop = pb.last_row + 1 if stop is None else stop
+    stop = pb.bottom_row + 1 if stop is None else stop
     rows: dict[int, list[str]] = {}
     cols = [col_letter(pb.first_col + j) for j in range(len(block.frame.columns))]
+    first_col = cols[0] if cols else col_letter(pb.first_col)
     if block.title and pb.header_row > 0 and start <= pb.header_row - 1 < stop:
         r = pb.header_row
         title = inline_cells(pa.array([block.title], pa.string()), styles.title)[0].as_py()
-        rows.setdefault(r - 1, []).append(f'<c r="{cols[0] if cols else "A"}{r}"' + title)
+        rows.setdefault(r - 1, []).append(f'<c r="{first_col}{r}"' + title)
     if start <= pb.header_row < stop:
-        cells = inline_cells(pa.array([str(c) for c in block.frame.columns], pa.string()),
-                             styles.header).to_pylist()
+        numeric = [pd.api.types.is_numeric_dtype(block.frame[c])
+                   and not pd.api.types.is_bool_dtype(block.frame[c]) for c in block.frame.columns]
+        names = pa.array([str(c) for c in block.frame.columns], pa.string())
+        left = inline_cells(names, styles.header).to_pylist()
+        right = inline_cells(names, styles.header_right).to_pylist()
         rows.setdefault(pb.header_row, []).append("".join(
-            f'<c r="{c}{pb.header_row + 1}"{cell}' for c, cell in zip(cols, cells, strict=True)))
+            f'<c r="{c}{pb.header_row + 1}"{r if num else h}'
+            for c, h, r, num in zip(cols, left, right, numeric, strict=True)))
+    if len(block.frame) == 0:
+        r = pb.header_row + 1
+        if start <= r < stop:
+            note = inline_cells(pa.array([block.empty_note or "no rows"], pa.string()), styles.note)
+            rows.setdefault(r, []).append(f'<c r="{first_col}{r + 1}"' + note[0].as_py())
+        return rows
     first = max(start - pb.header_row - 1, 0)  # data row indices of the frame in range
     last = min(stop - pb.header_row - 1, len(block.frame))
     if last <= first:
         return rows
     part = block.frame.iloc[first:last]
     excel_rows = pc.cast(pa.array(np.arange(first, last) + pb.header_row + 2), pa.string())
-    cells = [pc.binary_join_element_wise(f'<c r="{cols[j]}', excel_rows, '"',
-                                         column_cells(part[col], str(col), styles), "")
-             for j, col in enumerate(part.columns)]  # a null body (no cell) stays null
+    bodies = []
+    for col in part.columns:
+        if str(col) in block.links:
+            text = pa.array(part[col].astype(str).tolist(), pa.string())
+            bodies.append(inline_cells(text, styles.link))
+        else:
+            j = len(bodies)
+            bodies.append(column_cells(part[col], str(col), styles,
+                                       pb.kinds[j] if j < len(pb.kinds) else None))
+    cells = [pc.binary_join_element_wise(f'<c r="{cols[j]}', excel_rows, '"', body, "")
+             for j, body in enumerate(bodies)]  # a null body (no cell) stays null
     joined = pc.binary_join_element_wise(*cells, "", null_handling="replace",
                                          null_replacement="") if cells else None
     if joined is not None:
@@ -161,26 +248,74 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
     return rows
 
 
-def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | None,
-                     tab_color: str = "FF1F6F4A"):
-    """A worksheet part holding the placed blocks, as a generator of UTF-8 chunks."""
+def column_widths(placed: list[PlacedBlock]) -> dict[int, float]:
+    """Width of every column up to the last chart's end: blocks' content widths (the widest
+    block wins where blocks share a column), DEFAULT_WIDTH for gap and chart columns."""
     widths: dict[int, float] = {}
     for pb in placed:
-        for j, col in enumerate(pb.block.frame.columns):
-            widths[pb.first_col + j] = max(widths.get(pb.first_col + j, 0),
-                                           min(len(str(col)) + 3, 40), 11)
-    max_row = max((pb.last_row for pb in placed), default=0)
+        for j, w in enumerate(pb.widths):
+            widths[pb.first_col + j] = max(widths.get(pb.first_col + j, 0.0), w)
+    right = max((c + _chart_cols(spec) for pb in placed
+                 for spec, (_r, c) in zip(pb.block.charts, pb.chart_cells, strict=True)),
+                default=0)
+    right = max([right, *(c + 1 for c in widths)])
+    return {c: widths.get(c, DEFAULT_WIDTH) for c in range(right)}
+
+
+def _chart_cols(spec: ChartSpec) -> int:
+    return -(-spec.width_cols * COL_PX // px(DEFAULT_WIDTH))
+
+
+def frozen_rows(placed: list[PlacedBlock]) -> int:
+    """Rows to freeze: up to the headers when a long block starts at the top."""
+    if any(pb.header_row == 1 and len(pb.block.frame) > LONG_BLOCK_ROWS for pb in placed):
+        return 2
+    return 0
+
+
+def hyperlinks_xml(placed: list[PlacedBlock]) -> str:
+    """The <hyperlinks> element of the blocks' internal links ('' when there are none)."""
+    out = []
+    for pb in placed:
+        for name, locations in pb.block.links.items():
+            j = list(map(str, pb.block.frame.columns)).index(name)
+            for i, loc in enumerate(locations):
+                if loc:
+                    ref = f"{col_letter(pb.first_col + j)}{pb.header_row + 2 + i}"
+                    loc = loc.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+                    out.append(f'<hyperlink ref="{ref}" location="{loc}" display="{ref}"/>')
+    return f"<hyperlinks>{''.join(out)}</hyperlinks>" if out else ""
+
+
+def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | None,
+                     tab_color: str = "FF1F6F4A", selected: bool = False):
+    """A worksheet part holding the placed blocks, as a generator of UTF-8 chunks.
+
+    Columns are sized to their content, a sheet whose long blocks start at the top keeps
+    their titles and headers frozen, and `selected` marks the tab the workbook opens on.
+    """
+    widths = column_widths(placed)
+    max_row = max((pb.bottom_row for pb in placed), default=0)
     max_col = max((pb.last_col for pb in placed), default=0)
+    freeze = frozen_rows(placed)
+    tab = ' tabSelected="1"' if selected else ""
+    if freeze:
+        view = (f'<sheetView{tab} workbookViewId="0"><pane ySplit="{freeze}" '
+                f'topLeftCell="A{freeze + 1}" activePane="bottomLeft" state="frozen"/>'
+                f'<selection pane="bottomLeft" activeCell="A{freeze + 1}" '
+                f'sqref="A{freeze + 1}"/></sheetView>')
+    else:
+        view = f'<sheetView{tab} workbookViewId="0"/>'
     head = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">',
             f'<sheetPr><tabColor rgb="{tab_color}"/><pageSetUpPr fitToPage="1"/></sheetPr>',
             f'<dimension ref="A1:{col_letter(max_col)}{max_row + 1}"/>',
-            '<sheetViews><sheetView workbookViewId="0"/></sheetViews>',
+            f'<sheetViews>{view}</sheetViews>',
             '<sheetFormatPr defaultRowHeight="15"/>']
     if widths:
         head.append("<cols>" + "".join(
-            f'<col min="{c + 1}" max="{c + 1}" width="{w}" customWidth="1"/>'
+            f'<col min="{c + 1}" max="{c + 1}" width="{w:.2f}" customWidth="1"/>'
             for c, w in sorted(widths.items())) + "</cols>")
     head.append("<sheetData>")
     yield "".join(head).encode("utf-8")
@@ -188,7 +323,7 @@ def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: s
         stop = start + ROWS_PER_CHUNK
         rows: dict[int, list[str]] = {}
         for pb in placed:
-            if pb.header_row - 1 >= stop or pb.last_row < start:
+            if pb.header_row - 1 >= stop or pb.bottom_row < start:
                 continue
             for r, cells in block_rows(pb, styles, start, stop).items():
                 rows.setdefault(r, []).extend(cells)
@@ -200,7 +335,7 @@ def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: s
             out.append(f'<row r="{r + 1}">' + "".join(cells) + "</row>")
         if out:
             yield "".join(out).encode("utf-8")
-    tail = ["</sheetData>", *colour_scales(placed),
+    tail = ["</sheetData>", *colour_scales(placed), hyperlinks_xml(placed),
             '<pageMargins left="0.4" right="0.4" top="0.5" bottom="0.5" header="0.3" footer="0.3"/>',
             '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>']
     if drawing_rid:
@@ -237,29 +372,84 @@ def _first_col_of(cells: str) -> int:
     return n
 
 
-def place_blocks(blocks: list[Block], layout: str) -> list[PlacedBlock]:
-    """Lay blocks out side by side ('horizontal') or one under another ('vertical').
+BLOCK_GAP_ROWS = 2  # empty rows between stacked blocks (the next title row comes after them)
 
-    Each block gets a title row above its header; in vertical layout a block's charts sit to
-    its right and the next block starts below both.
+
+def _title_px(block: Block) -> int:
+    return int(len(block.title) * 7.6) + 10  # bold text is a little wider than plain
+
+
+def place_blocks(blocks: list[Block], layout: str = "horizontal") -> list[PlacedBlock]:
+    """Lay a sheet's blocks out so that nothing overlaps and every text shows whole.
+
+    Short blocks (summaries) are stacked in a column on the left, each with its charts to its
+    right; long blocks (one row per customer, curves) stand side by side to the right of that
+    column with their title and header on rows 1-2 (frozen), their charts beside them. Every
+    block's title fits above its block and charts, so no title runs into the next block.
+    'vertical' stacks every block in the left column (summary and log sheets).
     """
-    placed: list[PlacedBlock] = []
-    row, col = 1, 0
-    for b in blocks:
-        pb = PlacedBlock(b, header_row=row, first_col=col)
-        placed.append(pb)
-        if layout == "horizontal":
-            col = pb.last_col + 2
-        else:
-            r = pb.header_row
-            for c in b.charts:
-                pb.chart_cells.append((r, pb.last_col + 2))
-                r += c.height_rows + 1
-            row = max(pb.last_row, r) + 3
-    if layout == "horizontal":  # charts in a column of their own, right of every block
+    placed = [PlacedBlock(b, 0, 0, widths=content_widths(b.frame),
+                          kinds=[column_kind(b.frame.iloc[:, j], str(c))
+                                 for j, c in enumerate(b.frame.columns)])
+              for b in blocks]
+    if layout == "vertical":
+        short, long_ = placed, []
+    else:
+        short = [pb for pb in placed if len(pb.block.frame) <= LONG_BLOCK_ROWS]
+        long_ = [pb for pb in placed if len(pb.block.frame) > LONG_BLOCK_ROWS]
+    # the last column of a stacked block without charts spills into the empty cells to its
+    # right: it need not widen the column that the blocks above and below share
+    full_px = {id(pb): sum(px(w) for w in pb.widths) for pb in placed}
+    for pb in short:
+        if not pb.block.charts and pb.widths:
+            name = str(pb.block.frame.columns[-1])
+            pb.widths[-1] = min(pb.widths[-1], max(len(name) + 2.0, 12.0))
+    # left column: stacked blocks, charts after a one-column gap right of the widest block
+    row = 1
+    width_of = {}
+    for pb in short:
+        for j, w in enumerate(pb.widths):
+            width_of[j] = max(width_of.get(j, 0.0), w)
+    ncols = max((len(pb.widths) for pb in short), default=0)
+    chart_col = ncols + 1
+    right_px = 0
+    for pb in short:
+        pb.header_row, pb.first_col = row, 0
+        r = row
+        for spec in pb.block.charts:
+            pb.chart_cells.append((r, chart_col))
+            r += spec.height_rows + 1
+        block_px = max(sum(px(width_of[j]) for j in range(len(pb.widths))),
+                       sum(px(width_of[j]) for j in range(len(pb.widths) - 1)) + full_px[id(pb)]
+                       - sum(px(w) for w in pb.widths[:-1]))
+        charts_px = (sum(px(width_of.get(j, DEFAULT_WIDTH)) for j in range(chart_col))
+                     + max(spec.width_cols * COL_PX for spec in pb.block.charts)
+                     if pb.block.charts and len(pb.block.frame) else 0)
+        right_px = max(right_px, block_px, charts_px, _title_px(pb.block))
+        charted = r if pb.block.charts and len(pb.block.frame) else 0
+        row = max(pb.bottom_row + 1, charted) + BLOCK_GAP_ROWS + 1
+    col = _first_col_after(right_px, width_of) + 1 if short else 0
+    # long blocks side by side, each followed by its charts
+    for pb in long_:
+        pb.header_row, pb.first_col = 1, col
         r = 1
-        for pb in placed:
-            for c in pb.block.charts:
-                pb.chart_cells.append((r, col))
-                r += c.height_rows + 1
+        end_px = sum(px(w) for w in pb.widths)
+        for spec in pb.block.charts:
+            pb.chart_cells.append((r, pb.last_col + 2))
+            r += spec.height_rows + 1
+        if pb.block.charts:
+            end_px += px(DEFAULT_WIDTH) + max(s.width_cols * COL_PX for s in pb.block.charts)
+        end_px = max(end_px, _title_px(pb.block))
+        local = {j: w for j, w in enumerate(pb.widths)}
+        col = pb.first_col + _first_col_after(end_px, local) + 1
     return placed
+
+
+def _first_col_after(pixels: int, widths: dict[int, float]) -> int:
+    """Index (relative) of the first column starting at or after `pixels` from the left edge,
+    where columns without an entry in widths have DEFAULT_WIDTH."""
+    edge, j = 0, 0
+    while edge < pixels:
+        edge += px(widths.get(j, DEFAULT_WIDTH))
+        j += 1
+    return j

@@ -22,6 +22,7 @@ from xlvalue.workbook.template_content import (  # noqa: F401  (names kept impor
     DEMO_SETTINGS,
     DEMO_TABLES,
     TableContent,
+    demo_settings,
     demo_transactions,
     input_tables,
     settings_rows,
@@ -102,7 +103,7 @@ def build_template(path: str | Path, demo: bool = False, preset: str | None = No
     """
     wb = Workbook()
     wb.remove(wb.active)
-    _settings_sheet(wb, DEMO_SETTINGS if demo else {})
+    _settings_sheet(wb, demo_settings(preset) if demo else {})
     for content in input_tables(demo, preset):
         _add_table(wb, content)
     for sheet in output_sheets():

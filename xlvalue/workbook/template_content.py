@@ -25,13 +25,15 @@ from xlvalue.workbook.contract import (
 )
 from xlvalue.workbook.presets import preset as preset_table
 
-__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "TableContent", "demo_opportunities", "demo_transactions",
+__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "TableContent", "demo_opportunities", "demo_settings",
+           "demo_transactions",
            "input_tables", "settings_rows"]
 
 DEMO_SETTINGS = {"AsOfDate": dt.date(1998, 6, 30), "CalibrationEnd": dt.date(1997, 9, 30)}
 
-# Demo tables for the other analyses: a score model on RFM and CLV outputs, the small telecom
-# costing model of the tests (seed 000's structure) and a price-change table.
+# Demo tables for the other analyses: a score model on RFM and CLV outputs and a price-change
+# table; customer attributes, cost to serve and the presets' worked examples come from
+# demo_data (made from the CDNOW sample and the seeds).
 DEMO_TABLES: dict[str, list[list]] = {
     "xv_ScoreModel": [
         ["rfm.total_spend", "value", 40, None, "higher", "percentile", None, None],
@@ -40,6 +42,8 @@ DEMO_TABLES: dict[str, list[list]] = {
         ["clv.clv", "future", 20, None, "higher", "percentile", None, None],
         ["clv.p_alive", "future", 10, None, "higher", "minmax", None, None],
     ],
+    # seed 000's small telecom costing model (UDF examples and tests); the demo workbook's
+    # costing tables come from demo_data.demo_costing (cost to serve per customer)
     "xv_CostPools": [
         ["Wages", 1, 1000.0, "department", "yes", None],
         ["Depreciation", 1, 600.0, "network", "no", None],
@@ -76,11 +80,11 @@ class TableContent:
     rows: list[list] = field(default_factory=list)
 
 
-def demo_transactions() -> list[list]:
+def demo_transactions(df: pd.DataFrame | None = None) -> list[list]:
     """The CDNOW sample as xv_Transactions rows (6,919 purchases)."""
     from xlvalue.datasets import load_cdnow_sample
 
-    df = load_cdnow_sample()
+    df = load_cdnow_sample() if df is None else df
     dates = [d.date() for d in pd.to_datetime(df["Date"])]
     channel = np.where(df["CDs"].to_numpy() > 2, "bulk", "single")
     return [[cid, d, float(a), None, None, ch, "CD"]
@@ -106,28 +110,49 @@ def settings_rows(overrides: dict) -> list[list]:
     return rows
 
 
+def demo_settings(preset: str | None = None) -> dict:
+    """Settings of the demo workbook: the CDNOW dates, and what a preset's example needs."""
+    from xlvalue.workbook.demo_data import PRESET_SETTINGS
+
+    return {**DEMO_SETTINGS, **(PRESET_SETTINGS[preset] if preset else {})}
+
+
 def input_tables(demo: bool = False, preset: str | None = None) -> list[TableContent]:
     """Every input table of the contract with the rows the template (or the demo) holds.
 
     preset names a score model of the seeds (convergys, key-account-17, delivered-value); its
-    indicators fill xv_ScoreModel and become the columns of xv_ScoreInputs.
+    indicators fill xv_ScoreModel and become the columns of xv_ScoreInputs. The demo fills
+    every input table so that every analysis shows something: the CDNOW sample, customer
+    attributes (all four value classes), a cost-to-serve model per customer (the profit
+    whale hump) and, with a preset, the preset's worked example in xv_ScoreInputs.
     """
     model = preset_table(preset) if preset else None
+    tables: dict[str, list[list]] = {}
+    if demo:
+        from xlvalue.datasets import load_cdnow_sample
+        from xlvalue.workbook import demo_data
+
+        log = load_cdnow_sample()
+        tables = {**DEMO_TABLES, **demo_data.demo_costing(log),
+                  "xv_Customers": demo_data.demo_customers(log),
+                  TRANSACTIONS.name: demo_transactions(log)}
+        if preset:
+            example = demo_data.preset_example(preset)
+            tables[SCORE_INPUTS.name] = example.to_numpy(object).tolist()
     out = []
     for spec in INPUT_TABLES:
         rows: list[list] = []
         extra: list[str] = []
-        if spec is TRANSACTIONS and demo:
-            rows = demo_transactions()
-        elif spec is SEGMENTS:
+        if spec is SEGMENTS:
             rows = [[name, a, b, c, d, 1, 5, action] for name, a, b, c, d, action in DEFAULT_SEGMENTS]
         elif spec is SCORE_MODEL and model is not None:
             rows = [[None if pd.isna(v) else v for v in r] for r in model.itertuples(index=False)]
         elif spec is SCORE_INPUTS and model is not None:
             extra = list(model["Indicator"])
+            rows = tables.get(spec.name, [])
         elif demo and spec.name == "xv_Opportunities":
             rows = demo_opportunities()
-        elif demo and spec.name in DEMO_TABLES:
-            rows = DEMO_TABLES[spec.name]
+        elif spec.name in tables:
+            rows = tables[spec.name]
         out.append(TableContent(spec, [c.name for c in spec.columns] + extra, rows))
     return out

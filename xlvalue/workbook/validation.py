@@ -106,6 +106,14 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         days = np.where(ok, np.floor(np.nan_to_num(serial)), 0).astype(np.int64)
         idx = np.flatnonzero(is_num)
         out[idx[ok]] = EXCEL_EPOCH + days[ok]
+        # 19970101 as a number: past every Excel serial, so read as yyyymmdd, as text is
+        # (and as a CSV TransactionsFile reads it)
+        compact = ~ok & np.isfinite(serial) & (serial >= 1e7) & (serial < 1e8) & \
+            (serial == np.floor(np.nan_to_num(serial)))
+        if compact.any():
+            text = pd.Series(serial[compact].astype(np.int64).astype(str))
+            out[idx[compact]] = pd.to_datetime(text, format="%Y%m%d", errors="coerce"
+                                               ).to_numpy().astype("datetime64[D]")
     is_str = (kind == 2) & ~_is_blank(values)
     if is_str.any():
         text = s[is_str].astype(str).str.strip()

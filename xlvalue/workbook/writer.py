@@ -64,6 +64,7 @@ class SheetOutput:
     name: str
     blocks: list[Block]
     layout: str = "vertical"
+    active: bool = False  # the tab the workbook opens on
 
 
 def _slug(name: str) -> str:
@@ -228,37 +229,66 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
     m = f"{{{NS_MAIN}}}"
     fonts = root.find(f"{m}fonts")
     base = fonts[0] if fonts is not None and len(fonts) else None
-    bold = copy.deepcopy(base) if base is not None else etree.Element(f"{m}font")
-    if bold.find(f"{m}b") is None:
-        bold.insert(0, etree.Element(f"{m}b"))
-    bold_bytes = etree.tostring(bold)
-    font_id = next((i for i, f in enumerate(fonts) if etree.tostring(f) == bold_bytes), None)
-    if font_id is None:
-        fonts.append(bold)
-        font_id = len(fonts) - 1
-        fonts.set("count", str(len(fonts)))
+
+    def font(*children: tuple[str, dict[str, str]]) -> int:
+        """Index of the base font with these child elements (b, i, u, color), appended once."""
+        el = copy.deepcopy(base) if base is not None else etree.Element(f"{m}font")
+        for tag, attrs in reversed(children):
+            for old in el.findall(f"{m}{tag}"):
+                el.remove(old)
+            child = etree.Element(f"{m}{tag}")
+            for k, v in attrs.items():
+                child.set(k, v)
+            if tag == "color":  # CT_Font's sequence: b i strike ... u vertAlign sz color name
+                sz, name = el.find(f"{m}sz"), el.find(f"{m}name")
+                if sz is not None:
+                    sz.addnext(child)
+                elif name is not None:
+                    name.addprevious(child)
+                else:
+                    el.append(child)
+            else:
+                el.insert(0, child)
+        want = etree.tostring(el)
+        found = next((i for i, f in enumerate(fonts) if etree.tostring(f) == want), None)
+        if found is None:
+            fonts.append(el)
+            found = len(fonts) - 1
+            fonts.set("count", str(len(fonts)))
+        return found
+
+    font_id = font(("b", {}))
+    link_font = font(("u", {}), ("color", {"rgb": "FF0563C1"}))
+    note_font = font(("i", {}), ("color", {"rgb": "FF808080"}))
     xfs = root.find(f"{m}cellXfs")
 
-    def xf(num_fmt: int, font: int) -> int:
+    def xf(num_fmt: int, font: int, align: str | None = None) -> int:
         want = {"numFmtId": str(num_fmt), "fontId": str(font), "fillId": "0", "borderId": "0",
                 "xfId": "0"}
         if num_fmt:
             want["applyNumberFormat"] = "1"
         if font:
             want["applyFont"] = "1"
+        if align:
+            want["applyAlignment"] = "1"
         for i, el in enumerate(xfs):
-            if dict(el.attrib) == want and len(el) == 0:
+            child = el.find(f"{m}alignment")
+            if dict(el.attrib) == want and len(el) == (1 if align else 0) and (
+                    not align or dict(child.attrib) == {"horizontal": align}):
                 return i
         el = etree.SubElement(xfs, f"{m}xf")
         for k, v in want.items():
             el.set(k, v)
+        if align:
+            etree.SubElement(el, f"{m}alignment").set("horizontal", align)
         xfs.set("count", str(len(xfs)))
         return len(xfs) - 1
 
     fmt = BUILTIN_FORMAT_IDS
     ids = StyleIds(title=xf(0, font_id), header=xf(0, font_id), date=xf(fmt["date"], 0),
                    number=xf(fmt["number"], 0), integer=xf(fmt["integer"], 0),
-                   percent=xf(fmt["percent"], 0))
+                   percent=xf(fmt["percent"], 0), header_right=xf(0, font_id, "right"),
+                   link=xf(0, link_font), note=xf(0, note_font))
     pkg.put(styles_part, to_bytes(root))
     return ids
 
@@ -347,13 +377,17 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
         placed = place_blocks(out.blocks, out.layout)
         drawing_rid = _write_charts(pkg, slug, out.name, placed)
         cells = sum(len(pb.block.frame) * max(len(pb.block.frame.columns), 1) for pb in placed)
-        pkg.stream(sheet_part, lambda placed=placed, rid=drawing_rid, code=code_name:
-                   _with_code_name(sheet_xml_chunks(placed, styles, rid), code),
+        pkg.stream(sheet_part, lambda placed=placed, rid=drawing_rid, code=code_name,
+                   active=out.active:
+                   _with_code_name(sheet_xml_chunks(placed, styles, rid, selected=active), code),
                    huge=cells > 20_000_000, big=cells > 1_000_000)
         _content_override(pkg, "/" + sheet_part, CT_SHEET)
         _set_names(wb, out.name, placed)
     if replaced_ids:
         _prune_calc_chain(pkg, wb_rels, replaced_ids)
+    active = next((out.name for out in sheets if out.active), None)
+    if active is not None:
+        _open_on(pkg, wb, wb_rels, active)
     calc = wb.find(f"{m}calcPr")
     if calc is None:
         calc = etree.Element(f"{m}calcPr")
@@ -379,6 +413,32 @@ def _with_code_name(chunks: Iterable[bytes], code_name: str | None) -> Iterator[
             chunk = chunk.replace(b"<sheetPr", b"<sheetPr codeName=" + attr, 1)
             pending = False
         yield chunk
+def _open_on(pkg: _Package, wb: etree._Element, wb_rels: etree._Element, sheet: str) -> None:
+    """Make `sheet` the tab the workbook opens on: the workbook view's activeTab points at it
+    and no other sheet stays selected (two selected tabs would be edited as a group)."""
+    m = f"{{{NS_MAIN}}}"
+    sheets = list(wb.find(f"{m}sheets"))
+    index = next(i for i, s in enumerate(sheets) if s.get("name") == sheet)
+    views = wb.find(f"{m}bookViews")
+    if views is None:
+        views = etree.Element(f"{m}bookViews")
+        _insert_after(wb, views, ("workbookProtection", "workbookPr", "fileSharing", "fileVersion"))
+    view = views.find(f"{m}workbookView")
+    if view is None:
+        view = etree.SubElement(views, f"{m}workbookView")
+    view.set("activeTab", str(index))
+    if int(view.get("firstSheet", "0")) > index:
+        view.set("firstSheet", str(index))
+    target = {r.get("Id"): resolve_target("xl/workbook.xml", r.get("Target", "")) for r in wb_rels}
+    for s in sheets:
+        part = target.get(s.get(f"{{{NS_REL}}}id"))
+        if s.get("name") == sheet or part is None or part not in pkg.data or part in pkg.streams:
+            continue
+        data = pkg.data[part]
+        end = data.find(b"</sheetViews>")  # only the views, never the (large) sheet data
+        head = data[:end] if end > 0 else b""
+        if b"tabSelected" in head:
+            pkg.put(part, re.sub(rb'\s+tabSelected="(1|true)"', b"", head) + data[end:])
 
 
 def _insert_after(parent: etree._Element, el: etree._Element, after: tuple[str, ...]) -> None:
