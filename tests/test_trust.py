@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,20 @@ def test_a_totals_row_is_not_data(tmp_path):
     rfm = run_workbook(book, only="rfm").results.frames["xv_out_RFM"]
     assert sorted(rfm["customer_id"]) == ["1", "2"]
     assert rfm["total_spend"].sum() == 16.0
+
+
+def test_a_totals_row_is_not_data_in_the_excel_door_either():
+    """The xlwings adapter reads a table without its totals row (Table.show_totals)."""
+    from xlvalue.excel.xlwings_book import XlwingsWorkbook
+
+    from . import xlwings_standin as standin
+
+    rows = [["1", D, 10.0], ["2", D, 5.0]]
+    with_totals = standin.load(_table_book(Path(tempfile.mkdtemp()) / "t.xlsx", rows, totals=True))
+    plain = standin.load(_table_book(Path(tempfile.mkdtemp()) / "p.xlsx", rows))
+    raw = XlwingsWorkbook(with_totals).read("xv_Transactions")
+    assert [r[0] for r in raw.rows] == ["CustomerID", "1", "2"]
+    assert raw.rows == XlwingsWorkbook(plain).read("xv_Transactions").rows
 
 
 # ---- the true problem count ---------------------------------------------------------------

@@ -404,8 +404,12 @@ class Charts:
 
 
 class Table:
-    def __init__(self, sheet: Sheet, name: str, rng: Range):
-        self._sheet, self._name, self._range = sheet, name, rng
+    def __init__(self, sheet: Sheet, name: str, rng: Range, totals: bool = False):
+        self._sheet, self._name, self._range, self._totals = sheet, name, rng, totals
+
+    @property
+    def show_totals(self):
+        return self._totals
 
     @property
     def name(self):
@@ -648,7 +652,8 @@ def load(path: Path) -> Book:
                     sheet.formats[(c.row, c.column)] = "@"
         for t in ws.tables.values():
             c0, r0, c1, r1 = range_boundaries(t.ref)
-            sheet.tables._items.append(Table(sheet, t.displayName, sheet.range((r0, c0), (r1, c1))))
+            sheet.tables._items.append(Table(sheet, t.displayName, sheet.range((r0, c0), (r1, c1)),
+                                             bool(t.totalsRowCount)))
     for name, dn in wb.defined_names.items():
         book.names.add(name, "=" + dn.attr_text)
     return book

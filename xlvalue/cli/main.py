@@ -160,7 +160,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.output:
         out = Path(args.output)
         if not out.is_dir():
-            raise InputError(f"{out}: the output folder does not exist")
+            if out.exists() or not out.parent.is_dir():
+                raise InputError(f"{out}: the output folder does not exist (nor does its parent)"
+                                 if not out.exists() else f"{out}: not a folder")
+            out.mkdir()  # one new level, as the per-folder outputs below it are made too
         writable(out / "x.xlsx", "results folder")
     if args.summary:
         writable(args.summary, "summary")

@@ -37,6 +37,15 @@ CHART_TYPES = {"bar": "column_clustered", "line": "line", "bar+line": "column_cl
                "scatter": "xy_scatter", "xyline": "xy_scatter_lines_no_markers"}
 
 
+
+def _without_totals(table: Any):
+    """The table's header and data rows: a totals row (Table.show_totals) is not data."""
+    rng = table.range
+    if not table.show_totals:
+        return rng
+    last = rng.last_cell
+    return rng.sheet.range((rng.row, rng.column), (last.row - 1, last.column))
+
 class XlwingsWorkbook(RangeSource):
     """A live workbook (xw.Book) seen through the reader and writer protocol."""
 
@@ -65,7 +74,7 @@ class XlwingsWorkbook(RangeSource):
         for sheet in self.xlbook.sheets:
             for table in sheet.tables:
                 if str(table.name).lower() == wanted:
-                    return table.range
+                    return _without_totals(table)
         return None
 
     def has(self, name: str) -> bool:
