@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -33,6 +36,13 @@ REL_CHART = NS_REL + "/chart"
 # Limits against hostile files; override with environment variables (documented in SECURITY.md).
 MAX_INFLATED_BYTES = int(os.environ.get("XLVALUE_MAX_INFLATED_BYTES", 2 * 1024**3))
 MAX_PART_RATIO = int(os.environ.get("XLVALUE_MAX_COMPRESSION_RATIO", 1000))
+# a part xlvalue (or calamine) reads is refused above this size, before it is inflated
+MAX_PART_BYTES = int(os.environ.get("XLVALUE_MAX_PART_BYTES", 512 * 1024**2))
+NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+# what a damaged or unsupported zip member raises while it is inflated
+_MEMBER_ERRORS = (zipfile.BadZipFile, OSError, EOFError, KeyError, zlib.error,
+                  NotImplementedError, RuntimeError, ValueError)
+_DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
                           remove_blank_text=False, load_dtd=False)
@@ -40,12 +50,15 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tru
 
 def parse_xml(data: bytes, book: str = "", part: str = "") -> etree._Element:
     """Parse XML without resolving entities or DTDs (no billion-laughs, no external fetches)."""
-    if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data[:4096]:
+    if _DECLARATION.search(data):  # anywhere in the part, not only its first bytes
         raise InputError(Problem(f"part {part} declares a DTD or entities; refused", book=book))
     try:
-        return etree.fromstring(data, _PARSER)
-    except etree.XMLSyntaxError as exc:
+        root = etree.fromstring(data, _PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
         raise InputError(Problem(f"part {part} is not well-formed XML ({exc})", book=book)) from None
+    if root.getroottree().docinfo.doctype:
+        raise InputError(Problem(f"part {part} declares a DTD or entities; refused", book=book))
+    return root
 
 
 def to_bytes(root: etree._Element) -> bytes:
@@ -53,14 +66,30 @@ def to_bytes(root: etree._Element) -> bytes:
 
 
 def open_package(path: Path) -> zipfile.ZipFile:
-    """Open a workbook as a zip, refusing what is not an OOXML workbook or is a zip bomb."""
+    """Open a workbook as a zip, refusing what is not an OOXML workbook or is a zip bomb.
+
+    Checked from the zip directory before anything is inflated: a regular file (a FIFO or a
+    device would hang or never end), one entry per part name (duplicates, also differing only
+    in case, make an invalid package), stored or deflated members only, none encrypted, the
+    total and per-part inflated sizes and compression ratios.
+    """
     book = path.name
-    if not path.exists():
-        raise InputError(Problem("file not found", book=str(path)))
-    if path.is_dir():
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(Problem("file not found", book=str(path))) from None
+    except OSError as exc:
+        raise InputError(Problem(f"cannot be read ({exc.strerror or exc})", book=str(path))) from None
+    if stat.S_ISDIR(st.st_mode):
         raise InputError(Problem("is a folder, not a workbook", book=str(path)))
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(Problem("is not a regular file (a pipe, socket or device?); "
+                                 "give the path of a saved workbook", book=book))
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise InputError(Problem(f"cannot be read ({exc.strerror or exc})", book=book)) from None
     if not head:
         raise InputError(Problem("file is empty (0 bytes), not a workbook", book=book))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
@@ -73,40 +102,91 @@ def open_package(path: Path) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(path)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         raise InputError(Problem(f"is damaged or truncated ({exc})", book=book)) from None
+    try:
+        check_members(infos, book)
+    except InputError:
+        zf.close()
+        raise
+    return zf
+
+
+def check_members(infos: list[zipfile.ZipInfo], book: str) -> None:
+    """The directory checks of open_package (see there)."""
     total = 0
+    seen: dict[str, str] = {}
     for info in infos:
+        key = info.filename.lower()
+        if key in seen:
+            raise InputError(Problem(
+                f"the zip holds two entries for the part {info.filename}"
+                + ("" if seen[key] == info.filename else f" (and {seen[key]})")
+                + "; it is not a valid workbook package (re-save it in Excel)", book=book))
+        seen[key] = info.filename
+        if info.flag_bits & 0x1:
+            raise InputError(Problem(
+                f"part {info.filename} is encrypted inside the zip; save the workbook "
+                "unprotected from Excel", book=book))
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise InputError(Problem(
+                f"part {info.filename} uses compression method {info.compress_type}, which Excel "
+                "workbooks never use (only stored or deflated); re-save it in Excel", book=book))
         total += info.file_size
         if info.compress_size and info.file_size / info.compress_size > MAX_PART_RATIO \
                 and info.file_size > 10 * 1024**2:
-            zf.close()
             raise InputError(Problem(
                 f"part {info.filename} inflates {info.file_size / info.compress_size:.0f}-fold "
                 f"(limit {MAX_PART_RATIO}); refused as a possible zip bomb", book=book))
     if total > MAX_INFLATED_BYTES:
-        zf.close()
         raise InputError(Problem(
             f"inflates to {total / 1024**3:.1f} GiB (limit {MAX_INFLATED_BYTES / 1024**3:.1f} GiB, "
             "XLVALUE_MAX_INFLATED_BYTES); refused", book=book))
-    names = set(zf.namelist())
-    if "xl/workbook.xml" not in names:
-        zf.close()
+    if "xl/workbook.xml" not in seen:
+        if any(k.endswith("workbook.xml") for k in seen):
+            raise InputError(Problem(
+                "keeps its workbook part somewhere other than xl/workbook.xml, which xlvalue "
+                "does not read; re-save it in Excel as an Excel Workbook (.xlsx)", book=book))
         raise InputError(Problem(
             "is a zip file but not an Excel workbook (no xl/workbook.xml)", book=book))
-    return zf
+
+
+def _part_too_large(name: str, size: int, book: str) -> InputError:
+    return InputError(Problem(
+        f"part {name} inflates to {size / 1024**2:,.0f} MiB, more than the "
+        f"{MAX_PART_BYTES / 1024**2:,.0f} MiB a part may hold (XLVALUE_MAX_PART_BYTES); refused",
+        book=book))
+
+
+def iter_part(zf: zipfile.ZipFile, name: str, book: str = "",
+              chunk: int = 1024**2) -> Iterator[bytes]:
+    """A part as a stream of inflated chunks, stopped at MAX_PART_BYTES (the declared size is
+    checked first; the inflated bytes are counted too, as the header may lie)."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise InputError(Problem(f"part {name} is missing", book=book)) from None
+    if info.file_size > MAX_PART_BYTES:
+        raise _part_too_large(name, info.file_size, book)
+    done = 0
+    try:
+        with zf.open(info) as fh:
+            while True:
+                data = fh.read(chunk)
+                if not data:
+                    return
+                done += len(data)
+                if done > MAX_PART_BYTES:
+                    raise _part_too_large(name, done, book)
+                yield data
+    except _MEMBER_ERRORS as exc:
+        raise InputError(Problem(f"part {name} is damaged ({type(exc).__name__}: {exc})",
+                                 book=book)) from None
 
 
 def read_part(zf: zipfile.ZipFile, name: str, book: str = "") -> bytes:
-    """Read one part, checking the declared size first (the bomb check trusts the header)."""
-    try:
-        with zf.open(name) as fh:
-            data = fh.read(MAX_INFLATED_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        raise InputError(Problem(f"part {name} is damaged ({exc})", book=book)) from None
-    if len(data) > MAX_INFLATED_BYTES:
-        raise InputError(Problem(f"part {name} is larger than the limit; refused", book=book))
-    return data
+    """Read one part whole, within MAX_PART_BYTES (see iter_part)."""
+    return b"".join(iter_part(zf, name, book))
 
 
 def resolve_target(base_part: str, target: str) -> str:
@@ -132,7 +212,7 @@ def rels_path(part: str) -> str:
 def read_rels(zf: zipfile.ZipFile, part: str, book: str = "") -> dict[str, tuple[str, str]]:
     """Relationships of a part: rId -> (type, resolved target). External targets are skipped."""
     path = rels_path(part)
-    if path not in zf.namelist():
+    if path not in zf.NameToInfo:
         return {}
     root = parse_xml(read_part(zf, path, book), book, path)
     out: dict[str, tuple[str, str]] = {}

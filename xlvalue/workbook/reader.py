@@ -19,52 +19,30 @@ from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.ooxml import (
     NS_MAIN,
     NS_REL,
+    NS_STRICT,
     REL_TABLE,
     REL_WORKSHEET,
     Area,
-    col_index,
+    iter_part,
     open_package,
     parse_area,
     parse_xml,
     read_part,
     read_rels,
 )
+from xlvalue.workbook.sheet_scan import ExcelError, UncachedFormula, scan_sheet
+
+__all__ = ["ExcelError", "UncachedFormula", "WorkbookReader", "RawRange", "MAX_CELLS"]
 
 __all__ = ["MAX_CELLS", "Cell", "DefinedName", "ExcelError", "RangeSource", "RawRange", "SheetInfo",
            "TableInfo", "UncachedFormula", "WorkbookReader"]
 
 Cell = Any  # str | float | int | bool | date | datetime | '' | ExcelError
 
-_ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)>(.*?)</c>', re.S)
-_REF_ATTR = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
-_VALUE = re.compile(rb"<v>([^<]*)</v>")
-
-
-_FORMULA_CELL = re.compile(rb"<c\b([^>]*)>(<f\b.*?)</c>", re.S)
-_FORMULA = re.compile(rb"<f\b[^>]*>([^<]*)</f>")
-_ROW_ATTR = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
-_WIDE_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]{3})\d+"')
 MAX_CELLS = int(os.environ.get("XLVALUE_MAX_CELLS", 50_000_000))
-
-
-@dataclass(frozen=True)
-class UncachedFormula:
-    """A formula cell saved without its value (e.g. written by a library, never opened)."""
-
-    formula: str
-
-    def __str__(self) -> str:
-        return f"={self.formula}"
-
-
-@dataclass(frozen=True)
-class ExcelError:
-    """An Excel error value found in an input cell."""
-
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
+REL_SHARED_STRINGS = NS_REL + "/sharedStrings"
+_SI = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+_NOT_A_PANIC = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 @dataclass(frozen=True)
@@ -145,6 +123,7 @@ class WorkbookReader(RangeSource):
     _cells: dict[str, list[list[Cell]]] = field(default_factory=dict)
     _calamine: Any = None
     _errors: dict[str, dict[tuple[int, int], object]] = field(default_factory=dict)
+    shared_strings: str = ""  # the shared-string part, if any
 
     @classmethod
     def open(cls, path: str | Path) -> WorkbookReader:
@@ -160,7 +139,14 @@ class WorkbookReader(RangeSource):
         book = self.book
         with open_package(self.path) as zf:
             root = parse_xml(read_part(zf, "xl/workbook.xml", book), book, "xl/workbook.xml")
+            if root.tag == f"{{{NS_STRICT}}}workbook":
+                raise InputError(Problem(
+                    "is saved as Strict Open XML, which xlvalue does not read; in Excel use "
+                    "File > Save As > 'Excel Workbook (*.xlsx)' and run on that copy", book=book))
             rels = read_rels(zf, "xl/workbook.xml", book)
+            for rtype, target in rels.values():
+                if rtype == REL_SHARED_STRINGS:
+                    self.shared_strings = target
             for el in root.iter(f"{{{NS_MAIN}}}sheet"):
                 rid = el.get(f"{{{NS_REL}}}id", "")
                 rtype, target = rels.get(rid, ("", ""))
@@ -168,8 +154,8 @@ class WorkbookReader(RangeSource):
                                              else "", el.get("state", "visible")))
             for el in root.iter(f"{{{NS_MAIN}}}definedName"):
                 local = el.get("localSheetId")
-                self.names.append(DefinedName(el.get("name", ""), el.text or "",
-                                              int(local) if local is not None else None))
+                self.names.append(DefinedName(el.get("name", ""), el.text or "", _whole(
+                    local, book, "xl/workbook.xml", f"localSheetId of the name {el.get('name')}")))
             names_in_zip = set(zf.namelist())
             for sheet in self.sheets:
                 if not sheet.part or sheet.part not in names_in_zip:
@@ -183,10 +169,12 @@ class WorkbookReader(RangeSource):
                         continue
                     _, r0, c0, r1, c1 = parsed
                     name = t.get("displayName") or t.get("name") or ""
-                    totals = int(t.get("totalsRowCount", "0") or 0)
+                    totals = _whole(t.get("totalsRowCount", "0") or "0", book, target,
+                                    "totalsRowCount")
                     self.tables[name.lower()] = TableInfo(
                         name, sheet.name, Area(sheet.name, r0, c0, max(r1 - totals, r0), c1),
-                        int(t.get("headerRowCount", "1")), totals)
+                        _whole(t.get("headerRowCount", "1"), book, target, "headerRowCount"),
+                        totals)
 
     # ---- name resolution -------------------------------------------------------------------
 
@@ -241,66 +229,54 @@ class WorkbookReader(RangeSource):
 
     # ---- cells ------------------------------------------------------------------------------
 
-    def _sheet_xml(self, sheet: str) -> bytes:
+    def _sheet_part(self, sheet: str) -> str:
         info = next((s for s in self.sheets if s.name == sheet), None)
         if info is None or not info.part:
             raise InputError(Problem("sheet not found in the workbook", book=self.book,
                                      sheet=sheet))
-        with open_package(self.path) as zf:
-            return read_part(zf, info.part, self.book)
+        return info.part
 
     def _sheet_cells(self, sheet: str) -> list[list[Cell]]:
         if sheet not in self._cells:
-            self._scan(sheet)
+            self._scan(sheet)  # calamine is never handed a sheet whose extent is unbounded
             try:
                 if self._calamine is None:
                     import python_calamine as pc  # lazily: xlvalue.lite never reads files
 
                     self._calamine = pc.CalamineWorkbook.from_path(str(self.path))
                 data = self._calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            except Exception as exc:  # calamine raises several error types for damaged files
+            except BaseException as exc:  # calamine's errors, and a Rust panic (a BaseException)
+                if isinstance(exc, _NOT_A_PANIC):
+                    raise
                 raise InputError(Problem(f"cannot read the cells ({type(exc).__name__}: {exc})",
                                          book=self.book, sheet=sheet)) from None
             self._cells[sheet] = data
         return self._cells[sheet]
 
     def _scan(self, sheet: str) -> None:
-        """One pass over the sheet XML before calamine loads it densely.
+        """One linear pass over the sheet XML before calamine loads it densely (sheet_scan).
 
         Refuses sheets whose used area exceeds MAX_CELLS (a dense load of A1:XFD1048576 would
-        exhaust memory) and records cells calamine reads as blank: Excel error values and
-        formulas without a cached value.
+        exhaust memory, or abort calamine) and records cells calamine reads as blank or
+        wrong: Excel error values, formulas without a cached value, bad shared-string indices.
         """
-        data = self._sheet_xml(sheet)
-        last_row = 0
-        pos = data.rfind(b"<row ")
-        if pos >= 0:
-            m = _ROW_ATTR.search(data, pos)
-            last_row = int(m.group(1)) if m else 0
-        wide = [col_index(m.group(1).decode()) for m in _WIDE_REF.finditer(data)]
-        last_col = max(wide) if wide else 702
-        if last_row * (last_col + 1) > MAX_CELLS and (last_row > MAX_CELLS // 16 or wide):
+        part = self._sheet_part(sheet)
+        with open_package(self.path) as zf:
+            count = None
+            if self.shared_strings and self.shared_strings in zf.NameToInfo:
+                strings = read_part(zf, self.shared_strings, self.book)
+                parse_xml(strings, self.book, self.shared_strings)  # no DTD, well-formed
+                count = len(_SI.findall(strings))
+            scan = scan_sheet(iter_part(zf, part, self.book), self.book, sheet, part, count)
+        check_extent(scan.last_row, scan.last_col, self.book, sheet)
+        if scan.bad_shared:
+            shown = "; ".join(scan.bad_shared[:5])
+            more = f" and {len(scan.bad_shared) - 5} more" if len(scan.bad_shared) > 5 else ""
             raise InputError(Problem(
-                f"the used area reaches row {last_row:,} and column {last_col + 1:,}: more than "
-                f"the {MAX_CELLS:,}-cell limit (XLVALUE_MAX_CELLS); delete stray cells far from "
-                "the data", book=self.book, sheet=sheet))
-        found: dict[tuple[int, int], object] = {}
-        for m in _ERROR_CELL.finditer(data):
-            ref = _REF_ATTR.search(m.group(1))
-            val = _VALUE.search(m.group(2))
-            if ref:
-                key = (int(ref.group(2)) - 1, col_index(ref.group(1).decode()))
-                found[key] = ExcelError(val.group(1).decode() if val else "#ERROR")
-        for m in _FORMULA_CELL.finditer(data):
-            body = m.group(2)
-            val = _VALUE.search(body)
-            if val is None or val.group(1) == b"":
-                ref = _REF_ATTR.search(m.group(1))
-                if ref:
-                    key = (int(ref.group(2)) - 1, col_index(ref.group(1).decode()))
-                    found.setdefault(key, UncachedFormula(_FORMULA.search(body).group(1).decode(
-                        "utf-8", "replace") if _FORMULA.search(body) else ""))
-        self._errors[sheet] = found
+                f"shared-string index is not a whole number inside the table of "
+                f"{count or 0:,} strings ({shown}{more}); the sheet is damaged (re-save it in "
+                "Excel)", book=self.book, sheet=sheet))
+        self._errors[sheet] = scan.markers
 
     def read_area(self, area: Area) -> list[list[Cell]]:
         """Cell values of an area, clipped to the used part of the sheet (whole columns ok).
@@ -331,6 +307,29 @@ class WorkbookReader(RangeSource):
         if self._calamine is not None:
             self._calamine.close()
             self._calamine = None
+
+
+def check_extent(last_row: int, last_col: int, book: str, sheet: str) -> None:
+    """Refuse a used area (1-based last row and column) larger than MAX_CELLS."""
+    if last_row * last_col > MAX_CELLS:
+        from xlvalue.workbook.ooxml import cell_ref
+
+        raise InputError(Problem(
+            f"the used area reaches {cell_ref(last_row - 1, last_col - 1)} (row {last_row:,}, "
+            f"column {last_col:,}): more than the {MAX_CELLS:,}-cell limit (XLVALUE_MAX_CELLS); "
+            "delete stray cells far from the data", book=book, sheet=sheet))
+
+
+def _whole(text: str | None, book: str, part: str, what: str) -> int | None:
+    """An integer attribute of the package, or a located error if it is not one."""
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InputError(Problem(f"part {part}: {what} is '{text[:40]}', not a whole number; "
+                                 "the workbook is damaged (re-save it in Excel)",
+                                 book=book)) from None
 
 
 def _canonical(v: Any) -> str:
