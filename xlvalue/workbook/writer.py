@@ -6,6 +6,11 @@ our worksheet/drawing/chart parts (named `xlvalue_*`), workbook.xml (our <sheet>
 xv_out_* defined names), its relationships, [Content_Types].xml and styles.xml (a few
 appended formats). The result goes to a temporary file beside the target that atomically
 replaces it, so an interrupted run never leaves a half-written workbook.
+
+Parts the writer does not edit are never inflated: their compressed bytes are copied as they
+are (bounded memory whatever the package holds). A part of a replaced `xv_*` sheet is removed
+only when nothing in the package still reaches it through a relationship (an image shared
+with a user sheet, a pivot cache listed in workbook.xml, the theme, an input sheet stay).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shutil
+import struct
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -33,10 +40,10 @@ from xlvalue.workbook.ooxml import (
     REL_CHART,
     REL_DRAWING,
     REL_WORKSHEET,
+    iter_part,
     open_package,
     parse_xml,
     quote_sheet,
-    read_part,
     rels_path,
     resolve_target,
     to_bytes,
@@ -71,23 +78,81 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "sheet"
 
 
+TMP_MARK = ".xlvalue-"
+
+
 def atomic_write(target: Path, write) -> None:
-    """Call write(tmp_path) and atomically move the result onto target; clean up on failure."""
+    """Call write(tmp_path) and atomically move the result onto target; clean up on failure.
+
+    The temporary file is `.<name>.xlvalue-<pid>-<random>.tmp` beside the target: temporary
+    files of earlier runs that were killed (their process is gone) are removed first. Every
+    failure to write (full or read-only disk, file-size limit, permissions) is a WriteError
+    naming the target, and leaves neither a temporary file nor a changed target.
+    """
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    remove_stale_temps(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{TMP_MARK}{os.getpid()}-",
+                                   suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _write_error(target, exc) from None
     try:
         write(Path(tmp))
-        with open(tmp, "rb") as fh:
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, _mode_for(target))
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise _write_error(target, exc) from None
         raise
+
+
+def _write_error(target: Path, exc: OSError) -> WriteError:
+    return WriteError(str(Problem(f"cannot write the file ({exc.strerror or exc}); nothing was "
+                                  "written, the previous file (if any) is unchanged",
+                                  book=str(target))))
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Delete `.<name>.xlvalue-<pid>-*.tmp` files beside target whose process is gone."""
+    removed = []
+    try:
+        candidates = list(Path(target).parent.glob(f".{_glob_escape(Path(target).name)}"
+                                                   f"{TMP_MARK}*.tmp"))
+    except OSError:
+        return removed
+    for path in candidates:
+        pid_text = path.name[len(Path(target).name) + 1 + len(TMP_MARK):].split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+def _glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's live process
+    return True
 
 
 def _mode_for(target: Path) -> int:
@@ -100,31 +165,73 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~umask
 
 
+class _LazyParts(dict):
+    """Part name -> bytes, inflated only when a part is first looked at."""
+
+    def __init__(self, pkg: _Package):
+        super().__init__()
+        self._pkg = pkg
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._pkg.names
+
+    def __getitem__(self, name: str) -> bytes:
+        if not dict.__contains__(self, name):
+            if name not in self._pkg.names:
+                raise KeyError(name)
+            dict.__setitem__(self, name, self._pkg.read(name))
+        return dict.__getitem__(self, name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
 class _Package:
-    """The parts of a workbook package held in memory while we edit a few of them."""
+    """A workbook package being edited: parts are read on demand, edited ones are held in
+    memory, all others are copied compressed at save time (never inflated)."""
 
     def __init__(self, src: Path):
-        self.book = src.name
-        with open_package(src) as zf:
+        self.src = Path(src)
+        self.book = self.src.name
+        with open_package(self.src) as zf:
             self.infos = {i.filename: i for i in zf.infolist()}
-            self.order = [i.filename for i in zf.infolist()]
-            self.data = {n: read_part(zf, n, self.book) for n in self.order}
+        self.order = list(self.infos)
+        self.names = set(self.order)
+        self.data = _LazyParts(self)
+        self.edited: set[str] = set()
         self.streams: dict[str, Callable[[], Iterable[bytes]]] = {}
         self.huge: set[str] = set()
         self.big: set[str] = set()
+
+    def read(self, part: str) -> bytes:
+        with open_package(self.src) as zf:
+            return b"".join(iter_part(zf, part, self.book))
+
+    def head(self, part: str, size: int = 4096) -> bytes:
+        """The first bytes of a part (b"" if it is missing), without inflating the rest."""
+        if part not in self.names:
+            return b""
+        if part in self.edited or dict.__contains__(self.data, part):
+            return self.data[part][:size]
+        with open_package(self.src) as zf:
+            return next(iter(iter_part(zf, part, self.book, chunk=size)), b"")[:size]
 
     def xml(self, part: str) -> etree._Element:
         return parse_xml(self.data[part], self.book, part)
 
     def put(self, part: str, data: bytes) -> None:
-        if part not in self.data:
+        if part not in self.names:
             self.order.append(part)
-        self.data[part] = data
+            self.names.add(part)
+        dict.__setitem__(self.data, part, data)
+        self.edited.add(part)
 
     def drop(self, part: str) -> None:
-        self.data.pop(part, None)
+        dict.pop(self.data, part, None)
         self.streams.pop(part, None)
-        if part in self.order:
+        self.edited.discard(part)
+        if part in self.names:
+            self.names.discard(part)
             self.order.remove(part)
 
     def stream(self, part: str, chunks: Callable[[], Iterable[bytes]], huge: bool = False,
@@ -141,9 +248,13 @@ class _Package:
             self.big.add(part)
 
     def save(self, path: Path) -> None:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf, \
+                open(self.src, "rb") as raw:
             for name in self.order:
                 info = self.infos.get(name)
+                if info is not None and name not in self.edited:
+                    _copy_compressed(raw, info, zf, self.book)
+                    continue
                 if info is not None:
                     zi = zipfile.ZipInfo(name, date_time=info.date_time)
                     zi.compress_type = info.compress_type
@@ -158,7 +269,50 @@ class _Package:
                         for chunk in self.streams[name]():
                             fh.write(chunk)
                 else:
-                    zf.writestr(zi, self.data[name])
+                    zf.writestr(zi, dict.__getitem__(self.data, name))
+
+
+def _copy_compressed(raw, info: zipfile.ZipInfo, out: zipfile.ZipFile, book: str) -> None:
+    """Copy one member's compressed bytes into `out` without inflating them (its CRC and
+    sizes come from the source directory). Uses ZipFile's internal writer state the way
+    ZipFile.mkdir does; falls back to inflate-and-deflate in chunks if that is missing."""
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        from xlvalue.errors import InputError
+
+        raise InputError(Problem(f"part {info.filename} is damaged (no local header)", book=book))
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    zi.compress_type = info.compress_type
+    zi.external_attr = info.external_attr
+    zi.create_system = info.create_system
+    zi.CRC, zi.compress_size, zi.file_size = info.CRC, info.compress_size, info.file_size
+    zi.flag_bits = info.flag_bits & 0x06  # deflate option bits; sizes go in the header
+    if not all(hasattr(out, a) for a in ("_lock", "_writecheck", "start_dir", "filelist")):
+        with zipfile.ZipFile(raw) as src, src.open(info) as fin, out.open(zi, "w") as fout:
+            shutil.copyfileobj(fin, fout, 1024**2)
+        return
+    with out._lock:
+        if out._seekable:
+            out.fp.seek(out.start_dir)
+        zi.header_offset = out.fp.tell()
+        out._writecheck(zi)
+        out._didModify = True
+        out.fp.write(zi.FileHeader(None))
+        raw.seek(info.header_offset + 30 + name_len + extra_len)
+        left = info.compress_size
+        while left:
+            chunk = raw.read(min(left, 1024**2))
+            if not chunk:
+                from xlvalue.errors import InputError
+
+                raise InputError(Problem(f"part {info.filename} is truncated", book=book))
+            out.fp.write(chunk)
+            left -= len(chunk)
+        out.filelist.append(zi)
+        out.NameToInfo[zi.filename] = zi
+        out.start_dir = out.fp.tell()
 
 
 def _set_level(zi: zipfile.ZipInfo, level: int) -> None:
@@ -188,19 +342,79 @@ def _targets(pkg: _Package, part: str) -> list[str]:
             if r.get("TargetMode") != "External"]
 
 
-def _remove_part_tree(pkg: _Package, part: str, keep: set[str]) -> list[str]:
-    """Remove a part, its .rels and (recursively) what only it refers to."""
-    removed = []
+def _tree(pkg: _Package, part: str) -> set[str]:
+    """A part and every part reachable from it through relationships."""
+    seen: set[str] = set()
     stack = [part]
     while stack:
         p = stack.pop()
-        if p in keep or p not in pkg.data:
+        if p in seen or p not in pkg.data:
             continue
+        seen.add(p)
         stack.extend(_targets(pkg, p))
+    return seen
+
+
+def _reachable(pkg: _Package) -> set[str]:
+    """Every part the package still refers to: from the package root (and workbook.xml, in
+    case the root relationships are missing) through every relationship of a reached part.
+    Workbook-level lists (pivot caches, external references, the theme, VBA) are
+    relationships of workbook.xml, so they are covered."""
+    seen: set[str] = set()
+    stack = _targets(pkg, "") + ["xl/workbook.xml"]
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        stack.extend(t for t in _targets(pkg, p) if t not in seen)
+    return seen
+
+
+def _sweep(pkg: _Package, candidates: set[str]) -> None:
+    """Remove the candidates (parts of replaced sheets) that nothing refers to any more."""
+    if not candidates:
+        return
+    reach = _reachable(pkg)
+    gone = sorted(p for p in candidates if p not in reach and p in pkg.data)
+    for p in gone:
         pkg.drop(p)
         pkg.drop(rels_path(p))
-        removed.append(p)
-    return removed
+    _drop_overrides(pkg, gone)
+
+
+_STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
+                "dxfs", "tableStyles", "colors", "extLst")
+_STYLE_DEFAULTS = {
+    "fonts": '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>',
+    "fills": '<fills count="2"><fill><patternFill patternType="none"/></fill><fill>'
+             '<patternFill patternType="gray125"/></fill></fills>',
+    "borders": '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
+               '</borders>',
+    "cellStyleXfs": '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+                    'borderId="0"/></cellStyleXfs>',
+    "cellXfs": '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" '
+               'xfId="0"/></cellXfs>'}
+
+
+def _style_list(root: etree._Element, tag: str) -> etree._Element:
+    """The styles.xml list `tag`, created in schema order (with its default first entry)
+    when the user's styles lack it or hold it empty."""
+    m = f"{{{NS_MAIN}}}"
+    el = root.find(m + tag)
+    if el is not None and len(el):
+        return el
+    if el is not None:
+        root.remove(el)
+    el = etree.fromstring(f'<x xmlns="{NS_MAIN}">{_STYLE_DEFAULTS[tag]}</x>')[0]
+    later = _STYLE_ORDER[_STYLE_ORDER.index(tag) + 1:]
+    for child in root:
+        if isinstance(child.tag, str) and child.tag.startswith(m) and \
+                child.tag[len(m):] in later:
+            child.addprevious(el)
+            return el
+    root.append(el)
+    return el
 
 
 def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
@@ -227,8 +441,10 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
         _content_override(pkg, "/" + styles_part, CT_STYLES)
     root = pkg.xml(styles_part)
     m = f"{{{NS_MAIN}}}"
+    for tag in ("fonts", "fills", "borders", "cellStyleXfs"):
+        _style_list(root, tag)
     fonts = root.find(f"{m}fonts")
-    base = fonts[0] if fonts is not None and len(fonts) else None
+    base = fonts[0] if len(fonts) else None
 
     def font(*children: tuple[str, dict[str, str]]) -> int:
         """Index of the base font with these child elements (b, i, u, color), appended once."""
@@ -260,7 +476,7 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
     font_id = font(("b", {}))
     link_font = font(("u", {}), ("color", {"rgb": "FF0563C1"}))
     note_font = font(("i", {}), ("color", {"rgb": "FF808080"}))
-    xfs = root.find(f"{m}cellXfs")
+    xfs = _style_list(root, "cellXfs")
 
     def xf(num_fmt: int, font: int, align: str | None = None) -> int:
         want = {"numFmtId": str(num_fmt), "fontId": str(font), "fillId": "0", "borderId": "0",
@@ -334,10 +550,10 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
     sheets_el = wb.find(f"{m}sheets")
     rel_by_id = {r.get("Id"): r for r in wb_rels}
     styles = _ensure_styles(pkg, wb_rels)
-    all_sheet_parts = {resolve_target("xl/workbook.xml", r.get("Target", ""))
-                       for r in wb_rels if r.get("Type") == REL_WORKSHEET}
-    max_sheet_id = max((int(s.get("sheetId", "0")) for s in sheets_el), default=0)
+    max_sheet_id = max((int(s.get("sheetId", "0")) for s in sheets_el
+                        if s.get("sheetId", "0").strip().isdigit()), default=0)
     replaced_ids: set[str] = set()
+    candidates: set[str] = set()
     for out in sheets:
         slug = _slug(out.name)
         sheet_part = f"xl/worksheets/xlvalue_{slug}.xml"
@@ -347,10 +563,8 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
             rel = rel_by_id.get(existing.get(rid_attr))
             if rel is not None:
                 old = resolve_target("xl/workbook.xml", rel.get("Target", ""))
-                code_name = _code_name(pkg.data.get(old, b""))
-                keep = set(all_sheet_parts) - {old}
-                removed = _remove_part_tree(pkg, old, keep)
-                _drop_overrides(pkg, removed)
+                code_name = _code_name(pkg.head(old))
+                candidates |= _tree(pkg, old)
                 rel.set("Target", f"worksheets/xlvalue_{slug}.xml")
                 rel.set("Type", REL_WORKSHEET)
                 replaced_ids.add(existing.get("sheetId", ""))
@@ -388,6 +602,8 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
     active = next((out.name for out in sheets if out.active), None)
     if active is not None:
         _open_on(pkg, wb, wb_rels, active)
+    pkg.put(rels_path("xl/workbook.xml"), to_bytes(wb_rels))
+    _sweep(pkg, candidates - {f"xl/worksheets/xlvalue_{_slug(o.name)}.xml" for o in sheets})
     calc = wb.find(f"{m}calcPr")
     if calc is None:
         calc = etree.Element(f"{m}calcPr")
@@ -427,18 +643,38 @@ def _open_on(pkg: _Package, wb: etree._Element, wb_rels: etree._Element, sheet: 
     if view is None:
         view = etree.SubElement(views, f"{m}workbookView")
     view.set("activeTab", str(index))
-    if int(view.get("firstSheet", "0")) > index:
+    first = view.get("firstSheet", "0").strip()
+    if not first.isdigit() or int(first) > index:
         view.set("firstSheet", str(index))
     target = {r.get("Id"): resolve_target("xl/workbook.xml", r.get("Target", "")) for r in wb_rels}
     for s in sheets:
         part = target.get(s.get(f"{{{NS_REL}}}id"))
         if s.get("name") == sheet or part is None or part not in pkg.data or part in pkg.streams:
             continue
-        data = pkg.data[part]
-        end = data.find(b"</sheetViews>")  # only the views, never the (large) sheet data
-        head = data[:end] if end > 0 else b""
+        top = pkg.head(part, 1 << 16)
+        end = top.find(b"</sheetViews>")  # only the views, never the (large) sheet data
+        head = top[:end] if end > 0 else b""
         if b"tabSelected" in head:
-            pkg.put(part, re.sub(rb'\s+tabSelected="(1|true)"', b"", head) + data[end:])
+            new_head = re.sub(rb'\s+tabSelected="(1|true)"', b"", head)
+            if part in pkg.edited:
+                data = pkg.data[part]
+                pkg.put(part, new_head + data[end:])
+            else:  # the rest is streamed from the source at save time, never held whole
+                pkg.stream(part, lambda part=part, new_head=new_head, end=end:
+                           _after_head(pkg, part, new_head, end))
+
+
+def _after_head(pkg: _Package, part: str, new_head: bytes, end: int) -> Iterator[bytes]:
+    """A source part with its first `end` bytes replaced by `new_head`, chunk by chunk."""
+    yield new_head
+    skip = end
+    with open_package(pkg.src) as zf:
+        for chunk in iter_part(zf, part, pkg.book):
+            if skip >= len(chunk):
+                skip -= len(chunk)
+                continue
+            yield chunk[skip:]
+            skip = 0
 
 
 def _insert_after(parent: etree._Element, el: etree._Element, after: tuple[str, ...]) -> None:
