@@ -1,7 +1,10 @@
 """Many workbooks at once: a local process pool, or a Dask cluster, one summary at the end.
 
-Each book runs the ordinary headless engine in its own process; one bad book never stops the
-others. Results come back as small dicts (book, status, seconds, rows, output, error).
+Each book runs the ordinary headless engine in a worker process, also with `--jobs 1`: a book
+that kills its process (a native library's abort, the out-of-memory killer) takes only that
+process down. The books the broken pool had not finished are then run again one per fresh
+process, so the one that fails is named and every other book still runs. Results come back as
+small dicts (book, status, seconds, rows, output, error).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -109,19 +113,42 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
             _submit_all(client, args, done)
         elif scheduler:
             _run_dask(args, jobs, scheduler, done)
-        elif jobs <= 1:
-            for a in args:
-                done(run_one(*a))
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(run_one, *a) for a in args]
-                for f in as_completed(futures):
-                    done(f.result())
+            _run_local(args, max(jobs, 1), done)
     finally:
         bar.close()
     order = {a[0]: i for i, a in enumerate(args)}
     results.sort(key=lambda r: order[r["book"]])
     return pd.DataFrame(results, columns=SUMMARY_COLUMNS)
+
+
+def _run_local(args: list[tuple], jobs: int, done: Callable[[dict], None]) -> None:
+    """Run the books in a pool of worker processes; the books left over when a worker dies
+    run again one per fresh process (see the module docstring)."""
+    left: list[tuple] = []
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_one, *a): a for a in args}
+        for f in as_completed(futures):
+            try:
+                done(f.result())
+            except BrokenProcessPool:
+                left.append(futures[f])
+    for a in sorted(left, key=args.index):
+        done(_isolated(a))
+
+
+def _isolated(a: tuple) -> dict:
+    """One book in a process of its own: its result, or an error saying the process died."""
+    started = time.perf_counter()
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            return pool.submit(run_one, *a).result()
+    except BrokenProcessPool:
+        message = (f"{Path(a[0]).name}: the process reading this workbook ended abnormally "
+                   "(a crash in a native reader, or out of memory); the other books were not "
+                   "affected. Re-save the workbook in Excel, or report it")
+    return {"book": a[0], "status": "error", "seconds": time.perf_counter() - started,
+            "rows": 0, "output": "", "error": message}
 
 
 def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict], None]) -> None:
@@ -137,9 +164,14 @@ def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict
 def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> None:
     from dask.distributed import as_completed as dask_completed
 
-    futures = [client.submit(run_one, *a, pure=False) for a in args]
-    for f in dask_completed(futures):
-        done(f.result())
+    futures = {client.submit(run_one, *a, pure=False): a for a in args}
+    for f in dask_completed(list(futures)):
+        try:
+            done(f.result())
+        except Exception as exc:  # a worker killed while running the book (KilledWorker, ...)
+            done({"book": futures[f][0], "status": "error", "seconds": 0.0, "rows": 0,
+                  "output": "", "error": f"{Path(futures[f][0]).name}: the worker running this "
+                  f"workbook failed ({type(exc).__name__}); the other books were not affected"})
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
