@@ -17,6 +17,8 @@ from typing import Any
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.ooxml import (
+    MAX_COLS,
+    MAX_ROWS,
     NS_MAIN,
     NS_REL,
     NS_STRICT,
@@ -32,10 +34,8 @@ from xlvalue.workbook.ooxml import (
 )
 from xlvalue.workbook.sheet_scan import ExcelError, UncachedFormula, scan_sheet
 
-__all__ = ["ExcelError", "UncachedFormula", "WorkbookReader", "RawRange", "MAX_CELLS"]
-
 __all__ = ["MAX_CELLS", "Cell", "DefinedName", "ExcelError", "RangeSource", "RawRange", "SheetInfo",
-           "TableInfo", "UncachedFormula", "WorkbookReader"]
+           "TableInfo", "UncachedFormula", "WorkbookReader", "check_extent"]
 
 Cell = Any  # str | float | int | bool | date | datetime | '' | ExcelError
 
@@ -310,7 +310,12 @@ class WorkbookReader(RangeSource):
 
 
 def check_extent(last_row: int, last_col: int, book: str, sheet: str) -> None:
-    """Refuse a used area (1-based last row and column) larger than MAX_CELLS."""
+    """Refuse a used area (1-based last row and column) beyond Excel's grid or larger than
+    MAX_CELLS."""
+    if last_row > MAX_ROWS or last_col > MAX_COLS:
+        raise InputError(Problem(
+            f"a cell lies at row {last_row:,}, column {last_col:,}: beyond Excel's last cell "
+            f"XFD{MAX_ROWS} (the sheet is damaged; re-save it in Excel)", book=book, sheet=sheet))
     if last_row * last_col > MAX_CELLS:
         from xlvalue.workbook.ooxml import cell_ref
 

@@ -23,6 +23,8 @@ import numpy as np
 
 from xlvalue.errors import InputError, Problem
 
+__all__ = ["MAX_ROW_BYTES", "WINDOW", "ExcelError", "SheetScan", "UncachedFormula", "scan_sheet"]
+
 WINDOW = 8 * 1024 * 1024
 MAX_ROW_BYTES = 64 * 1024 * 1024  # one <row> element larger than this is refused
 
@@ -101,6 +103,45 @@ def _last_row_start(buf: bytearray, lo: int) -> int:
     return -1
 
 
+_MARKUP = ((b"<!--", b"-->"), (b"<?", b"?>"), (b"<![CDATA[", b"]]>"))
+
+
+def _outside_markup(buf: bytearray, cut: int) -> int:
+    """`cut`, or the start of the comment, processing instruction or CDATA section it falls
+    inside (a window never splits one)."""
+    for start, end in _MARKUP:
+        i = buf.rfind(start, 0, cut)
+        if i >= 0 and buf.rfind(end, i, cut) < 0:
+            cut = i
+    return cut
+
+
+def _strip_markup(data: bytes) -> bytes:
+    """The window without comments, processing instructions and CDATA sections (their text
+    is not XML markup: a `<c r="XFD1">` inside a comment is no cell). Linear: each kind's
+    next start is searched once per occurrence."""
+    if not any(start in data for start, _ in _MARKUP[:1]) and data.count(b"<?") <= 1 \
+            and b"<![CDATA[" not in data:
+        return data
+    out = []
+    pos = 0
+    nxt = {start: data.find(start) for start, _ in _MARKUP}
+    while True:
+        live = [(i, start) for start, i in nxt.items() if i >= 0]
+        if not live:
+            break
+        i, start = min(live)
+        end_tag = dict(_MARKUP)[start]
+        end = data.find(end_tag, i + len(start))
+        out.append(data[pos:i])
+        pos = len(data) if end < 0 else end + len(end_tag)
+        for s2 in nxt:
+            if 0 <= nxt[s2] < pos:
+                nxt[s2] = data.find(s2, pos)
+    out.append(data[pos:])
+    return b"".join(out)
+
+
 def _windows(chunks: Iterable[bytes], book: str, part: str) -> Iterable[bytes]:
     """Re-cut a stream of bytes into windows of about WINDOW bytes that each end just before
     a <row> start tag (rows are never split), searching each byte about once."""
@@ -112,6 +153,8 @@ def _windows(chunks: Iterable[bytes], book: str, part: str) -> Iterable[bytes]:
         found = _last_row_start(buf, max(scanned - 70, 1))
         cut = max(cut, found)
         scanned = len(buf)
+        if len(buf) >= WINDOW and cut > 0:
+            cut = _outside_markup(buf, cut)
         if len(buf) >= WINDOW and cut > 0:
             yield bytes(buf[:cut])
             del buf[:cut]
@@ -133,6 +176,7 @@ def scan_sheet(chunks: Iterable[bytes], book: str, sheet: str, part: str,
         if _DECL.search(data):
             raise InputError(Problem(f"part {part} declares a DTD or entities; refused",
                                      book=book, sheet=sheet))
+        data = _strip_markup(data)
         fast = _FastWindow.of(data)
         if fast is not None:
             row = max(row, fast.last_row)

@@ -51,7 +51,7 @@ from xlvalue.workbook.ooxml import (
 from xlvalue.workbook.sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml_chunks
 
 __all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
-           "WriteError", "atomic_write", "write_outputs"]
+           "TMP_MARK", "WriteError", "atomic_write", "remove_stale_temps", "write_outputs"]
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
