@@ -34,6 +34,9 @@ class Case:
     expect: str | None  # fragment of the error, None = success
     args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    command: str = "run"  # or "eval"
+    may_drop: frozenset[str] = frozenset()  # input parts the output may lack
+    slow: bool = False  # built or run in more than a few seconds (marked `slow`)
 
 
 def book(path: Path, rows: list[list] | None = None, header=None, settings: dict | None = None,
@@ -388,4 +391,6 @@ def _bomb(p: Path) -> Path:
     return patch_parts(path, edit)
 
 
-CASES = _cases()
+from .hostile import hostile_cases  # noqa: E402  (uses the builders above)
+
+CASES = _cases() + hostile_cases()

@@ -11,6 +11,7 @@ computed values as cached values (so pandas, calamine or openpyxl read numbers).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from openpyxl.utils import range_boundaries
 from openpyxl.worksheet.formula import ArrayFormula
 
 from xlvalue.errors import InputError, Problem
-from xlvalue.workbook.cells import EXCEL_EPOCH, is_excel_error
+from xlvalue.workbook.cells import is_excel_error, serial_from_days
 from xlvalue.workbook.ooxml import (
     NS_MAIN,
     cell_ref,
@@ -37,7 +38,8 @@ from xlvalue.workbook.ooxml import (
 )
 from xlvalue.workbook.writer import _Package, atomic_write
 
-__all__ = ["SPILL_REF", "XV_CALL", "Evaluated", "evaluate", "write_cached_values", "write_report"]
+__all__ = ["MAX_EVAL_CELLS", "MAX_EVAL_FORMULAS", "SPILL_REF", "XV_CALL", "Evaluated", "bound_workbook",
+           "evaluate", "write_cached_values", "write_report"]
 
 XV_CALL = re.compile(r"(?:_xludf\.)?\b(XV_[A-Z_]+)\s*\(", re.I)
 SPILL_REF = re.compile(r"(?<![A-Za-z0-9_$])(\$?[A-Z]{1,3}\$?\d+)#")
@@ -251,7 +253,13 @@ def _prepare(book: Path, tmp: Path, say=lambda _m: None,
         sheet, area = dests[0]
         out.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheet(sheet)}!{area}")
     path = tmp / book.name.replace(" ", "_")
-    out.save(path)
+    try:
+        out.save(path)
+    except OSError as exc:  # a full or read-only temporary folder
+        from xlvalue.workbook.writer import WriteError
+
+        raise WriteError(f"{book.name}: cannot write a temporary copy for `formulas` in "
+                         f"{tmp} ({exc.strerror or exc}); nothing was written") from None
     kept = sum(len(k) for k in keep.values())
     say(f"computing {len(cells)} formula(s) over {kept:,} cell(s)")
     return path, cells, aliases
@@ -280,6 +288,43 @@ def _references(formula: str, sheet: str, names: dict[str, list[tuple[str, str]]
     return out
 
 
+# eval loads the sheets its formulas read densely (calamine) and compiles formulas with
+# `formulas` at Python speed: both are bounded before anything is loaded (SECURITY.md)
+MAX_EVAL_CELLS = int(os.environ.get("XLVALUE_MAX_EVAL_CELLS", 2_000_000))
+MAX_EVAL_FORMULAS = int(os.environ.get("XLVALUE_MAX_EVAL_FORMULAS", 5_000))
+
+
+def bound_workbook(book: Path) -> None:
+    """Refuse, before any sheet is loaded, a workbook whose sheets' used areas or formula
+    count would make `eval` run for minutes, exhaust memory or abort calamine (one linear
+    scan per sheet, as `run` does before calamine)."""
+    from xlvalue.workbook.ooxml import iter_part, open_package
+    from xlvalue.workbook.reader import WorkbookReader, check_extent
+    from xlvalue.workbook.sheet_scan import scan_sheet
+
+    reader = WorkbookReader.open(book)
+    cells = formulas = 0
+    with open_package(book) as zf:
+        for sheet in reader.sheets:
+            if not sheet.part or sheet.part not in zf.NameToInfo:
+                continue
+            scan = scan_sheet(iter_part(zf, sheet.part, book.name), book.name, sheet.name,
+                              sheet.part)
+            check_extent(scan.last_row, scan.last_col, book.name, sheet.name)
+            cells += scan.last_row * scan.last_col
+            formulas += scan.formulas
+            if cells > MAX_EVAL_CELLS:
+                raise InputError(Problem(
+                    f"the sheets' used areas hold more than the {MAX_EVAL_CELLS:,} cells `eval` "
+                    "visits (XLVALUE_MAX_EVAL_CELLS); the used area of this sheet ends at "
+                    f"{cell_ref(scan.last_row - 1, scan.last_col - 1)}: delete stray cells far "
+                    "from the data", book=book.name, sheet=sheet.name))
+    if formulas > MAX_EVAL_FORMULAS:
+        raise InputError(Problem(
+            f"holds {formulas:,} formulas, more than the {MAX_EVAL_FORMULAS:,} `eval` computes "
+            "(XLVALUE_MAX_EVAL_FORMULAS); open it in Excel instead", book=book.name))
+
+
 def evaluate(book: str | Path, progress=None) -> list[Evaluated]:
     """Compute every XV_ formula cell (and its spill) of the workbook; progress(message)
     hears what is being done (the CLI prints it)."""
@@ -288,9 +333,7 @@ def evaluate(book: str | Path, progress=None) -> list[Evaluated]:
     import formulas  # noqa: F401  (the slow import, under its own progress line)
 
     book = Path(book)
-    from xlvalue.workbook.ooxml import open_package
-
-    open_package(book).close()  # the same checks as `run`: not a workbook, zip bomb, ...
+    bound_workbook(book)  # the same checks as `run`, and limits for calamine and formulas
     _register()
     with tempfile.TemporaryDirectory() as tmp:
         prepared, cells, aliases = _prepare(book, Path(tmp), say)
@@ -450,7 +493,13 @@ def _set_value(c: etree._Element, value: Any, m: str) -> None:
         v.text = repr(float(value))
     elif isinstance(value, dt.datetime | dt.date):
         d = value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
-        v.text = repr(float((np.datetime64(d, "us") - EXCEL_EPOCH) / np.timedelta64(1, "D")))
+        day = np.datetime64(d, "D")
+        serial = serial_from_days(np.array([day]))[0]  # Excel's phantom 1900-02-29 rule
+        if np.isnan(serial):
+            c.set("t", "str")  # before 1900-01-01: no serial exists, keep the date as text
+            v.text = d.date().isoformat()
+        else:
+            v.text = repr(float(serial + (np.datetime64(d, "us") - day) / np.timedelta64(1, "D")))
     elif is_excel_error(value):
         c.set("t", "e")
         v.text = value

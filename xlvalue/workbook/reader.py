@@ -138,6 +138,7 @@ class WorkbookReader(RangeSource):
     def _load_structure(self) -> None:
         book = self.book
         with open_package(self.path) as zf:
+            _check_content_types(zf, book)
             root = parse_xml(read_part(zf, "xl/workbook.xml", book), book, "xl/workbook.xml")
             if root.tag == f"{{{NS_STRICT}}}workbook":
                 raise InputError(Problem(
@@ -323,6 +324,30 @@ def check_extent(last_row: int, last_col: int, book: str, sheet: str) -> None:
             f"the used area reaches {cell_ref(last_row - 1, last_col - 1)} (row {last_row:,}, "
             f"column {last_col:,}): more than the {MAX_CELLS:,}-cell limit (XLVALUE_MAX_CELLS); "
             "delete stray cells far from the data", book=book, sheet=sheet))
+
+
+def _check_content_types(zf, book: str) -> None:
+    """[Content_Types].xml exists, is safe XML and names each part and extension once (the
+    writer edits it, and Excel refuses a package whose types are ambiguous)."""
+    part = "[Content_Types].xml"
+    if part not in zf.NameToInfo:
+        raise InputError(Problem(f"has no {part}, so it is not a valid workbook package; "
+                                 "re-save it in Excel", book=book))
+    root = parse_xml(read_part(zf, part, book), book, part)
+    seen: set[tuple[str, str]] = set()
+    for el in root:
+        if not isinstance(el.tag, str):
+            continue
+        kind = el.tag.rsplit("}", 1)[-1]
+        key = el.get("PartName") if kind == "Override" else el.get("Extension")
+        if kind not in ("Default", "Override") or not key or not el.get("ContentType"):
+            raise InputError(Problem(f"part {part} holds a malformed entry <{kind} "
+                                     f"{dict(el.attrib)}>; re-save the workbook in Excel",
+                                     book=book))
+        if (kind, key.lower()) in seen:
+            raise InputError(Problem(f"part {part} lists {key} twice; re-save the workbook in "
+                                     "Excel", book=book))
+        seen.add((kind, key.lower()))
 
 
 def _whole(text: str | None, book: str, part: str, what: str) -> int | None:
