@@ -55,22 +55,30 @@ def _rss() -> int:
 
 
 def in_child(argv: list[str], env: dict[str, str], err_path: Path,
-             timeout: float = 2 * LIMIT_SECONDS) -> tuple[int | str, str, float, int]:
+             timeout: float = 2 * LIMIT_SECONDS, fsize: int | None = None
+             ) -> tuple[int | str, str, float, int]:
     """Run `xlvalue argv` in a forked child: (exit code or 'signal N'/'hang', stderr, seconds,
-    peak memory the child added to what it inherited, in bytes)."""
+    peak memory the child added to what it inherited, in bytes). `fsize` limits the size any
+    file may grow to in the child (RLIMIT_FSIZE, as on a full disk)."""
     sys.stdout.flush()
     sys.stderr.flush()
     base = _rss()
     started = time.monotonic()
+    read_end, write_end = os.pipe()  # a pipe: no file-size limit applies to stderr
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         code = 99
         try:
-            fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-            os.dup2(fd, 2)
+            os.close(read_end)
+            os.dup2(write_end, 2)
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
             sys.stderr = open(2, "w", closefd=False)
             sys.stdout = open(1, "w", closefd=False)
+            if fsize is not None:
+                import resource
+
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with EFBIG
+                resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
             for key, value in env.items():
                 os.environ[key] = value
                 if key in _LIMITS:
@@ -78,26 +86,50 @@ def in_child(argv: list[str], env: dict[str, str], err_path: Path,
                     setattr(module, attr, int(value))
             code = main(argv)
         except BaseException:  # noqa: BLE001 - reported to the parent through stderr
-            traceback.print_exc()
+            try:
+                traceback.print_exc()
+            except BaseException:  # noqa: BLE001
+                pass
         finally:
-            sys.stderr.flush()
-            sys.stdout.flush()
-            os._exit(code if isinstance(code, int) else 98)
+            try:
+                sys.stderr.flush()
+                sys.stdout.flush()
+            finally:
+                os._exit(code if isinstance(code, int) else 98)
+    os.close(write_end)
+    os.set_blocking(read_end, False)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(read_end, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                return
+            chunks.append(data)
     while True:
+        drain()
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
         if time.monotonic() - started > timeout:
             os.kill(pid, signal.SIGKILL)
             os.wait4(pid, 0)
-            return "hang", err_path.read_text(errors="replace"), timeout, 0
+            drain()
+            os.close(read_end)
+            return "hang", b"".join(chunks).decode(errors="replace"), timeout, 0
         time.sleep(0.005)
+    drain()
+    os.close(read_end)
+    err_path.write_bytes(b"".join(chunks))
     seconds = time.monotonic() - started
     peak = max(usage.ru_maxrss * 1024 - base, 0)
     code: int | str = os.waitstatus_to_exitcode(status)
     if isinstance(code, int) and code < 0:
         code = f"signal {-code}"
-    return code, err_path.read_text(errors="replace"), seconds, peak
+    return code, b"".join(chunks).decode(errors="replace"), seconds, peak
 
 
 @pytest.fixture(scope="session")

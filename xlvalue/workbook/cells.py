@@ -14,13 +14,39 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["BUILTIN_FORMAT_IDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "NUMBER_FORMATS", "PERCENT_COLUMNS",
-           "CellKind", "blank_text", "column_kind", "column_values", "frame_rows", "is_excel_error",
-           "is_percent_column"]
+__all__ = ["BUILTIN_FORMAT_IDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "MAX_CELL_TEXT",
+           "NUMBER_FORMATS", "PERCENT_COLUMNS", "CellKind", "blank_text", "column_kind",
+           "column_values", "days_from_serial", "frame_rows", "is_excel_error",
+           "is_percent_column", "serial_from_days"]
 
 # Day 0 of Excel's 1900 date system as serial numbers count it (serial 1 = 1900-01-01; the
 # phantom 1900-02-29 makes every later serial match this epoch).
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+
+_MARCH_1900 = np.datetime64("1900-03-01", "D")
+_JAN_1900 = np.datetime64("1900-01-01", "D")
+MAX_CELL_TEXT = 32_767  # characters an Excel cell holds
+
+
+def serial_from_days(days: np.ndarray) -> np.ndarray:
+    """Excel serial numbers of datetime64[D] days, with Excel's phantom 1900-02-29: days
+    before 1900-03-01 count from 1899-12-31 (1900-01-01 is serial 1), later ones from
+    EXCEL_EPOCH. NaT and days before 1900-01-01 (no serial exists) become NaN."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    serial = (days - EXCEL_EPOCH).astype(np.int64).astype(float)
+    serial = np.where(days < _MARCH_1900, serial - 1, serial)
+    return np.where(np.isnat(days) | (days < _JAN_1900), np.nan, serial)
+
+
+def days_from_serial(serial: np.ndarray) -> np.ndarray:
+    """Days (datetime64[D]) of whole Excel serial numbers (the inverse of serial_from_days):
+    serials 1-59 are 1900-01-01..1900-02-28, 60 is the phantom 1900-02-29 (NaT: no such day),
+    from 61 on EXCEL_EPOCH + serial. Serials below 1 are NaT."""
+    whole = np.floor(np.nan_to_num(np.asarray(serial, dtype=float), nan=-1.0))
+    whole = np.clip(whole, -1, 2_958_465).astype(np.int64)
+    days = EXCEL_EPOCH + np.where(whole < 60, whole + 1, whole).astype("timedelta64[D]")
+    return np.where((whole < 1) | (whole == 60), np.datetime64("NaT", "D"), days)
+
 
 # Every error value Excel shows in a cell (the dynamic-array ones included).
 EXCEL_ERROR_CODES: frozenset[str] = frozenset({

@@ -14,7 +14,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xlvalue.workbook.cells import EXCEL_EPOCH, CellKind, blank_text, column_kind
+from xlvalue.errors import InputError, Problem
+from xlvalue.workbook.cells import (
+    MAX_CELL_TEXT,
+    CellKind,
+    blank_text,
+    column_kind,
+    serial_from_days,
+)
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import col_letter
 
@@ -25,7 +32,9 @@ __all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "
 # characters XML 1.0 cannot hold, and those that make a text need escaping (RE2 syntax, as
 # Arrow's regex kernels take it)
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
-_NEEDS_ESCAPE = r"[&<>\x00-\x1f\x{fffe}\x{ffff}]"
+_NEEDS_ESCAPE = r"[&<>\x00-\x1f\x{fffe}\x{ffff}]|_x[0-9A-Fa-f]{4}_"
+# text that reads as an OOXML escape (_x0041_ is "A") keeps its underscore escaped
+_ESCAPE_LIKE = r"_(x[0-9A-Fa-f]{4}_)"
 
 
 @dataclass
@@ -89,8 +98,10 @@ class PlacedBlock:
 
 def inline_cells(text: pa.Array, style: int = 0) -> pa.Array:
     """Inline-string cell bodies (the part after `<c r="A1"`) of Arrow text: characters XML
-    cannot hold are dropped, & < > escaped, edge spaces kept; a null stays null (no cell)."""
+    cannot hold are dropped, & < > escaped, text like _x0041_ escaped as _x005F_x0041_ (so
+    Excel shows it as typed, not as "A"), edge spaces kept; a null stays null (no cell)."""
     if pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
+        text = pc.replace_substring_regex(text, _ESCAPE_LIKE, r"_x005F_\1")
         text = pc.replace_substring_regex(text, _ILLEGAL_XML, "")
         text = pc.replace_substring(text, "&", "&amp;")
         text = pc.replace_substring(text, "<", "&lt;")
@@ -116,8 +127,8 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind 
         flags = pa.array(v.to_numpy(dtype=bool, na_value=False))
         return pc.if_else(flags, ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>')
     if kind == "date":
-        days = v.to_numpy().astype("datetime64[D]")
-        serial = pa.array((days - EXCEL_EPOCH).astype(np.int64), mask=np.isnat(days))
+        serial = serial_from_days(v.to_numpy().astype("datetime64[D]"))
+        serial = pa.array(np.nan_to_num(serial).astype(np.int64), mask=np.isnan(serial))
         s = f' s="{styles.date}"' if styles.date else ""
         return wrap(pc.cast(serial, pa.string()), f"{s}><v>", "</v></c>")
     if kind != "text":
@@ -136,6 +147,10 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind 
         text = text.cast(pa.string())
     if blank.any():
         text = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), text)
+    longest = pc.max(pc.utf8_length(text)).as_py() or 0
+    if longest > MAX_CELL_TEXT:  # Excel reports the whole file as damaged
+        raise InputError(Problem(f"column {name} holds a text of {longest:,} characters, more "
+                                 f"than the {MAX_CELL_TEXT:,} an Excel cell holds"))
     return inline_cells(text)
 
 

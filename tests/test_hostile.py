@@ -1,0 +1,212 @@
+"""Issue 16 beyond the corpus: batches that survive a dying worker, temp files of killed runs,
+writes on a full disk (a file-size limit), values at Excel's edges (dates before 1900-03-01,
+_x0041_ escapes, texts longer than a cell holds)."""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlvalue.cli import batch
+from xlvalue.cli.main import main
+from xlvalue.workbook.cells import days_from_serial, serial_from_days
+from xlvalue.workbook.writer import TMP_MARK, atomic_write
+
+# isort: off
+from .malformed import book  # first: malformed imports hostile's cases
+from .hostile import SHEET, shared_strings
+from .test_malformed import in_child
+# isort: on
+
+
+# ---- batch: one bad book never stops the others -----------------------------------------
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batch_survives_a_worker_that_aborts(tmp_path, monkeypatch, capsys, jobs):
+    """A book whose process dies (a native abort) is an error row naming it; the 4 good books
+    are written; the summary is complete; exit 2."""
+    books = [book(tmp_path / f"b{i}.xlsx") for i in range(4)]
+    book(tmp_path / "bad.xlsx")
+    real = batch.run_one
+
+    def run_one(path, out_dir, only, *rest):
+        if Path(path).name == "bad.xlsx":
+            os.abort()
+        return real(path, out_dir, only, *rest)
+    run_one.__module__, run_one.__qualname__ = batch.__name__, "run_one"
+    monkeypatch.setattr(batch, "run_one", run_one)
+    out = tmp_path / "out"
+    summary_file = tmp_path / "summary.csv"
+    code = main(["batch", str(tmp_path / "*.xlsx"), "-o", str(out), "-q", "--jobs", str(jobs),
+                 "--summary", str(summary_file)])
+    assert code == 2
+    summary = pd.read_csv(summary_file)
+    assert len(summary) == 5
+    status = dict(zip(summary["book"].map(lambda b: Path(b).name), summary["status"], strict=True))
+    assert status == {"b0.xlsx": "ok", "b1.xlsx": "ok", "b2.xlsx": "ok", "b3.xlsx": "ok",
+                      "bad.xlsx": "error"}
+    error = summary.loc[summary["book"].str.endswith("bad.xlsx"), "error"].item()
+    assert "bad.xlsx" in error and "ended abnormally" in error
+    assert sorted(p.name for p in out.iterdir()) == [f"b{i}_xlvalue.xlsx" for i in range(4)]
+    assert len(books) == 4
+
+
+# ---- temporary files of killed runs -------------------------------------------------------
+
+def test_stale_temp_files_of_dead_runs_are_removed(tmp_path):
+    """A run killed while writing leaves `.<name>.xlvalue-<pid>-*.tmp`; the next write to the
+    same target removes those whose process is gone, and keeps a live process's."""
+    target = tmp_path / "out.xlsx"
+    dead_pid = 2**22 + 12345  # above any pid_max: no such process
+    stale = tmp_path / f".out.xlsx{TMP_MARK}{dead_pid}-abc.tmp"
+    live = tmp_path / f".out.xlsx{TMP_MARK}{os.getppid()}-def.tmp"
+    other = tmp_path / f".other.xlsx{TMP_MARK}{dead_pid}-ghi.tmp"
+    for p in (stale, live, other):
+        p.write_bytes(b"half a zip")
+    atomic_write(target, lambda tmp: tmp.write_bytes(b"new"))
+    assert target.read_bytes() == b"new"
+    assert not stale.exists() and live.exists() and other.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.xlsx")] == [live.name]
+
+
+def test_sigkill_during_a_write_then_a_later_run(tmp_path):
+    """A child killed by SIGKILL in the middle of writing `-o` over an existing output: the old
+    output is intact, the temp file stays until the next run, which removes it."""
+    src = book(tmp_path / "in.xlsx")
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(b"previous output")
+    pid = os.fork()
+    if pid == 0:
+        from xlvalue.workbook import writer
+
+        def save_then_die(self, path):
+            path.write_bytes(b"half")
+            os.kill(os.getpid(), 9)
+        writer._Package.save = save_then_die
+        try:
+            main(["run", str(src), "-o", str(out), "-q"])
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
+    assert out.read_bytes() == b"previous output"
+    temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(temps) == 1 and f"{TMP_MARK}{pid}-" in temps[0].name
+    assert main(["run", str(src), "-o", str(out), "-q"]) == 0
+    assert [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert zipfile.is_zipfile(out)
+
+
+# ---- full disk: every write checked --------------------------------------------------------
+
+LIMIT = 24 * 1024  # bytes a file may grow to in the child (RLIMIT_FSIZE)
+
+
+@pytest.mark.parametrize("what", ["run -o", "run --in-place", "eval --report", "batch --summary"])
+def test_writes_on_a_full_disk_fail_cleanly(tmp_path, what):
+    """With a file-size limit (as on a full or tiny filesystem) every write fails as one clean
+    error line, exit 2, and leaves nothing half-written behind."""
+    from .hostile import eval_book
+
+    src = book(tmp_path / "in.xlsx", rows=[[f"C{i % 40}", "2024-01-03", 10.0 + i]
+                                           for i in range(400)])
+    before = src.read_bytes()
+    argv = {"run -o": ["run", str(src), "-o", str(tmp_path / "out.xlsx"), "-q"],
+            "run --in-place": ["run", str(src), "--in-place", "-q"],
+            "eval --report": ["eval", str(eval_book(tmp_path / "e.xlsx")), "--report",
+                              str(tmp_path / "big.json")],
+            "batch --summary": ["batch", str(src), "-q", "--summary", str(tmp_path / "s.csv")]}
+    if what == "eval --report":
+        before = None
+    if what == "batch --summary":  # the book's output fits, the summary does not
+        argv[what][2:2] = ["-o", str(tmp_path / "outdir")]
+    limit = {"eval --report": 100, "batch --summary": 100}.get(what, LIMIT)
+    code, err, _, _ = in_child(argv[what], {}, tmp_path / "err.txt", fsize=limit)
+    assert code == 2, err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert "cannot write" in err, err
+    left = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")
+            or p.name in ("out.xlsx", "big.json", "s.csv")]
+    assert left == []
+    bak = tmp_path / "in.xlsx.bak"
+    assert not bak.exists() or bak.read_bytes() == src.read_bytes()  # whole, or none
+    if before is not None:
+        assert src.read_bytes() == before
+
+
+# ---- values at Excel's edges ---------------------------------------------------------------
+
+def test_serials_follow_excels_phantom_leap_day():
+    """Serial 1 is 1900-01-01, 59 is 1900-02-28, 60 the phantom 1900-02-29 (no day), 61 is
+    1900-03-01 (Excel's documented 1900 date system), and back."""
+    days = np.array(["1900-01-01", "1900-02-28", "1900-03-01", "2024-01-03", "1899-12-31"],
+                    "datetime64[D]")
+    np.testing.assert_array_equal(serial_from_days(days)[:4], [1, 59, 61, 45294])
+    assert np.isnan(serial_from_days(days)[4])
+    back = days_from_serial(np.array([1.0, 59.0, 61.0, 45294.0, 60.0, 0.0]))
+    np.testing.assert_array_equal(back[:4], days[:4])
+    assert np.isnat(back[4]) and np.isnat(back[5])
+
+
+def test_date_cells_before_march_1900_written_as_excel_counts(tmp_path):
+    """A first purchase on 1900-01-01 is written as serial 1 (not 2, a day off in Excel)."""
+    rows = [["A", "1900-01-01", 5.0], ["A", "1900-02-28", 5.0], ["B", "1900-03-01", 5.0],
+            ["B", "1900-03-05", 5.0]]
+    src = book(tmp_path / "old.xlsx", rows=rows, settings={"AsOfDate": "1900-04-01"})
+    out = tmp_path / "out.xlsx"
+    assert main(["run", str(src), "-o", str(out), "-q", "--only", "rfm"]) == 0
+    import datetime as dt
+
+    import python_calamine as pc
+
+    cells = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("xv_RFM").to_python()
+    assert cells[1][:3] == ["customer_id", "first_purchase", "last_purchase"]
+    assert cells[2][:3] == ["A", dt.date(1900, 1, 1), dt.date(1900, 2, 28)]
+    assert cells[3][:3] == ["B", dt.date(1900, 3, 1), dt.date(1900, 3, 5)]
+    with zipfile.ZipFile(out) as zf:
+        xml = zf.read("xl/worksheets/xlvalue_xv_rfm.xml").decode()
+    assert re.search(r'<c r="B3" s="\d+"><v>1</v>', xml)  # serial 1 = 1900-01-01
+    assert re.search(r'<c r="C3" s="\d+"><v>59</v>', xml)
+    assert re.search(r'<c r="B4" s="\d+"><v>61</v>', xml)
+
+
+def test_escape_like_text_round_trips(tmp_path):
+    """An id the user typed as _x0041_ (Excel stores _x005F_x0041_) stays _x0041_ in the
+    output, which is written escaped so Excel shows it as typed, not as 'A'."""
+    def edit(path: Path) -> Path:
+        path = shared_strings(path, "0")
+        with zipfile.ZipFile(path) as zf:
+            parts = {n: zf.read(n) for n in zf.namelist()}
+        parts["xl/sharedStrings.xml"] = parts["xl/sharedStrings.xml"].replace(
+            b"<t>C0</t>", b"<t>_x005F_x0041_</t>")
+        with zipfile.ZipFile(path, "w") as zf:
+            for n, d in parts.items():
+                zf.writestr(n, d)
+        return path
+    src = edit(tmp_path / "esc.xlsx")
+    out = tmp_path / "out.xlsx"
+    assert main(["run", str(src), "-o", str(out), "-q", "--only", "rfm"]) == 0
+    import python_calamine as pc
+
+    ids = [r[0] for r in pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name(
+        "xv_RFM").to_python()]
+    assert "_x0041_" in ids and "A" not in ids
+    with zipfile.ZipFile(out) as zf:
+        xml = zf.read("xl/worksheets/xlvalue_xv_rfm.xml").decode()
+    assert "<t>_x005F_x0041_</t>" in xml
+    assert SHEET  # the input sheet part the builder edited
+
+
+def test_text_longer_than_a_cell_holds_is_refused_not_written():
+    """A 40,000-character text (Excel's limit is 32,767) is never written into a cell."""
+    from xlvalue.errors import InputError
+    from xlvalue.workbook.sheetxml import StyleIds, column_cells
+
+    with pytest.raises(InputError, match="40,000 characters, more than the 32,767"):
+        column_cells(pd.Series(["x" * 40_000, "y"]), "customer", StyleIds())
