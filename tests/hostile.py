@@ -9,6 +9,7 @@ XML, and values at the edges (shared-string indices, dates, ids, escapes).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import struct
@@ -17,6 +18,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet.table import Table
 
@@ -438,6 +440,49 @@ def hostile_cases() -> list[m.Case]:
         add(C(f"shared-string index {index}", lambda p, i=index: shared_strings(p, i),
               "shared-string index is not a whole number inside the table"))
     add(C("shared strings, valid", lambda p: shared_strings(p, "0"), None))
+    # -- dates, numbers and texts at the edges (internal errors before)
+    rows = m.tx_rows
+    for text in ("2024-01-03T10:00:00+02:00", "2024-01-03T10:00:00Z", "2262-05-01",
+                 "9999-12-31"):
+        add(C(f"date text {text}", lambda p, t=text: m.book(p, rows=rows() + [["C9", t, 5.0]]),
+              None))
+    add(C("dates in mixed time zones", lambda p: m.book(p, rows=rows() + [
+        ["C9", "2024-01-03T10:00:00Z", 5.0], ["C8", "2024-01-04T10:00:00+05:00", 5.0]]), None))
+    add(C("date text in year 1", lambda p: m.book(p, rows=rows() + [["C9", "0001-01-01", 5.0]]),
+          "Date '0001-01-01' is not a date"))
+    add(C("date cell 9999-12-31", lambda p: m.book(p, rows=rows() + [
+        ["C9", dt.date(9999, 12, 31), 5.0]]), None))
+    add(C("date cell 2262-05-01", lambda p: m.book(p, rows=rows() + [
+        ["C9", dt.date(2262, 5, 1), 5.0]]), None))
+    add(C("serial number 1 as a date", lambda p: m.book(p, rows=rows() + [["C9", 1, 5.0]]),
+          None))
+    add(C("serial number 60 (the phantom 1900-02-29)", lambda p: m.book(
+        p, rows=rows() + [["C9", 60, 5.0]]), "Date 60.0 is not a date"))
+    add(C("date-styled NaN", lambda p: _edit(m.book(p), _sub(
+        SHEET, r'<c r="B5"([^>]*)><v>[^<]*</v>', r'<c r="B5"\1><v>NaN</v>')), "Transactions!B5"))
+    for value in (dt.date(9999, 12, 31), "9999-12-31"):
+        add(C(f"AsOfDate {value!r}", lambda p, v=value: m.book(p, settings={"AsOfDate": v}),
+              None))
+    add(C("1e308 twice", lambda p: m.book(p, rows=rows() + [["C9", m.D0, 1e308],
+                                                            ["C9", m.D0, 1e308]]),
+          "total value is inf"))
+    for weights in ("nan,1,1", "1e400,1,1"):
+        add(C(f"RFMWeights {weights}", lambda p, w=weights: m.book(p, settings={"RFMWeights": w}),
+              "holds a value that is not a finite number"))
+    add(C("TierCuts with nan", lambda p: m.book(p, settings={"TierCuts": "0.1,nan,0.5"}),
+          "holds a value that is not a finite number"))
+    add(C("duplicated column header", lambda p: m.book(
+        p, header=[*m.TX_HEADER, "Amount"], rows=[[*r, 99.0] for r in rows()]),
+        "column header 'Amount' appears twice (also in C1)"))
+    add(C("3 customers, score model on clv.clv: plain run skips both", lambda p: m.book(
+        p, rows=[[f"C{i % 3}", m.D0 + dt.timedelta(days=7 * i), 10.0 + i] for i in range(9)],
+        extra={"xv_ScoreModel": pd.DataFrame({"Indicator": ["clv.clv", "rfm.monetary"],
+                                              "Weight": [50.0, 50.0]})}), None))
+    add(C("customer id of 40,000 characters", lambda p: _edit(m.book(p), _sub(
+        SHEET, r'(<c r="A5" t="inlineStr"><is><t>)[^<]*', r"\g<1>" + "x" * 40_000)),
+        "(40,000 characters; a cell holds at most 32,767) is not a valid id"))
+    add(C("European number text 1.308,52", lambda p: m.book(
+        p, rows=rows() + [["C9", m.D0, "1.308,52"]]), "Amount '1.308,52' is not a number"))
     # -- xlvalue eval, bounded like run
     add(C("eval: stray cell at XFD1048576", lambda p: eval_book(p, far=True), "more than the",
           command="eval"))

@@ -11,7 +11,10 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from xlvalue import __version__
 from xlvalue.errors import InputError, XlvalueError
@@ -354,6 +357,15 @@ def _terminate(signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
+def _named(line: str, args: argparse.Namespace) -> str:
+    """An error line that names the workbook it is about (prefixed when it does not)."""
+    book = getattr(args, "book", None)
+    if not book or args.command not in ("run", "check", "eval"):
+        return line
+    name = Path(book).name
+    return line if name in line or line.startswith("...") else f"{name}: {line}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -362,13 +374,17 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:  # not the main thread (embedded): leave signals alone
         previous = None
     try:
-        return args.func(args)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            # numpy's floating-point warnings are no message for a user: results that are not
+            # finite are reported (or left blank) by the analyses themselves
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return args.func(args)
     except InputError as exc:
         for line in exc.summary().splitlines():
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {_named(line, args)}", file=sys.stderr)
         return EXIT_USER
     except XlvalueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_named(str(exc), args)}", file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("interrupted; no output was written", file=sys.stderr)

@@ -70,9 +70,11 @@ def parse_setting(spec: Setting, value: Any) -> tuple[Any, str | None]:
         return lowered, None
     if spec.kind == "list":
         try:
-            [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+            numbers = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
         except ValueError:
             return None, f"{spec.key} {text!r} is not a comma-separated list of numbers"
+        if not all(np.isfinite(numbers)):  # nan, inf, 1e400: every score would be blank
+            return None, f"{spec.key} {text!r} holds a value that is not a finite number"
     return text, None
 
 

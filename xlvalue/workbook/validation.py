@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.errors import MAX_REPORTED, Problem, remainder
-from xlvalue.workbook.cells import EXCEL_EPOCH
+from xlvalue.workbook.cells import MAX_CELL_TEXT, days_from_serial
 from xlvalue.workbook.contract import Column, InputTable
 from xlvalue.workbook.ooxml import cell_ref
 from xlvalue.workbook.reader import ExcelError, RawRange, UncachedFormula
@@ -61,7 +61,8 @@ def convert_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Customer ids as text: integral numbers lose the '.0', text is stripped, case kept."""
     if set(map(type, values)) <= {str}:  # all text (the usual case): strip at C speed
         out = np.array(list(map(str.strip, values)), dtype=object)
-        return out, out == ""
+        too_long = np.fromiter(map(len, out), np.int64, len(out)) > MAX_CELL_TEXT
+        return out, (out == "") | too_long
     out = np.array([(v.strip() or None) if v.__class__ is str else _id_text(v) for v in values],
                    dtype=object)
     bad = np.fromiter((v is None for v in out), bool, len(out))
@@ -90,7 +91,7 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             days = pd.DatetimeIndex(values).to_numpy().astype("datetime64[D]")
         except (TypeError, ValueError):  # e.g. mixed time zones
             days = pd.to_datetime(values.tolist()).to_numpy().astype("datetime64[D]")
-        return days, np.zeros(n, bool)
+        return days, days < _FIRST_DAY  # before 1900-01-01 no Excel date exists
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     s = pd.Series(values, dtype=object)
     kind = np.fromiter((_DATE_KIND.get(v.__class__, 3 if isinstance(v, dt.date) else 9)
@@ -103,32 +104,19 @@ def convert_dates(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if is_num.any():
         serial = s[is_num].astype(float).to_numpy()
         ok = np.isfinite(serial) & (serial >= 1) & (serial <= MAX_SERIAL)
-        days = np.where(ok, np.floor(np.nan_to_num(serial)), 0).astype(np.int64)
         idx = np.flatnonzero(is_num)
-        out[idx[ok]] = EXCEL_EPOCH + days[ok]
+        out[idx[ok]] = days_from_serial(serial[ok])  # 1 = 1900-01-01, Excel's leap-day rule
         # 19970101 as a number: past every Excel serial, so read as yyyymmdd, as text is
         # (and as a CSV TransactionsFile reads it)
         compact = ~ok & np.isfinite(serial) & (serial >= 1e7) & (serial < 1e8) & \
             (serial == np.floor(np.nan_to_num(serial)))
         if compact.any():
             text = pd.Series(serial[compact].astype(np.int64).astype(str))
-            out[idx[compact]] = pd.to_datetime(text, format="%Y%m%d", errors="coerce"
-                                               ).to_numpy().astype("datetime64[D]")
+            out[idx[compact]] = _text_days(text)
     is_str = (kind == 2) & ~_is_blank(values)
     if is_str.any():
-        text = s[is_str].astype(str).str.strip()
-        compact = text.str.fullmatch(r"\d{8}")
-        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-        if compact.any():
-            parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
-        iso = ~compact & text.str.match(r"^\d{4}-\d{1,2}-\d{1,2}")
-        if iso.any():
-            parsed[iso] = pd.to_datetime(text[iso], format="ISO8601", errors="coerce")
-        slash = ~compact & ~iso & text.str.fullmatch(r"\d{4}/\d{1,2}/\d{1,2}")
-        if slash.any():
-            parsed[slash] = pd.to_datetime(text[slash], format="%Y/%m/%d", errors="coerce")
-        out[is_str] = parsed.to_numpy().astype("datetime64[D]")
-    bad = np.isnat(out)
+        out[is_str] = _text_days(s[is_str].astype(str).str.strip())
+    bad = np.isnat(out) | (out < _FIRST_DAY)
     return out, bad
 
 
@@ -148,6 +136,37 @@ def parse_number_text(text: str) -> float:
     if not _NUMBER_TEXT.fullmatch(t):
         return np.nan
     return float(t.replace(",", ""))
+
+
+# ISO 8601 text: the date as written (a time and a zone offset may follow and are ignored: a
+# purchase is a day), yyyymmdd and yyyy/mm/dd; read at day precision, so years up to 9999
+# (Excel's last) never meet pandas' nanosecond bounds (1677-2262)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+                       r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SLASH_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
+_FIRST_DAY = np.datetime64("1900-01-01", "D")
+
+
+def _text_days(text: pd.Series) -> np.ndarray:
+    """Days of date text (NaT where it is not one of the accepted forms or no such day)."""
+    parts = text.str.extract(_ISO_DATE.pattern + r"\Z")
+    for pattern in (_COMPACT_DATE, _SLASH_DATE):
+        missing = parts[0].isna()
+        if missing.any():
+            parts[missing] = text[missing].str.extract(pattern.pattern + r"\Z").to_numpy()
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[D]")
+    found = parts[0].notna().to_numpy()
+    if found.any():
+        y, m, d = (parts[k][found].astype(int).to_numpy() for k in range(3))
+        ok = (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1)
+        months = ((y - 1970) * 12 + (m - 1)).astype("timedelta64[M]")
+        first = np.datetime64("1970-01", "M") + months
+        days = first.astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
+        ok &= (days < (first + 1).astype("datetime64[D]")) & (days >= _FIRST_DAY) & \
+            (days <= np.datetime64("9999-12-31", "D"))  # a real day inside Excel's dates
+        out[np.flatnonzero(found)[ok]] = days[ok]
+    return out
 
 
 def convert_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +205,8 @@ def _describe(v: object) -> str:
     if isinstance(v, UncachedFormula):
         return (f"holds the formula ={v.formula} without a saved value (open and save the "
                 "workbook in Excel, or use values); it")
+    if isinstance(v, str) and len(v) > 80:  # never echo a whole long value
+        return f"{v[:40]!r}... ({len(v):,} characters; a cell holds at most {MAX_CELL_TEXT:,})"
     return repr(v) if isinstance(v, str) else f"{v!r}"
 
 
@@ -211,7 +232,17 @@ def validate_table(src: RawRange, spec: InputTable) -> tuple[CleanTable | None, 
                               + ", ".join(c.name for c in spec.columns if c.required),
                               book=src.book, sheet=a.sheet, cell=a.a1, name=src.name)]
     header = ["" if h is None or isinstance(h, ExcelError) else str(h).strip() for h in rows[0]]
-    lookup = {h.lower(): j for j, h in enumerate(header) if h}
+    lookup: dict[str, int] = {}
+    for j, h in enumerate(header):
+        if h and h.lower() in lookup:  # which of the two would be read? never guess
+            problems.append(Problem(
+                f"column header '{h}' appears twice (also in "
+                f"{cell_ref(a.r0, a.c0 + lookup[h.lower()])}); rename or delete one",
+                book=src.book, sheet=a.sheet, cell=cell_ref(a.r0, a.c0 + j), name=src.name))
+        elif h:
+            lookup[h.lower()] = j
+    if problems:
+        return None, problems
     positions: dict[str, int] = {}
     for col in spec.columns:
         for candidate in (col.name, *col.aliases):
