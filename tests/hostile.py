@@ -431,6 +431,9 @@ def hostile_cases() -> list[m.Case]:
     add(C("1 GB of whitespace in a sheet, deflated to 1 MB", lambda p: bomb_part(p, 2**30),
           "more than the 512 MiB a part may hold", slow=True,
           env={"XLVALUE_MAX_COMPRESSION_RATIO": "100000"}))
+    add(C("styles.xml over the part-size limit (calamine reads it whole)", lambda p: _edit(
+        m.book(p), _sub("xl/styles.xml", "</styleSheet>", " " * 300_000 + "</styleSheet>")),
+        "part xl/styles.xml inflates to", env={"XLVALUE_MAX_PART_BYTES": "200000"}))
     add(C("80 MiB of padding after the rows", lambda p: bomb_part(p, 80 * 2**20, after_rows=True),
           "between two row starts", env={"XLVALUE_MAX_COMPRESSION_RATIO": "100000"}))
     add(C("110 parts of 9.99 MiB (1.1 GB) copied without inflating", lambda p: many_parts(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xlvalue.errors import InputError, Problem
+from xlvalue.workbook import ooxml
 from xlvalue.workbook.ooxml import (
     MAX_COLS,
     MAX_ROWS,
@@ -41,6 +42,7 @@ Cell = Any  # str | float | int | bool | date | datetime | '' | ExcelError
 
 MAX_CELLS = int(os.environ.get("XLVALUE_MAX_CELLS", 50_000_000))
 REL_SHARED_STRINGS = NS_REL + "/sharedStrings"
+REL_STYLES = NS_REL + "/styles"
 _SI = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
 _NOT_A_PANIC = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
@@ -148,6 +150,13 @@ class WorkbookReader(RangeSource):
             for rtype, target in rels.values():
                 if rtype == REL_SHARED_STRINGS:
                     self.shared_strings = target
+                info = zf.NameToInfo.get(target)
+                if rtype in (REL_SHARED_STRINGS, REL_STYLES) and info is not None and \
+                        info.file_size > ooxml.MAX_PART_BYTES:  # calamine reads these whole
+                    raise InputError(Problem(
+                        f"part {target} inflates to {info.file_size / 2**20:,.0f} MiB, more than "
+                        f"the {ooxml.MAX_PART_BYTES / 2**20:,.0f} MiB a part may hold "
+                        "(XLVALUE_MAX_PART_BYTES); refused", book=book))
             for el in root.iter(f"{{{NS_MAIN}}}sheet"):
                 rid = el.get(f"{{{NS_REL}}}id", "")
                 rtype, target = rels.get(rid, ("", ""))
