@@ -210,3 +210,46 @@ def test_text_longer_than_a_cell_holds_is_refused_not_written():
 
     with pytest.raises(InputError, match="40,000 characters, more than the 32,767"):
         column_cells(pd.Series(["x" * 40_000, "y"]), "customer", StyleIds())
+
+
+# ---- the sheet scan: every way of writing a position --------------------------------------
+
+@pytest.mark.parametrize("xml, extent", [
+    ('<row r="3"><c r="B3"><v>1</v></c></row>', (3, 2)),
+    ("<row r='7'><c r='AB7'><v>1</v></c></row>", (7, 28)),
+    ('<x:row r="2"><x:c r="XFD2"><x:v>1</x:v></x:c></x:row>', (2, 16384)),
+    ("<row><c><v>1</v></c><c><v>2</v></c></row><row><c><v>3</v></c></row>", (2, 2)),
+    ('<row r="5"/><row><c r="C6"/><c/></row>', (6, 4)),
+    ('<!-- <row r="900"><c r="ZZ900"/></row> --><row r="1"><c r="A1"/></row>', (1, 1)),
+    ('<?pi <c r="XFD1"?><row r="1"><c r="A1"/></row><![CDATA[<c r="XFD9">]]>', (1, 1)),
+    ('<row r="1" spans="1:3"><c r="A1" s="2" t="s"><v>0</v></c><c r="C1"><f>1+1</f></c></row>',
+     (1, 3)),
+])
+def test_sheet_scan_extent(xml, extent):
+    """The extent calamine would load, for positions written every way (rows and cells
+    without r count on from the previous one, as calamine counts them)."""
+    from xlvalue.workbook.sheet_scan import scan_sheet
+
+    head = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+    data = (head + xml + "</sheetData></worksheet>").encode()
+    for chunk in (1, 7, len(data)):  # however the stream is cut
+        scan = scan_sheet((data[i:i + chunk] for i in range(0, len(data), chunk)), "b.xlsx",
+                          "S", "xl/worksheets/sheet1.xml", shared_count=1)
+        assert (scan.last_row, scan.last_col) == extent
+
+
+def test_sheet_scan_windows_never_split_a_row(monkeypatch):
+    """Windows cut at row starts: a sheet scanned in tiny windows gives the whole picture."""
+    from xlvalue.workbook import sheet_scan
+
+    monkeypatch.setattr(sheet_scan, "WINDOW", 64)
+    rows = "".join(f'<row r="{i}"><c r="A{i}" t="e"><v>#N/A</v></c><c r="B{i}"><f>X()</f></c>'
+                   f'</row>' for i in range(1, 200))
+    data = f"<worksheet><sheetData>{rows}</sheetData></worksheet>".encode()
+    scan = sheet_scan.scan_sheet((data[i:i + 50] for i in range(0, len(data), 50)), "b", "S",
+                                 "p")
+    assert (scan.last_row, scan.last_col) == (199, 2)
+    assert scan.formulas == 199
+    assert len(scan.markers) == 2 * 199
+    assert str(scan.markers[(198, 0)]) == "#N/A" and str(scan.markers[(198, 1)]) == "=X()"
