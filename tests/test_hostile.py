@@ -253,3 +253,15 @@ def test_sheet_scan_windows_never_split_a_row(monkeypatch):
     assert scan.formulas == 199
     assert len(scan.markers) == 2 * 199
     assert str(scan.markers[(198, 0)]) == "#N/A" and str(scan.markers[(198, 1)]) == "=X()"
+
+
+def test_eval_over_its_own_input_refused_before_any_write(tmp_path, capsys):
+    """`eval BOOK -o BOOK` is refused before the values report is written."""
+    from .hostile import eval_book
+
+    src = eval_book(tmp_path / "e.xlsx")
+    before = src.read_bytes()
+    assert main(["eval", str(src), "-o", str(src)]) == 2
+    assert "-o would overwrite the input" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.xlsx"]
+    assert src.read_bytes() == before
