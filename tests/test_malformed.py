@@ -49,9 +49,13 @@ def _params():
             for c in CASES]
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status(field: str) -> int:
+    """A field of /proc/self/status in bytes (VmRSS, VmHWM)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def in_child(argv: list[str], env: dict[str, str], err_path: Path,
@@ -62,14 +66,19 @@ def in_child(argv: list[str], env: dict[str, str], err_path: Path,
     file may grow to in the child (RLIMIT_FSIZE, as on a full disk)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    base = _rss()
     started = time.monotonic()
     read_end, write_end = os.pipe()  # a pipe: no file-size limit applies to stderr
+    mem_read, mem_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         code = 99
+        start_rss = 0
         try:
             os.close(read_end)
+            os.close(mem_read)
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")  # the peak (VmHWM) restarts from this process's own RSS
+            start_rss = _status("VmRSS")
             os.dup2(write_end, 2)
             os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
             sys.stderr = open(2, "w", closefd=False)
@@ -92,11 +101,13 @@ def in_child(argv: list[str], env: dict[str, str], err_path: Path,
                 pass
         finally:
             try:
+                os.write(mem_write, str(max(_status("VmHWM") - start_rss, 0)).encode())
                 sys.stderr.flush()
                 sys.stdout.flush()
             finally:
                 os._exit(code if isinstance(code, int) else 98)
     os.close(write_end)
+    os.close(mem_write)
     os.set_blocking(read_end, False)
     chunks: list[bytes] = []
 
@@ -119,13 +130,18 @@ def in_child(argv: list[str], env: dict[str, str], err_path: Path,
             os.wait4(pid, 0)
             drain()
             os.close(read_end)
+            os.close(mem_read)
             return "hang", b"".join(chunks).decode(errors="replace"), timeout, 0
         time.sleep(0.005)
     drain()
     os.close(read_end)
     err_path.write_bytes(b"".join(chunks))
     seconds = time.monotonic() - started
-    peak = max(usage.ru_maxrss * 1024 - base, 0)
+    grown = os.read(mem_read, 64)
+    os.close(mem_read)
+    # peak the case added to what the child started with; a child killed before reporting
+    # (a signal) counts everything it had, from wait4
+    peak = int(grown) if grown else usage.ru_maxrss * 1024
     code: int | str = os.waitstatus_to_exitcode(status)
     if isinstance(code, int) and code < 0:
         code = f"signal {-code}"
