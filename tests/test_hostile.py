@@ -42,6 +42,7 @@ def test_batch_survives_a_worker_that_aborts(tmp_path, monkeypatch, capsys, jobs
     run_one.__module__, run_one.__qualname__ = batch.__name__, "run_one"
     monkeypatch.setattr(batch, "run_one", run_one)
     out = tmp_path / "out"
+    out.mkdir()
     summary_file = tmp_path / "summary.csv"
     code = main(["batch", str(tmp_path / "*.xlsx"), "-o", str(out), "-q", "--jobs", str(jobs),
                  "--summary", str(summary_file)])
@@ -124,7 +125,8 @@ def test_writes_on_a_full_disk_fail_cleanly(tmp_path, what):
             "batch --summary": ["batch", str(src), "-q", "--summary", str(tmp_path / "s.csv")]}
     if what == "eval --report":
         before = None
-    if what == "batch --summary":  # the book's output fits, the summary does not
+    if what == "batch --summary":  # the book's output fails, and so does the summary
+        (tmp_path / "outdir").mkdir()
         argv[what][2:2] = ["-o", str(tmp_path / "outdir")]
     limit = {"eval --report": 100, "batch --summary": 100}.get(what, LIMIT)
     code, err, _, _ = in_child(argv[what], {}, tmp_path / "err.txt", fsize=limit)
