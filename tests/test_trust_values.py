@@ -32,11 +32,26 @@ def _params(models, model):
     return [[p, e] for p, e in zip(rows["parameter"], rows["estimate"], strict=True)]
 
 
-def test_xv_clv_with_the_workbooks_settings_equals_the_pipeline_column(demo_clv):
+def _marketing(book, customer_ids) -> list[list[float]]:
+    """xv_Customers' MarketingCost per customer of the CLV table (blank = 0), as the run reads it."""
+    from xlvalue.workbook.inputs import read_inputs
+    from xlvalue.workbook.reader import WorkbookReader
+
+    reader = WorkbookReader.open(book)
+    try:
+        customers = read_inputs(reader, {"rfm"}).customers
+    finally:
+        reader.close()
+    cost = customers.set_index("CustomerID")["MarketingCost"].reindex(customer_ids).fillna(0.0)
+    assert (cost > 0).any()  # the demo carries cost to serve: the argument matters
+    return [[v] for v in cost.tolist()]
+
+
+def test_xv_clv_with_the_workbooks_settings_equals_the_pipeline_column(demo_clv, demo_book):
     clv, models = demo_clv["xv_out_CLV"], demo_clv["xv_out_Models"]
     cells = XV_CLV(_params(models, "bgnbd"), _params(models, "gammagamma"),
                    _col(clv, "frequency"), _col(clv, "recency"), _col(clv, "T"),
-                   _col(clv, "monetary_value"))
+                   _col(clv, "monetary_value"), marketing=_marketing(demo_book, clv["customer_id"]))
     got = np.array([c[0] for c in cells], dtype=float)
     assert len(got) == len(clv) == 2357
     np.testing.assert_allclose(got, clv["clv"].to_numpy(), rtol=1e-10)
@@ -46,11 +61,14 @@ def test_xv_clv_with_the_workbooks_settings_equals_the_pipeline_column(demo_clv)
     both = XV_CLV(whole, _params(models, "gammagamma"), _col(clv, "frequency"),
                   _col(clv, "recency"), _col(clv, "T"), _col(clv, "monetary_value"))
     assert "holds 'r' twice" in both[0][0]
-    # revenue is not CLV: margin 1 gives 1 / 0.3 of it (the old default's quantity)
-    revenue = XV_CLV(_params(models, "bgnbd"), _params(models, "gammagamma"),
-                     _col(clv, "frequency"), _col(clv, "recency"), _col(clv, "T"),
-                     _col(clv, "monetary_value"), margin=1.0)
-    assert sum(c[0] for c in revenue) == pytest.approx(got.sum() / 0.3, rel=1e-10)
+    # revenue is not CLV: without marketing cost, margin 1 gives 1 / 0.3 of the margin
+    # (the old default's quantity)
+    args = (_params(models, "bgnbd"), _params(models, "gammagamma"), _col(clv, "frequency"),
+            _col(clv, "recency"), _col(clv, "T"), _col(clv, "monetary_value"))
+    revenue = XV_CLV(*args, margin=1.0)
+    margin = XV_CLV(*args)
+    assert sum(c[0] for c in revenue) == pytest.approx(sum(c[0] for c in margin) / 0.3, rel=1e-10)
+    assert sum(c[0] for c in margin) > got.sum()  # marketing cost lowers CLV
 
 
 def test_xv_clv_per_customer_margin_and_marketing_are_the_crm_gross_margin(demo_clv):

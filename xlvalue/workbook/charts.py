@@ -43,6 +43,12 @@ class ChartSpec:
     x_min: float | None = None
     x_max: float | None = None
 
+    def __post_init__(self) -> None:
+        """A misspelt kind would otherwise draw a line chart without a word."""
+        if self.kind not in get_args(ChartKind):
+            raise ValueError(f"chart kind {self.kind!r} is not one of "
+                             f"{', '.join(get_args(ChartKind))}")
+
 
 def _label_series(sheet: str, x_col: int, y_col: int, text_col: int, row: int):
     """One point (a block cell pair) without marker, labelled with its series name, which is
@@ -63,12 +69,6 @@ def _label_series(sheet: str, x_col: int, y_col: int, text_col: int, row: int):
     s.dLbls = DataLabelList(showSerName=True, showVal=False, showCatName=False,
                             showLegendKey=False, showPercent=False, dLblPos="ctr")
     return s
-
-    def __post_init__(self) -> None:
-        """A misspelt kind would otherwise draw a line chart without a word."""
-        if self.kind not in get_args(ChartKind):
-            raise ValueError(f"chart kind {self.kind!r} is not one of "
-                             f"{', '.join(get_args(ChartKind))}")
 
 
 def _ref(sheet: str, col: int, r0: int, r1: int):
