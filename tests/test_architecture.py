@@ -139,3 +139,13 @@ def test_the_export_check_can_fail():
     mod = types.ModuleType("xlvalue.probe", "A probe.")
     exec("def shown(): pass\ndef hidden(): pass\n__all__ = ['shown']", mod.__dict__)
     assert unexported(mod) == {"hidden"}
+
+
+@pytest.mark.parametrize("module", ["lifetimes", "formulas", "dask.distributed"])
+def test_the_test_environment_has_every_extra(module):
+    """Some test modules skip without an optional library (so a minimal install can still run
+    the rest); `make test` installs them all, and this test fails where one is missing, so no
+    skip can hide work in the suite that CI runs."""
+    import importlib
+
+    importlib.import_module(module)
