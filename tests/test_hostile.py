@@ -267,3 +267,20 @@ def test_eval_over_its_own_input_refused_before_any_write(tmp_path, capsys):
     assert "-o would overwrite the input" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.xlsx"]
     assert src.read_bytes() == before
+
+
+def test_user_sheet_losing_tab_selected_is_streamed_intact(tmp_path):
+    """When the output opens on xv_Summary, a user sheet's tabSelected goes; the rest of that
+    sheet (streamed from the source, never held whole) is byte for byte the input's."""
+    from .hostile import _edit, _sub
+
+    src = _edit(book(tmp_path / "in.xlsx", rows=[[f"C{i % 7}", "2024-01-03", 1.0 + i]
+                                                   for i in range(3000)]),
+                _sub(SHEET, r"<sheetView ", '<sheetView tabSelected="1" '))
+    out = tmp_path / "out.xlsx"
+    assert main(["run", str(src), "-o", str(out), "-q", "--only", "rfm"]) == 0
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out) as zout:
+        before, after = zin.read(SHEET), zout.read(SHEET)
+        assert zout.testzip() is None
+    assert b"tabSelected" in before and b"tabSelected" not in after
+    assert after == before.replace(b' tabSelected="1"', b"", 1)
