@@ -15,8 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from xlvalue.workbook.ooxml import col_letter
-from xlvalue.workbook.template import DEMO_TABLES, FIXED_TIME
-from xlvalue.workbook.writer import atomic_write
+from xlvalue.workbook.template import DEMO_TABLES, save_reproducibly
 
 __all__ = ["FORMULAS_AS_OF", "build_formulas_workbook", "formula_cells"]
 
@@ -101,13 +100,7 @@ def build_formulas_workbook(path: str | Path) -> Path:
     for sheet in (ws, rfm, data, costing):
         for col in "ABCDEFGHIJK":
             sheet.column_dimensions[col].width = 14
-    wb.properties.creator = "xlvalue"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: wb.save(tmp))
-    return path
+    return save_reproducibly(wb, path)
 
 
 def _result_shape(formula: str, wb: Workbook) -> tuple[int, int]:

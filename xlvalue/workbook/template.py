@@ -29,7 +29,7 @@ from xlvalue.workbook.template_content import (  # noqa: F401  (names kept impor
 )
 from xlvalue.workbook.writer import atomic_write
 
-__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "FIXED_TIME", "HEADER_FILL", "HEADER_FONT",
+__all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "FIXED_TIME", "save_reproducibly", "HEADER_FILL", "HEADER_FONT",
            "build_template", "demo_transactions"]
 
 HEADER_FILL = PatternFill("solid", fgColor="1F6F4A")
@@ -111,6 +111,12 @@ def build_template(path: str | Path, demo: bool = False, preset: str | None = No
         ws["A1"] = "Filled by xlvalue (xlvalue run, or the Run button on the xlvalue ribbon)."
         ws["A1"].font = Font(italic=True, color="808080")
         ws.sheet_properties.tabColor = "1F6F4A"
+    return save_reproducibly(wb, path)
+
+
+def save_reproducibly(wb: Workbook, path: str | Path) -> Path:
+    """Save a built workbook with fixed metadata times (so a rebuild of a committed template is
+    byte-comparable to it), atomically, creating the folder."""
     wb.properties.creator = "xlvalue"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
