@@ -632,8 +632,19 @@ class RecencyModel(MLEModel):
         Returns
         -------
         numpy.ndarray
-            E[Y(t) | x, t_x, T] per customer (purchases).
+            E[Y(t) | x, t_x, T] per customer (purchases): the model's expected purchases of a
+            customer alive at T times P(alive), the factorisation FHL 2005 eq. 10 and
+            Schmittlein et al. 1987 share (the intervals evaluate the two factors apart).
         """
+        return (self.expected_purchases_if_alive(t, frequency, T)
+                * self.conditional_probability_alive(frequency, recency, T))
+
+    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+        """E[Y(t) | x, T, alive at T] (each model's closed form; see the subclasses)."""
+        raise NotImplementedError
+
+    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+        """P(alive at T | x, t_x, T) (each model's closed form; see the subclasses)."""
         raise NotImplementedError
 
 

@@ -203,33 +203,6 @@ class BetaGeoModel(RecencyModel):
         hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
-                                                             ) -> np.ndarray:
-        """E[Y(t) | x, t_x, T]: expected purchases of each customer in the next t time units.
-
-        Parameters
-        ----------
-        t : float or array_like
-            Horizon (the fit's time unit; broadcasts against the customers).
-        frequency : array_like
-            Repeat purchases x per customer.
-        recency : array_like
-            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
-        T : array_like
-            Time since the first purchase (same unit).
-
-        Returns
-        -------
-        numpy.ndarray
-            Expected purchases per customer (count).
-
-        References
-        ----------
-        .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
-           easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.  (eq. 10)
-        """
-        return (self.expected_purchases_if_alive(t, frequency, T)
-                * self.conditional_probability_alive(frequency, recency, T))
 
     def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
         """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)

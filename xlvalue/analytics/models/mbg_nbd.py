@@ -94,34 +94,6 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
         return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
-                                                             ) -> np.ndarray:
-        """E[Y(t) | x, t_x, T]: expected purchases of each customer in the next t time units.
-
-        Parameters
-        ----------
-        t : float or array_like
-            Horizon (the fit's time unit; broadcasts against the customers).
-        frequency : array_like
-            Repeat purchases x per customer.
-        recency : array_like
-            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
-        T : array_like
-            Time since the first purchase (same unit).
-
-        Returns
-        -------
-        numpy.ndarray
-            Expected purchases per customer (count).
-
-        References
-        ----------
-        .. [1] Batislam, E. P., Denizel, M. and Filiztekin, A. (2007). "Empirical validation and
-           comparison of models for customer base analysis". International Journal of Research in
-           Marketing 24(3), 201-209.
-        """
-        return (self.expected_purchases_if_alive(t, frequency, T)
-                * self.conditional_probability_alive(frequency, recency, T))
 
     def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
         """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)

@@ -306,35 +306,6 @@ class ParetoNBDModel(RecencyModel):
             return r * beta / alpha * np.log1p(t / beta)
         return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
 
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
-                                                             ) -> np.ndarray:
-        """E[Y(t) | x, t_x, T]: expected purchases of each customer in the next t time units.
-
-        Parameters
-        ----------
-        t : float or array_like
-            Horizon (the fit's time unit; broadcasts against the customers).
-        frequency : array_like
-            Repeat purchases x per customer.
-        recency : array_like
-            Time of the last purchase since the first, t_x (the fit's time unit, e.g. weeks).
-        T : array_like
-            Time since the first purchase (same unit).
-
-        Returns
-        -------
-        numpy.ndarray
-            Expected purchases per customer (count).
-
-        References
-        ----------
-        .. [1] Schmittlein, D. C., Morrison, D. G. and Colombo, R. (1987). "Counting your
-           customers: who are they and what will they do next?". Management Science 33(1), 1-24.
-        .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
-           and related expressions". http://brucehardie.com/notes/009/
-        """
-        return (self.expected_purchases_if_alive(t, frequency, T)
-                * self.conditional_probability_alive(frequency, recency, T))
 
     def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
         """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)
