@@ -24,9 +24,6 @@ LAYERS = {
     "xlvalue.workbook": {"xlvalue.errors", "xlvalue.datasets", "xlvalue.analytics"},
     "xlvalue.pipeline": {"xlvalue.errors", "xlvalue.datasets", "xlvalue.analytics", "xlvalue.workbook"},
 }
-# Upward imports still to be removed, each with the issue that removes it. The list may only
-# shrink: a test fails when an entry no longer occurs.
-KNOWN_UPWARD: set[str] = set()
 
 
 def analytics_modules() -> list[str]:
@@ -92,15 +89,7 @@ def test_imports_point_down_the_layers(layer):
                 continue
             if target not in allowed:
                 bad.append(f"{path.relative_to(root)} imports {imported}")
-    assert not set(bad) - KNOWN_UPWARD, "\n".join(sorted(set(bad) - KNOWN_UPWARD))
-
-
-def test_known_upward_imports_still_exist():
-    """An entry of KNOWN_UPWARD that was fixed must leave the list (it only shrinks)."""
-    root = PACKAGE.parent
-    for entry in KNOWN_UPWARD:
-        path, _, imported = entry.partition(" imports ")
-        assert imported in _imports(root / path), f"remove the fixed entry: {entry}"
+    assert not bad, "\n".join(sorted(bad))
 
 
 def public_modules() -> list[str]:
