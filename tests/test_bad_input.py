@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
 
 from xlvalue.cli.main import main
+from xlvalue.workbook.contract import ANALYSES
 
 from .conftest import make_book
 
@@ -156,3 +157,16 @@ def test_clv_on_too_few_customers(tmp_path, capsys):
     assert code == 2 and "CLV: bgnbd: 2 customer(s) are too few to fit 4 parameters" in err
     code, out, err = run_cli(capsys, "run", str(book))  # all analyses: CLV skipped, reported
     assert code == 0 and "warning: CLV skipped" in err
+
+
+@pytest.mark.parametrize("command", ["run", "check", "batch"])
+def test_unknown_analysis_is_refused_before_any_workbook_is_read(tmp_path, capsys, command):
+    """The --only names are checked first: one line, no 'reading ...', the same for a batch
+    (not once per book), even when the workbook would not open."""
+    missing = tmp_path / "not_there.xlsx"
+    code, out, err = run_cli(capsys, command, str(missing), "--only", "magic")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert lines[0].endswith("unknown analysis magic; choose from " + ", ".join(ANALYSES))
+    assert "reading" not in out + err

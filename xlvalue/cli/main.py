@@ -378,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
             # numpy's floating-point warnings are no message for a user: results that are not
             # finite are reported (or left blank) by the analyses themselves
             warnings.simplefilter("ignore", RuntimeWarning)
+            if getattr(args, "only", None):
+                from xlvalue.pipeline import parse_only
+
+                parse_only(args.only)  # an unknown name is refused before any workbook is read
             return args.func(args)
     except InputError as exc:
         for line in exc.summary().splitlines():
