@@ -36,7 +36,7 @@ def close_up_areas(report) -> dict[str, tuple[str, str]]:
     sheets = {o.name: o for o in sheet_outputs(report.results, _empty_log())}
     for name, (sheet, block, tail) in CLOSE_UPS.items():
         out = sheets[sheet]
-        pb = next(p for p in place_blocks(out.blocks, out.layout) if p.block.name == block)
+        pb = next(p for p in place_blocks(out.blocks) if p.block.name == block)
         row, col = pb.chart_cells[0]
         spec = pb.block.charts[0]
         first = max(pb.last_col - tail, pb.first_col) if tail else pb.first_col

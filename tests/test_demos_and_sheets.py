@@ -206,3 +206,89 @@ def test_half_filled_analysis_is_reported_and_the_rest_runs(tmp_path, capsys):
     assert any(w.startswith("costing not run:") and "D3" in w for w in report.results.warnings)
     assert main(["run", str(book), "--only", "costing", "-o", str(tmp_path / "o2.xlsx")]) == 2
     assert "D3" in capsys.readouterr().err
+
+
+def _sheet_blocks(path):
+    """Each output sheet's blocks: name -> (sheet, first row, last row) from the defined names."""
+    wb = openpyxl.load_workbook(path)
+    blocks = {}
+    for name, dn in wb.defined_names.items():
+        if name.startswith("xv_out_"):
+            (title, ref), = dn.destinations
+            cells = ref.replace("$", "").split(":")
+            rows = [int(re.sub(r"[A-Z]", "", c)) for c in cells]
+            blocks[name] = (title, rows[0], rows[-1])
+    return wb, blocks
+
+
+def test_every_long_block_starts_at_the_top_with_its_header_frozen(demo_output):
+    from xlvalue.workbook.sheetxml import LONG_BLOCK_ROWS
+
+    wb, blocks = _sheet_blocks(demo_output.output)
+    long_blocks = {n: b for n, b in blocks.items() if b[2] - b[1] > LONG_BLOCK_ROWS}
+    # the summary's contents, the per-customer tables, the curves and the log among them
+    assert {"xv_out_Contents", "xv_out_RFM", "xv_out_Whale", "xv_out_RunLog"} <= set(long_blocks)
+    for name, (sheet, first, _last) in long_blocks.items():
+        assert first == 2, name  # title on row 1, header on row 2
+        assert wb[sheet].freeze_panes == "A3", (name, sheet)
+
+
+def test_text_after_a_number_column_is_indented(demo_output):
+    with zipfile.ZipFile(demo_output.output) as zf:
+        styles = zf.read("xl/styles.xml").decode()
+        clv = zf.read("xl/worksheets/xlvalue_xv_clv.xml").decode()
+        summary = zf.read("xl/worksheets/xlvalue_xv_summary.xml").decode()
+    xfs = re.findall(r"<xf [^>]*?(?:/>|>.*?</xf>)", styles.split("<cellXfs")[1], re.S)
+    indented = {i for i, x in enumerate(xfs) if 'indent="1"' in x}
+    # xv_out_Models: std_error (numbers, right-aligned) | fit (text) would touch
+    header = re.search(r'<c r="([A-Z]+)2" t="inlineStr" s="(\d+)"><is><t>fit</t>', clv)
+    assert header and int(header.group(2)) in indented
+    first = re.search(rf'<c r="{header.group(1)}3" t="inlineStr" s="(\d+)">', clv)
+    assert first and int(first.group(1)) in indented
+    # the summary's go_to links follow its rows column
+    link = re.search(r'<c r="([A-Z]+)3" t="inlineStr" s="(\d+)"><is><t>xv_RFM!', summary)
+    assert link and int(link.group(2)) in indented
+    # a text column after a text column is not indented
+    model = re.search(r'<c r="([A-Z]+)3" t="inlineStr"( s="(\d+)")?><is><t>bgnbd</t>', clv)
+    assert model and (model.group(3) is None or int(model.group(3)) not in indented)
+
+
+def _needs(text: str, indent: bool) -> float:
+    return len(text) + 1 + (2 if indent else 0)
+
+
+def test_no_text_is_cut_off_by_a_filled_neighbour(demo_output):
+    """Every text cell fits its column, wraps (with a row tall enough), or runs only into
+    empty cells; checked on the first 60 rows of every output sheet, as they open."""
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.load_workbook(demo_output.output)
+    checked = wrapped = spilled = 0
+    for ws in wb.worksheets:
+        if not ws.title.startswith("xv_"):
+            continue
+        width = {c: (ws.column_dimensions[get_column_letter(c)].width or 9.14)
+                 for c in range(1, ws.max_column + 2)}
+        for row in ws.iter_rows(min_row=1, max_row=60):
+            for cell in row:
+                if not isinstance(cell.value, str) or not cell.value:
+                    continue
+                checked += 1
+                need = _needs(cell.value, bool(cell.alignment.indent))
+                if need <= width[cell.column] + 0.5:
+                    continue
+                if cell.alignment.wrap_text:
+                    wrapped += 1
+                    lines = -(-need // max(width[cell.column] - 1, 1))
+                    height = ws.row_dimensions[cell.row].height or 15
+                    assert height >= 15 * min(lines, 2), (ws.title, cell.coordinate)
+                    continue
+                spilled += 1
+                room, c = width[cell.column], cell.column + 1
+                while room < need and c <= ws.max_column:
+                    assert ws.cell(cell.row, c).value in (None, ""), (
+                        f"{ws.title}!{cell.coordinate} ({cell.value[:30]}...) runs into "
+                        f"{get_column_letter(c)}{cell.row}")
+                    room += width.get(c, 9.14)
+                    c += 1
+    assert checked > 500 and wrapped > 0 and spilled > 0

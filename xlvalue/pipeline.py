@@ -39,7 +39,6 @@ from xlvalue.workbook.contract import (
     INPUT_TABLES,
     OUTPUTS,
     SETTINGS,
-    SHEET_LAYOUT,
     SUMMARY_SHEET,
     indicator_source,
     output_sheets,
@@ -518,9 +517,8 @@ def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
                 Block(spec.name, spec.sheet, frame, title=f"{spec.name}: {spec.doc}",
                       charts=charts, empty_note=EMPTY_NOTES.get(spec.name, ""),
                       colour_scale_from=COLOUR_SCALES.get(spec.name)))
-    sheets = [SheetOutput(name, by_sheet[name], SHEET_LAYOUT.get(name, "vertical"))
-              for name in output_sheets() if name in by_sheet]
-    return [SheetOutput(SUMMARY_SHEET, summary_blocks(results, sheets), "vertical", active=True),
+    sheets = [SheetOutput(name, by_sheet[name]) for name in output_sheets() if name in by_sheet]
+    return [SheetOutput(SUMMARY_SHEET, summary_blocks(results, sheets), active=True),
             *sheets]
 
 
@@ -542,7 +540,7 @@ def summary_blocks(results: Results, sheets: list[SheetOutput]) -> list[Block]:
     docs = {o.name: o.doc for o in OUTPUTS}
     rows, links = [], []
     for out in sheets:
-        for pb in place_blocks(out.blocks, out.layout):
+        for pb in place_blocks(out.blocks):
             frame = pb.block.frame
             rows.append((out.name, pb.block.name, len(frame),
                          f"{out.name}!{col_letter(pb.first_col)}{pb.header_row}",

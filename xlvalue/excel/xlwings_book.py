@@ -110,7 +110,7 @@ class XlwingsWorkbook(RangeSource):
             for chart in list(sheet.charts):
                 chart.delete()
             sheet.clear()
-            placed = place_blocks(out.blocks, out.layout)
+            placed = place_blocks(out.blocks)
             for pb in placed:
                 self._write_block(sheet, pb)
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 __all__ = ["ANALYSES", "COST_POOLS", "CUSTOMERS", "DRIVERS", "ELASTICITY", "INDICATOR_SOURCES",
            "INPUT_TABLES", "OUTPUTS", "REVENUE", "RUNLOG_SHEET", "SCORE_INPUTS", "SCORE_MODEL",
-           "SEGMENTS", "SETTINGS", "SETTINGS_NAME", "SETTINGS_SHEET", "SHEET_LAYOUT", "SUMMARY_SHEET",
+           "SEGMENTS", "SETTINGS", "SETTINGS_NAME", "SETTINGS_SHEET", "SUMMARY_SHEET",
            "TRANSACTIONS", "Column", "ColumnKind", "InputTable", "OutputBlock", "Setting",
            "indicator_source", "output_sheets", "setting"]
 
@@ -404,13 +404,6 @@ OUTPUTS: tuple[OutputBlock, ...] = (
 
 RUNLOG_SHEET = "xv_RunLog"
 SUMMARY_SHEET = "xv_Summary"
-# sheets whose first block is one row per customer put their blocks side by side
-# (summary blocks stacked on the left, long blocks side by side right of them; see
-# sheetxml.place_blocks); the summary and the log stack every block
-SHEET_LAYOUT: dict[str, str] = {"xv_RFM": "horizontal", "xv_CLV": "horizontal",
-                                 "xv_Scores": "horizontal", "xv_Costing": "horizontal",
-                                 "xv_Ranking": "horizontal", "xv_Retention": "horizontal",
-                                 "xv_Summary": "vertical"}
 ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv", "scores", "costing", "elasticity", "bgbb",
                              "sbg")
 

@@ -65,6 +65,17 @@ class StyleIds:
     header_right: int = 0  # header of a numeric column: aligned with its right-aligned values
     link: int = 0  # a hyperlink cell (blue, underlined)
     note: int = 0  # a one-line note (grey italic)
+    # a text column right of a right-aligned one is indented (its text would touch the numbers)
+    header_indent: int = 0
+    text_indent: int = 0
+    link_indent: int = 0
+    # text longer than its column where something lies to its right wraps (never cut off)
+    text_wrap: int = 0
+    text_wrap_indent: int = 0
+
+    def text(self, indent: bool, wrap: bool) -> int:
+        """The style of a text cell of a column that is indented and/or wraps."""
+        return ((0, self.text_indent), (self.text_wrap, self.text_wrap_indent))[wrap][indent]
 
 
 @dataclass
@@ -75,6 +86,8 @@ class PlacedBlock:
     chart_cells: list[tuple[int, int]] = field(default_factory=list)  # (row, col) per chart
     widths: list[float] = field(default_factory=list)  # column widths (characters)
     kinds: list[CellKind] = field(default_factory=list)  # each column's cell kind
+    indent: list[bool] = field(default_factory=list)  # text column right of a number column
+    wrap: set[int] = field(default_factory=set)  # text columns whose long text wraps
 
     @property
     def last_row(self) -> int:
@@ -112,12 +125,14 @@ def inline_cells(text: pa.Array, style: int = 0) -> pa.Array:
     return pc.binary_join_element_wise(f' t="inlineStr"{s}', space, text, "</t></is></c>", "")
 
 
-def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind | None = None):
+def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind | None = None,
+                 text_style: int = 0):
     """The part of each cell after `<c r="A1"`: attributes, value and `</c>`, as an Arrow
     string array; null = no cell (blank, NaN, NaT, empty text). Built with Arrow's C++ string kernels
     (numbers in shortest round-trip form), ~10x faster than formatting cells in Python.
     `kind` is the whole column's kind (cells.column_kind); a chunk of a column must pass it,
-    since a chunk of whole numbers would otherwise lose the decimals of its column."""
+    since a chunk of whole numbers would otherwise lose the decimals of its column.
+    `text_style` formats a text column (indented, wrapping; 0 = plain)."""
     def wrap(text, prefix: str, suffix: str):
         return pc.binary_join_element_wise(prefix, text, suffix, "")
 
@@ -151,7 +166,7 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind 
     if longest > MAX_CELL_TEXT:  # Excel reports the whole file as damaged
         raise InputError(Problem(f"column {name} holds a text of {longest:,} characters, more "
                                  f"than the {MAX_CELL_TEXT:,} an Excel cell holds"))
-    return inline_cells(text)
+    return inline_cells(text, text_style)
 
 
 ROWS_PER_CHUNK = 5000
@@ -172,8 +187,8 @@ def _text_width(text: pa.Array) -> int:
     return int(pc.max(lengths).as_py() or 0)
 
 
-def content_widths(frame: pd.DataFrame) -> list[float]:
-    """Column widths that show every header and value whole (capped at MAX_WIDTH): text by its
+def content_widths(frame: pd.DataFrame, cap: float = MAX_WIDTH) -> list[float]:
+    """Column widths that show every header and value whole (capped at `cap`): text by its
     longest value, numbers by their longest formatted form (thousands separators, 2 decimals)."""
     widths = []
     for name in frame.columns:
@@ -200,7 +215,7 @@ def content_widths(frame: pd.DataFrame) -> list[float]:
             if not pa.types.is_string(text.type):
                 text = text.cast(pa.string())
             body = _text_width(text) + 1 if len(text) else 0
-        widths.append(float(min(max(header, body, MIN_WIDTH), MAX_WIDTH)))
+        widths.append(float(min(max(header, body, MIN_WIDTH), cap)))
     return widths
 
 
@@ -226,12 +241,13 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
     if start <= pb.header_row < stop:
         numeric = [pd.api.types.is_numeric_dtype(block.frame[c])
                    and not pd.api.types.is_bool_dtype(block.frame[c]) for c in block.frame.columns]
+        indent = pb.indent or [False] * len(numeric)
         names = pa.array([str(c) for c in block.frame.columns], pa.string())
-        left = inline_cells(names, styles.header).to_pylist()
-        right = inline_cells(names, styles.header_right).to_pylist()
+        variants = [inline_cells(names, style).to_pylist()
+                    for style in (styles.header, styles.header_right, styles.header_indent)]
         rows.setdefault(pb.header_row, []).append("".join(
-            f'<c r="{c}{pb.header_row + 1}"{r if num else h}'
-            for c, h, r, num in zip(cols, left, right, numeric, strict=True)))
+            f'<c r="{c}{pb.header_row + 1}"{variants[1 if num else 2 if ind else 0][j]}'
+            for j, (c, num, ind) in enumerate(zip(cols, numeric, indent, strict=True))))
     if len(block.frame) == 0:
         r = pb.header_row + 1
         if start <= r < stop:
@@ -245,14 +261,15 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
     part = block.frame.iloc[first:last]
     excel_rows = pc.cast(pa.array(np.arange(first, last) + pb.header_row + 2), pa.string())
     bodies = []
-    for col in part.columns:
+    for j, col in enumerate(part.columns):
+        indent = j < len(pb.indent) and pb.indent[j]
         if str(col) in block.links:
             text = pa.array(part[col].astype(str).tolist(), pa.string())
-            bodies.append(inline_cells(text, styles.link))
+            bodies.append(inline_cells(text, styles.link_indent if indent else styles.link))
         else:
-            j = len(bodies)
             bodies.append(column_cells(part[col], str(col), styles,
-                                       pb.kinds[j] if j < len(pb.kinds) else None))
+                                       pb.kinds[j] if j < len(pb.kinds) else None,
+                                       styles.text(indent, j in pb.wrap)))
     cells = [pc.binary_join_element_wise(f'<c r="{cols[j]}', excel_rows, '"', body, "")
              for j, body in enumerate(bodies)]  # a null body (no cell) stays null
     joined = pc.binary_join_element_wise(*cells, "", null_handling="replace",
@@ -337,17 +354,22 @@ def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: s
     for start in range(0, max_row + 1, ROWS_PER_CHUNK):
         stop = start + ROWS_PER_CHUNK
         rows: dict[int, list[str]] = {}
+        lines: dict[int, int] = {}
         for pb in placed:
             if pb.header_row - 1 >= stop or pb.bottom_row < start:
                 continue
             for r, cells in block_rows(pb, styles, start, stop).items():
                 rows.setdefault(r, []).extend(cells)
+            for r, n in wrapped_lines(pb, start, stop).items():
+                lines[r] = max(lines.get(r, 1), n)
         out = []
         for r in sorted(rows):
             cells = rows[r]
             if len(cells) > 1:  # cells of several blocks on one row must be in column order
                 cells = sorted(cells, key=_first_col_of)
-            out.append(f'<row r="{r + 1}">' + "".join(cells) + "</row>")
+            height = (f' ht="{lines[r] * ROW_POINTS:g}" customHeight="1"'
+                      if lines.get(r, 1) > 1 else "")
+            out.append(f'<row r="{r + 1}"{height}>' + "".join(cells) + "</row>")
         if out:
             yield "".join(out).encode("utf-8")
     tail = ["</sheetData>", *colour_scales(placed), hyperlinks_xml(placed),
@@ -357,6 +379,28 @@ def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: s
         tail.append(f'<drawing r:id="{drawing_rid}"/>')
     tail.append("</worksheet>")
     yield "".join(tail).encode("utf-8")
+
+
+ROW_POINTS = 15  # the default row height in points: a wrapped text's row is this per line
+
+
+def wrapped_lines(pb: PlacedBlock, start: int, stop: int) -> dict[int, int]:
+    """Sheet row (0-based, in [start, stop)) -> lines its wrapping texts take, for rows of the
+    block whose wrapped text needs more than one line. The row is given that height, since
+    neither Excel nor LibreOffice refits rows when it opens a file."""
+    first = max(start - pb.header_row - 1, 0)
+    last = min(stop - pb.header_row - 1, len(pb.block.frame))
+    need = np.ones(max(last - first, 0), dtype=np.int64)
+    for j in sorted(pb.wrap):
+        if last <= first:
+            break
+        values = pb.block.frame.iloc[first:last, j]
+        length = values.where(~blank_text(values), "").astype(str).str.len().to_numpy()
+        per_line = max(pb.widths[j] - (INDENT_WIDTH if pb.indent[j] else 0.0) - 1.0, 1.0)
+        need = np.maximum(need, np.ceil(length / per_line).astype(np.int64))
+    rows = np.flatnonzero(need > 1)
+    return dict(zip((rows + first + pb.header_row + 1).tolist(), need[rows].tolist(),
+                    strict=True))
 
 
 def colour_scales(placed: list[PlacedBlock]) -> list[str]:
@@ -394,34 +438,37 @@ def _title_px(block: Block) -> int:
     return int(len(block.title) * 7.6) + 10  # bold text is a little wider than plain
 
 
-def place_blocks(blocks: list[Block], layout: str = "horizontal") -> list[PlacedBlock]:
+def place_blocks(blocks: list[Block]) -> list[PlacedBlock]:
     """Lay a sheet's blocks out so that nothing overlaps and every text shows whole.
 
     Short blocks (summaries) are stacked in a column on the left, each with its charts to its
-    right; long blocks (one row per customer, curves) stand side by side to the right of that
-    column with their title and header on rows 1-2 (frozen), their charts beside them. Every
-    block's title fits above its block and charts, so no title runs into the next block.
-    'vertical' stacks every block in the left column (summary and log sheets).
+    right; long blocks (one row per customer, curves, the summary's contents) stand side by
+    side to the right of that column with their title and header on rows 1-2, which are
+    frozen: every long block's header stays in view. Every block's title fits above its block
+    and charts, so no title runs into the next block. A text column right of a number column
+    is indented; a text longer than its column wraps where something lies to its right.
     """
-    placed = [PlacedBlock(b, 0, 0, widths=content_widths(b.frame),
-                          kinds=[column_kind(b.frame.iloc[:, j], str(c))
-                                 for j, c in enumerate(b.frame.columns)])
-              for b in blocks]
-    if layout == "vertical":
-        short, long_ = placed, []
-    else:
-        short = [pb for pb in placed if len(pb.block.frame) <= LONG_BLOCK_ROWS]
-        long_ = [pb for pb in placed if len(pb.block.frame) > LONG_BLOCK_ROWS]
+    placed = [_placed(b) for b in blocks]
+    short = [pb for pb in placed if len(pb.block.frame) <= LONG_BLOCK_ROWS]
+    long_ = [pb for pb in placed if len(pb.block.frame) > LONG_BLOCK_ROWS]
     # the last column of a stacked block without charts spills into the empty cells to its
-    # right: it need not widen the column that the blocks above and below share
+    # right (up to SPILL_MAX, or without limit when nothing stands right of the stack): it
+    # need not widen the column that the blocks above and below share
     full_px = {id(pb): sum(px(w) for w in pb.widths) for pb in placed}
     for pb in short:
-        if not pb.block.charts and pb.widths:
-            name = str(pb.block.frame.columns[-1])
-            pb.widths[-1] = min(pb.widths[-1], max(len(name) + 2.0, 12.0))
+        if pb.block.charts or not pb.widths:
+            continue
+        last = len(pb.widths) - 1
+        full = content_widths(pb.block.frame.iloc[:, last:], cap=SPILL_MAX + 1)[0]
+        full += INDENT_WIDTH if pb.indent[last] else 0.0
+        if full <= SPILL_MAX or not long_:
+            full_px[id(pb)] += px(min(full, SPILL_MAX)) - px(pb.widths[last])
+            name = str(pb.block.frame.columns[last])
+            pb.widths[last] = min(pb.widths[last], max(len(name) + 2.0, 12.0))
+            pb.wrap.discard(last)
     # left column: stacked blocks, charts after a one-column gap right of the widest block
     row = 1
-    width_of = {}
+    width_of: dict[int, float] = {}
     for pb in short:
         for j, w in enumerate(pb.widths):
             width_of[j] = max(width_of.get(j, 0.0), w)
@@ -444,8 +491,9 @@ def place_blocks(blocks: list[Block], layout: str = "horizontal") -> list[Placed
         charted = r if pb.block.charts and len(pb.block.frame) else 0
         row = max(pb.bottom_row + 1, charted) + BLOCK_GAP_ROWS + 1
     col = _first_col_after(right_px, width_of) + 1 if short else 0
-    # long blocks side by side, each followed by its charts
-    for pb in long_:
+    # long blocks side by side, each followed by its charts; the last one's last column has
+    # nothing to its right, so its text spills rather than wraps
+    for k, pb in enumerate(long_):
         pb.header_row, pb.first_col = 1, col
         r = 1
         end_px = sum(px(w) for w in pb.widths)
@@ -454,10 +502,31 @@ def place_blocks(blocks: list[Block], layout: str = "horizontal") -> list[Placed
             r += spec.height_rows + 1
         if pb.block.charts:
             end_px += px(DEFAULT_WIDTH) + max(s.width_cols * COL_PX for s in pb.block.charts)
+        elif k == len(long_) - 1:
+            pb.wrap.discard(len(pb.widths) - 1)
         end_px = max(end_px, _title_px(pb.block))
         local = {j: w for j, w in enumerate(pb.widths)}
         col = pb.first_col + _first_col_after(end_px, local) + 1
     return placed
+
+
+RIGHT_ALIGNED: tuple[CellKind, ...] = ("integer", "number", "percent", "date")
+INDENT_WIDTH = 2.0  # characters an indented column needs besides its text
+SPILL_MAX = 100.0  # how far a stacked block's last text may run into the empty cells right of it
+
+
+def _placed(block: Block) -> PlacedBlock:
+    """A block with its columns' widths, kinds, indents and (provisionally) wrapping texts:
+    every text column wider than MAX_WIDTH wraps until the layout finds room for it."""
+    frame = block.frame
+    kinds = [column_kind(frame.iloc[:, j], str(c)) for j, c in enumerate(frame.columns)]
+    indent = [j > 0 and kind == "text" and kinds[j - 1] in RIGHT_ALIGNED
+              for j, kind in enumerate(kinds)]
+    widths = [min(w + (INDENT_WIDTH if ind else 0.0), MAX_WIDTH)
+              for w, ind in zip(content_widths(frame), indent, strict=True)]
+    wrap = {j for j, (w, kind) in enumerate(zip(widths, kinds, strict=True))
+            if kind == "text" and w >= MAX_WIDTH}
+    return PlacedBlock(block, 0, 0, widths=widths, kinds=kinds, indent=indent, wrap=wrap)
 
 
 def _first_col_after(pixels: int, widths: dict[int, float]) -> int:

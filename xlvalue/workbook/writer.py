@@ -66,11 +66,10 @@ class WriteError(XlvalueError):
 
 @dataclass(frozen=True)
 class SheetOutput:
-    """One xlvalue-owned sheet: its blocks and how they are laid out."""
+    """One xlvalue-owned sheet: its blocks (laid out by sheetxml.place_blocks)."""
 
     name: str
     blocks: list[Block]
-    layout: str = "vertical"
     active: bool = False  # the tab the workbook opens on
 
 
@@ -478,7 +477,8 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
     note_font = font(("i", {}), ("color", {"rgb": "FF808080"}))
     xfs = _style_list(root, "cellXfs")
 
-    def xf(num_fmt: int, font: int, align: str | None = None) -> int:
+    def xf(num_fmt: int, font: int, **align: str) -> int:
+        """Index of the cell format (number format, font, alignment), appended once."""
         want = {"numFmtId": str(num_fmt), "fontId": str(font), "fillId": "0", "borderId": "0",
                 "xfId": "0"}
         if num_fmt:
@@ -490,21 +490,28 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
         for i, el in enumerate(xfs):
             child = el.find(f"{m}alignment")
             if dict(el.attrib) == want and len(el) == (1 if align else 0) and (
-                    not align or dict(child.attrib) == {"horizontal": align}):
+                    not align or dict(child.attrib) == align):
                 return i
         el = etree.SubElement(xfs, f"{m}xf")
         for k, v in want.items():
             el.set(k, v)
         if align:
-            etree.SubElement(el, f"{m}alignment").set("horizontal", align)
+            child = etree.SubElement(el, f"{m}alignment")
+            for k, v in align.items():
+                child.set(k, v)
         xfs.set("count", str(len(xfs)))
         return len(xfs) - 1
 
     fmt = BUILTIN_FORMAT_IDS
+    indent = {"horizontal": "left", "indent": "1"}
+    wrap = {"wrapText": "1"}
     ids = StyleIds(title=xf(0, font_id), header=xf(0, font_id), date=xf(fmt["date"], 0),
                    number=xf(fmt["number"], 0), integer=xf(fmt["integer"], 0),
-                   percent=xf(fmt["percent"], 0), header_right=xf(0, font_id, "right"),
-                   link=xf(0, link_font), note=xf(0, note_font))
+                   percent=xf(fmt["percent"], 0), header_right=xf(0, font_id, horizontal="right"),
+                   link=xf(0, link_font), note=xf(0, note_font),
+                   header_indent=xf(0, font_id, **indent), text_indent=xf(0, 0, **indent),
+                   link_indent=xf(0, link_font, **indent), text_wrap=xf(0, 0, **wrap),
+                   text_wrap_indent=xf(0, 0, **indent, **wrap))
     pkg.put(styles_part, to_bytes(root))
     return ids
 
@@ -588,7 +595,7 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
             el.set("name", out.name)
             el.set("sheetId", str(max_sheet_id))
             el.set(rid_attr, rid)
-        placed = place_blocks(out.blocks, out.layout)
+        placed = place_blocks(out.blocks)
         drawing_rid = _write_charts(pkg, slug, out.name, placed)
         cells = sum(len(pb.block.frame) * max(len(pb.block.frame.columns), 1) for pb in placed)
         pkg.stream(sheet_part, lambda placed=placed, rid=drawing_rid, code=code_name,
