@@ -292,3 +292,22 @@ def test_no_text_is_cut_off_by_a_filled_neighbour(demo_output):
                     room += width.get(c, 9.14)
                     c += 1
     assert checked > 500 and wrapped > 0 and spilled > 0
+
+
+def test_faulty_score_inputs_stop_only_the_scores(tmp_path, capsys):
+    """xv_ScoreInputs is read by the scores alone: a bad cell there is reported against the
+    scores, and every other analysis of a plain run still runs."""
+    book = build_template(tmp_path / "scores_bad.xlsx", demo=True)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["ScoreInputs"]
+    ws["B1"], ws["A2"], ws["B2"] = "Loyalty", "00004", "lots"
+    ws.tables["xv_ScoreInputs"].ref = "A1:B2"
+    wb.save(book)
+    report = run_workbook(book, tmp_path / "out.xlsx")
+    assert "scores" not in report.results.analyses
+    assert {"rfm", "ranking", "clv", "costing", "elasticity", "bgbb", "sbg"} <= set(
+        report.results.analyses)
+    assert any(w.startswith("scores not run:") and "B2" in w for w in report.results.warnings)
+    assert main(["run", str(book), "--only", "rfm", "-o", str(tmp_path / "o2.xlsx")]) == 0
+    assert main(["run", str(book), "--only", "scores", "-o", str(tmp_path / "o3.xlsx")]) == 2
+    assert "B2" in capsys.readouterr().err

@@ -49,8 +49,11 @@ def contract_markdown() -> str:
         out.append(f"| {s.key} | {kind} | {default} | {s.doc} |")
     for t in INPUT_TABLES:
         needed = ", ".join(t.required_for) if t.required_for else "optional"
+        used = [a for a in t.used_by if a not in t.required_for]
+        read = f" Read, when present, by: {', '.join(used)}." if used else ""
         out += ["", f"## {t.name} (sheet `{t.sheet}`)", "", t.doc,
-                f"Required for: {needed}." + (f" One row per {t.unique_key}." if t.unique_key else ""),
+                f"Required for: {needed}." + read
+                + (f" One row per {t.unique_key}." if t.unique_key else ""),
                 "", "| Column | Type | Required | Meaning |", "|---|---|---|---|"]
         for c in t.columns:
             alias = f" (also: {', '.join(c.aliases)})" if c.aliases else ""

@@ -40,6 +40,9 @@ class InputTable:
     doc: str
     unique_key: str | None = None
     extra_kind: ColumnKind | None = None  # undeclared columns are kept, converted to this kind
+    # analyses that read this range when it is present (besides those it is required for);
+    # no other analysis reads it, so a fault in it cannot stop them
+    used_by: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -159,6 +162,7 @@ TRANSACTIONS = InputTable(
     ),
     required_for=("rfm", "ranking", "clv"),
     doc="The transaction log: one row per purchase.",
+    used_by=("scores",),  # indicators rfm.<column> / clv.<column>
 )
 
 CUSTOMERS = InputTable(
@@ -177,6 +181,7 @@ CUSTOMERS = InputTable(
     ),
     required_for=(),
     doc="Optional customer attributes; one row per customer.",
+    used_by=("rfm", "ranking", "clv", "scores"),
     unique_key="CustomerID",
 )
 
@@ -195,6 +200,7 @@ SEGMENTS = InputTable(
     ),
     required_for=(),
     doc="RFM segment rules; the first matching row wins. Default: the 11-segment scheme.",
+    used_by=("rfm", "ranking", "clv", "scores"),
     unique_key="Segment",
 )
 
@@ -226,6 +232,7 @@ SCORE_INPUTS = InputTable(
     columns=(Column("CustomerID", "id", doc="Customer identifier."),),
     required_for=(),
     doc="Indicator values: one row per customer, one numeric column per indicator.",
+    used_by=("scores",),
     unique_key="CustomerID",
     extra_kind="number",
 )

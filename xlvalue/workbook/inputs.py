@@ -195,8 +195,7 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
         if spec.name in tables or (spec is TRANSACTIONS and log_file):
             continue  # a named TransactionsFile replaces xv_Transactions, read or not
         needed = bool(analyses & set(spec.required_for))
-        own = spec.required_for and spec is not TRANSACTIONS  # the log also feeds rfm./clv.
-        if not needed and (own or not reader.has(spec.name)):
+        if not needed and not (analyses & set(spec.used_by) and reader.has(spec.name)):
             continue  # another analysis's table is not read (nor can it fail this run)
         table = _read_table(reader, spec, needed, problems, records)
         if table is not None:
