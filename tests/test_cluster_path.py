@@ -108,3 +108,47 @@ def test_cluster_reports_bad_rows_by_their_line(tmp_path, client):
     finally:
         reader.close()
     assert "log.csv: line 2001 (TransactionsFile): Amount '12,5' is not a number" in str(err.value)
+
+
+
+NOISY_RUN = """
+import logging, sys
+import dask.distributed
+from xlvalue.cli.main import main
+from xlvalue.cluster import dask_rfm
+
+reader_for = dask_rfm.cluster_file_reader
+
+def noisy_reader(client, *args, **kwargs):
+    read = reader_for(client, *args, **kwargs)
+    def read_noisily(*a, **k):
+        for name in ("distributed.nanny", "distributed.worker", "distributed.scheduler"):
+            logging.getLogger(name).warning("Worker process still alive after 3 seconds")
+        return read(*a, **k)
+    return read_noisily
+
+dask_rfm.client_for = lambda _s: dask.distributed.Client(
+    processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0")
+dask_rfm.cluster_file_reader = noisy_reader
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_dask_log_lines_stay_out_of_the_console(tmp_path):
+    """A --scheduler run keeps Dask's own log lines (worker restarts, slow shutdowns: warnings
+    of distributed's loggers, which print to stderr by default) out of the console, in a
+    process of its own as the CLI runs; the run's own lines stay."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _log_file(tmp_path, ".csv")
+    book = write_tables(tmp_path / "book.xlsx", {}, {"TransactionsFile": "log.csv",
+                                                     "AsOfDate": "1998-06-30"})
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", NOISY_RUN, "run", str(book), "--only", "rfm",
+                           "--scheduler", "local", "-o", str(tmp_path / "out.xlsx")],
+                          capture_output=True, text=True, timeout=120, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "results written to" in done.stdout and "reading book.xlsx" in done.stderr
+    assert "still alive" not in done.stdout + done.stderr
