@@ -27,7 +27,7 @@ from xlvalue.workbook.ooxml import col_letter
 
 __all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "colour_scales",
            "column_cells", "column_widths", "content_widths", "frozen_rows", "hyperlinks_xml",
-           "inline_cells", "place_blocks", "px", "sheet_xml_chunks"]
+           "inline_cells", "place_blocks", "px", "sheet_xml_chunks", "wrapped_lines"]
 
 # characters XML 1.0 cannot hold, and those that make a text need escaping (RE2 syntax, as
 # Arrow's regex kernels take it)
