@@ -2,10 +2,25 @@
 
 `payload` turns a workbook file into the JSON that the Lite/Office.js client sends (sheets
 with their values, dates as ISO text, tables, names); `xw.Book(json=payload)` is then a real
-xlwings Book on the "remote" engine, whose writes become Office.js actions. `apply_actions`
-replays the actions our scripts produce (addSheet, sheetClear, setValues, namesAdd, nameDelete;
-charts and formats are counted) onto the sheets' cells, as the client would, so the written blocks
-can be compared with the headless run. Office.js keeps a leading apostrophe as a text marker.
+xlwings Book on the "remote" engine, whose writes become Office.js actions. `replay` (and its
+short form `apply_actions`) replays the actions our scripts produce onto the sheets, as the
+client would, so the written blocks can be compared with the headless run: addSheet,
+sheetClear, setValues, setFormula (a HYPERLINK formula's cell shows its second argument, as
+Excel evaluates it; formulas are kept), namesAdd, nameDelete, activateSheet,
+freezePaneAtRange / freezePaneUnfreeze, and the chart actions addChart, deleteChart,
+setChartName, setChartTitle, setChartAxis, setChartSeries (recorded per chart); number
+formats are counted. Office.js keeps a leading apostrophe as a text marker.
+
+The client side of each action (what Excel then does) is xlwings' JavaScript, which is not
+part of the Python package: xlwings Server's Office.js client, which also runs the Pyodide
+(Lite) mode (repository xlwings/xlwings-server, xlwings_server/static/js/custom-scripts/).
+Its index.js registers activateSheet, addHyperlink, freezePaneAtRange and freezePaneUnfreeze in
+its `funcs` map (commit 26fda44 and later); later stored versions of the repository also
+register setFormula and addChart / setChartName there and define, in
+chart-action-callbacks.js, setChartAxis (axis.title, axis.minimum / axis.maximum),
+setChartSeries (markerStyle, markerSize), setChartTitle and setChartXAxisValues. xlwings'
+older Office Scripts client (xlwings/js/xlwings.ts in the 0.37.8 package) has only
+activateSheet and addHyperlink of these. The JavaScript is read, not run, here.
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,14 +90,31 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def apply_actions(api: dict, actions: list[dict]) -> tuple[dict, dict, Counter]:
-    """Cells per sheet name after the actions, the names defined, and a count of actions."""
+@dataclass
+class Replayed:
+    """A workbook after a script's actions, as far as the tests look at it."""
+
+    grids: dict  # sheet name -> {(row, col): value}, 1-based
+    names: dict  # defined name -> "=Sheet!$A$1:$B$2" (or the payload's entry)
+    counts: Counter  # actions by func
+    formulas: dict = field(default_factory=dict)  # sheet -> {(row, col): formula}
+    active: str | None = None  # the sheet last activated
+    frozen: dict = field(default_factory=dict)  # sheet -> the range frozen (freeze_at)
+    charts: dict = field(default_factory=dict)  # sheet -> [chart state dicts, in sheet order]
+
+
+_HYPERLINK = re.compile(r'^=HYPERLINK\("((?:[^"]|"")*)","((?:[^"]|"")*)"\)$', re.I)
+
+
+def replay(api: dict, actions: list[dict]) -> Replayed:
+    """Replay the actions on the payload's sheets (see the module docstring)."""
     grids = {}
     for s in api["sheets"]:
         grids[s["name"]] = {(i + 1, j + 1): _cell(v) for i, row in enumerate(s["values"])
                             for j, v in enumerate(row) if _cell(v) is not None}
     order = [s["name"] for s in api["sheets"]]
     names = {n["name"]: n for n in api["names"]}
+    out = Replayed(grids, names, Counter(a["func"] for a in actions))
     for a in actions:
         f = a["func"]
         if f == "addSheet":  # args: position, name
@@ -91,11 +124,18 @@ def apply_actions(api: dict, actions: list[dict]) -> tuple[dict, dict, Counter]:
         sheet = order[a["sheet_position"]] if a.get("sheet_position") is not None else None
         if f == "sheetClear":
             grids[sheet] = {}
-        elif f == "setValues":
+            out.formulas[sheet] = {}
+        elif f in ("setValues", "setFormula"):
             for i, row in enumerate(a["values"]):
                 for j, v in enumerate(row):
                     key = (a["start_row"] + i + 1, a["start_column"] + j + 1)
-                    value = _cell(v)
+                    formulas = out.formulas.setdefault(sheet, {})
+                    formulas.pop(key, None)
+                    value = _cell(v) if f == "setValues" else None
+                    if f == "setFormula":
+                        formulas[key] = v
+                        link = _HYPERLINK.match(v)
+                        value = link.group(2).replace('""', '"') if link else None
                     if value is None:
                         grids[sheet].pop(key, None)
                     else:
@@ -104,7 +144,35 @@ def apply_actions(api: dict, actions: list[dict]) -> tuple[dict, dict, Counter]:
             names[a["args"][0]] = a["args"][1]
         elif f == "nameDelete":
             names.pop(a["args"][2], None)
-    return grids, names, Counter(a["func"] for a in actions)
+        elif f == "activateSheet":  # args: sheet index
+            out.active = order[int(a["args"][0])]
+        elif f == "freezePaneAtRange":
+            out.frozen[sheet] = a["args"][0]
+        elif f == "freezePaneUnfreeze":
+            out.frozen.pop(sheet, None)
+        elif f == "addChart":  # args: name, type, source sheet, source address, ...
+            out.charts.setdefault(sheet, []).append(
+                {"name": a["args"][0], "type": a["args"][1], "source": a["args"][3],
+                 "title": None, "axes": {}, "series": {}})
+        elif f.startswith("setChart") or f == "deleteChart":
+            chart = out.charts[sheet][int(a["args"][0])]
+            if f == "deleteChart":
+                out.charts[sheet].remove(chart)
+            elif f == "setChartName":
+                chart["name"] = a["args"][1]
+            elif f == "setChartTitle":
+                chart["title"] = a["args"][1]
+            elif f == "setChartAxis":  # args: chart, axis type, {attribute: value}
+                chart["axes"].setdefault(a["args"][1], {}).update(a["args"][2])
+            elif f == "setChartSeries":  # args: chart, series, {attribute: value}
+                chart["series"].setdefault(int(a["args"][1]), {}).update(a["args"][2])
+    return out
+
+
+def apply_actions(api: dict, actions: list[dict]) -> tuple[dict, dict, Counter]:
+    """Cells per sheet name after the actions, the names defined, and a count of actions."""
+    r = replay(api, actions)
+    return r.grids, r.names, r.counts
 
 
 def empty_book(name: str, version: str) -> dict:

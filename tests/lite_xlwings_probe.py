@@ -45,12 +45,17 @@ def main() -> dict:
         want = [["" if v is None else v for v in row] for row in want]  # Office.js: empty
         called[name] = {"rows": len(got), "header": got[0],
                         "equal": json.dumps(got, default=str) == json.dumps(want, default=str)}
-    from tests.lite_remote import apply_actions, block, empty_book, payload
+    from tests.lite_remote import apply_actions, block, empty_book, payload, replay
 
     api = payload(ROOT / "templates" / "xlvalue_demo.xlsx", xw.__version__)
     remote = xw.Book(json=api)  # xlwings' Office.js engine: the Book API scripts get in Lite
     asyncio.run(custom_scripts_call(lite, "xv_run_all", typehint_to_value={xw.Book: remote}))
-    grids, names, actions = apply_actions(api, remote.json()["actions"])
+    replayed = replay(api, remote.json()["actions"])
+    grids, names, actions = replayed.grids, replayed.names, replayed.counts
+    remote_view = {  # what the run-all script did beyond cells: links, tab, panes, charts
+        "formulas": {sheet: {f"{r},{c}": f for (r, c), f in cells.items()}
+                     for sheet, cells in replayed.formulas.items() if cells},
+        "active": replayed.active, "frozen": replayed.frozen, "charts": replayed.charts}
     remote_blocks = {n: block(grids, ref) for n, ref in names.items()
                      if n.startswith("xv_out_") and isinstance(ref, str)}
     new = empty_book("Book1.xlsx", xw.__version__)
@@ -76,6 +81,7 @@ def main() -> dict:
         "blocks": sorted(n.name for n in book.names if n.name.startswith("xv_out_")),
         "remote_blocks": remote_blocks,
         "remote_actions": dict(actions),
+        "remote_view": remote_view,
         "demo_blocks": demo_blocks,
         "demo_inputs": demo_inputs,
         "demo_actions": dict(demo_actions),

@@ -96,10 +96,13 @@ def test_adapter_touches_only_what_the_standin_models():
         used |= {node.attr for node in ast.walk(ast.parse(inspect.getsource(module)))
                  if isinstance(node, ast.Attribute)}
     # names the modules use on objects that are not xlwings': pandas (pd.api, frame.columns),
-    # xlvalue's own RawRange.rows and ChartSpec.title, and xw.Book.caller (the Excel entry)
-    used -= {"api", "columns", "rows", "title", "caller"}
+    # xlvalue's own RawRange.rows, ChartSpec.title and SheetOutput.active, and xw.Book.caller
+    # (the Excel entry)
+    used -= {"api", "columns", "rows", "title", "caller", "active"}
     assert {"set_source_data", "set_x_axis_values", "chart_type", "status_bar", "axis_group",
-            "number_format", "get_address", "refers_to_range", "alert"} <= used & modelled
+            "number_format", "get_address", "refers_to_range", "alert", "formula", "activate",
+            "freeze_panes", "category_axis", "value_axis", "set"
+            } <= used & modelled
     assert (used & xlwings_members) - modelled == set()
     assert not re.search(r"\.(api|impl)\b(?<!pd\.api)", inspect.getsource(xlwings_book).replace(
         "pd.api", "")), "the adapter must stay on the cross-platform API"
@@ -161,6 +164,83 @@ def test_ribbon_run_equals_headless_cell_for_cell(demo_book, demo_output):
     charts = book.sheets["xv_Ranking"].charts
     assert len(charts) == 3 and {c.chart_type for c in charts} >= {"column_clustered"}
     _assert_charts_plot_exactly_their_columns(book)
+    _assert_links_and_opening_tab_as_headless(book, wb)
+    _assert_value_matrix_as_spec(book)
+
+
+def _assert_links_and_opening_tab_as_headless(book, wb) -> None:
+    """Each hyperlink cell of the headless file is a HYPERLINK formula to the same place
+    showing the same text (the values compared above are the shown texts); the workbook
+    opens on the same tab."""
+    links = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.hyperlink is not None:
+                    links[(ws.title, c.row, c.column)] = (c.hyperlink.location, c.value)
+    assert len(links) >= 10 and {k[0] for k in links} == {"xv_Summary"}
+    formulas = {(sheet.name, *key): f for sheet in book.sheets for key, f in sheet.formulas.items()}
+    assert set(formulas) == set(links)
+    for key, (location, text) in links.items():
+        location, text = location.replace('"', '""'), text.replace('"', '""')
+        assert formulas[key] == f'=HYPERLINK("#{location}","{text}")', key
+    assert book.activated.name == wb.active.title == "xv_Summary"
+
+
+def _block_frame(book, name: str):
+    import pandas as pd
+
+    rows = next(n for n in book.names if n.name == name).refers_to_range.options(ndim=2).value
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def _assert_value_matrix_as_spec(book) -> None:
+    """The value matrix: the spec's axis bounds, circle markers, the thresholds in the axis
+    titles and each class placed relative to them in the title (the doors cannot draw them)."""
+    from xlvalue.pipeline import value_matrix_chart
+
+    clv = _block_frame(book, "xv_out_CLV")
+    spec = value_matrix_chart(clv, _block_frame(book, "xv_out_ValueMatrix"))
+    chart = next(c for c in book.sheets["xv_CLV"].charts if c.name.endswith(spec.title))
+    assert chart.chart_type == "xy_scatter"
+    x_axis, y_axis = chart.category_axis, chart.value_axis
+    assert (x_axis.minimum_scale, x_axis.maximum_scale) == (spec.x_min, spec.x_max)
+    assert (y_axis.minimum_scale, y_axis.maximum_scale) == (spec.y_min, spec.y_max)
+    assert [s.marker_style for s in chart.series] == ["circle"]
+    assert x_axis.title == f"clv, threshold {spec.cross_x:,.2f}"  # CDNOW: a CLV of a few dollars
+    assert y_axis.title == f"potential_value, threshold {spec.cross_y:,.2f}"
+    assert set(clv["value_class"]) == {"MVC", "MGC", "Migrator", "BZ"}
+    assert chart.title == (f"{spec.title}: MVC right, MGC top left, Migrator bottom left, "
+                           "BZ left of 0")
+    other = next(c for c in book.sheets["xv_Ranking"].charts if "Whale curve" in c.name)
+    assert other.title == "Whale curve" and other.category_axis.minimum_scale is None
+
+
+def test_links_opening_tab_and_frozen_rows_on_the_classic_engine():
+    """Links escape quotes and leave cells without a place (or too long for a formula) as text;
+    the active output is activated; the classic engines cannot freeze panes: listed, not faked."""
+    import pandas as pd
+
+    from xlvalue.workbook.sheetxml import Block
+    from xlvalue.workbook.writer import SheetOutput
+
+    texts = ['say "hi"', "no place", "x" * 300, "plain"]
+    contents = Block("xv_out_Contents", "S", pd.DataFrame({"go_to": texts, "n": [1, 2, 3, 4]}),
+                     title="contents", links={"go_to": ["'L'!A1", None, "'L'!A2", "'L'!B2"]})
+    long_ = Block("xv_out_Long", "L", pd.DataFrame({"v": range(40)}), title="long")
+    book = standin.Book("b.xlsx")
+    book.sheets.add("Data")
+    xb = xlwings_book.XlwingsWorkbook(book)
+    xb.write_sheets([SheetOutput("S", [contents], layout="vertical", active=True),
+                     SheetOutput("L", [long_], layout="horizontal")])
+    s = book.sheets["S"]
+    assert s.formulas == {(3, 1): '=HYPERLINK("#\'L\'!A1","say ""hi""")',
+                          (6, 1): '=HYPERLINK("#\'L\'!B2","plain")'}
+    assert [s.cells[(r, 1)] for r in range(3, 7)] == texts  # what a user sees
+    assert book.activated is s
+    assert xb.unfrozen_sheets == ["L"]
+    with pytest.raises(NotImplementedError):  # as xlwings 0.37.8 on Windows and macOS
+        book.sheets["L"].freeze_panes  # noqa: B018
 
 
 def _assert_charts_plot_exactly_their_columns(book) -> None:

@@ -148,3 +148,53 @@ def _compare(wb, blocks: dict, names: set[str]) -> None:
                     assert g == pytest.approx(w, rel=1e-12, abs=1e-12), (name, i, j)
                 else:
                     assert g == w, (name, i, j)
+
+
+def _frame(wb, name: str):
+    """A block of the headless file as a frame (header row + data rows)."""
+    import pandas as pd
+    from openpyxl.utils import range_boundaries
+
+    sheet, ref = wb.defined_names[name].attr_text.rsplit("!", 1)
+    c0, r0, c1, r1 = range_boundaries(ref.replace("$", ""))
+    ws = wb[sheet.strip("'")]
+    rows = [[ws.cell(r, c).value for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def test_run_all_on_office_js_engine_links_opens_freezes_and_bounds_as_the_headless_file(
+        probe, headless):
+    """What Run all asks Office.js for beyond the cells, read from the actions of xlwings' own
+    remote engine: the headless file's hyperlink cells as HYPERLINK formulas (setFormula), its
+    opening tab (activateSheet), its frozen header rows (freezePaneAtRange "1:2"; sheets
+    without long blocks are unfrozen), and the value matrix's bounds and titles (setChartAxis,
+    setChartTitle). The client functions these actions call are listed in tests/lite_remote.py
+    (xlwings Server's Office.js client, which Lite runs)."""
+    wb, view = headless, probe["remote_view"]
+    links = {(ws.title, c.row, c.column): (c.hyperlink.location, c.value)
+             for ws in wb.worksheets for row in ws.iter_rows() for c in row
+             if c.hyperlink is not None}
+    formulas = {(sheet, *map(int, key.split(","))): f
+                for sheet, cells in view["formulas"].items() for key, f in cells.items()}
+    assert len(links) >= 10 and set(formulas) == set(links)
+    for key, (location, text) in links.items():
+        assert formulas[key] == f'=HYPERLINK("#{location}","{text}")', key
+    assert view["active"] == wb.active.title == "xv_Summary"
+    frozen = {ws.title: ws.freeze_panes for ws in wb.worksheets  # output sheets (inputs: A2)
+              if ws.title.startswith("xv_") and ws.freeze_panes}
+    assert set(frozen.values()) == {"A3"} and "xv_RFM" in frozen
+    assert view["frozen"] == {name: "1:2" for name in frozen}
+    assert probe["remote_actions"]["freezePaneUnfreeze"] >= 1  # the short sheets
+
+    from xlvalue.pipeline import value_matrix_chart
+
+    spec = value_matrix_chart(_frame(wb, "xv_out_CLV"), _frame(wb, "xv_out_ValueMatrix"))
+    chart = next(c for c in view["charts"]["xv_CLV"] if c["name"].endswith(spec.title))
+    assert chart["type"] == "XYScatter"  # Office.js' scatter with markers
+    assert chart["axes"] == {
+        "category": {"title": f"clv, threshold {spec.cross_x:,.2f}",
+                     "minimum_scale": spec.x_min, "maximum_scale": spec.x_max},
+        "value": {"title": f"potential_value, threshold {spec.cross_y:,.2f}",
+                  "minimum_scale": spec.y_min, "maximum_scale": spec.y_max}}
+    assert chart["title"].startswith(spec.title + ": MVC right, MGC top left")
+    assert chart["series"] == {}  # series are not readable synchronously on this engine

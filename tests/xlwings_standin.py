@@ -12,7 +12,14 @@ Faithful where it matters for the tests (tests/test_excel_adapter.py checks the 
 - Reading follows xlwings: 1-based (row, col) tuples, a scalar for one cell, a 1-D list for one
   row or column, 2-D with options(ndim=2), None for empty cells, errors None unless err_to_str.
 - Charts: set_source_data with plot_by="columns" makes one series per column (the header names
-  it); set_x_axis_values sets every series' x values; series carry chart_type and axis_group.
+  it); set_x_axis_values sets every series' x values; series carry chart_type, axis_group and
+  markers (validated against xlwings' CHART_MARKER_STYLES); axes carry title and scale bounds.
+- Formulas (Range.formula) are kept in `Sheet.formulas`; HYPERLINK(link, text) is the one
+  function evaluated, to the text Excel shows (its second argument), so a link cell compares
+  by what a user sees.
+- Engine: the classic (Windows/macOS) engines of xlwings 0.37.8, which have no freeze panes:
+  `Sheet.freeze_panes` raises NotImplementedError as theirs does (xlwings.base_classes.Sheet).
+  `Sheet.activate()` makes the sheet `Book.activated` (a test hook).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 import numpy as np
 import openpyxl
 from openpyxl.utils import get_column_letter, range_boundaries
-from xlwings.base_classes import CHART_AXIS_GROUPS, CHART_PLOT_BY
+from xlwings.base_classes import _UNSET, CHART_AXIS_GROUPS, CHART_MARKER_STYLES, CHART_PLOT_BY
 from xlwings.main import CHART_TYPES
 
 ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
@@ -43,6 +50,15 @@ _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?\s*$")
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 _FORMULA = ("=",)
+_HYPERLINK = re.compile(r'^=HYPERLINK\(\s*"((?:[^"]|"")*)"\s*,\s*"((?:[^"]|"")*)"\s*\)$', re.I)
+
+
+def hyperlink_parts(formula: str) -> tuple[str, str] | None:
+    """(link location, shown text) of a =HYPERLINK("...","...") formula of two text literals."""
+    m = _HYPERLINK.match(formula)
+    if m is None:
+        return None
+    return m.group(1).replace('""', '"'), m.group(2).replace('""', '"')
 
 
 def _number(text: str) -> float | None:
@@ -224,6 +240,23 @@ class Range:
                 self._sheet._set((self._r0 + i, self._c0 + j), v)
 
     @property
+    def formula(self):
+        out = [[self._sheet.formulas.get(key, "") for key in row] for row in self._cells()]
+        return out[0][0] if len(out) == 1 and len(out[0]) == 1 else out
+
+    @formula.setter
+    def formula(self, data):
+        rows = data if isinstance(data, list | tuple) else [[data]]
+        if rows and not isinstance(rows[0], list | tuple):
+            rows = [list(rows)]
+        assert len(rows) == self.shape[0] and {len(r) for r in rows} == {self.shape[1]}, \
+            "formulas must fill the range"
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                assert isinstance(text, str) and text.startswith("="), f"not a formula: {text!r}"
+                self._sheet._set_formula((self._r0 + i, self._c0 + j), text)
+
+    @property
     def number_format(self):
         formats = {self._sheet.formats.get(key) for row in self._cells() for key in row}
         return formats.pop() if len(formats) == 1 else None
@@ -264,15 +297,51 @@ class Range:
 
 
 class ChartSeries:
-    """One series: its name (header text), values and x values (ranges)."""
+    """One series: its name (header text), values and x values (ranges), markers."""
 
     def __init__(self, name: str, values: Range, chart_type: str):
         self._name, self.values, self.x_values = name, values, None
         self._chart_type, self._axis_group = chart_type, "primary"
+        self._marker_style, self._marker_size = "automatic", 5  # Excel's defaults
 
     @property
     def name(self):
         return self._name
+
+    @property
+    def marker_style(self):
+        return self._marker_style
+
+    @marker_style.setter
+    def marker_style(self, value):
+        self.set(marker_style=value)
+
+    @property
+    def marker_size(self):
+        return self._marker_size
+
+    @marker_size.setter
+    def marker_size(self, value):
+        self.set(marker_size=value)
+
+    def set(self, *, name=_UNSET, marker_style=_UNSET, marker_size=_UNSET,
+            marker_foreground_color=_UNSET, marker_background_color=_UNSET, line_color=_UNSET,
+            fill_color=_UNSET, chart_type=_UNSET, axis_group=_UNSET):
+        unmodelled = (name, marker_foreground_color, marker_background_color, line_color,
+                      fill_color)
+        assert all(v is _UNSET for v in unmodelled), "not modelled"
+        if chart_type is not _UNSET:
+            self.chart_type = chart_type
+        if axis_group is not _UNSET:
+            self.axis_group = axis_group
+        if marker_style is not _UNSET:
+            if marker_style not in CHART_MARKER_STYLES:
+                raise ValueError(f"Invalid marker_style {marker_style!r}")
+            self._marker_style = marker_style
+        if marker_size is not _UNSET:
+            if not isinstance(marker_size, int) or not 2 <= marker_size <= 72:
+                raise ValueError(f"Invalid marker_size {marker_size!r}")
+            self._marker_size = marker_size
 
     @property
     def chart_type(self):
@@ -293,6 +362,55 @@ class ChartSeries:
         self._axis_group = value
 
 
+class ChartAxis:
+    """A chart axis: title and scale bounds (None: Excel's automatic ones)."""
+
+    def __init__(self):
+        self._title: str | None = None
+        self._minimum_scale: float | None = None
+        self._maximum_scale: float | None = None
+
+    @property
+    def title(self):
+        return self._title
+
+    @title.setter
+    def title(self, value):
+        self.set(title=value)
+
+    @property
+    def minimum_scale(self):
+        return self._minimum_scale
+
+    @minimum_scale.setter
+    def minimum_scale(self, value):
+        self.set(minimum_scale=value)
+
+    @property
+    def maximum_scale(self):
+        return self._maximum_scale
+
+    @maximum_scale.setter
+    def maximum_scale(self, value):
+        self.set(maximum_scale=value)
+
+    def set(self, *, title=_UNSET, minimum_scale=_UNSET, maximum_scale=_UNSET, major_unit=_UNSET,
+            number_format=_UNSET, visible=_UNSET, reverse_order=_UNSET, crosses=_UNSET):
+        unmodelled = (major_unit, number_format, visible, reverse_order, crosses)
+        assert all(v is _UNSET for v in unmodelled), "not modelled"
+        if title is not _UNSET:
+            if title is not None and not isinstance(title, str):
+                raise ValueError(f"Invalid title {title!r}")
+            self._title = title
+        for key, value in (("minimum_scale", minimum_scale), ("maximum_scale", maximum_scale)):
+            if value is _UNSET:
+                continue
+            if value is not None and not (isinstance(value, int | float)
+                                          and np.isfinite(value)):
+                raise ValueError(f"Invalid {key} {value!r}")  # as xlwings' _chart_axis_scale
+            setattr(self, "_" + key, None if value is None else float(value))
+
+
 class ChartSeriesCollection:
     def __init__(self, items: list[ChartSeries]):
         self._items = items
@@ -311,8 +429,9 @@ class Chart:
     def __init__(self, charts: Charts, left, top, width, height):
         self._charts = charts
         self._left, self._top, self._width, self._height = left, top, width, height
-        self._chart_type, self._name = "column_clustered", ""
+        self._chart_type, self._name, self._title = "column_clustered", "", None
         self._series: list[ChartSeries] = []
+        self._axes = {"category": ChartAxis(), "value": ChartAxis()}
         self.source: Range | None = None
 
     @property
@@ -341,6 +460,24 @@ class Chart:
         self._chart_type = _check_chart_type(value)
         for s in self._series:
             s._chart_type = value
+
+    @property
+    def title(self):
+        return self._title
+
+    @title.setter
+    def title(self, value):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"Invalid title {value!r}")
+        self._title = value
+
+    @property
+    def category_axis(self):
+        return self._axes["category"]
+
+    @property
+    def value_axis(self):
+        return self._axes["value"]
 
     @property
     def series(self) -> ChartSeriesCollection:
@@ -470,6 +607,14 @@ class Sheet:
     def index(self):
         return self._book.sheets._items.index(self) + 1
 
+    @property
+    def freeze_panes(self):
+        # xlwings 0.37.8's Windows and macOS engines: base_classes.Sheet.freeze_panes
+        raise NotImplementedError()
+
+    def activate(self):
+        self._book.activated = self
+
     def _get(self, key, err_to_str, empty):
         v = self.cells.get(key)
         if v is None:
@@ -480,13 +625,24 @@ class Sheet:
 
     def _set(self, key, v):
         value, formula = excel_value(v, self.formats.get(key) == "@")
-        self.formulas.pop(key, None)
         if formula is not None:
-            self.formulas[key] = formula  # Excel would evaluate it: kept apart, no value
+            self._set_formula(key, formula)
+            return
+        self.formulas.pop(key, None)
         if value is None:
             self.cells.pop(key, None)
         else:
             self.cells[key] = value
+
+    def _set_formula(self, key, formula: str):
+        """A formula is kept apart; a HYPERLINK's value is its shown text (Excel evaluates it),
+        any other formula has no value here."""
+        self.formulas[key] = formula
+        link = hyperlink_parts(formula)
+        if link is not None and link[1]:
+            self.cells[key] = link[1]
+        else:
+            self.cells.pop(key, None)
 
     def range(self, cell1, cell2=None):
         if isinstance(cell1, str):  # "A1:B2" or, as Excel for Windows takes, "A1:A3,C1:C3"
@@ -608,6 +764,7 @@ class Book:
         self._app = App()
         self._sheets = Sheets(self)
         self._names = Names(self)
+        self.activated: Sheet | None = None  # the sheet last activated (a test hook)
 
     @property
     def name(self):
@@ -660,10 +817,11 @@ def load(path: Path) -> Book:
 
 
 # what the tests read beyond the xlwings API (instance attributes, not xlwings members)
-TEST_HOOKS = {"cells", "formulas", "formats", "alerts", "source", "values", "x_values"}
+TEST_HOOKS = {"cells", "formulas", "formats", "alerts", "source", "values", "x_values",
+              "activated"}
 
 # the stand-in classes and the xlwings.main classes they stand in for (tests check the surface)
 STANDS_IN_FOR = {App: "App", Book: "Book", Sheet: "Sheet", Sheets: "Sheets", Range: "Range",
                  Names: "Names", Name: "Name", Table: "Table", Tables: "Tables", Chart: "Chart",
                  Charts: "Charts", ChartSeries: "ChartSeries",
-                 ChartSeriesCollection: "ChartSeriesCollection"}
+                 ChartSeriesCollection: "ChartSeriesCollection", ChartAxis: "ChartAxis"}

@@ -6,10 +6,31 @@ defines the xv_out_* names and adds native charts. No analytics here.
 
 xlwings API used (xlwings.main; tests/xlwings_standin.py has the same surface, checked by
 tests/test_excel_adapter.py): Book.name/.names/.sheets/.app, Name.name/.refers_to_range/.delete(),
-Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range(), Range.value/.options()/
-.number_format/.row/.column/.last_cell/.sheet/.get_address(), Table.name/.range,
-Charts.add(left, top, width, height), Chart.chart_type/.name/.set_source_data(source, plot_by)/
-.set_x_axis_values()/.series, ChartSeries.chart_type/.axis_group, App.status_bar/.alert().
+Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range()/.activate()/.freeze_panes,
+FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_format/.row/.column/
+.last_cell/.sheet/.get_address(), Table.name/.range, Charts.add(left, top, width, height),
+Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/.series/
+.category_axis/.value_axis, ChartAxis.set(title, minimum_scale, maximum_scale),
+ChartSeries.chart_type/.axis_group/.set(marker_style, marker_size), App.status_bar/.alert().
+
+What each engine does with the readability features of the headless file (xlwings 0.37.8):
+- Links (Block.links): an `=HYPERLINK("#'Sheet'!A1","text")` formula showing the text the
+  headless cell shows; Excel for Windows and macOS, Excel on the web and Lite follow it.
+- Opening tab: the SheetOutput marked active is activated (Sheet.activate) after writing.
+- Frozen header rows (sheetxml.frozen_rows): frozen on the Office.js engine of xlwings Lite
+  (FreezePanes.freeze_at("1:2")). The Windows and macOS engines have no freeze-panes
+  implementation (xlwings' base class raises NotImplementedError) and this adapter keeps to
+  xlwings' cross-platform API (no COM or AppleScript), so there the rows are not frozen and
+  the sheet is listed in `unfrozen_sheets`.
+- Charts get the spec's title and axis titles and its axis bounds (ChartAxis minimum_scale /
+  maximum_scale). A scatter's points get circle markers of size 5 on Windows and macOS; Lite
+  cannot read chart series synchronously, so there the markers are Excel's default ones of
+  the XY-scatter type (visible, automatic style). Thresholds where a scatter's axes cross
+  (ChartSpec.cross_x / cross_y) cannot be drawn: ChartAxis.crosses takes only automatic /
+  minimum / maximum, and xlwings offers no way to add a series with its own x values. The
+  doors therefore name the thresholds in the axis titles and say where each labelled class
+  lies (from the data: "MVC right, MGC top left, ...") in the chart title; the headless file
+  draws the thresholds as crossing dashed axes and labels the quadrants inside the chart.
 
 Excel re-types what it is given: text that looks like a number, date or boolean ("00004",
 "1/2", "TRUE") would become one, so every text value is written with a leading apostrophe
@@ -21,22 +42,23 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import numpy as np
+
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import NUMBER_FORMATS, column_kind, frame_rows, is_excel_error
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
-from xlvalue.workbook.sheetxml import PlacedBlock, place_blocks
+from xlvalue.workbook.sheetxml import PlacedBlock, frozen_rows, place_blocks
 from xlvalue.workbook.writer import SheetOutput
 
-__all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook"]
+__all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook", "hyperlink_formula"]
 
 POINTS_PER_COL = 48.0
 POINTS_PER_ROW = 15.0
 CHART_TYPES = {"bar": "column_clustered", "line": "line", "bar+line": "column_clustered",
                "scatter": "xy_scatter", "xyline": "xy_scatter_lines_no_markers"}
-
-
+MAX_FORMULA_TEXT = 255  # Excel refuses a longer text literal in a formula
 
 def _without_totals(table: Any):
     """The table's header and data rows: a totals row (Table.show_totals) is not data."""
@@ -53,6 +75,7 @@ class XlwingsWorkbook(RangeSource):
         self.xlbook = book
         self.skipped_charts: list[str] = []
         self.flat_charts: list[str] = []  # drawn with every series as a column (xlwings Lite)
+        self.unfrozen_sheets: list[str] = []  # header rows this engine cannot freeze
 
     @property
     def book(self) -> str:
@@ -113,6 +136,23 @@ class XlwingsWorkbook(RangeSource):
             placed = place_blocks(out.blocks)
             for pb in placed:
                 self._write_block(sheet, pb)
+            self._freeze(sheet, frozen_rows(placed))
+        active = next((out.name for out in sheets if out.active), None)
+        if active is not None:
+            next(s for s in self.xlbook.sheets if str(s.name).lower() == active.lower()).activate()
+
+    def _freeze(self, sheet: Any, rows: int) -> None:
+        """Freeze the top `rows` rows (0: none), as the headless file does; the Windows and
+        macOS engines of xlwings have no freeze panes (NotImplementedError): noted, not faked."""
+        try:
+            panes = sheet.freeze_panes
+            if rows:
+                panes.freeze_at(f"1:{rows}")
+            else:  # a sheet frozen by an earlier run whose blocks are now short
+                panes.unfreeze()
+        except NotImplementedError:
+            if rows:
+                self.unfrozen_sheets.append(str(sheet.name))
 
     def _write_block(self, sheet: Any, pb: PlacedBlock) -> None:
         frame = pb.block.frame
@@ -123,6 +163,7 @@ class XlwingsWorkbook(RangeSource):
         sheet.range((r0, c0)).value = rows
         if not len(frame):  # an empty block says why, as the headless writer does
             sheet.range((r0 + 1, c0)).value = _cell_out(pb.block.empty_note or "no rows")
+        self._write_links(sheet, pb, r0, c0)
         for j, column in enumerate(frame.columns):
             fmt = NUMBER_FORMATS.get(column_kind(frame.iloc[:, j], str(column)))
             if fmt and len(frame):
@@ -133,6 +174,20 @@ class XlwingsWorkbook(RangeSource):
         for spec, (row, col) in zip(pb.block.charts, pb.chart_cells, strict=True):
             if len(frame):
                 self._add_chart(sheet, pb, spec, (row, col), (r0, c0, last_row))
+
+    def _write_links(self, sheet: Any, pb: PlacedBlock, r0: int, c0: int) -> None:
+        """Block.links as HYPERLINK formulas over the link cells just written as text: the
+        cell shows the same text as the headless file's hyperlink cell and goes to the place."""
+        frame = pb.block.frame
+        columns = [str(c) for c in frame.columns]
+        for name, locations in pb.block.links.items():
+            j = columns.index(name)
+            texts = frame.iloc[:, j].astype(str).tolist()  # the text sheetxml.block_rows shows
+            formulas = [hyperlink_formula(loc, texts[i]) if loc and i < len(texts) else None
+                        for i, loc in enumerate(locations)]
+            for start, stop in _present_runs(formulas):
+                sheet.range((r0 + 1 + start, c0 + j), (r0 + stop, c0 + j)).formula = [
+                    [f] for f in formulas[start:stop]]
 
     def _add_chart(self, sheet: Any, pb: PlacedBlock, spec: ChartSpec, cell: tuple[int, int],
                    rows: tuple[int, int, int]) -> None:
@@ -159,15 +214,23 @@ class XlwingsWorkbook(RangeSource):
         chart.set_source_data(source, plot_by="columns")
         x = c0 + columns.index(spec.x)
         chart.set_x_axis_values(sheet.range((r0 + 1, x), (last_row, x)))
+        try:
+            series = list(chart.series)
+        except NotImplementedError:  # xlwings Lite reads chart series only asynchronously
+            series = None
         if spec.y2:
-            try:
-                secondary = list(chart.series)[len(spec.y):]
-            except NotImplementedError:  # xlwings Lite reads chart series only asynchronously
-                secondary = []
+            if series is None:
                 self.flat_charts.append(f"{pb.block.name}: {spec.title}")
-            for series in secondary:
-                series.chart_type = "line"
-                series.axis_group = "secondary"
+            for s in (series or [])[len(spec.y):]:
+                s.chart_type = "line"
+                s.axis_group = "secondary"
+        if spec.kind == "scatter":  # Lite: the XY-scatter type's own (automatic) markers
+            for s in (series or [])[:len(spec.y)]:
+                s.set(marker_style="circle", marker_size=5)
+        title, x_title, y_title = chart_titles(spec, pb.block.frame)
+        chart.title = title
+        chart.category_axis.set(title=x_title, **_bounds(spec.x_min, spec.x_max))
+        chart.value_axis.set(title=y_title, **_bounds(spec.y_min, spec.y_max))
         chart.name = f"xlvalue {pb.block.name} {spec.title}"
 
     def _define(self, name: str, sheet: Any, top_left, bottom_right) -> None:
@@ -176,6 +239,90 @@ class XlwingsWorkbook(RangeSource):
                 n.delete()
         address = sheet.range(top_left, bottom_right).get_address(True, True, include_sheetname=True)
         self.xlbook.names.add(name, "=" + address)
+
+
+def hyperlink_formula(location: str, text: str) -> str | None:
+    """`=HYPERLINK("#'xv_RFM'!A1","xv_RFM!A1")`: a link within the workbook showing `text`
+    (double quotes doubled); None when a part is longer than a formula's text may be."""
+    target = "#" + location
+    if not text or max(len(target), len(text)) > MAX_FORMULA_TEXT:
+        return None
+
+    def quoted(t: str) -> str:
+        return '"' + t.replace('"', '""') + '"'
+
+    return f"=HYPERLINK({quoted(target)},{quoted(text)})"
+
+
+def chart_titles(spec: ChartSpec, frame: Any) -> tuple[str, str, str]:
+    """Chart title, x and y axis titles as the doors show them.
+
+    A scatter whose axes cross at thresholds cannot show them as lines here (see the module
+    docstring): the axis titles give the thresholds, and the title says where each labelled
+    class lies relative to them, derived from the class's own points."""
+    x_title = spec.x_title or spec.x
+    y_title = spec.y_title or (spec.y[0] if spec.y else "")
+    if spec.cross_x is None and spec.cross_y is None:
+        return spec.title, x_title, y_title
+    if spec.cross_x is not None:
+        x_title = f"{spec.x}, threshold {_number(spec.cross_x)}"
+    if spec.cross_y is not None:
+        y_title = f"{spec.y[0]}, threshold {_number(spec.cross_y)}"
+    x = frame[spec.x].to_numpy(dtype=float, na_value=np.nan)
+    y = np.nan_to_num(frame[spec.y[0]].to_numpy(dtype=float, na_value=np.nan), nan=0.0)
+    places = []
+    for row, column in spec.labels:
+        name = str(frame[column].iloc[row])
+        members = (frame[column].astype(str) == name).to_numpy()
+        where = _where(x[members], y[members], spec.cross_x, spec.cross_y)
+        if where:
+            places.append(f"{name} {where}")
+    title = f"{spec.title}: {', '.join(places)}" if places else spec.title
+    return title[:MAX_FORMULA_TEXT], x_title, y_title
+
+
+def _where(x: np.ndarray, y: np.ndarray, cross_x: float | None, cross_y: float | None) -> str:
+    """Where points lie relative to the thresholds: 'top left', 'right', 'left of 0', ...
+    ('' when they lie on both sides of both)."""
+    horizontal = vertical = ""
+    if cross_x is not None and (x >= cross_x).all():
+        horizontal = "right"
+    elif (x < 0).all() and (cross_x is None or cross_x >= 0):
+        horizontal = "left of 0"
+    elif cross_x is not None and (x < cross_x).all():
+        horizontal = "left"
+    if cross_y is not None and (y > cross_y).all():
+        vertical = "top"
+    elif cross_y is not None and (y <= cross_y).all():
+        vertical = "bottom"
+    return " ".join(p for p in (vertical, horizontal) if p)
+
+
+def _number(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+
+
+def _bounds(lo: float | None, hi: float | None) -> dict[str, float]:
+    """ChartAxis.set arguments for the bounds a spec gives (none: Excel's automatic ones)."""
+    out = {}
+    if lo is not None:
+        out["minimum_scale"] = float(lo)
+    if hi is not None:
+        out["maximum_scale"] = float(hi)
+    return out
+
+
+def _present_runs(items: list) -> list[tuple[int, int]]:
+    """[start, stop) runs of the items that are not None: [a, None, b, c] -> [(0, 1), (2, 4)]."""
+    runs: list[tuple[int, int]] = []
+    for i, item in enumerate(items):
+        if item is None:
+            continue
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
 
 
 def _cell_in(v: Any) -> Any:
