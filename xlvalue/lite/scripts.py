@@ -59,7 +59,9 @@ def run(book: Any, only: str | None = None, source: RangeSource | None = None) -
         f"chart not drawn here (its columns are not adjacent; `xlvalue run` draws it): {c}"
         for c in xb.skipped_charts] + [
         f"chart drawn with all series as columns (no secondary axis here): {c}"
-        for c in xb.flat_charts]
+        for c in xb.flat_charts] + [
+        f"header rows not frozen (this Excel's xlwings engine cannot): {s}"
+        for s in xb.unfrozen_sheets]
     if warnings:
         tell(book, "Done, with warnings:\n" + "\n".join(warnings))
     return True
