@@ -231,8 +231,7 @@ def test_links_opening_tab_and_frozen_rows_on_the_classic_engine():
     book = standin.Book("b.xlsx")
     book.sheets.add("Data")
     xb = xlwings_book.XlwingsWorkbook(book)
-    xb.write_sheets([SheetOutput("S", [contents], layout="vertical", active=True),
-                     SheetOutput("L", [long_], layout="horizontal")])
+    xb.write_sheets([SheetOutput("S", [contents], active=True), SheetOutput("L", [long_])])
     s = book.sheets["S"]
     assert s.formulas == {(3, 1): '=HYPERLINK("#\'L\'!A1","say ""hi""")',
                           (6, 1): '=HYPERLINK("#\'L\'!B2","plain")'}
