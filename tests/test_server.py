@@ -193,3 +193,43 @@ def test_one_shot_runs_release_the_rows_and_refuse_reuse(demo_book):
     assert not kept.log_released and len(kept.log) == 6919
     with pytest.raises(RuntimeError, match="released"):
         analyse(inputs, {"rfm"})
+
+
+@pytest.mark.slow
+def test_batch_timeout_stops_one_book_cleanly_and_the_rest_run(demo_book, tmp_path, capsys,
+                                                                monkeypatch):
+    """--timeout stops a book that hangs while its output is being written: it is reported,
+    its temporary file is removed, nothing is written for it, and the other books run.
+    (The pool's workers are forked, so they inherit the hang planted here.)"""
+    import multiprocessing
+    import time
+
+    from xlvalue.workbook import writer
+
+    assert multiprocessing.get_start_method() == "fork"  # else the hang stays here
+    save = writer._Package.save
+
+    def hanging_save(self, path):
+        if "slow" in path.name:
+            time.sleep(600)
+        return save(self, path)
+
+    monkeypatch.setattr(writer._Package, "save", hanging_save)
+    for name in ("fast", "slow"):
+        shutil.copy(demo_book, tmp_path / f"{name}.xlsx")
+    out = tmp_path / "results"
+    code = main(["batch", str(tmp_path / "*.xlsx"), "-j", "2", "-o", str(out),
+                 "--timeout", "10", "-q"])
+    printed = capsys.readouterr().out
+    assert code == 2 and "1 of 2 workbook(s) done, 1 failed" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["fast_xlvalue.xlsx"]  # no temp file
+    summary = run_batch([tmp_path / "slow.xlsx"], out_dir=out, timeout=1, progress=False)
+    assert summary["error"][0] == ("slow.xlsx: stopped after 1 s (--timeout); nothing was "
+                                   "written for it")
+    assert sorted(p.name for p in out.iterdir()) == ["fast_xlvalue.xlsx"]
+    assert main(["batch", str(tmp_path / "fast.xlsx"), "--timeout", "0"]) == 2
+    assert main(["batch", str(tmp_path / "fast.xlsx"), "--timeout", "5",
+                 "--scheduler", "local"]) == 2
+    err = capsys.readouterr().err
+    assert "--timeout must be a positive number of seconds" in err
+    assert "leave out --timeout or --scheduler" in err

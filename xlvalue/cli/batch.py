@@ -3,15 +3,19 @@
 Each book runs the ordinary headless engine in a worker process, also with `--jobs 1`: a book
 that kills its process (a native library's abort, the out-of-memory killer) takes only that
 process down. The books the broken pool had not finished are then run again one per fresh
-process, so the one that fails is named and every other book still runs. Results come back as
-small dicts (book, status, seconds, rows, output, error).
+process, so the one that fails is named and every other book still runs. A book that runs
+longer than `timeout` seconds is stopped (a timer signal in its worker process: the run
+unwinds, its temporary file is removed, nothing is written) and reported, and the batch goes
+on. Results come back as small dicts (book, status, seconds, rows, output, error).
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,7 +27,7 @@ from tqdm import tqdm
 
 from xlvalue.errors import InputError, Problem, XlvalueError
 
-__all__ = ["SUMMARY_COLUMNS", "expand", "output_paths", "run_batch", "run_one", "write_table"]
+__all__ = ["SUMMARY_COLUMNS", "BookTimeout", "expand", "output_paths", "run_batch", "run_one", "write_table"]
 
 SUMMARY_COLUMNS = ["book", "status", "seconds", "rows", "output", "error"]
 
@@ -61,10 +65,33 @@ def output_paths(books: list[Path], out_dir: Path) -> list[Path]:
     return outs
 
 
+class BookTimeout(Exception):
+    """A book ran longer than the batch's --timeout."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Raise BookTimeout in this process's main thread after `seconds` (None: no limit)."""
+    if not seconds:
+        yield
+        return
+
+    def expire(_signum, _frame):
+        raise BookTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_one(book: str, output: str | None, only: str | None,
-            file_roots: tuple[str, ...] = ()) -> dict:
-    """Run one workbook into `output` (None: beside it); never raises for the book's own
-    problems (they go into the dict)."""
+            file_roots: tuple[str, ...] = (), timeout: float | None = None) -> dict:
+    """Run one workbook into `output` (None: beside it), stopped after `timeout` seconds;
+    never raises for the book's own problems (they go into the dict)."""
     from xlvalue.cli.headless_run import run_workbook
 
     started = time.perf_counter()
@@ -72,10 +99,14 @@ def run_one(book: str, output: str | None, only: str | None,
     try:
         if output is not None:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
-        report = run_workbook(path, output, only, file_roots=[Path(r) for r in file_roots])
+        with _time_limit(timeout):
+            report = run_workbook(path, output, only, file_roots=[Path(r) for r in file_roots])
         rows = max((len(f) for f in report.results.frames.values()), default=0)
         return {"book": book, "status": "ok", "seconds": time.perf_counter() - started,
                 "rows": rows, "output": str(report.output), "error": ""}
+    except BookTimeout:
+        message = (f"{path.name}: stopped after {timeout:g} s (--timeout); nothing was written "
+                   "for it")
     except XlvalueError as exc:
         message = str(exc).splitlines()[0]
     except Exception as exc:  # a crash in one book must not stop the batch
@@ -86,19 +117,29 @@ def run_one(book: str, output: str | None, only: str | None,
 
 def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
               only: str | None = None, scheduler: str | None = None,
-              progress: bool = True, client=None, file_roots=()) -> pd.DataFrame:
+              progress: bool = True, client=None, file_roots=(),
+              timeout: float | None = None) -> pd.DataFrame:
     """Run every book, in parallel; returns the summary frame (one row per book, in order).
 
     `client` reuses a running dask.distributed Client (a long-lived cluster) instead of
-    connecting to `scheduler`.
+    connecting to `scheduler`. `timeout` (seconds per book) needs local worker processes:
+    a Dask worker runs books in threads, where no timer signal can stop them.
     """
+    if timeout is not None and (scheduler or client is not None):
+        raise InputError(Problem("--timeout stops books in local worker processes (-j); a Dask "
+                                 "cluster runs them in worker threads: leave out --timeout "
+                                 "or --scheduler"))
+    if timeout is not None and not hasattr(signal, "setitimer"):
+        raise InputError(Problem("--timeout needs a Unix system (a timer signal stops the book)"))
+    if timeout is not None and not timeout > 0:
+        raise InputError(Problem(f"--timeout must be a positive number of seconds, not {timeout:g}"))
     roots = tuple(str(r) for r in file_roots)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        args = [(str(b), str(o), only, roots) for b, o in zip(books, output_paths(books, out_dir),
-                                                             strict=True)]
+        args = [(str(b), str(o), only, roots, timeout)
+                for b, o in zip(books, output_paths(books, out_dir), strict=True)]
     else:
-        args = [(str(b), None, only, roots) for b in books]
+        args = [(str(b), None, only, roots, timeout) for b in books]
     bar = tqdm(total=len(args), unit="book", disable=not progress, desc="xlvalue batch")
     results: list[dict] = []
 

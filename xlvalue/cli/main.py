@@ -173,7 +173,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.scheduler:
         _quiet_dask()
     summary = run_batch(books, args.jobs, Path(args.output) if args.output else None, args.only,
-                        args.scheduler, progress=not args.quiet, file_roots=_roots(args))
+                        args.scheduler, progress=not args.quiet, file_roots=_roots(args),
+                        timeout=args.timeout)
     ok = int((summary["status"] == "ok").sum())
     if not args.quiet:
         shown = summary.assign(book=summary["book"].map(lambda b: Path(b).name),
@@ -297,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--only", help=ONLY_HELP)
     batch.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster")
     batch.add_argument("--summary", help="write a CSV or JSON summary to this file")
+    batch.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="stop a workbook that runs longer than this, report it and go on "
+                            "(local processes only)")
     batch.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     batch.add_argument("--allow-files-from", action="append", metavar="DIR",
                      help=ALLOW_HELP)
