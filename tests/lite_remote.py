@@ -101,6 +101,13 @@ class Replayed:
     active: str | None = None  # the sheet last activated
     frozen: dict = field(default_factory=dict)  # sheet -> the range frozen (freeze_at)
     charts: dict = field(default_factory=dict)  # sheet -> [chart state dicts, in sheet order]
+    # cell formatting per sheet: column -> width (points), row -> height (points), and
+    # (row, col) -> wrap flag / indent level / horizontal alignment (Office.js name)
+    widths: dict = field(default_factory=dict)
+    heights: dict = field(default_factory=dict)
+    wrapped: dict = field(default_factory=dict)
+    indents: dict = field(default_factory=dict)
+    alignments: dict = field(default_factory=dict)
 
 
 _HYPERLINK = re.compile(r'^=HYPERLINK\("((?:[^"]|"")*)","((?:[^"]|"")*)"\)$', re.I)
@@ -122,9 +129,10 @@ def replay(api: dict, actions: list[dict]) -> Replayed:
             grids[a["args"][1]] = {}
             continue
         sheet = order[a["sheet_position"]] if a.get("sheet_position") is not None else None
-        if f == "sheetClear":
+        if f == "sheetClear":  # Office.js clear(all): contents and formats
             grids[sheet] = {}
-            out.formulas[sheet] = {}
+            for kept in (out.formulas, out.wrapped, out.indents, out.alignments):
+                kept[sheet] = {}
         elif f in ("setValues", "setFormula"):
             for i, row in enumerate(a["values"]):
                 for j, v in enumerate(row):
@@ -140,6 +148,8 @@ def replay(api: dict, actions: list[dict]) -> Replayed:
                         grids[sheet].pop(key, None)
                     else:
                         grids[sheet][key] = value
+        elif f in _CELL_FORMATS:
+            _format(out, sheet, f, a)
         elif f == "namesAdd":
             names[a["args"][0]] = a["args"][1]
         elif f == "nameDelete":
@@ -167,6 +177,27 @@ def replay(api: dict, actions: list[dict]) -> Replayed:
             elif f == "setChartSeries":  # args: chart, series, {attribute: value}
                 chart["series"].setdefault(int(a["args"][1]), {}).update(a["args"][2])
     return out
+
+
+_CELL_FORMATS = ("setColumnWidth", "setRowHeight", "setWrapText", "rangeAdjustIndent",
+                 "setHorizontalAlignment")
+
+
+def _format(out: Replayed, sheet: str, f: str, a: dict) -> None:
+    rows = range(a["start_row"] + 1, a["start_row"] + a["row_count"] + 1)
+    cols = range(a["start_column"] + 1, a["start_column"] + a["column_count"] + 1)
+    value = a["args"][0] if isinstance(a["args"], list) else a["args"]
+    if f == "setColumnWidth":
+        out.widths.setdefault(sheet, {}).update({c: value for c in cols})
+    elif f == "setRowHeight":
+        out.heights.setdefault(sheet, {}).update({r: value for r in rows})
+    else:
+        target = {"setWrapText": out.wrapped, "rangeAdjustIndent": out.indents,
+                  "setHorizontalAlignment": out.alignments}[f].setdefault(sheet, {})
+        for r in rows:
+            for c in cols:
+                target[(r, c)] = (target.get((r, c), 0) + value if f == "rangeAdjustIndent"
+                                  else value)
 
 
 def apply_actions(api: dict, actions: list[dict]) -> tuple[dict, dict, Counter]:

@@ -55,7 +55,11 @@ def main() -> dict:
     remote_view = {  # what the run-all script did beyond cells: links, tab, panes, charts
         "formulas": {sheet: {f"{r},{c}": f for (r, c), f in cells.items()}
                      for sheet, cells in replayed.formulas.items() if cells},
-        "active": replayed.active, "frozen": replayed.frozen, "charts": replayed.charts}
+        "active": replayed.active, "frozen": replayed.frozen, "charts": replayed.charts,
+        "widths": replayed.widths, "heights": replayed.heights,
+        **{kind: {sheet: {f"{r},{c}": v for (r, c), v in cells.items()}
+                  for sheet, cells in getattr(replayed, kind).items()}
+           for kind in ("wrapped", "indents", "alignments")}}
     remote_blocks = {n: block(grids, ref) for n, ref in names.items()
                      if n.startswith("xv_out_") and isinstance(ref, str)}
     new = empty_book("Book1.xlsx", xw.__version__)

@@ -166,6 +166,38 @@ def test_ribbon_run_equals_headless_cell_for_cell(demo_book, demo_output):
     _assert_charts_plot_exactly_their_columns(book)
     _assert_links_and_opening_tab_as_headless(book, wb)
     _assert_value_matrix_as_spec(book)
+    _assert_laid_out_as_headless(book, wb)
+
+
+def _assert_laid_out_as_headless(book, wb) -> None:
+    """Column widths, row heights of wrapped texts, wrapping and right-aligned headers as the
+    headless file has them (read back with openpyxl); indents are the one thing the classic
+    engines cannot do (no Range.adjust_indent there)."""
+    from openpyxl.utils import column_index_from_string
+
+    widths = heights = wraps = rights = 0
+    for name in output_sheets():
+        if name not in wb.sheetnames:
+            continue
+        ws, sheet = wb[name], book.sheets[name]
+        want = {column_index_from_string(k): d.width for k, d in ws.column_dimensions.items()
+                if d.customWidth}
+        for c in range(min(want), max(want) + 1):  # openpyxl groups equal neighbours
+            d = ws.column_dimensions[ws.cell(1, c).column_letter]
+            want[c] = want.get(c, d.width)
+        got = sheet.column_widths
+        assert set(got) == set(want), name
+        assert all(got[c] == pytest.approx(w, abs=0.005) for c, w in want.items()), name
+        tall = {r: d.height for r, d in ws.row_dimensions.items() if d.customHeight}
+        assert sheet.row_heights == tall, name
+        cells = [c for row in ws.iter_rows() for c in row]
+        assert {(c.row, c.column) for c in cells if c.alignment.wrap_text} == sheet.wrapped, name
+        right = {(c.row, c.column) for c in cells if c.alignment.horizontal == "right"}
+        assert {k for k, v in sheet.alignments.items() if v == "right"} == right, name
+        widths, heights = widths + len(got), heights + len(tall)
+        wraps, rights = wraps + len(sheet.wrapped), rights + len(right)
+    assert widths > 100 and rights > 50 and wraps > 0 and heights > 0, (widths, rights, wraps,
+                                                                         heights)
 
 
 def _assert_links_and_opening_tab_as_headless(book, wb) -> None:
@@ -225,7 +257,8 @@ def test_links_opening_tab_and_frozen_rows_on_the_classic_engine():
     from xlvalue.workbook.writer import SheetOutput
 
     texts = ['say "hi"', "no place", "x" * 300, "plain"]
-    contents = Block("xv_out_Contents", "S", pd.DataFrame({"go_to": texts, "n": [1, 2, 3, 4]}),
+    contents = Block("xv_out_Contents", "S", pd.DataFrame({"go_to": texts, "n": [1, 2, 3, 4],
+                                                          "what": list("abcd")}),
                      title="contents", links={"go_to": ["'L'!A1", None, "'L'!A2", "'L'!B2"]})
     long_ = Block("xv_out_Long", "L", pd.DataFrame({"v": range(40)}), title="long")
     book = standin.Book("b.xlsx")
@@ -238,6 +271,8 @@ def test_links_opening_tab_and_frozen_rows_on_the_classic_engine():
     assert [s.cells[(r, 1)] for r in range(3, 7)] == texts  # what a user sees
     assert book.activated is s
     assert xb.unfrozen_sheets == ["L"]
+    assert xb.unindented_sheets == ["S"]  # "what" follows a number column: no indent here
+    assert s.alignments == {(2, 2): "right"}  # the header of n, over its numbers
     with pytest.raises(NotImplementedError):  # as xlwings 0.37.8 on Windows and macOS
         book.sheets["L"].freeze_panes  # noqa: B018
 

@@ -198,3 +198,38 @@ def test_run_all_on_office_js_engine_links_opens_freezes_and_bounds_as_the_headl
                   "minimum_scale": spec.y_min, "maximum_scale": spec.y_max}}
     assert chart["title"].startswith(spec.title + ": MVC right, MGC top left")
     assert chart["series"] == {}  # series are not readable synchronously on this engine
+
+
+def test_run_all_on_office_js_engine_lays_sheets_out_as_the_headless_file(probe, headless):
+    """Column widths (Office.js measures them in points: the headless width's pixels, 7 per
+    character + 5, at 0.75 point each), row heights of wrapped texts, wrapping, indents and
+    right-aligned number headers, from the actions (setColumnWidth, setRowHeight,
+    setWrapText, rangeAdjustIndent, setHorizontalAlignment), against the headless file."""
+    from openpyxl.utils import column_index_from_string
+
+    wb, view = headless, probe["remote_view"]
+    checked = set()
+    for name in [n for n in wb.sheetnames if n.startswith("xv_")]:
+        ws = wb[name]
+        want = {column_index_from_string(k): d.width for k, d in ws.column_dimensions.items()
+                if d.customWidth}
+        for c in range(min(want), max(want) + 1):  # openpyxl groups equal neighbours
+            want.setdefault(c, ws.column_dimensions[ws.cell(1, c).column_letter].width)
+        got = {int(c): w for c, w in view["widths"][name].items()}
+        assert set(got) == set(want), name
+        for c, w in want.items():
+            assert got[c] == pytest.approx((7 * w + 5) // 1 * 0.75), (name, c)
+        tall = {r: d.height for r, d in ws.row_dimensions.items() if d.customHeight}
+        assert {int(r): h for r, h in view["heights"].get(name, {}).items()} == tall, name
+        cells = [c for row in ws.iter_rows() for c in row]
+        for kind, expected in (
+                ("wrapped", {c.coordinate: True for c in cells if c.alignment.wrap_text}),
+                ("indents", {c.coordinate: 1 for c in cells if c.alignment.indent}),
+                ("alignments", {c.coordinate: "Right" for c in cells
+                                if c.alignment.horizontal == "right"})):
+            got_cells = {ws.cell(*map(int, k.split(","))).coordinate: v
+                         for k, v in view[kind].get(name, {}).items()}
+            assert got_cells == expected, (name, kind)
+            if expected:
+                checked.add(kind)
+    assert checked == {"wrapped", "indents", "alignments"}

@@ -17,9 +17,12 @@ Faithful where it matters for the tests (tests/test_excel_adapter.py checks the 
 - Formulas (Range.formula) are kept in `Sheet.formulas`; HYPERLINK(link, text) is the one
   function evaluated, to the text Excel shows (its second argument), so a link cell compares
   by what a user sees.
-- Engine: the classic (Windows/macOS) engines of xlwings 0.37.8, which have no freeze panes:
-  `Sheet.freeze_panes` raises NotImplementedError as theirs does (xlwings.base_classes.Sheet).
-  `Sheet.activate()` makes the sheet `Book.activated` (a test hook).
+- Engine: the classic (Windows/macOS) engines of xlwings 0.37.8 (`App.engine.type` is
+  "desktop"), which have no freeze panes and no indent: `Sheet.freeze_panes` and
+  `Range.adjust_indent` raise NotImplementedError as theirs do (xlwings.base_classes).
+  `Sheet.activate()` makes the sheet `Book.activated`; column widths (characters), row heights
+  (points), wrapping and horizontal alignment are kept per sheet (`Sheet.column_widths`,
+  `row_heights`, `wrapped`, `alignments`: test hooks).
 """
 
 from __future__ import annotations
@@ -27,12 +30,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import openpyxl
 from openpyxl.utils import get_column_letter, range_boundaries
-from xlwings.base_classes import _UNSET, CHART_AXIS_GROUPS, CHART_MARKER_STYLES, CHART_PLOT_BY
+from xlwings.base_classes import (
+    _UNSET,
+    CHART_AXIS_GROUPS,
+    CHART_MARKER_STYLES,
+    CHART_PLOT_BY,
+    HorizontalAlignment,
+)
 from xlwings.main import CHART_TYPES
 
 ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
@@ -144,10 +153,26 @@ def _check_chart_type(value: Any) -> str:
     return value
 
 
+class Engine:
+    """The classic engine (xlwings' Windows engine is named "excel", of type "desktop")."""
+
+    @property
+    def name(self):
+        return "excel"
+
+    @property
+    def type(self):
+        return "desktop"
+
+
 class App:
     def __init__(self):
         self._status_bar: str | bool = False
         self.alerts: list[tuple[str, str]] = []
+
+    @property
+    def engine(self):
+        return Engine()
 
     @property
     def status_bar(self):
@@ -255,6 +280,58 @@ class Range:
             for j, text in enumerate(row):
                 assert isinstance(text, str) and text.startswith("="), f"not a formula: {text!r}"
                 self._sheet._set_formula((self._r0 + i, self._c0 + j), text)
+
+    @property
+    def column_width(self):
+        widths = {self._sheet.column_widths.get(c) for c in range(self._c0, self._c1 + 1)}
+        return widths.pop() if len(widths) == 1 else None
+
+    @column_width.setter
+    def column_width(self, value):
+        if not isinstance(value, int | float) or not 0 <= value <= 255:
+            raise ValueError("column_width in characters: 0 to 255")  # as Excel's ColumnWidth
+        for c in range(self._c0, self._c1 + 1):
+            self._sheet.column_widths[c] = float(value)
+
+    @property
+    def row_height(self):
+        heights = {self._sheet.row_heights.get(r) for r in range(self._r0, self._r1 + 1)}
+        return heights.pop() if len(heights) == 1 else None
+
+    @row_height.setter
+    def row_height(self, value):
+        if not isinstance(value, int | float) or not 0 <= value <= 409:
+            raise ValueError("row_height in points: 0 to 409")  # as Excel's RowHeight
+        for r in range(self._r0, self._r1 + 1):
+            self._sheet.row_heights[r] = float(value)
+
+    @property
+    def wrap_text(self):
+        wrapped = {key in self._sheet.wrapped for row in self._cells() for key in row}
+        return wrapped.pop() if len(wrapped) == 1 else None
+
+    @wrap_text.setter
+    def wrap_text(self, value):
+        for row in self._cells():
+            for key in row:
+                (self._sheet.wrapped.add if value else self._sheet.wrapped.discard)(key)
+
+    @property
+    def horizontal_alignment(self):
+        aligned = {self._sheet.alignments.get(key, "general") for row in self._cells()
+                   for key in row}
+        return aligned.pop() if len(aligned) == 1 else None
+
+    @horizontal_alignment.setter
+    def horizontal_alignment(self, value):
+        if value not in get_args(HorizontalAlignment):
+            raise ValueError(f"Invalid horizontal alignment {value!r}")
+        for row in self._cells():
+            for key in row:
+                self._sheet.alignments[key] = value
+
+    def adjust_indent(self, amount):
+        raise NotImplementedError()  # xlwings 0.37.8 on Windows and macOS (base_classes.Range)
 
     @property
     def number_format(self):
@@ -584,6 +661,10 @@ class Sheet:
         self.cells: dict[tuple[int, int], object] = {}
         self.formulas: dict[tuple[int, int], str] = {}
         self.formats: dict[tuple[int, int], str] = {}
+        self.column_widths: dict[int, float] = {}
+        self.row_heights: dict[int, float] = {}
+        self.wrapped: set[tuple[int, int]] = set()
+        self.alignments: dict[tuple[int, int], str] = {}
         self._tables = Tables()
         self._charts = Charts(self)
 
@@ -666,6 +747,8 @@ class Sheet:
         self.cells.clear()
         self.formulas.clear()
         self.formats.clear()
+        self.wrapped.clear()
+        self.alignments.clear()
 
     def clear_contents(self):
         self.cells.clear()
@@ -818,10 +901,10 @@ def load(path: Path) -> Book:
 
 # what the tests read beyond the xlwings API (instance attributes, not xlwings members)
 TEST_HOOKS = {"cells", "formulas", "formats", "alerts", "source", "values", "x_values",
-              "activated"}
+              "activated", "column_widths", "row_heights", "wrapped", "alignments"}
 
 # the stand-in classes and the xlwings.main classes they stand in for (tests check the surface)
-STANDS_IN_FOR = {App: "App", Book: "Book", Sheet: "Sheet", Sheets: "Sheets", Range: "Range",
+STANDS_IN_FOR = {App: "App", Engine: "Engine", Book: "Book", Sheet: "Sheet", Sheets: "Sheets", Range: "Range",
                  Names: "Names", Name: "Name", Table: "Table", Tables: "Tables", Chart: "Chart",
                  Charts: "Charts", ChartSeries: "ChartSeries",
                  ChartSeriesCollection: "ChartSeriesCollection", ChartAxis: "ChartAxis"}

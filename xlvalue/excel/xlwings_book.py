@@ -8,7 +8,8 @@ xlwings API used (xlwings.main; tests/xlwings_standin.py has the same surface, c
 tests/test_excel_adapter.py): Book.name/.names/.sheets/.app, Name.name/.refers_to_range/.delete(),
 Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range()/.activate()/.freeze_panes,
 FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_format/.row/.column/
-.last_cell/.sheet/.get_address(), Table.name/.range, Charts.add(left, top, width, height),
+.last_cell/.sheet/.get_address()/.column_width/.row_height/.wrap_text/.horizontal_alignment/
+.adjust_indent(), App.engine.type, Table.name/.range, Charts.add(left, top, width, height),
 Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/.series/
 .category_axis/.value_axis, ChartAxis.set(title, minimum_scale, maximum_scale),
 ChartSeries.chart_type/.axis_group/.set(marker_style, marker_size), App.status_bar/.alert().
@@ -17,6 +18,12 @@ What each engine does with the readability features of the headless file (xlwing
 - Links (Block.links): an `=HYPERLINK("#'Sheet'!A1","text")` formula showing the text the
   headless cell shows; Excel for Windows and macOS, Excel on the web and Lite follow it.
 - Opening tab: the SheetOutput marked active is activated (Sheet.activate) after writing.
+- Layout (sheetxml): the headless column widths (Range.column_width: Excel's character units
+  on Windows and macOS, points on Lite, converted from the same pixels), wrapped long texts
+  with the headless row heights, right-aligned headers over numbers; the indent of a text
+  column right of a number column on Lite only (Range.adjust_indent has no Windows or macOS
+  implementation: NotImplementedError, sheet listed in `unindented_sheets`; the column keeps
+  the width that makes room for the indent).
 - Frozen header rows (sheetxml.frozen_rows): frozen on the Office.js engine of xlwings Lite
   (FreezePanes.freeze_at("1:2")). The Windows and macOS engines have no freeze-panes
   implementation (xlwings' base class raises NotImplementedError) and this adapter keeps to
@@ -43,13 +50,22 @@ import sys
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import NUMBER_FORMATS, column_kind, frame_rows, is_excel_error
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
-from xlvalue.workbook.sheetxml import PlacedBlock, frozen_rows, place_blocks
+from xlvalue.workbook.sheetxml import (
+    ROW_POINTS,
+    PlacedBlock,
+    column_widths,
+    frozen_rows,
+    place_blocks,
+    px,
+    wrapped_lines,
+)
 from xlvalue.workbook.writer import SheetOutput
 
 __all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook", "hyperlink_formula"]
@@ -76,6 +92,7 @@ class XlwingsWorkbook(RangeSource):
         self.skipped_charts: list[str] = []
         self.flat_charts: list[str] = []  # drawn with every series as a column (xlwings Lite)
         self.unfrozen_sheets: list[str] = []  # header rows this engine cannot freeze
+        self.unindented_sheets: list[str] = []  # text columns this engine cannot indent
 
     @property
     def book(self) -> str:
@@ -136,10 +153,49 @@ class XlwingsWorkbook(RangeSource):
             placed = place_blocks(out.blocks)
             for pb in placed:
                 self._write_block(sheet, pb)
+            self._lay_out(sheet, placed)
             self._freeze(sheet, frozen_rows(placed))
         active = next((out.name for out in sheets if out.active), None)
         if active is not None:
             next(s for s in self.xlbook.sheets if str(s.name).lower() == active.lower()).activate()
+
+    def _lay_out(self, sheet: Any, placed: list[PlacedBlock]) -> None:
+        """Size, align, indent and wrap as the headless writer does (sheetxml): column widths
+        to their contents, number headers right-aligned over their values, text columns right
+        of a number column indented (where the engine can), long texts wrapped in rows tall
+        enough for them."""
+        in_points = self.xlbook.app.engine.type == "remote"  # Lite measures columns in points
+        for c, width in column_widths(placed).items():
+            # classic engines take Excel's character units, as the headless file; Lite points:
+            # the headless pixels (Calibri 11: 7 per character + 5) at 96 dpi
+            sheet.range((1, c + 1)).column_width = px(width) * 0.75 if in_points else width
+        lines: dict[int, int] = {}
+        for pb in placed:
+            frame = pb.block.frame
+            r0, c0, n = pb.header_row + 1, pb.first_col + 1, len(frame)
+            for j, column in enumerate(frame.columns):
+                values = frame.iloc[:, j]
+                if (pd.api.types.is_numeric_dtype(values)
+                        and not pd.api.types.is_bool_dtype(values)):
+                    sheet.range((r0, c0 + j)).horizontal_alignment = "right"
+                if n and j in pb.wrap:
+                    sheet.range((r0 + 1, c0 + j), (r0 + n, c0 + j)).wrap_text = True
+                if j < len(pb.indent) and pb.indent[j]:
+                    self._indent(sheet.range((r0, c0 + j), (r0 + n, c0 + j)), str(column))
+            for r, k in wrapped_lines(pb, 0, pb.bottom_row + 1).items():
+                lines[r] = max(lines.get(r, 1), k)
+        for r, k in sorted(lines.items()):
+            sheet.range((r + 1, 1)).row_height = k * ROW_POINTS
+
+    def _indent(self, rng: Any, column: str) -> None:
+        """Indent a column by one level; the Windows and macOS engines of xlwings have no
+        Range.adjust_indent (NotImplementedError): noted, the column keeps its extra width."""
+        try:
+            rng.adjust_indent(1)
+        except NotImplementedError:
+            name = str(rng.sheet.name)
+            if name not in self.unindented_sheets:
+                self.unindented_sheets.append(name)
 
     def _freeze(self, sheet: Any, rows: int) -> None:
         """Freeze the top `rows` rows (0: none), as the headless file does; the Windows and
