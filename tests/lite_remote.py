@@ -7,7 +7,9 @@ short form `apply_actions`) replays the actions our scripts produce onto the she
 client would, so the written blocks can be compared with the headless run: addSheet,
 sheetClear, setValues, setFormula (a HYPERLINK formula's cell shows its second argument, as
 Excel evaluates it; formulas are kept), namesAdd, nameDelete, activateSheet,
-freezePaneAtRange / freezePaneUnfreeze, and the chart actions addChart, deleteChart,
+freezePaneAtRange / freezePaneUnfreeze, the cell formats setColumnWidth, setRowHeight,
+setWrapText, rangeAdjustIndent, setHorizontalAlignment and setFontProperty, and the chart
+actions addChart, deleteChart,
 setChartName, setChartTitle, setChartAxis, setChartSeries (recorded per chart); number
 formats are counted. Office.js keeps a leading apostrophe as a text marker.
 
@@ -108,6 +110,7 @@ class Replayed:
     wrapped: dict = field(default_factory=dict)
     indents: dict = field(default_factory=dict)
     alignments: dict = field(default_factory=dict)
+    fonts: dict = field(default_factory=dict)  # sheet -> (row, col) -> {property: value}
 
 
 _HYPERLINK = re.compile(r'^=HYPERLINK\("((?:[^"]|"")*)","((?:[^"]|"")*)"\)$', re.I)
@@ -131,7 +134,7 @@ def replay(api: dict, actions: list[dict]) -> Replayed:
         sheet = order[a["sheet_position"]] if a.get("sheet_position") is not None else None
         if f == "sheetClear":  # Office.js clear(all): contents and formats
             grids[sheet] = {}
-            for kept in (out.formulas, out.wrapped, out.indents, out.alignments):
+            for kept in (out.formulas, out.wrapped, out.indents, out.alignments, out.fonts):
                 kept[sheet] = {}
         elif f in ("setValues", "setFormula"):
             for i, row in enumerate(a["values"]):
@@ -180,7 +183,7 @@ def replay(api: dict, actions: list[dict]) -> Replayed:
 
 
 _CELL_FORMATS = ("setColumnWidth", "setRowHeight", "setWrapText", "rangeAdjustIndent",
-                 "setHorizontalAlignment")
+                 "setHorizontalAlignment", "setFontProperty")
 
 
 def _format(out: Replayed, sheet: str, f: str, a: dict) -> None:
@@ -189,6 +192,11 @@ def _format(out: Replayed, sheet: str, f: str, a: dict) -> None:
     value = a["args"][0] if isinstance(a["args"], list) else a["args"]
     if f == "setColumnWidth":
         out.widths.setdefault(sheet, {}).update({c: value for c in cols})
+    elif f == "setFontProperty":  # args: property, value
+        fonts = out.fonts.setdefault(sheet, {})
+        for r in rows:
+            for c in cols:
+                fonts.setdefault((r, c), {})[a["args"][0]] = a["args"][1]
     elif f == "setRowHeight":
         out.heights.setdefault(sheet, {}).update({r: value for r in rows})
     else:

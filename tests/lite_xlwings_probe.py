@@ -59,7 +59,7 @@ def main() -> dict:
         "widths": replayed.widths, "heights": replayed.heights,
         **{kind: {sheet: {f"{r},{c}": v for (r, c), v in cells.items()}
                   for sheet, cells in getattr(replayed, kind).items()}
-           for kind in ("wrapped", "indents", "alignments")}}
+           for kind in ("wrapped", "indents", "alignments", "fonts")}}
     remote_blocks = {n: block(grids, ref) for n, ref in names.items()
                      if n.startswith("xv_out_") and isinstance(ref, str)}
     new = empty_book("Book1.xlsx", xw.__version__)

@@ -194,6 +194,13 @@ def _assert_laid_out_as_headless(book, wb) -> None:
         assert {(c.row, c.column) for c in cells if c.alignment.wrap_text} == sheet.wrapped, name
         right = {(c.row, c.column) for c in cells if c.alignment.horizontal == "right"}
         assert {k for k, v in sheet.alignments.items() if v == "right"} == right, name
+        for key, want_font in (("bold", {(c.row, c.column): True for c in cells if c.font.b}),
+                               ("italic", {(c.row, c.column): True for c in cells if c.font.i}),
+                               ("color", {(c.row, c.column): _rgb(c.font.color.rgb)
+                                          for c in cells if c.font.color is not None
+                                          and isinstance(c.font.color.rgb, str)})):
+            got_font = {k: f[key] for k, f in sheet.fonts.items() if f.get(key)}
+            assert got_font == want_font, (name, key)
         widths, heights = widths + len(got), heights + len(tall)
         wraps, rights = wraps + len(sheet.wrapped), rights + len(right)
     assert widths > 100 and rights > 50 and wraps > 0 and heights > 0, (widths, rights, wraps,
@@ -217,6 +224,10 @@ def _assert_links_and_opening_tab_as_headless(book, wb) -> None:
         location, text = location.replace('"', '""'), text.replace('"', '""')
         assert formulas[key] == f'=HYPERLINK("#{location}","{text}")', key
     assert book.activated.name == wb.active.title == "xv_Summary"
+
+
+def _rgb(argb: str) -> tuple[int, int, int]:
+    return int(argb[2:4], 16), int(argb[4:6], 16), int(argb[6:8], 16)
 
 
 def _block_frame(book, name: str):

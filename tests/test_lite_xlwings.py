@@ -203,8 +203,9 @@ def test_run_all_on_office_js_engine_links_opens_freezes_and_bounds_as_the_headl
 def test_run_all_on_office_js_engine_lays_sheets_out_as_the_headless_file(probe, headless):
     """Column widths (Office.js measures them in points: the headless width's pixels, 7 per
     character + 5, at 0.75 point each), row heights of wrapped texts, wrapping, indents and
-    right-aligned number headers, from the actions (setColumnWidth, setRowHeight,
-    setWrapText, rangeAdjustIndent, setHorizontalAlignment), against the headless file."""
+    right-aligned number headers, fonts (bold titles and headers, link-blue links, grey italic
+    notes), from the actions (setColumnWidth, setRowHeight, setWrapText, rangeAdjustIndent,
+    setHorizontalAlignment, setFontProperty), against the headless file."""
     from openpyxl.utils import column_index_from_string
 
     wb, view = headless, probe["remote_view"]
@@ -226,10 +227,19 @@ def test_run_all_on_office_js_engine_lays_sheets_out_as_the_headless_file(probe,
                 ("wrapped", {c.coordinate: True for c in cells if c.alignment.wrap_text}),
                 ("indents", {c.coordinate: 1 for c in cells if c.alignment.indent}),
                 ("alignments", {c.coordinate: "Right" for c in cells
-                                if c.alignment.horizontal == "right"})):
+                                if c.alignment.horizontal == "right"}),
+                ("fonts", {c.coordinate: _font(c.font) for c in cells if _font(c.font)})):
             got_cells = {ws.cell(*map(int, k.split(","))).coordinate: v
                          for k, v in view[kind].get(name, {}).items()}
             assert got_cells == expected, (name, kind)
             if expected:
                 checked.add(kind)
-    assert checked == {"wrapped", "indents", "alignments"}
+    assert checked == {"wrapped", "indents", "alignments", "fonts"}
+
+
+def _font(font) -> dict:
+    """A headless cell's font as setFontProperty actions would give it (bold, italic, color)."""
+    out = {k: True for k, on in (("bold", font.b), ("italic", font.i)) if on}
+    if font.color is not None and isinstance(font.color.rgb, str):
+        out["color"] = "#" + font.color.rgb[2:].lower()
+    return out

@@ -334,6 +334,10 @@ class Range:
         raise NotImplementedError()  # xlwings 0.37.8 on Windows and macOS (base_classes.Range)
 
     @property
+    def font(self):
+        return Font(self)
+
+    @property
     def number_format(self):
         formats = {self._sheet.formats.get(key) for row in self._cells() for key in row}
         return formats.pop() if len(formats) == 1 else None
@@ -371,6 +375,57 @@ class Range:
 
     def __repr__(self):
         return f"<Range {self.get_address(include_sheetname=True)}>"
+
+
+class Font:
+    """A range's font: bold, italic and color (an RGB tuple) per cell in `Sheet.fonts`."""
+
+    def __init__(self, rng: Range):
+        self._range = rng
+
+    def _get(self, key):
+        values = {self._range._sheet.fonts.get(cell, {}).get(key)
+                  for row in self._range._cells() for cell in row}
+        return values.pop() if len(values) == 1 else None
+
+    @property
+    def bold(self):
+        return bool(self._get("bold"))
+
+    @bold.setter
+    def bold(self, value):
+        self.set(bold=value)
+
+    @property
+    def italic(self):
+        return bool(self._get("italic"))
+
+    @italic.setter
+    def italic(self, value):
+        self.set(italic=value)
+
+    @property
+    def color(self):
+        return self._get("color")
+
+    @color.setter
+    def color(self, value):
+        self.set(color=value)
+
+    def set(self, *, bold=_UNSET, italic=_UNSET, size=_UNSET, color=_UNSET, name=_UNSET):
+        assert size is _UNSET and name is _UNSET, "not modelled"
+        changes = {}
+        for key, value in (("bold", bold), ("italic", italic)):
+            if value is not _UNSET:
+                if not isinstance(value, bool):
+                    raise ValueError(f"Invalid {key} {value!r}")
+                changes[key] = value
+        if color is not _UNSET:
+            assert isinstance(color, tuple) and len(color) == 3, "RGB tuples only modelled"
+            changes["color"] = color
+        for row in self._range._cells():
+            for cell in row:
+                self._range._sheet.fonts.setdefault(cell, {}).update(changes)
 
 
 class ChartSeries:
@@ -665,6 +720,7 @@ class Sheet:
         self.row_heights: dict[int, float] = {}
         self.wrapped: set[tuple[int, int]] = set()
         self.alignments: dict[tuple[int, int], str] = {}
+        self.fonts: dict[tuple[int, int], dict] = {}
         self._tables = Tables()
         self._charts = Charts(self)
 
@@ -749,6 +805,7 @@ class Sheet:
         self.formats.clear()
         self.wrapped.clear()
         self.alignments.clear()
+        self.fonts.clear()
 
     def clear_contents(self):
         self.cells.clear()
@@ -901,10 +958,11 @@ def load(path: Path) -> Book:
 
 # what the tests read beyond the xlwings API (instance attributes, not xlwings members)
 TEST_HOOKS = {"cells", "formulas", "formats", "alerts", "source", "values", "x_values",
-              "activated", "column_widths", "row_heights", "wrapped", "alignments"}
+              "activated", "column_widths", "row_heights", "wrapped", "alignments", "fonts"}
 
 # the stand-in classes and the xlwings.main classes they stand in for (tests check the surface)
 STANDS_IN_FOR = {App: "App", Engine: "Engine", Book: "Book", Sheet: "Sheet", Sheets: "Sheets", Range: "Range",
                  Names: "Names", Name: "Name", Table: "Table", Tables: "Tables", Chart: "Chart",
                  Charts: "Charts", ChartSeries: "ChartSeries",
-                 ChartSeriesCollection: "ChartSeriesCollection", ChartAxis: "ChartAxis"}
+                 ChartSeriesCollection: "ChartSeriesCollection", ChartAxis: "ChartAxis",
+                 Font: "Font"}

@@ -9,7 +9,8 @@ tests/test_excel_adapter.py): Book.name/.names/.sheets/.app, Name.name/.refers_t
 Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range()/.activate()/.freeze_panes,
 FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_format/.row/.column/
 .last_cell/.sheet/.get_address()/.column_width/.row_height/.wrap_text/.horizontal_alignment/
-.adjust_indent(), App.engine.type, Table.name/.range, Charts.add(left, top, width, height),
+.adjust_indent()/.font, Font.set(bold, italic, color), App.engine.type, Table.name/.range,
+Charts.add(left, top, width, height),
 Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/.series/
 .category_axis/.value_axis, ChartAxis.set(title, minimum_scale, maximum_scale),
 ChartSeries.chart_type/.axis_group/.set(marker_style, marker_size), App.status_bar/.alert().
@@ -18,6 +19,8 @@ What each engine does with the readability features of the headless file (xlwing
 - Links (Block.links): an `=HYPERLINK("#'Sheet'!A1","text")` formula showing the text the
   headless cell shows; Excel for Windows and macOS, Excel on the web and Lite follow it.
 - Opening tab: the SheetOutput marked active is activated (Sheet.activate) after writing.
+- Fonts: bold titles and headers, link-blue link cells (not underlined: xlwings' Font has no
+  underline), grey italic notes, as the headless styles.
 - Layout (sheetxml): the headless column widths (Range.column_width: Excel's character units
   on Windows and macOS, points on Lite, converted from the same pixels), wrapped long texts
   with the headless row heights, right-aligned headers over numbers; the indent of a text
@@ -75,6 +78,7 @@ POINTS_PER_ROW = 15.0
 CHART_TYPES = {"bar": "column_clustered", "line": "line", "bar+line": "column_clustered",
                "scatter": "xy_scatter", "xyline": "xy_scatter_lines_no_markers"}
 MAX_FORMULA_TEXT = 255  # Excel refuses a longer text literal in a formula
+LINK_BLUE, NOTE_GREY = (5, 99, 193), (128, 128, 128)  # the headless file's FF0563C1, FF808080
 
 def _without_totals(table: Any):
     """The table's header and data rows: a totals row (Table.show_totals) is not data."""
@@ -173,6 +177,7 @@ class XlwingsWorkbook(RangeSource):
         for pb in placed:
             frame = pb.block.frame
             r0, c0, n = pb.header_row + 1, pb.first_col + 1, len(frame)
+            self._fonts(sheet, pb, r0, c0)
             for j, column in enumerate(frame.columns):
                 values = frame.iloc[:, j]
                 if (pd.api.types.is_numeric_dtype(values)
@@ -186,6 +191,21 @@ class XlwingsWorkbook(RangeSource):
                 lines[r] = max(lines.get(r, 1), k)
         for r, k in sorted(lines.items()):
             sheet.range((r + 1, 1)).row_height = k * ROW_POINTS
+
+    def _fonts(self, sheet: Any, pb: PlacedBlock, r0: int, c0: int) -> None:
+        """The headless fonts: bold title and header, link-blue links (xlwings' Font has no
+        underline), a grey italic note in an empty block."""
+        frame = pb.block.frame
+        if pb.block.title and pb.header_row > 0:
+            sheet.range((r0 - 1, c0)).font.set(bold=True)
+        sheet.range((r0, c0), (r0, c0 + max(len(frame.columns), 1) - 1)).font.set(bold=True)
+        if not len(frame):
+            sheet.range((r0 + 1, c0)).font.set(italic=True, color=NOTE_GREY)
+            return
+        columns = [str(c) for c in frame.columns]
+        for name in pb.block.links:
+            j = columns.index(name)
+            sheet.range((r0 + 1, c0 + j), (r0 + len(frame), c0 + j)).font.set(color=LINK_BLUE)
 
     def _indent(self, rng: Any, column: str) -> None:
         """Indent a column by one level; the Windows and macOS engines of xlwings have no
