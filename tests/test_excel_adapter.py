@@ -293,7 +293,7 @@ def _assert_charts_plot_exactly_their_columns(book) -> None:
     the x column's data as x values; y2 series are lines on the secondary axis."""
     from xlvalue.pipeline import CHARTS, MAX_BARS
 
-    checked = 0
+    checked = secondary = 0
     for name in book.names:
         specs = CHARTS.get(name.name, [])
         if not specs:
@@ -317,9 +317,12 @@ def _assert_charts_plot_exactly_their_columns(book) -> None:
                 assert s.x_values == sheet.range((block.row + 1, header[spec.x]),
                                                  (block.last_cell.row, header[spec.x]))
             assert [s.axis_group for s in series[len(spec.y):]] == ["secondary"] * len(spec.y2)
+            if spec.y2:
+                assert chart.secondary_value_axis.title == spec.y2[0]
+                secondary += 1
             assert all(s.chart_type == "line" for s in series[len(spec.y):])
             checked += 1
-    assert checked >= 8
+    assert checked >= 8 and secondary >= 1
 
 
 def test_ribbon_reports_user_errors_in_an_alert(tmp_path):

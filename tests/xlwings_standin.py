@@ -612,6 +612,13 @@ class Chart:
         return self._axes["value"]
 
     @property
+    def secondary_value_axis(self):
+        if not any(s.axis_group == "secondary" for s in self._series):
+            # Excel has no secondary axis group until a series is on it (xlwings' docs)
+            raise Exception("(-2147352567, 'Exception occurred.')")
+        return self._axes.setdefault("secondary_value", ChartAxis())
+
+    @property
     def series(self) -> ChartSeriesCollection:
         return ChartSeriesCollection(self._series)
 

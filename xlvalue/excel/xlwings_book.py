@@ -12,7 +12,8 @@ FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_for
 .adjust_indent()/.font, Font.set(bold, italic, color), App.engine.type, Table.name/.range,
 Charts.add(left, top, width, height),
 Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/.series/
-.category_axis/.value_axis, ChartAxis.set(title, minimum_scale, maximum_scale),
+.category_axis/.value_axis/.secondary_value_axis, ChartAxis.set(title, minimum_scale,
+maximum_scale),
 ChartSeries.chart_type/.axis_group/.set(marker_style, marker_size), App.status_bar/.alert().
 
 What each engine does with the readability features of the headless file (xlwings 0.37.8):
@@ -300,6 +301,8 @@ class XlwingsWorkbook(RangeSource):
             for s in (series or [])[len(spec.y):]:
                 s.chart_type = "line"
                 s.axis_group = "secondary"
+            if series is not None:  # the headless file titles the right-hand axis too
+                chart.secondary_value_axis.set(title=spec.y2[0])
         if spec.kind == "scatter":  # Lite: the XY-scatter type's own (automatic) markers
             for s in (series or [])[:len(spec.y)]:
                 s.set(marker_style="circle", marker_size=5)
