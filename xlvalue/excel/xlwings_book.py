@@ -190,8 +190,8 @@ class XlwingsWorkbook(RangeSource):
                     self._indent(sheet.range((r0, c0 + j), (r0 + n, c0 + j)), str(column))
             for r, k in wrapped_lines(pb, 0, pb.bottom_row + 1).items():
                 lines[r] = max(lines.get(r, 1), k)
-        for r, k in sorted(lines.items()):
-            sheet.range((r + 1, 1)).row_height = k * ROW_POINTS
+        for first, last, k in _row_runs(lines):  # one call per run of equal heights
+            sheet.range((first + 1, 1), (last + 1, 1)).row_height = k * ROW_POINTS
 
     def _fonts(self, sheet: Any, pb: PlacedBlock, r0: int, c0: int) -> None:
         """The headless fonts: bold title and header, link-blue links (xlwings' Font has no
@@ -389,6 +389,18 @@ def _bounds(lo: float | None, hi: float | None) -> dict[str, float]:
     if hi is not None:
         out["maximum_scale"] = float(hi)
     return out
+
+
+def _row_runs(lines: dict[int, int]) -> list[tuple[int, int, int]]:
+    """(first row, last row, lines) of consecutive rows of equal line counts:
+    {3: 2, 4: 2, 6: 3} -> [(3, 4, 2), (6, 6, 3)]."""
+    runs: list[tuple[int, int, int]] = []
+    for r, k in sorted(lines.items()):
+        if runs and runs[-1][1] == r - 1 and runs[-1][2] == k:
+            runs[-1] = (runs[-1][0], r, k)
+        else:
+            runs.append((r, r, k))
+    return runs
 
 
 def _present_runs(items: list) -> list[tuple[int, int]]:
