@@ -16,11 +16,13 @@ formats are counted. Office.js keeps a leading apostrophe as a text marker.
 The client side of each action (what Excel then does) is xlwings' JavaScript, which is not
 part of the Python package: xlwings Server's Office.js client, which also runs the Pyodide
 (Lite) mode (repository xlwings/xlwings-server, xlwings_server/static/js/custom-scripts/).
-Its index.js registers activateSheet, addHyperlink, freezePaneAtRange and freezePaneUnfreeze in
-its `funcs` map (commit 26fda44 and later); later stored versions of the repository also
-register setFormula and addChart / setChartName there and define, in
-chart-action-callbacks.js, setChartAxis (axis.title, axis.minimum / axis.maximum),
-setChartSeries (markerStyle, markerSize), setChartTitle and setChartXAxisValues. xlwings'
+Its index.js registers activateSheet, addHyperlink, freezePaneAtRange, freezePaneUnfreeze and
+setFontProperty in its `funcs` map (commit 26fda44 and later); later stored versions of the
+repository also register setFormula, setColumnWidth, setRowHeight, setWrapText,
+rangeAdjustIndent and addChart / setChartName there and define, in chart-action-callbacks.js,
+setChartAxis (axis.title, axis.minimum / axis.maximum), setChartSeries (markerStyle,
+markerSize; not sent by our Lite runs, which cannot list series), setChartTitle and
+setChartXAxisValues. xlwings'
 older Office Scripts client (xlwings/js/xlwings.ts in the 0.37.8 package) has only
 activateSheet and addHyperlink of these. The JavaScript is read, not run, here.
 """
