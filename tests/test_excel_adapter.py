@@ -402,3 +402,34 @@ def test_headless_xlsm_run_keeps_every_sheets_code_name(tmp_path):
     before, after = by_sheet_name(xlsm), by_sheet_name(second)
     assert any(n.startswith("xv_") for n in before) and all(before.values())
     assert after == before
+
+
+def test_hyperlink_formulas_show_their_text_in_a_real_spreadsheet(tmp_path):
+    """The formulas the doors write, evaluated by LibreOffice (not by the stand-in): each shows
+    the text the headless file shows, quotes, apostrophes and non-ASCII text included."""
+    import csv
+    import shutil
+    import subprocess
+
+    import openpyxl
+
+    texts = ['say "hi"', "O'Brien & Co!B7", "Zürich €", "=1+1", "xv_RFM!A1"]
+    places = ["'xv_RFM'!A1", "'O''Brien'!B7", "'L'!C3", "'L'!A1", "xv_RFM!A1"]
+    formulas = [xlwings_book.hyperlink_formula(p, t) for p, t in zip(places, texts, strict=True)]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "S"
+    for name in ("xv_RFM", "O'Brien", "L"):
+        wb.create_sheet(name)
+    for i, f in enumerate(formulas, start=1):
+        ws.cell(i, 1).value = f
+    wb.save(tmp_path / "links.xlsx")
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice (soffice) is needed: apt-get install libreoffice-calc"
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation={(tmp_path / 'p').as_uri()}",
+                    "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",  # 76: UTF-8
+                    "--outdir", str(tmp_path), str(tmp_path / "links.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+    with open(tmp_path / "links.csv", encoding="utf-8", newline="") as fh:
+        shown = [row[0] for row in csv.reader(fh)]
+    assert shown == texts
