@@ -8,8 +8,8 @@ client would, so the written blocks can be compared with the headless run: addSh
 sheetClear, setValues, setFormula (a HYPERLINK formula's cell shows its second argument, as
 Excel evaluates it; formulas are kept), namesAdd, nameDelete, activateSheet,
 freezePaneAtRange / freezePaneUnfreeze, the cell formats setColumnWidth, setRowHeight,
-setWrapText, rangeAdjustIndent, setHorizontalAlignment and setFontProperty, and the chart
-actions addChart, deleteChart,
+setWrapText, rangeAdjustIndent, setHorizontalAlignment, setFontProperty and
+addConditionalFormat, and the chart actions addChart, deleteChart,
 setChartName, setChartTitle, setChartAxis, setChartSeries (recorded per chart); number
 formats are counted. Office.js keeps a leading apostrophe as a text marker.
 
@@ -113,6 +113,7 @@ class Replayed:
     indents: dict = field(default_factory=dict)
     alignments: dict = field(default_factory=dict)
     fonts: dict = field(default_factory=dict)  # sheet -> (row, col) -> {property: value}
+    colour_scales: dict = field(default_factory=dict)  # sheet -> [(A1 range, rule entry)]
 
 
 _HYPERLINK = re.compile(r'^=HYPERLINK\("((?:[^"]|"")*)","((?:[^"]|"")*)"\)$', re.I)
@@ -138,6 +139,7 @@ def replay(api: dict, actions: list[dict]) -> Replayed:
             grids[sheet] = {}
             for kept in (out.formulas, out.wrapped, out.indents, out.alignments, out.fonts):
                 kept[sheet] = {}
+            out.colour_scales[sheet] = []
         elif f in ("setValues", "setFormula"):
             for i, row in enumerate(a["values"]):
                 for j, v in enumerate(row):
@@ -185,7 +187,7 @@ def replay(api: dict, actions: list[dict]) -> Replayed:
 
 
 _CELL_FORMATS = ("setColumnWidth", "setRowHeight", "setWrapText", "rangeAdjustIndent",
-                 "setHorizontalAlignment", "setFontProperty")
+                 "setHorizontalAlignment", "setFontProperty", "addConditionalFormat")
 
 
 def _format(out: Replayed, sheet: str, f: str, a: dict) -> None:
@@ -194,6 +196,9 @@ def _format(out: Replayed, sheet: str, f: str, a: dict) -> None:
     value = a["args"][0] if isinstance(a["args"], list) else a["args"]
     if f == "setColumnWidth":
         out.widths.setdefault(sheet, {}).update({c: value for c in cols})
+    elif f == "addConditionalFormat":  # args: the rule entry
+        top_left, bottom_right = _a1(rows[0], cols[0]), _a1(rows[-1], cols[-1])
+        out.colour_scales.setdefault(sheet, []).append((f"{top_left}:{bottom_right}", a["args"][0]))
     elif f == "setFontProperty":  # args: property, value
         fonts = out.fonts.setdefault(sheet, {})
         for r in rows:

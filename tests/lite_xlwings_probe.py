@@ -57,6 +57,7 @@ def main() -> dict:
                      for sheet, cells in replayed.formulas.items() if cells},
         "active": replayed.active, "frozen": replayed.frozen, "charts": replayed.charts,
         "widths": replayed.widths, "heights": replayed.heights,
+        "colour_scales": replayed.colour_scales,
         **{kind: {sheet: {f"{r},{c}": v for (r, c), v in cells.items()}
                   for sheet, cells in getattr(replayed, kind).items()}
            for kind in ("wrapped", "indents", "alignments", "fonts")}}

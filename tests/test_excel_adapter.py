@@ -175,7 +175,7 @@ def _assert_laid_out_as_headless(book, wb) -> None:
     engines cannot do (no Range.adjust_indent there)."""
     from openpyxl.utils import column_index_from_string
 
-    widths = heights = wraps = rights = 0
+    widths = heights = wraps = rights = colour_scales = 0
     for name in output_sheets():
         if name not in wb.sheetnames:
             continue
@@ -201,10 +201,16 @@ def _assert_laid_out_as_headless(book, wb) -> None:
                                           and isinstance(c.font.color.rgb, str)})):
             got_font = {k: f[key] for k, f in sheet.fonts.items() if f.get(key)}
             assert got_font == want_font, (name, key)
+        scales = [(str(cf.sqref), [_rgb(c.rgb) for c in rule.colorScale.color])
+                  for cf in ws.conditional_formatting for rule in cf.rules if rule.colorScale]
+        assert sheet.colour_scales == scales, name
+        assert all([v.type for v in rule.colorScale.cfvo] == ["min", "percentile", "max"]
+                   for cf in ws.conditional_formatting for rule in cf.rules), name
+        colour_scales += len(scales)
         widths, heights = widths + len(got), heights + len(tall)
         wraps, rights = wraps + len(sheet.wrapped), rights + len(right)
-    assert widths > 100 and rights > 50 and wraps > 0 and heights > 0, (widths, rights, wraps,
-                                                                         heights)
+    assert widths > 100 and rights > 50 and wraps > 0 and heights > 0 and colour_scales > 0, (
+        widths, rights, wraps, heights, colour_scales)
 
 
 def _assert_links_and_opening_tab_as_headless(book, wb) -> None:

@@ -204,8 +204,9 @@ def test_run_all_on_office_js_engine_lays_sheets_out_as_the_headless_file(probe,
     """Column widths (Office.js measures them in points: the headless width's pixels, 7 per
     character + 5, at 0.75 point each), row heights of wrapped texts, wrapping, indents and
     right-aligned number headers, fonts (bold titles and headers, link-blue links, grey italic
-    notes), from the actions (setColumnWidth, setRowHeight, setWrapText, rangeAdjustIndent,
-    setHorizontalAlignment, setFontProperty), against the headless file."""
+    notes) and colour scales (min / median / max), from the actions (setColumnWidth,
+    setRowHeight, setWrapText, rangeAdjustIndent, setHorizontalAlignment, setFontProperty,
+    addConditionalFormat), against the headless file."""
     from openpyxl.utils import column_index_from_string
 
     wb, view = headless, probe["remote_view"]
@@ -234,7 +235,20 @@ def test_run_all_on_office_js_engine_lays_sheets_out_as_the_headless_file(probe,
             assert got_cells == expected, (name, kind)
             if expected:
                 checked.add(kind)
-    assert checked == {"wrapped", "indents", "alignments", "fonts"}
+        office_js = {"min": "LowestValue", "percentile": "Percentile", "max": "HighestValue"}
+        scales = [[str(cf.sqref), {
+            "type": "ColorScale",
+            "colors": ["#" + c.rgb[2:].lower() for c in rule.colorScale.color],
+            "threshold_types": [office_js[v.type] for v in rule.colorScale.cfvo],
+            "thresholds": [None if v.val is None else float(v.val) for v in rule.colorScale.cfvo]}]
+            for cf in ws.conditional_formatting for rule in cf.rules]
+        got_scales = [[ref, {k: entry[k] for k in ("type", "colors", "threshold_types",
+                                                   "thresholds")}]
+                      for ref, entry in view["colour_scales"].get(name, [])]
+        assert got_scales == scales, name
+        if scales:
+            checked.add("colour scales")
+    assert checked == {"wrapped", "indents", "alignments", "fonts", "colour scales"}
 
 
 def _font(font) -> dict:

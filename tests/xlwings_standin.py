@@ -338,6 +338,10 @@ class Range:
         return Font(self)
 
     @property
+    def conditional_formats(self):
+        return ConditionalFormats(self)
+
+    @property
     def number_format(self):
         formats = {self._sheet.formats.get(key) for row in self._cells() for key in row}
         return formats.pop() if len(formats) == 1 else None
@@ -426,6 +430,21 @@ class Font:
         for row in self._range._cells():
             for cell in row:
                 self._range._sheet.fonts.setdefault(cell, {}).update(changes)
+
+
+class ConditionalFormats:
+    """A range's conditional formats: colour scales, kept in `Sheet.colour_scales`."""
+
+    def __init__(self, rng: Range):
+        self._range = rng
+
+    def add_color_scale(self, colors, *, thresholds=None, threshold_type="number"):
+        assert thresholds is None and threshold_type == "number", "not modelled"
+        if len(colors) not in (2, 3):
+            raise ValueError("a colour scale has two or three colours")  # as xlwings
+        assert all(isinstance(c, tuple) and len(c) == 3 for c in colors), "RGB tuples modelled"
+        self._range._sheet.colour_scales.append((self._range.get_address(False, False),
+                                                 list(colors)))
 
 
 class ChartSeries:
@@ -728,6 +747,7 @@ class Sheet:
         self.wrapped: set[tuple[int, int]] = set()
         self.alignments: dict[tuple[int, int], str] = {}
         self.fonts: dict[tuple[int, int], dict] = {}
+        self.colour_scales: list[tuple[str, list]] = []  # (address, colours) per colour scale
         self._tables = Tables()
         self._charts = Charts(self)
 
@@ -813,6 +833,7 @@ class Sheet:
         self.wrapped.clear()
         self.alignments.clear()
         self.fonts.clear()
+        self.colour_scales.clear()
 
     def clear_contents(self):
         self.cells.clear()
@@ -965,11 +986,12 @@ def load(path: Path) -> Book:
 
 # what the tests read beyond the xlwings API (instance attributes, not xlwings members)
 TEST_HOOKS = {"cells", "formulas", "formats", "alerts", "source", "values", "x_values",
-              "activated", "column_widths", "row_heights", "wrapped", "alignments", "fonts"}
+              "activated", "column_widths", "row_heights", "wrapped", "alignments", "fonts",
+              "colour_scales"}
 
 # the stand-in classes and the xlwings.main classes they stand in for (tests check the surface)
 STANDS_IN_FOR = {App: "App", Engine: "Engine", Book: "Book", Sheet: "Sheet", Sheets: "Sheets", Range: "Range",
                  Names: "Names", Name: "Name", Table: "Table", Tables: "Tables", Chart: "Chart",
                  Charts: "Charts", ChartSeries: "ChartSeries",
                  ChartSeriesCollection: "ChartSeriesCollection", ChartAxis: "ChartAxis",
-                 Font: "Font"}
+                 Font: "Font", ConditionalFormats: "ConditionalFormats"}

@@ -9,7 +9,8 @@ tests/test_excel_adapter.py): Book.name/.names/.sheets/.app, Name.name/.refers_t
 Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range()/.activate()/.freeze_panes,
 FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_format/.row/.column/
 .last_cell/.sheet/.get_address()/.column_width/.row_height/.wrap_text/.horizontal_alignment/
-.adjust_indent()/.font, Font.set(bold, italic, color), App.engine.type, Table.name/.range,
+.adjust_indent()/.font/.conditional_formats, ConditionalFormats.add_color_scale(colors),
+Font.set(bold, italic, color), App.engine.type, Table.name/.range,
 Charts.add(left, top, width, height),
 Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/.series/
 .category_axis/.value_axis/.secondary_value_axis, ChartAxis.set(title, minimum_scale,
@@ -20,6 +21,7 @@ What each engine does with the readability features of the headless file (xlwing
 - Links (Block.links): an `=HYPERLINK("#'Sheet'!A1","text")` formula showing the text the
   headless cell shows; Excel for Windows and macOS, Excel on the web and Lite follow it.
 - Opening tab: the SheetOutput marked active is activated (Sheet.activate) after writing.
+- Colour scales (Block.colour_scale_from): the same red-yellow-green scale on every engine.
 - Fonts: bold titles and headers, link-blue link cells (not underlined: xlwings' Font has no
   underline), grey italic notes, as the headless styles.
 - Layout (sheetxml): the headless column widths (Range.column_width: Excel's character units
@@ -80,6 +82,10 @@ CHART_TYPES = {"bar": "column_clustered", "line": "line", "bar+line": "column_cl
                "scatter": "xy_scatter", "xyline": "xy_scatter_lines_no_markers"}
 MAX_FORMULA_TEXT = 255  # Excel refuses a longer text literal in a formula
 LINK_BLUE, NOTE_GREY = (5, 99, 193), (128, 128, 128)  # the headless file's FF0563C1, FF808080
+# the headless colour scale: red at the minimum, yellow at the median, green at the maximum
+# (three colours without thresholds: xlwings' add_color_scale puts the middle one at the 50th
+# percentile)
+COLOUR_SCALE = ((248, 105, 107), (255, 235, 132), (99, 190, 123))
 
 def _without_totals(table: Any):
     """The table's header and data rows: a totals row (Table.show_totals) is not data."""
@@ -190,6 +196,11 @@ class XlwingsWorkbook(RangeSource):
                     self._indent(sheet.range((r0, c0 + j), (r0 + n, c0 + j)), str(column))
             for r, k in wrapped_lines(pb, 0, pb.bottom_row + 1).items():
                 lines[r] = max(lines.get(r, 1), k)
+            columns = [str(c) for c in frame.columns]
+            if n and pb.block.colour_scale_from in columns:  # as sheetxml.colour_scales
+                j = columns.index(pb.block.colour_scale_from)
+                sheet.range((r0 + 1, c0 + j), (r0 + n, c0 + len(columns) - 1)
+                            ).conditional_formats.add_color_scale(list(COLOUR_SCALE))
         for first, last, k in _row_runs(lines):  # one call per run of equal heights
             sheet.range((first + 1, 1), (last + 1, 1)).row_height = k * ROW_POINTS
 
