@@ -10,12 +10,11 @@ Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range()/.activate
 FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_format/.row/.column/
 .last_cell/.sheet/.get_address()/.column_width/.row_height/.wrap_text/.horizontal_alignment/
 .adjust_indent()/.font/.conditional_formats, ConditionalFormats.add_color_scale(colors),
-Font.set(bold, italic, color), App.engine.type, Table.name/.range,
-Charts.add(left, top, width, height),
-Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/.series/
-.category_axis/.value_axis/.secondary_value_axis, ChartAxis.set(title, minimum_scale,
-maximum_scale),
-ChartSeries.chart_type/.axis_group/.set(marker_style, marker_size), App.status_bar/.alert().
+Font.set(bold, italic, color), App.engine.type, Table.name/.range, Charts.add(left, top, width,
+height), Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/
+.series/.category_axis/.value_axis/.secondary_value_axis, ChartAxis.set(title, minimum_scale,
+maximum_scale), ChartSeries.chart_type/.axis_group/.set(marker_style, marker_size),
+App.status_bar/.alert().
 
 What each engine does with the readability features of the headless file (xlwings 0.37.8):
 - Links (Block.links): an `=HYPERLINK("#'Sheet'!A1","text")` formula showing the text the
