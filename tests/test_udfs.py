@@ -150,3 +150,15 @@ def test_errors_are_readable_strings(call, message):
     text = out[0][0]
     assert text.startswith(ERROR_PREFIX) and message in text, text
     assert "Traceback" not in text
+
+
+def test_every_function_help_is_a_whole_sentence():
+    """The Function Wizard / docs help of each XV_ function is its docstring's first paragraph,
+    never a first line cut mid-sentence (XV_BGBB_PREDICT once read '... transactions in the
+    next')."""
+    from xlvalue.excel.convert import REGISTRY
+
+    cut = {name: spec.doc for name, spec in REGISTRY.items()
+           if not spec.doc.rstrip().endswith((".", ")"))}
+    assert not cut
+    assert "DERT (discounted expected residual transactions)" in REGISTRY["XV_BGBB_PREDICT"].doc

@@ -224,6 +224,13 @@ def excel_date(value: Any, argument: str) -> np.datetime64 | None:
     raise UDFError(f"{argument} {value!r} is not a date")
 
 
+def _summary(func: Callable) -> str:
+    """A function's help line: the first paragraph of its docstring, on one line (a summary
+    that wraps onto a second docstring line is not cut mid-sentence)."""
+    first = (func.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in first.splitlines())
+
+
 def udf(name: str, category: str = "xlvalue", **arg_docs: str):
     """Register a worksheet function: errors become '#XV! ...' text, never a traceback."""
 
@@ -240,8 +247,7 @@ def udf(name: str, category: str = "xlvalue", **arg_docs: str):
                 return [[ERROR_PREFIX + f"internal error: {type(exc).__name__}: {exc}"]]
 
         safe.__wrapped_core__ = func  # type: ignore[attr-defined]
-        REGISTRY[name] = UDFSpec(name, safe, tuple(arg_docs.items()),
-                                 (func.__doc__ or "").strip().splitlines()[0], category)
+        REGISTRY[name] = UDFSpec(name, safe, tuple(arg_docs.items()), _summary(func), category)
         return safe
 
     return wrap
