@@ -5,7 +5,10 @@ them printed). Run with `make docs-img` (needs soffice and pdftoppm).
 1. build the demo workbook (templates/xlvalue_demo.xlsx's content) and run every analysis;
 2. docs/img/sheet_<sheet>.png: each xv_* sheet as it opens (rows 1-40, columns A-V);
 3. docs/img/chart_<name>.png: the value matrix, the profit whale curve and the decile chart,
-   each with the block beside it.
+   each with the block beside it;
+4. docs/img/spilled_udfs.png: XV_RFM spilled on the formulas workbook
+   (templates/xlvalue_formulas.xlsx's content), its values computed by `xlvalue eval`;
+5. docs/img/ribbon.png: the ribbon tab drawn from the add-in's customUI.xml (render_ribbon.py).
 """
 
 from __future__ import annotations
@@ -14,12 +17,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+import openpyxl
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs"))
 
+import render_ribbon  # noqa: E402
 from render_sheets import render  # noqa: E402
 
 from xlvalue.cli.headless_run import run_workbook  # noqa: E402
+from xlvalue.formula_eval.evaluate import evaluate, write_cached_values  # noqa: E402
+from xlvalue.formula_eval.formulas_workbook import build_formulas_workbook  # noqa: E402
 from xlvalue.pipeline import sheet_outputs  # noqa: E402
 from xlvalue.workbook.ooxml import col_letter  # noqa: E402
 from xlvalue.workbook.sheetxml import place_blocks  # noqa: E402
@@ -67,6 +75,24 @@ def main() -> None:
                 target = IMG / f"chart_{name}.png"
                 path.replace(target)
                 print(target.relative_to(ROOT))
+        spilled_udfs(Path(tmp))
+    render_ribbon.main(str(IMG / "ribbon.png"))
+    print((IMG / "ribbon.png").relative_to(ROOT))
+
+
+def spilled_udfs(tmp: Path) -> None:
+    """XV_RFM's spill on the formulas workbook, as `xlvalue eval -o` leaves it computed."""
+    book = build_formulas_workbook(tmp / "xlvalue_formulas.xlsx")
+    computed = tmp / "computed.xlsx"
+    write_cached_values(book, computed, evaluate(book))
+    # LibreOffice would recompute the formulas (and know no XV_ function): render the values
+    # that eval cached, as a copy without the formulas
+    values = openpyxl.load_workbook(computed, data_only=True)
+    values.save(tmp / "values.xlsx")
+    for path in render(tmp / "values.xlsx", tmp / "spill", ["RFM"], area="A1:K30", dpi=110):
+        target = IMG / "spilled_udfs.png"
+        path.replace(target)
+        print(target.relative_to(ROOT))
 
 
 if __name__ == "__main__":

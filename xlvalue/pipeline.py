@@ -661,7 +661,7 @@ def headline(results: Results, with_blocks: bool = True) -> pd.DataFrame:
     rows.extend(_more_figures(results))
     if with_blocks:
         for name, frame in results.frames.items():
-            rows.append((name, f"{len(frame):,} rows"))
+            rows.append((name, f"{len(frame):,} row{'' if len(frame) == 1 else 's'}"))
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
