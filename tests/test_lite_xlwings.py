@@ -222,7 +222,7 @@ def test_run_all_on_office_js_engine_lays_sheets_out_as_the_headless_file(probe,
         for c, w in want.items():
             assert got[c] == pytest.approx((7 * w + 5) // 1 * 0.75), (name, c)
         tall = {r: d.height for r, d in ws.row_dimensions.items() if d.customHeight}
-        assert {int(r): h for r, h in view["heights"].get(name, {}).items()} == tall, name
+        assert {int(r): h for r, h in view["heights"].get(name, {}).items() if h != 15} == tall, name
         cells = [c for row in ws.iter_rows() for c in row]
         for kind, expected in (
                 ("wrapped", {c.coordinate: True for c in cells if c.alignment.wrap_text}),

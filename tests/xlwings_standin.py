@@ -772,6 +772,15 @@ class Sheet:
         return self._book.sheets._items.index(self) + 1
 
     @property
+    def used_range(self):
+        keys = [*self.cells, *self.formulas, *self.formats, *self.fonts, *self.alignments,
+                *self.wrapped]
+        if not keys:
+            return Range(self, 1, 1, 1, 1)  # as Excel's COM API for an empty sheet
+        return Range(self, min(r for r, _ in keys), min(c for _, c in keys),
+                     max(r for r, _ in keys), max(c for _, c in keys))
+
+    @property
     def freeze_panes(self):
         # xlwings 0.37.8's Windows and macOS engines: base_classes.Sheet.freeze_panes
         raise NotImplementedError()

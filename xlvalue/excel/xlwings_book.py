@@ -6,7 +6,8 @@ defines the xv_out_* names and adds native charts. No analytics here.
 
 xlwings API used (xlwings.main; tests/xlwings_standin.py has the same surface, checked by
 tests/test_excel_adapter.py): Book.name/.names/.sheets/.app, Name.name/.refers_to_range/.delete(),
-Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range()/.activate()/.freeze_panes,
+Sheets.add(name, after=), Sheet.name/.tables/.clear()/.charts/.range()/.activate()/.freeze_panes/
+.used_range,
 FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_format/.row/.column/
 .last_cell/.sheet/.get_address()/.column_width/.row_height/.wrap_text/.horizontal_alignment/
 .adjust_indent()/.font/.conditional_formats, ConditionalFormats.add_color_scale(colors),
@@ -159,17 +160,18 @@ class XlwingsWorkbook(RangeSource):
                 sheet = self.xlbook.sheets.add(out.name, after=list(self.xlbook.sheets)[-1])
             for chart in list(sheet.charts):
                 chart.delete()
+            used_rows = sheet.used_range.last_cell.row  # what an earlier run wrote
             sheet.clear()
             placed = place_blocks(out.blocks)
             for pb in placed:
                 self._write_block(sheet, pb)
-            self._lay_out(sheet, placed)
+            self._lay_out(sheet, placed, used_rows)
             self._freeze(sheet, frozen_rows(placed))
         active = next((out.name for out in sheets if out.active), None)
         if active is not None:
             next(s for s in self.xlbook.sheets if str(s.name).lower() == active.lower()).activate()
 
-    def _lay_out(self, sheet: Any, placed: list[PlacedBlock]) -> None:
+    def _lay_out(self, sheet: Any, placed: list[PlacedBlock], used_rows: int = 1) -> None:
         """Size, align, indent and wrap as the headless writer does (sheetxml): column widths
         to their contents, number headers right-aligned over their values, text columns right
         of a number column indented (where the engine can), long texts wrapped in rows tall
@@ -200,6 +202,10 @@ class XlwingsWorkbook(RangeSource):
                 j = columns.index(pb.block.colour_scale_from)
                 sheet.range((r0 + 1, c0 + j), (r0 + n, c0 + len(columns) - 1)
                             ).conditional_formats.add_color_scale(list(COLOUR_SCALE))
+        # clearing a sheet keeps row heights: rows an earlier run made tall (within the range
+        # it used) or that the blocks now use get the default height back first
+        bottom = max([used_rows, *(pb.bottom_row + 1 for pb in placed)])
+        sheet.range((1, 1), (bottom, 1)).row_height = ROW_POINTS
         for first, last, k in _row_runs(lines):  # one call per run of equal heights
             sheet.range((first + 1, 1), (last + 1, 1)).row_height = k * ROW_POINTS
 
