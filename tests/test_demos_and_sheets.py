@@ -82,8 +82,9 @@ def test_long_blocks_have_frozen_headers_and_short_blocks_charts_beside(demo_out
     anchors = [(int(c), int(r)) for c, r in re.findall(
         r"<xdr:from><xdr:col>(\d+)</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>(\d+)</xdr:row>",
         drawing)]
-    # the decile chart sits on the decile block's header row, right of its 9 columns
-    assert anchors[0] == (10, 1)
+    # the decile chart sits on the decile block's header row, right of its 9 columns; the
+    # stack beside the long blocks starts below their two frozen rows (title row 3)
+    assert anchors[0] == (10, 3)
 
 
 def test_whole_numbers_without_decimals_and_aligned_headers(demo_output):
@@ -241,15 +242,16 @@ def test_text_after_a_number_column_is_indented(demo_output):
     xfs = re.findall(r"<xf [^>]*?(?:/>|>.*?</xf>)", styles.split("<cellXfs")[1], re.S)
     indented = {i for i, x in enumerate(xfs) if 'indent="1"' in x}
     # xv_out_Models: std_error (numbers, right-aligned) | fit (text) would touch
-    header = re.search(r'<c r="([A-Z]+)2" t="inlineStr" s="(\d+)"><is><t>fit</t>', clv)
-    assert header and int(header.group(2)) in indented
-    first = re.search(rf'<c r="{header.group(1)}3" t="inlineStr" s="(\d+)">', clv)
+    header = re.search(r'<c r="([A-Z]+)(\d+)" t="inlineStr" s="(\d+)"><is><t>fit</t>', clv)
+    assert header and int(header.group(3)) in indented
+    below = f"{header.group(1)}{int(header.group(2)) + 1}"
+    first = re.search(rf'<c r="{below}" t="inlineStr" s="(\d+)">', clv)
     assert first and int(first.group(1)) in indented
     # the summary's go_to links follow its rows column
     link = re.search(r'<c r="([A-Z]+)3" t="inlineStr" s="(\d+)"><is><t>xv_RFM!', summary)
     assert link and int(link.group(2)) in indented
     # a text column after a text column is not indented
-    model = re.search(r'<c r="([A-Z]+)3" t="inlineStr"( s="(\d+)")?><is><t>bgnbd</t>', clv)
+    model = re.search(r'<c r="([A-Z]+)\d+" t="inlineStr"( s="(\d+)")?><is><t>bgnbd</t>', clv)
     assert model and (model.group(3) is None or int(model.group(3)) not in indented)
 
 
@@ -311,3 +313,27 @@ def test_faulty_score_inputs_stop_only_the_scores(tmp_path, capsys):
     assert main(["run", str(book), "--only", "rfm", "-o", str(tmp_path / "o2.xlsx")]) == 0
     assert main(["run", str(book), "--only", "scores", "-o", str(tmp_path / "o3.xlsx")]) == 2
     assert "B2" in capsys.readouterr().err
+
+
+def test_charts_read_cleanly(demo_output):
+    """Category labels below the plot (clear of negative bars), lines not smoothed, no legend
+    for a single series, shares on 0-100 % axes, whale curves ending at 100 % of customers,
+    left-stacked blocks below the frozen rows."""
+    with zipfile.ZipFile(demo_output.output) as zf:
+        charts = {n: zf.read(n).decode() for n in zf.namelist()
+                  if n.startswith("xl/charts/xlvalue_")}
+    titled = {re.search(r"<a:t>([^<]+)</a:t>", x).group(1): x for x in charts.values()}
+    bars = [x for x in charts.values() if "<barChart>" in x]
+    assert bars and all('<catAx>' in x and '<tickLblPos val="low"/>' in x.split("<catAx>")[1]
+                        for x in bars)
+    lines = [x for x in charts.values() if "<lineChart>" in x]
+    assert lines and all('<smooth val="0"/>' in x and '<smooth val="1"/>' not in x
+                         for x in lines)
+    assert "<legend>" not in titled["Customers per segment"]  # one series
+    assert "<legend>" in titled["Tracking: cumulative repeat purchases, actual vs model"]
+    survival = titled["Survival by period since acquisition: actual vs sBG"]
+    assert 'formatCode="0%"' in survival and '<max val="1"/>' in survival
+    whale = titled["Whale curve"]
+    assert '<max val="100"/>' in whale and "% of total value" in whale
+    pareto = titled["Pareto classes"]
+    assert pareto.count('formatCode="0%"') == 2 and pareto.count('<max val="1"/>') == 2

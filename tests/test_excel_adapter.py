@@ -263,7 +263,8 @@ def _assert_value_matrix_as_spec(book) -> None:
     assert chart.title == (f"{spec.title}: MVC right, MGC top left, Migrator bottom left, "
                            "BZ left of 0")
     other = next(c for c in book.sheets["xv_Ranking"].charts if "Whale curve" in c.name)
-    assert other.title == "Whale curve" and other.category_axis.minimum_scale is None
+    assert other.title == "Whale curve"  # % of customers: the axis ends at 100
+    assert (other.category_axis.minimum_scale, other.category_axis.maximum_scale) == (0.0, 100.0)
 
 
 def test_links_opening_tab_and_frozen_rows_on_the_classic_engine():

@@ -89,7 +89,8 @@ def test_output_has_native_charts(demo_run):
     assert len(charts) >= 4
     assert b"<barChart>" in xml and b"<lineChart>" in xml and b"<scatterChart>" in xml
     # the decile chart plots share_of_spend (column H) of the 10 data rows under the header
-    assert b"'xv_Ranking'!$H$3:$H$12" in xml
+    # (row 4: the stack beside the long blocks starts below their two frozen rows)
+    assert b"'xv_Ranking'!$H$5:$H$14" in xml
 
 
 def test_rerun_replaces_our_sheets_and_is_stable(demo_run, tmp_path):

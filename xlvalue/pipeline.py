@@ -181,12 +181,13 @@ def analyse_ranking(inputs: Inputs, table: pd.DataFrame) -> dict[str, pd.DataFra
 
 CHARTS: dict[str, list[ChartSpec]] = {
     "xv_out_Deciles": [ChartSpec("bar", "Share of spend by decile", "group", ("share_of_spend",),
-                                 x_title="decile (1 = most valuable)")],
+                                 x_title="decile (1 = most valuable)", y_format="0%")],
     "xv_out_Pareto": [ChartSpec("bar+line", "Pareto classes", "class", ("share_of_value",),
-                                ("cumulative_value",))],
+                                ("cumulative_value",), y_format="0%", y2_format="0%",
+                                y_min=0.0, y_max=1.0, y2_min=0.0, y2_max=1.0)],
     "xv_out_Whale": [ChartSpec("xyline", "Whale curve", "pct_customers", ("pct_profit",),
-                               x_title="% of customers (ranked by profit)",
-                               y_title="% of total profit")],
+                               x_title="% of customers (ranked by value)",
+                               y_title="% of total value", x_min=0.0, x_max=100.0)],
     "xv_out_Segments": [ChartSpec("bar", "Customers per segment", "segment", ("customers",))],
     "xv_out_CLV": [ChartSpec("scatter", "Value matrix (actual vs potential)", "clv",
                              ("potential_value",), x_title="actual value (CLV)",
@@ -198,16 +199,17 @@ CHARTS: dict[str, list[ChartSpec]] = {
                                        ("profit_fac", "profit_incremental"))],
     "xv_out_ProfitWhale": [ChartSpec("xyline", "Whale curve of profit", "pct_customers",
                                      ("pct_profit",), x_title="% of objects (ranked by profit)",
-                                     y_title="% of total profit")],
-    "xv_out_Elasticity": [ChartSpec("bar", "Arc price elasticity", "Group", ("arc_elasticity",))],
+                                     y_title="% of total profit", x_min=0.0, x_max=100.0)],
+    "xv_out_Elasticity": [ChartSpec("bar", "Arc price elasticity", "Group", ("arc_elasticity",),
+                                    y_format="0.0")],
     "xv_out_Holdout": [ChartSpec("line", "Conditional expectations: holdout purchases by "
                                  "calibration frequency, actual vs model",
                                  "frequency_cal", ("actual_holdout", "expected_holdout"),
                                  x_title="repeat purchases in calibration",
-                                 y_title="mean repeat purchases in holdout")],
-    "xv_out_Tracking": [ChartSpec("line", "Tracking: cumulative repeat purchases per week, "
-                                  "actual vs model (calibration, then holdout)", "week",
-                                  ("actual", "model"), x_title="week",
+                                 y_title="mean repeat purchases in holdout", y_format="0.0")],
+    "xv_out_Tracking": [ChartSpec("line", "Tracking: cumulative repeat purchases, actual vs "
+                                  "model", "week", ("actual", "model"),
+                                  x_title="week (calibration period, then holdout)",
                                   y_title="cumulative repeat purchases")],
     "xv_out_BGBBCounts": [ChartSpec("bar", "BG/BB: customers by number of transactions, actual "
                                     "vs model", "transactions", ("actual", "model"),
@@ -227,7 +229,8 @@ def alive_chart(matrix: pd.DataFrame) -> ChartSpec:
     wanted = [c for c in ("x=1", "x=2", "x=5", "x=10", "x=20") if c in matrix.columns]
     return ChartSpec("line", "P(alive) by recency, for customers with x repeat purchases",
                      "recency", tuple(wanted or [c for c in matrix.columns[1:2]]),
-                     x_title="recency (at the largest age T)", y_title="P(alive)")
+                     x_title="recency (at the largest age T)", y_title="P(alive)",
+                     y_format="0%", y_min=0.0, y_max=1.0)
 
 
 def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None,
@@ -477,7 +480,8 @@ def survival_chart(table: pd.DataFrame) -> ChartSpec:
     """Each cohort's actual and model survival curves (the columns present)."""
     ys = tuple(c for c in table.columns if c.endswith((" actual", " model")))
     return ChartSpec("xyline", "Survival by period since acquisition: actual vs sBG", "period",
-                     ys, x_title="periods since acquisition", y_title="share still active")
+                     ys, x_title="periods since acquisition", y_title="share still active",
+                     y_format="0%", y_min=0.0, y_max=1.0)
 
 
 def run_log(inputs: Inputs, results: Results, started: dt.datetime) -> pd.DataFrame:
@@ -656,7 +660,7 @@ def headline(results: Results, with_blocks: bool = True) -> pd.DataFrame:
     peak = results.frames.get("xv_out_WhalePeak")
     if peak is not None:
         p = peak.iloc[0]
-        rows.append(("whale curve peak", f"{p['peak_pct_profit']:.1f}% of profit at "
+        rows.append(("whale curve peak", f"{p['peak_pct_profit']:.1f}% of value at "
                                          f"{p['at_pct_customers']:.1f}% of customers"))
     rows.extend(_more_figures(results))
     if with_blocks:

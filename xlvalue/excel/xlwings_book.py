@@ -56,7 +56,6 @@ import sys
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import NUMBER_FORMATS, column_kind, frame_rows, is_excel_error
@@ -64,6 +63,7 @@ from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
 from xlvalue.workbook.sheetxml import (
+    RIGHT_ALIGNED,
     ROW_POINTS,
     PlacedBlock,
     column_widths,
@@ -187,9 +187,7 @@ class XlwingsWorkbook(RangeSource):
             r0, c0, n = pb.header_row + 1, pb.first_col + 1, len(frame)
             self._fonts(sheet, pb, r0, c0)
             for j, column in enumerate(frame.columns):
-                values = frame.iloc[:, j]
-                if (pd.api.types.is_numeric_dtype(values)
-                        and not pd.api.types.is_bool_dtype(values)):
+                if j < len(pb.kinds) and pb.kinds[j] in RIGHT_ALIGNED:  # numbers and dates
                     sheet.range((r0, c0 + j)).horizontal_alignment = "right"
                 if n and j in pb.wrap:
                     sheet.range((r0 + 1, c0 + j), (r0 + n, c0 + j)).wrap_text = True

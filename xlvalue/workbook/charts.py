@@ -42,6 +42,10 @@ class ChartSpec:
     y_max: float | None = None
     x_min: float | None = None
     x_max: float | None = None
+    y_format: str = "#,##0"  # tick labels of the value axis (and of a scatter's x axis)
+    y2_format: str = "#,##0"  # tick labels of the secondary axis
+    y2_min: float | None = None
+    y2_max: float | None = None
 
     def __post_init__(self) -> None:
         """A misspelt kind would otherwise draw a line chart without a word."""
@@ -96,7 +100,7 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
 
     if spec.kind in ("scatter", "xyline"):
         chart = ScatterChart()
-        chart.style = 13
+        chart.style = 13 if spec.kind == "scatter" else 2  # lines of several colours
         xs = _ref(sheet, col(spec.x), data0, data1)
         for y in spec.y:
             s = Series(_ref(sheet, col(y), data0, data1), xs, title=y)
@@ -112,7 +116,7 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
         for row, column in spec.labels:
             chart.series.append(_label_series(sheet, col(spec.x), col(spec.y[0]), col(column),
                                               data0 + row))
-        chart.x_axis.number_format = chart.y_axis.number_format = "#,##0"
+        chart.x_axis.number_format = "#,##0"
         chart.x_axis.majorGridlines = None
         if spec.cross_x is not None:
             chart.y_axis.crossesAt = spec.cross_x
@@ -126,12 +130,6 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
             if spec.cross_x is not None or spec.cross_y is not None:
                 axis.spPr = GraphicalProperties(ln=LineProperties(solidFill="C0504D", w=22225,
                                                                   prstDash="dash"))
-        for axis, lo, hi in ((chart.x_axis, spec.x_min, spec.x_max),
-                             (chart.y_axis, spec.y_min, spec.y_max)):
-            if lo is not None:
-                axis.scaling.min = lo
-            if hi is not None:
-                axis.scaling.max = hi
     else:
         chart = BarChart() if spec.kind in ("bar", "bar+line") else LineChart()
         if isinstance(chart, BarChart):
@@ -140,6 +138,7 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
         for y in spec.y:
             chart.add_data(_ref(sheet, col(y), header_row, data1), titles_from_data=True)
         chart.set_categories(_ref(sheet, col(spec.x), data0, data1))
+        chart.x_axis.tickLblPos = "low"  # category labels below the plot, clear of negative bars
         if spec.y2:
             line = LineChart()
             for y in spec.y2:
@@ -148,7 +147,24 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
             line.y_axis.title = spec.y2[0]
             line.y_axis.crosses = "max"
             line.y_axis.delete = False
+            line.y_axis.number_format = spec.y2_format
+            line.y_axis.majorGridlines = None
+            for s in line.series:
+                s.smooth = False  # a line through categories, not a spline
+            for axis_bound, value in (("min", spec.y2_min), ("max", spec.y2_max)):
+                if value is not None:
+                    setattr(line.y_axis.scaling, axis_bound, value)
             chart += line
+        if isinstance(chart, LineChart):
+            for s in chart.series:
+                s.smooth = False
+    for axis, lo, hi in ((chart.x_axis, spec.x_min, spec.x_max),
+                         (chart.y_axis, spec.y_min, spec.y_max)):
+        if lo is not None:
+            axis.scaling.min = lo
+        if hi is not None:
+            axis.scaling.max = hi
+    chart.y_axis.number_format = spec.y_format
     chart.title = spec.title
     chart.x_axis.title = spec.x_title or spec.x
     chart.y_axis.title = spec.y_title or (spec.y[0] if spec.y else "")
@@ -156,8 +172,10 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = ChartLines()
     chart.legend.position = "b"
+    if len(spec.y) + len(spec.y2) == 1:
+        chart.legend = None  # one series: its name is the axis title already
     first_label = len(chart.series) - len(spec.labels)
-    if spec.labels and isinstance(chart, ScatterChart):  # quadrant labels stay out of the legend
+    if spec.labels and chart.legend is not None:  # quadrant labels stay out of the legend
         chart.legend.legendEntry = [LegendEntry(idx=i, delete=True)
                                     for i in range(first_label, len(chart.series))]
     return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(chart._write())

@@ -239,8 +239,10 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
         title = inline_cells(pa.array([block.title], pa.string()), styles.title)[0].as_py()
         rows.setdefault(r - 1, []).append(f'<c r="{first_col}{r}"' + title)
     if start <= pb.header_row < stop:
-        numeric = [pd.api.types.is_numeric_dtype(block.frame[c])
-                   and not pd.api.types.is_bool_dtype(block.frame[c]) for c in block.frame.columns]
+        numeric = ([kind in RIGHT_ALIGNED for kind in pb.kinds] if pb.kinds else
+                   [pd.api.types.is_numeric_dtype(block.frame[c])
+                    and not pd.api.types.is_bool_dtype(block.frame[c])
+                    for c in block.frame.columns])  # dates and numbers: right-aligned headers
         indent = pb.indent or [False] * len(numeric)
         names = pa.array([str(c) for c in block.frame.columns], pa.string())
         variants = [inline_cells(names, style).to_pylist()
@@ -298,10 +300,13 @@ def _chart_cols(spec: ChartSpec) -> int:
     return -(-spec.width_cols * COL_PX // px(DEFAULT_WIDTH))
 
 
+FROZEN_ROWS = 2  # a long block's title and header rows
+
+
 def frozen_rows(placed: list[PlacedBlock]) -> int:
     """Rows to freeze: up to the headers when a long block starts at the top."""
     if any(pb.header_row == 1 and len(pb.block.frame) > LONG_BLOCK_ROWS for pb in placed):
-        return 2
+        return FROZEN_ROWS
     return 0
 
 
@@ -466,8 +471,10 @@ def place_blocks(blocks: list[Block]) -> list[PlacedBlock]:
             name = str(pb.block.frame.columns[last])
             pb.widths[last] = min(pb.widths[last], max(len(name) + 2.0, 12.0))
             pb.wrap.discard(last)
-    # left column: stacked blocks, charts after a one-column gap right of the widest block
-    row = 1
+    # left column: stacked blocks, charts after a one-column gap right of the widest block;
+    # beside long blocks the stack starts below the frozen rows (a frozen header of the first
+    # stacked block would stand over the blocks below it)
+    row = FROZEN_ROWS + 1 if long_ else 1
     width_of: dict[int, float] = {}
     for pb in short:
         for j, w in enumerate(pb.widths):
