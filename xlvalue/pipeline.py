@@ -59,12 +59,21 @@ Progress = Callable[[str], None]
 
 @dataclass
 class Results:
-    """Output frames by block name, plus warnings and the per-customer RFM table."""
+    """Output frames by block name, plus warnings and the per-customer RFM table.
+
+    `not_run` maps each analysis a plain run left out because its inputs are faulty to the
+    first problem found (also among the warnings, as '<analysis> not run: <problem>'):
+    `check` fails on them, `batch` reports the book as partial."""
 
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     charts: dict[str, list[ChartSpec]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     analyses: list[str] = field(default_factory=list)
+    not_run: dict[str, str] = field(default_factory=dict)
+
+    def not_run_lines(self) -> list[str]:
+        """The warnings that say an analysis was not run, '<analysis> not run: <problem>'."""
+        return [f"{name} not run: {problem}" for name, problem in self.not_run.items()]
 
 
 def parse_only(only: str | None) -> set[str]:
@@ -307,7 +316,8 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
         except InputError as exc:
             if explicit:  # asked for by name (--only): its failure fails the run
                 raise
-            results.warnings.append(f"{name} not run: {_first_problem(exc)}")
+            results.not_run[name] = _first_problem(exc)
+            results.warnings.append(f"{name} not run: {results.not_run[name]}")
             results.analyses.remove(name)
     results.warnings.extend(inputs.warnings)
     results.charts = {k: [c for c in v if _readable(c, results.frames[k])]
@@ -628,7 +638,8 @@ def compute(reader, only: str | None, progress: Progress | None = None,
         inputs = read_inputs(reader, analyses, read_file, file_roots)
     results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True)
     for analysis, exc in failed.items():
-        results.warnings.append(f"{analysis} not run: {_first_problem(exc)}")
+        results.not_run[analysis] = _first_problem(exc)
+        results.warnings.append(f"{analysis} not run: {results.not_run[analysis]}")
     if skipped:
         results.warnings.append(f"skipped (their input ranges are absent or empty): "
                                 f"{', '.join(skipped)}")

@@ -6,7 +6,9 @@ process down. The books the broken pool had not finished are then run again one 
 process, so the one that fails is named and every other book still runs. A book that runs
 longer than `timeout` seconds is stopped (a timer signal in its worker process: the run
 unwinds, its temporary file is removed, nothing is written) and reported, and the batch goes
-on. Results come back as small dicts (book, status, seconds, rows, output, error).
+on. Results come back as small dicts (book, status, seconds, rows, output, error); status is
+'ok', 'partial' (written, but an analysis was left out for faulty inputs: the error column
+says which and why) or 'error' (nothing written).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import glob
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,7 +30,8 @@ from tqdm import tqdm
 
 from xlvalue.errors import InputError, Problem, XlvalueError
 
-__all__ = ["SUMMARY_COLUMNS", "BookTimeout", "expand", "output_paths", "run_batch", "run_one", "write_table"]
+__all__ = ["SUMMARY_COLUMNS", "BookTimeout", "expand", "output_paths", "relative_names", "run_batch",
+           "run_one", "write_table"]
 
 SUMMARY_COLUMNS = ["book", "status", "seconds", "rows", "output", "error"]
 
@@ -45,6 +49,16 @@ def expand(patterns: Iterable[str]) -> list[Path]:
     if not found:
         raise InputError(Problem(f"no .xlsx/.xlsm workbook matches {' '.join(patterns)}"))
     return [found[k] for k in sorted(found)]
+
+
+def relative_names(books: list[str]) -> list[str]:
+    """Each book's path relative to the books' deepest common folder (north/sales.xlsx and
+    south/sales.xlsx, not sales.xlsx twice; just the names when they share one folder)."""
+    paths = [Path(b).resolve() for b in books]
+    if not paths:
+        return []
+    common = Path(os.path.commonpath([p.parent for p in paths]))
+    return [p.relative_to(common).as_posix() for p in paths]
 
 
 def output_paths(books: list[Path], out_dir: Path) -> list[Path]:
@@ -92,18 +106,24 @@ def run_one(book: str, output: str | None, only: str | None,
             file_roots: tuple[str, ...] = (), timeout: float | None = None) -> dict:
     """Run one workbook into `output` (None: beside it), stopped after `timeout` seconds;
     never raises for the book's own problems (they go into the dict)."""
-    from xlvalue.cli.headless_run import run_workbook
+    from xlvalue.cli.headless_run import default_output, run_workbook
+    from xlvalue.cli.main import writable
 
     started = time.perf_counter()
     path = Path(book)
     try:
         if output is not None:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
+        writable(output or default_output(path))  # before computing, not after
         with _time_limit(timeout):
             report = run_workbook(path, output, only, file_roots=[Path(r) for r in file_roots])
         rows = max((len(f) for f in report.results.frames.values()), default=0)
-        return {"book": book, "status": "ok", "seconds": time.perf_counter() - started,
-                "rows": rows, "output": str(report.output), "error": ""}
+        not_run = report.results.not_run_lines()
+        return {"book": book, "status": "partial" if not_run else "ok",
+                "seconds": time.perf_counter() - started, "rows": rows,
+                "output": str(report.output),
+                "error": "; ".join(line if path.name in line else f"{path.name}: {line}"
+                                   for line in not_run)}
     except BookTimeout:
         message = (f"{path.name}: stopped after {timeout:g} s (--timeout); nothing was written "
                    "for it")
@@ -146,8 +166,9 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
     def done(result: dict) -> None:
         results.append(result)
         bar.update(1)
-        if result["status"] != "ok":
-            bar.write(f"error: {result['error']}")
+        if result["status"] != "ok":  # on stderr, above the bar, as it goes
+            kind = "warning" if result["status"] == "partial" else "error"
+            bar.write(f"{kind}: {result['error']}", file=sys.stderr)
 
     try:
         if client is not None:

@@ -7,10 +7,12 @@ one-line message and exit 1 (`--debug` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -33,22 +35,47 @@ def _progress(quiet: bool):
     return lambda msg: print(f"  {msg} ...", file=sys.stderr)
 
 
+def _a(what: str) -> str:
+    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+
+
 def readable(path: str | Path, what: str = "input workbook") -> Path:
-    """An existing input file, or a clear user error naming it (before any work is done)."""
+    """An existing input file, or a clear user error naming it (before any work is done).
+    A workbook is also opened as a zip by the reader's own check, so a text file named
+    .xlsx is refused before any progress line is printed."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such {what}")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a {what}")
+        raise InputError(f"{path}: is a folder, not {_a(what)}")
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: the {what} cannot be read (permission denied)")
+    if what.endswith("workbook"):
+        from xlvalue.workbook.ooxml import open_package
+
+        with open_package(path):
+            pass
     return path
 
 
+def _cannot_write_in(folder: Path) -> str | None:
+    """Why no file can be made in `folder` (None: one can). Asked of the file system itself:
+    os.access answers yes to root, and for folders like /proc, where creating fails."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "permission denied"
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".xlvalue-probe-")
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
 def writable(path: str | Path, what: str = "output", replace: bool = True) -> Path:
-    """A target that can be written: its folder exists and is writable (new files are made
-    there, then moved over the target), and an existing target may be replaced. Checked
-    before computing, so a long run never ends in 'cannot write'."""
+    """A target that can be written: its folder exists and a file can be made in it (new
+    files are made there, then moved over the target), and an existing target may be
+    replaced. Checked before computing, so a long run never ends in 'cannot write'."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -57,11 +84,18 @@ def writable(path: str | Path, what: str = "output", replace: bool = True) -> Pa
         raise InputError(f"{path}: is a folder; give a file name for the {what}")
     if path.exists() and not replace:
         raise InputError(f"{path}: exists; use --force to replace it")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{path}: the folder {folder} is not writable")
+    why = _cannot_write_in(folder)
+    if why:
+        raise InputError(f"{path}: cannot write in the folder {folder} ({why})")
     if path.exists() and not os.access(path, os.W_OK):
         raise InputError(f"{path}: the {what} is read-only")
     return path
+
+
+def _suffix(path: str | Path, allowed: tuple[str, ...], what: str) -> None:
+    """Refuse a target whose extension is not one of `allowed` (a file type never guessed)."""
+    if Path(path).suffix.lower() not in allowed:
+        raise InputError(f"{path}: the {what} must be a {' or '.join(allowed)} file")
 
 
 def _quiet_dask() -> None:
@@ -89,8 +123,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                           _progress(args.quiet), args.scheduler, _roots(args))
     if not args.quiet:
         print(report.summary.to_string(index=False, header=False))
-        for w in report.results.warnings:
-            print(f"warning: {w}", file=sys.stderr)
+    sys.stdout.flush()
+    # an analysis left out for faulty inputs is said even with -q (a cron job must see it)
+    shown = report.results.warnings if not args.quiet else report.results.not_run_lines()
+    for w in shown:
+        print(f"warning: {w}", file=sys.stderr)
+    if not args.quiet:
         if report.backup:
             print(f"backup of the original input: {report.backup}")
     print(f"results written to {report.output} ({report.seconds:.1f} s); it opens on the "
@@ -109,7 +147,9 @@ def _roots(args: argparse.Namespace) -> list[Path]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate by running the very path `run` takes (reading, validating, analysing), writing
-    nothing: a workbook check calls valid is one run will accept."""
+    nothing: a workbook check calls valid is one run will accept. An analysis that a plain
+    run would leave out for faulty inputs fails the check (exit 2, one line per problem);
+    analyses without input ranges are no fault."""
     from xlvalue.pipeline import compute
     from xlvalue.workbook.reader import WorkbookReader
 
@@ -120,9 +160,20 @@ def cmd_check(args: argparse.Namespace) -> int:
         reader.close()
     for rec in inputs.records:
         print(f"{rec.name}: {rec.address}, {rec.rows:,} rows")
+    sys.stdout.flush()  # the summary stays the last line when both streams go to one log
+    faults = results.not_run_lines()
     for w in results.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    print(f"{Path(args.book).name}: inputs are valid ({', '.join(results.analyses)} would run)")
+        if w not in faults:
+            print(f"warning: {w}", file=sys.stderr)
+    name = Path(args.book).name
+    runs = ", ".join(results.analyses) or "no analysis"
+    if faults:
+        for line in faults:
+            print(f"error: {_named(line, args)}", file=sys.stderr)
+        print(f"error: {name}: {len(faults)} analysis(es) cannot run for faulty inputs "
+              f"({', '.join(results.not_run)}); {runs} would run", file=sys.stderr)
+        return EXIT_USER
+    print(f"{name}: inputs are valid ({runs} would run)")
     return 0
 
 
@@ -157,34 +208,68 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from xlvalue.cli.batch import expand, run_batch, write_table
+    """Run every book; exit 2 when a book failed. A partial book (an analysis left out for
+    faulty inputs, the rest written) is reported, not fatal."""
+    from xlvalue.cli.batch import expand, relative_names, run_batch, write_table
 
+    if args.jobs < 1:
+        raise InputError(f"-j/--jobs must be at least 1 (processes), not {args.jobs}")
     books = expand(args.patterns)
+    if args.summary:
+        _suffix(args.summary, (".csv", ".json"), "summary")
+        writable(args.summary, "summary")
     if args.output:
         out = Path(args.output)
         if not out.is_dir():
-            if out.exists() or not out.parent.is_dir():
-                raise InputError(f"{out}: the output folder does not exist (nor does its parent)"
-                                 if not out.exists() else f"{out}: not a folder")
+            if out.exists():
+                raise InputError(f"{out}: not a folder")
+            if not out.parent.is_dir():
+                raise InputError(f"{out}: the output folder does not exist (nor does its parent)")
+            why = _cannot_write_in(out.parent)
+            if why:
+                raise InputError(f"{out}: cannot write in the folder {out.parent} ({why})")
             out.mkdir()  # one new level, as the per-folder outputs below it are made too
         writable(out / "x.xlsx", "results folder")
-    if args.summary:
-        writable(args.summary, "summary")
     if args.scheduler:
         _quiet_dask()
     summary = run_batch(books, args.jobs, Path(args.output) if args.output else None, args.only,
                         args.scheduler, progress=not args.quiet, file_roots=_roots(args),
                         timeout=args.timeout)
-    ok = int((summary["status"] == "ok").sum())
+    done = int(summary["status"].isin(["ok", "partial"]).sum())
+    partial = int((summary["status"] == "partial").sum())
     if not args.quiet:
-        shown = summary.assign(book=summary["book"].map(lambda b: Path(b).name),
+        shown = summary.assign(book=relative_names(summary["book"].tolist()),
                                seconds=summary["seconds"].round(2))
         print(shown[["book", "status", "seconds", "rows", "error"]].to_string(index=False))
     if args.summary:
         write_table(summary, Path(args.summary))
         print(f"summary written to {args.summary}")
-    print(f"{ok} of {len(summary)} workbook(s) done, {len(summary) - ok} failed")
-    return 0 if ok == len(summary) else EXIT_USER
+    partly = f" ({partial} partial)" if partial else ""
+    print(f"{done} of {len(summary)} workbook(s) done{partly}, {len(summary) - done} failed")
+    return 0 if done == len(summary) else EXIT_USER
+
+
+@contextlib.contextmanager
+def _no_progress_bars(quiet: bool):
+    """The formula engine (the `formulas` package) draws tqdm bars on stderr: with -q they
+    are switched off while it computes (tqdm.tqdm, which it calls, made to start disabled)."""
+    if not quiet:
+        yield
+        return
+    import tqdm
+
+    real = tqdm.tqdm
+
+    class Silent(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    tqdm.tqdm = Silent
+    try:
+        yield
+    finally:
+        tqdm.tqdm = real
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -192,12 +277,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     book = readable(args.book)
     report = Path(args.report) if args.report else book.with_name(f"{book.stem}_xv_values.csv")
+    _suffix(report, (".csv", ".json"), "values report")
     writable(report, "values report")
     if args.output:
         if Path(args.output).resolve() == book.resolve():
             raise InputError(f"{args.output}: -o would overwrite the input")
+        if Path(args.output).suffix.lower() != book.suffix.lower():
+            raise InputError(f"{args.output}: the copy must keep the input's type ({book.suffix})")
         writable(args.output, "workbook copy")
-    results = evaluate(book, _progress(args.quiet))
+    with _no_progress_bars(args.quiet):
+        results = evaluate(book, _progress(args.quiet))
     write_report(results, report)
     anchors = sum(1 for r in results if r.formula)
     errors = [r for r in results if r.formula and isinstance(r.value, str)
@@ -221,6 +310,7 @@ def cmd_addin(args: argparse.Namespace) -> int:
     from xlvalue.excel import addin
 
     if args.addin_command == "build":
+        _suffix(args.path, (".xlam",), "add-in")
         path = addin.build_addin(writable(args.path, "add-in"))
         print(f"add-in written to {path}")
     elif args.addin_command == "install":
@@ -275,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "inputs for; with --only a missing input is an error)")
     run.add_argument("--in-place", action="store_true",
                      help="rewrite the input workbook itself (a .bak copy is kept)")
-    run.add_argument("-q", "--quiet", action="store_true", help="print only where results went")
+    run.add_argument("-q", "--quiet", action="store_true", help="print only where results went "
+                     "(and, on stderr, any analysis left out for faulty inputs)")
     run.add_argument("--scheduler", help="Dask scheduler address or 'local': read the "
                      "TransactionsFile in parts on the cluster, each reduced to purchase days")
     run.add_argument("--allow-files-from", action="append", metavar="DIR",
@@ -291,13 +382,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     batch = _sub(sub, "batch", "run many workbooks in parallel",
-                 "  xlvalue batch 'data/**/*.xlsx' -j 2 -o results/ --summary summary.csv")
+                 "  xlvalue batch 'data/**/*.xlsx' -j 2 -o results/ --summary summary.csv\n\n"
+                 "status of each workbook (table and --summary):\n"
+                 "  ok       every analysis it has inputs for ran\n"
+                 "  partial  results written, but an analysis was left out for faulty inputs\n"
+                 "           (the error column says which and why)\n"
+                 "  error    nothing written for it (the error column says why)\n"
+                 "exit code: 0 when no workbook failed (partial ones included), 2 otherwise")
     batch.add_argument("patterns", nargs="+", help="workbooks or glob patterns ('data/**/*.xlsx')")
     batch.add_argument("-j", "--jobs", type=int, default=1, help="parallel processes (default 1)")
     batch.add_argument("-o", "--output", help="folder for the results (default: beside each book)")
     batch.add_argument("--only", help=ONLY_HELP)
     batch.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster")
-    batch.add_argument("--summary", help="write a CSV or JSON summary to this file")
+    batch.add_argument("--summary", help="write a summary to this .csv or .json file")
     batch.add_argument("--timeout", type=float, metavar="SECONDS",
                        help="stop a workbook that runs longer than this, report it and go on "
                             "(local processes only)")
@@ -367,7 +464,11 @@ def _named(line: str, args: argparse.Namespace) -> str:
     if not book or args.command not in ("run", "check", "eval"):
         return line
     name = Path(book).name
-    return line if name in line or line.startswith("...") else f"{name}: {line}"
+    # a line about a target (-o, --report) or an option names what it is about already
+    about = tuple(str(v) for v in (getattr(args, k, None) for k in ("output", "report")) if v)
+    if name in line or line.startswith(("...", "-", *about)):
+        return line
+    return f"{name}: {line}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -382,9 +483,12 @@ def main(argv: list[str] | None = None) -> int:
             # numpy's floating-point warnings are no message for a user: results that are not
             # finite are reported (or left blank) by the analyses themselves
             warnings.simplefilter("ignore", RuntimeWarning)
-            if getattr(args, "only", None):
+            if getattr(args, "only", None) is not None:
                 from xlvalue.pipeline import parse_only
 
+                if not args.only.replace(",", " ").strip():
+                    raise InputError(f"--only names no analysis; name at least one of "
+                                     f"{', '.join(ANALYSES)}")
                 parse_only(args.only)  # an unknown name is refused before any workbook is read
             return args.func(args)
     except InputError as exc:
