@@ -32,6 +32,9 @@ def test_batch_with_a_process_pool(folder, capsys, demo_run):
     captured = capsys.readouterr()
     assert code == 2  # one book failed
     assert "3 of 4 workbook(s) done, 1 failed" in captured.out
+    # the per-book error line goes to stderr (the table on stdout names it too)
+    assert "error: broken.xlsx: is not an Excel" in captured.err
+    assert "error: broken.xlsx" not in captured.out
     summary = json.loads((folder / "summary.json").read_text())
     status = {p["book"].rsplit("/", 1)[-1]: p for p in summary}
     assert status["broken.xlsx"]["status"] == "error"
@@ -233,3 +236,49 @@ def test_batch_timeout_stops_one_book_cleanly_and_the_rest_run(demo_book, tmp_pa
     err = capsys.readouterr().err
     assert "--timeout must be a positive number of seconds" in err
     assert "leave out --timeout or --scheduler" in err
+
+
+def test_batch_reports_a_book_with_an_analysis_left_out_as_partial(tmp_path, capsys):
+    """A book whose plain run left an analysis out for faulty inputs is 'partial' (results
+    written, the reason in the error column), not 'ok'; partial is not fatal (exit 0). Books
+    of the same name in two folders are told apart by their relative paths."""
+    import datetime as dt
+
+    d = dt.date
+    log = pd.DataFrame([("A", d(2024, 12, 30), 100.0), ("A", d(2024, 12, 1), 80.0),
+                        ("B", d(2024, 12, 20), 50.0), ("C", d(2024, 11, 1), 500.0)],
+                       columns=["CustomerID", "Date", "Amount"])
+    bad = pd.DataFrame([["g1", 10, 100, 12, "lots"]], columns=["Group", "P1", "Q1", "P2", "Q2"])
+    for region in ("north", "south"):
+        (tmp_path / region).mkdir()
+    write_tables(tmp_path / "north" / "sales.xlsx", {"xv_Transactions": log})
+    write_tables(tmp_path / "south" / "sales.xlsx", {"xv_Transactions": log,
+                                                     "xv_Elasticity": bad})
+    reason = ("sales.xlsx: Elasticity!E2 (xv_Elasticity): Q2 'lots' is not a number")
+    for summary in ("s.csv", "s.json"):
+        code = main(["batch", str(tmp_path / "*" / "*.xlsx"), "-o", str(tmp_path / "res"),
+                     "--summary", str(tmp_path / summary)])
+        out, err = capsys.readouterr()
+        assert code == 0
+        assert out.strip().splitlines()[-1] == "2 of 2 workbook(s) done (1 partial), 0 failed"
+        table = out.splitlines()
+        north = next(line for line in table if "north/sales.xlsx" in line)
+        south = next(line for line in table if "south/sales.xlsx" in line)
+        assert " ok " in north and " partial " in south and reason in south
+        assert err.count(f"warning: elasticity not run: {reason}") == 1
+        frame = pd.read_csv(tmp_path / summary) if summary.endswith(".csv") else \
+            pd.DataFrame(json.loads((tmp_path / summary).read_text()))
+        status = dict(zip(frame["book"].map(lambda b: b.split("/")[-2]), frame["status"],
+                          strict=True))
+        assert status == {"north": "ok", "south": "partial"}
+        assert frame.loc[frame["status"] == "partial", "error"].tolist() == [
+            f"elasticity not run: {reason}"]
+    assert (tmp_path / "res" / "south" / "sales_xlvalue.xlsx").exists()  # written all the same
+
+
+def test_batch_help_explains_partial_and_the_exit_code(capsys):
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "partial results written, but an analysis was left out for faulty inputs" in text
+    assert "exit code: 0 when no workbook failed (partial ones included), 2 otherwise" in text
