@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from xlvalue import __version__
-from xlvalue.errors import InputError, XlvalueError
+from xlvalue.errors import InputError, Problem, XlvalueError
 from xlvalue.workbook.contract import ANALYSES, SUMMARY_SHEET
 
 __all__ = ["EXIT_INTERNAL", "EXIT_USER", "build_parser", "cmd_addin", "cmd_batch", "cmd_check",
@@ -51,8 +51,12 @@ def readable(path: str | Path, what: str = "input workbook") -> Path:
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: the {what} cannot be read (permission denied)")
     if what.endswith("workbook"):
+        from xlvalue.cli.headless_run import WORKBOOK_SUFFIXES
         from xlvalue.workbook.ooxml import open_package
 
+        if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+            raise InputError(Problem(f"expected an .xlsx or .xlsm workbook, got "
+                                     f"'{path.suffix}'", book=path.name))
         with open_package(path):
             pass
     return path
