@@ -134,8 +134,161 @@ def test_plain_array_formula_spills_or_says_why_not(tmp_path, capsys):
 def test_eval_shows_progress_and_is_fast_on_one_formula(demo_book, tmp_path, capsys):
     """One formula in the demo workbook: only the cells it reads reach the formula engine."""
     wb = openpyxl.load_workbook(demo_book)
-    wb["Settings"]["E2"] = "=XV_NBD_P(2, 1.84, 2.67)"
+    wb["Settings"]["E2"] = "=XV_NBD_P(2, 1.84, 2.67) + 0"  # an operator: the engine's
     wb.save(tmp_path / "one.xlsx")
     assert main(["eval", str(tmp_path / "one.xlsx"), "--report", str(tmp_path / "v.csv")]) == 0
     err = capsys.readouterr().err
-    assert "loading the formula engine" in err and "computing 1 formula(s) over 1 cell(s)" in err
+    assert err.startswith("  reading the formulas of one.xlsx")  # progress from the start
+    assert "0 of 1 computed directly" in err and "loading the formula engine" in err
+    assert "computing 1 formula(s) over 1 cell(s)" in err
+
+
+def _same(fast, engine):
+    """Cell by cell equality of two evaluations, value types included (ids stay text)."""
+    assert [(r.sheet, r.cell, r.formula) for r in fast] == \
+        [(r.sheet, r.cell, r.formula) for r in engine]
+    for a, b in zip(fast, engine, strict=True):
+        assert type(a.value) is type(b.value), (a, b)
+        if isinstance(a.value, float) and np.isnan(a.value):
+            assert np.isnan(b.value)
+        else:
+            assert a.value == b.value, (a, b)
+
+
+@pytest.fixture()
+def engine_calls(monkeypatch):
+    """The XV_ cells each evaluation sends to the `formulas` engine."""
+    from xlvalue.formula_eval import evaluate as ev
+
+    calls: list[set] = []
+    real = ev._engine_pass
+
+    def spy(book, targets, say):
+        calls.append(set(targets))
+        return real(book, targets, say)
+
+    monkeypatch.setattr(ev, "_engine_pass", spy)
+    return calls
+
+
+@pytest.mark.slow
+def test_direct_path_equals_the_engine_on_the_shipped_formulas_workbook(engine_calls):
+    """Every formula of templates/xlvalue_formulas.xlsx, chains over the spilled RFM table
+    included, is computed without the engine, and equals the engine's result."""
+    from pathlib import Path
+
+    from xlvalue.formula_eval.evaluate import evaluate
+
+    shipped = Path(__file__).resolve().parents[1] / "templates" / "xlvalue_formulas.xlsx"
+    fast = evaluate(shipped)
+    assert engine_calls == []
+    _same(fast, evaluate(shipped, engine_only=True))
+    assert len(engine_calls) == 1 and len(engine_calls[0]) == 8
+
+
+def test_xv_rfm_over_the_demo_transactions_skips_the_engine(demo_book, tmp_path, capsys,
+                                                            engine_calls):
+    """The README's `=XV_RFM(Transactions!A1:C6920)`: a range of constants, computed
+    directly (the speed-up of issue 17 fails this test if it regresses) and equal to the
+    core's RFM table; customer ids like "00004" stay text."""
+    wb = openpyxl.load_workbook(demo_book)
+    wb["Settings"]["E2"] = "=XV_RFM(Transactions!A1:C6920)"
+    wb.save(tmp_path / "rfm.xlsx")
+    report = tmp_path / "v.json"
+    assert main(["eval", str(tmp_path / "rfm.xlsx"), "--report", str(report)]) == 0
+    assert engine_calls == []
+    assert "1 of 1 computed directly" in capsys.readouterr().err
+    import pandas as pd
+
+    values = pd.read_json(report, dtype=False)
+    ids = values.loc[values["cell"].str.fullmatch(r"E\d+") & (values["cell"] != "E2"), "value"]
+    log = TransactionLog.from_frame(load_cdnow_sample())
+    core = score_rfm(rfm_summary(log, int(log.day.max()))).table
+    assert ids.tolist() == core["customer_id"].tolist()
+    assert ids.iloc[0] == "00004"
+
+
+@pytest.mark.slow
+def test_direct_path_equals_the_engine_on_dates_blanks_text_ids_and_formula_cells(
+        tmp_path, engine_calls):
+    """XV_ formulas over a range of constants (a date column, date-times, blanks, text ids
+    such as "00123") are computed directly; one over a range holding an ordinary formula,
+    one nested in an operator and one reading that formula's result go to the engine; all
+    equal the engine-only evaluation."""
+    from xlvalue.formula_eval.evaluate import evaluate
+
+    wb = openpyxl.Workbook()
+    data = wb.active
+    data.title = "Data"
+    data.append(["CustomerID", "Date", "Amount"])
+    rows = [("00123", dt.date(2024, 1, 5), 10.0), ("00123", dt.datetime(2024, 3, 1, 14, 30), 0.1 + 0.2),
+            ("7", dt.date(2024, 2, 1), 25), ("00042", dt.date(2024, 2, 9), 1e-7),
+            ("00042", dt.date(2024, 6, 30), 12345678.123456789), ("7", dt.date(2024, 5, 2), 3)]
+    for row in rows:
+        data.append(list(row))
+    for r, row in enumerate(rows, start=2):  # the same data again in E:G, blank rows below
+        for c, v in enumerate(row, start=5):
+            data.cell(r, c, v)
+    data["E1"], data["F1"], data["G1"] = "CustomerID", "Date", "Amount"
+    data["A8"], data["B8"], data["C8"] = "00123", dt.date(2024, 7, 1), "=C2*2"  # a formula
+    for col in "BF":
+        for (cell,) in data[f"{col}2:{col}8"]:
+            cell.number_format = "yyyy-mm-dd"
+    data["J1"] = dt.date(2024, 12, 31)
+    out = wb.create_sheet("Out")
+    out["A1"] = ArrayFormula("A1:K4", "=XV_RFM(Data!A1:C7, Data!J1)")  # constants: direct
+    out["M1"] = "=XV_RFM(Data!E1:G12,Data!$J$1)"  # trailing blank rows: direct, spilled
+    out["A10"] = "=XV_RFM(Data!$A$1:$C$8, Data!J1)"  # an ordinary formula inside: the engine
+    out["A20"] = "=XV_NBD_P(1, 1.84, 2.67)*2"  # an operator: the engine
+    out["A22"] = "=XV_NBD_P(A20, 1.84, 2.67)"  # reads the engine's result: the engine
+    out["A24"] = ArrayFormula("A24:A27", "=XV_NBD_P(Out!C2:C4, 1.84, 2.67)")  # reads A1's result
+    out["C24"] = '=XV_DECILES("abc")'  # a text argument: the cell's message
+    book = tmp_path / "mixed.xlsx"
+    wb.save(book)
+    fast = evaluate(book)
+    assert engine_calls == [{("Out", "A10"), ("Out", "A20"), ("Out", "A22")}]
+    _same(fast, evaluate(book, engine_only=True))
+    cells = {(r.sheet, r.cell): r.value for r in fast}
+    assert [cells[("Out", f"A{i}")] for i in (2, 3, 4)] == ["00123", "7", "00042"]
+    assert [cells[("Out", f"A{i}")] for i in (11, 12, 13)] == ["00123", "7", "00042"]
+    assert [cells[("Out", f"M{i}")] for i in (2, 3, 4)] == ["00123", "7", "00042"]
+    assert cells[("Out", "C2")] == 2 and cells[("Out", "C11")] == 3  # row 8 counts in A10
+    assert cells[("Out", "A27")] == "#N/A"  # three results in a four-cell array range
+    assert str(cells[("Out", "C24")]).startswith("#XV! ")
+
+
+def test_constants_reach_the_functions_as_the_engine_hands_them(tmp_path, monkeypatch,
+                                                               engine_calls):
+    """The fast path hands a function the very values `formulas` does: dates as serials,
+    numbers through the stored text, blanks as None, text and booleans as they are."""
+    from xlvalue.excel import udfs
+    from xlvalue.excel.convert import REGISTRY
+    from xlvalue.formula_eval.evaluate import evaluate
+
+    seen: list[tuple] = []
+
+    def probe(*args):
+        seen.append(args)
+        return 1
+
+    monkeypatch.setattr(udfs, "XV_PROBE", probe, raising=False)
+    monkeypatch.setitem(REGISTRY, "XV_PROBE", REGISTRY["XV_NBD_P"])
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "D"
+    ws.append(["00123", dt.date(2020, 1, 3), 1.0, True, 0.1 + 0.2])
+    ws.append(["7", dt.datetime(2020, 1, 3, 12, 30), 2.5, False, 1e20])
+    ws.append([None, None, "", None, 12345678.123456789])
+    ws.append([5, dt.time(12, 0), -0.0, "x", 1 / 3])
+    ws["H1"] = '=XV_PROBE(D!A1:E5, 2, 2.5, "a""b", TRUE, B1, D9, .5, 1E+3)'
+    wb.save(tmp_path / "probe.xlsx")
+    evaluate(tmp_path / "probe.xlsx")
+    assert engine_calls == []
+    evaluate(tmp_path / "probe.xlsx", engine_only=True)
+    assert len(seen) == 2 and len(engine_calls) == 1
+    fast, engine = seen
+    assert fast == engine
+    assert [list(map(type, a)) if isinstance(a, list) else type(a) for a in fast] == \
+        [list(map(type, a)) if isinstance(a, list) else type(a) for a in engine]
+    assert [[type(v) for v in row] for row in fast[0]] == [[type(v) for v in row] for row in engine[0]]
+    assert fast[0][0][:2] == ["00123", 43833] and fast[0][2][:3] == [None, None, None]

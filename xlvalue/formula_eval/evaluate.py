@@ -151,7 +151,8 @@ def _scan(book: Path) -> tuple[list[str], dict[str, dict[str, tuple[str, str | N
 
 
 def _prepare(book: Path, tmp: Path, say=lambda _m: None,
-             spill: dict[tuple[str, str], tuple[int, int]] | None = None
+             spill: dict[tuple[str, str], tuple[int, int]] | None = None,
+             targets: set[tuple[str, str]] | None = None
              ) -> tuple[Path, list[tuple[str, str, str]], dict[str, tuple[str, str]]]:
     """A small copy holding the XV_ formulas (normalised: no _xludf prefix, spill refs as
     ranges) and only the cells they read, transitively.
@@ -165,6 +166,8 @@ def _prepare(book: Path, tmp: Path, say=lambda _m: None,
     A plain XV_ formula (not an array formula) calls an alias of its function that records
     the shape of its result; `spill` gives the shapes found by a first pass, and such cells
     become array formulas of that size: the result spills as in Excel 365.
+    `targets` limits the XV_ cells computed to those (sheet, cell) (the others were computed
+    without the engine); cells inside another formula's array range bring that formula in.
     Returns the prepared file, the XV_ cells and the aliases (alias -> (sheet, cell))."""
     spill = spill or {}
     aliases: dict[str, tuple[str, str]] = {}
@@ -172,20 +175,14 @@ def _prepare(book: Path, tmp: Path, say=lambda _m: None,
     spills = {(sheet, cell): ref for sheet, cells_ in found.items()
               for cell, (_text, ref) in cells_.items() if ref}
     cells = [(sheet, cell, text) for sheet in order for cell, (text, _ref) in found[sheet].items()
-             if XV_CALL.search(text)]
-    say(f"{len(cells)} XV_ formula(s) in {book.name}; reading the cells they use")
+             if XV_CALL.search(text) and (targets is None or (sheet, cell) in targets)]
+    say(f"{len(cells)} XV_ formula(s) for the formula engine; reading the cells they use")
+    regions: dict[str, list[tuple[str, tuple[int, int, int, int]]]] = {}
+    for (sheet, anchor), ref in spills.items():
+        regions.setdefault(sheet, []).append(
+            (anchor, range_boundaries(ref.split("!")[-1].replace("$", ""))))
 
-    def normalised(sheet: str, where: str, text: str) -> str:
-        def spill(m):
-            anchor = m.group(1).replace("$", "")
-            ref = spills.get((sheet, anchor))
-            if ref is None:
-                raise InputError(Problem(f"{m.group(0)} refers to a cell whose spill range "
-                                         "is unknown (save the workbook in Excel first)",
-                                         book=book.name, sheet=sheet, cell=where))
-            return ref.split("!")[-1]
-
-        return SPILL_REF.sub(spill, text.replace("_xludf.", ""))
+    normalised = _normaliser(book, spills)
 
     import python_calamine
 
@@ -210,6 +207,10 @@ def _prepare(book: Path, tmp: Path, say=lambda _m: None,
             c0, r0, c1, r1 = range_boundaries(area)
         except ValueError:
             continue
+        for anchor, (a0, b0, a1, b1) in regions.get(title, []):  # cells of an array result
+            if (a0 <= (c1 or a1) and (c0 or 1) <= a1 and b0 <= (r1 or b1) and (r0 or 1) <= b1
+                    and range_boundaries(anchor)[1::-1] not in keep[title]):
+                todo.append((title, anchor))
         width = max((len(r) for r in rows), default=0)
         c0, r0 = c0 or 1, r0 or 1
         c1 = max(c0, min(c1 or width, max(width, c0)))
@@ -263,6 +264,24 @@ def _prepare(book: Path, tmp: Path, say=lambda _m: None,
     kept = sum(len(k) for k in keep.values())
     say(f"computing {len(cells)} formula(s) over {kept:,} cell(s)")
     return path, cells, aliases
+
+
+def _normaliser(book: Path, spills: dict[tuple[str, str], str]):
+    """formula text -> the text `formulas` parses: no _xludf prefix, spill refs (B2#) as
+    the array range Excel recorded for them."""
+    def normalised(sheet: str, where: str, text: str) -> str:
+        def spill(m):
+            anchor = m.group(1).replace("$", "")
+            ref = spills.get((sheet, anchor))
+            if ref is None:
+                raise InputError(Problem(f"{m.group(0)} refers to a cell whose spill range "
+                                         "is unknown (save the workbook in Excel first)",
+                                         book=book.name, sheet=sheet, cell=where))
+            return ref.split("!")[-1]
+
+        return SPILL_REF.sub(spill, text.replace("_xludf.", ""))
+
+    return normalised
 
 
 def _references(formula: str, sheet: str, names: dict[str, list[tuple[str, str]]]
@@ -325,48 +344,42 @@ def bound_workbook(book: Path) -> None:
             "(XLVALUE_MAX_EVAL_FORMULAS); open it in Excel instead", book=book.name))
 
 
-def evaluate(book: str | Path, progress=None) -> list[Evaluated]:
+def evaluate(book: str | Path, progress=None, *, engine_only: bool = False
+             ) -> list[Evaluated]:
     """Compute every XV_ formula cell (and its spill) of the workbook; progress(message)
-    hears what is being done (the CLI prints it)."""
-    say = progress or (lambda _m: None)
-    say("loading the formula engine")
-    import formulas  # noqa: F401  (the slow import, under its own progress line)
+    hears what is being done (the CLI prints it).
 
+    An XV_ formula over literals and ranges of constants is computed by calling its
+    function directly (direct.py); the others, and what they read, go to the `formulas`
+    engine. `engine_only=True` sends everything to the engine (the path before the direct
+    one, kept to compare results and speed)."""
+    say = progress or (lambda _m: None)
     book = Path(book)
+    say(f"reading the formulas of {book.name}")
     bound_workbook(book)  # the same checks as `run`, and limits for calamine and formulas
-    _register()
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared, cells, aliases = _prepare(book, Path(tmp), say)
-        if not cells:
-            raise InputError(Problem("no cell calls an XV_ function", book=book.name))
-        _SHAPES.clear()
-        solution = _calculate(prepared, book)
-        spill = {aliases[a]: shape for a, shape in _SHAPES.items()
-                 if a in aliases and shape != (1, 1)}
-        blocked = _blocked_spills(book, spill)
-        spill = {k: v for k, v in spill.items() if k not in blocked}
-        if spill:  # plain formulas whose results are arrays: spill them, as Excel 365 does
-            say(f"spilling {len(spill)} array result(s)")
-            prepared, cells, aliases = _prepare(book, Path(tmp), lambda _m: None, spill)
-            solution = _calculate(prepared, book)
-    values: dict[tuple[str, str], Any] = {}
-    for key, ranges in solution.items():
-        m = re.match(r"'\[(?P<book>[^\]]+)\](?P<sheet>.+)'!(?P<ref>[A-Z0-9:$]+)$", str(key))
-        if not m:
-            continue
-        values[(m.group("sheet").upper(), m.group("ref").upper())] = getattr(ranges, "value",
-                                                                             ranges)
+    order, found, names = _scan(book)
+    cells = [(sheet, cell, text) for sheet in order for cell, (text, _ref) in found[sheet].items()
+             if XV_CALL.search(text)]
+    if not cells:
+        raise InputError(Problem("no cell calls an XV_ function", book=book.name))
+    spills = {(sheet, cell): ref for sheet, cells_ in found.items()
+              for cell, (_text, ref) in cells_.items() if ref}
+    direct: dict[tuple[str, str], np.ndarray] = {}
+    if not engine_only:
+        direct = _direct_pass(book, cells, found, names, spills, say)
+    rest = {(sheet, cell) for sheet, cell, _text in cells if (sheet, cell) not in direct}
+    arrays: dict[tuple[str, str], np.ndarray] = {}
+    blocked: dict[tuple[str, str], str] = {}
+    if rest:
+        arrays, blocked = _engine_pass(book, rest, say)
+    spill = {k: v.shape for k, v in direct.items() if k not in spills and v.shape != (1, 1)}
+    blocked.update(_blocked_spills(book, spill))
+    arrays.update(direct)
     out: list[Evaluated] = []
     for sheet, cell, formula in cells:
-        wb_sheet = sheet.upper()
-        value = values.get((wb_sheet, cell.upper()))
-        ref = None
-        if value is None:  # array formula: keyed by its range
-            ref = next((r for (s, r) in values if s == wb_sheet and r.startswith(cell.upper() + ":")),
-                       None)
-            value = values.get((wb_sheet, ref)) if ref else None
-        arr = np.atleast_2d(np.asarray(value, dtype=object)) if value is not None else \
-            np.array([[None]], dtype=object)
+        arr = arrays.get((sheet, cell))
+        if arr is None:
+            arr = np.array([[None]], dtype=object)
         if (sheet, cell) in blocked:
             arr = np.array([[blocked[(sheet, cell)]]], dtype=object)
         c0, r0, _, _ = range_boundaries(cell)
@@ -375,6 +388,75 @@ def evaluate(book: str | Path, progress=None) -> list[Evaluated]:
                 out.append(Evaluated(sheet, cell_ref(r0 - 1 + i, c0 - 1 + j),
                                      formula if (i, j) == (0, 0) else "", _result(v)))
     return out
+
+
+def _direct_pass(book: Path, cells: list[tuple[str, str, str]],
+                 found: dict[str, dict[str, tuple[str, str | None]]],
+                 names: dict[str, list[tuple[str, str]]], spills: dict[tuple[str, str], str],
+                 say) -> dict[tuple[str, str], np.ndarray]:
+    """The XV_ cells computed without the engine (direct.py), values read with calamine."""
+    say(f"{len(cells)} XV_ formula(s) in {book.name}; loading the XV_ functions")
+    import python_calamine
+
+    from xlvalue.excel import udfs
+    from xlvalue.excel.convert import REGISTRY
+    from xlvalue.formula_eval.direct import direct_results
+
+    calamine = python_calamine.CalamineWorkbook.from_path(str(book))
+    grids: dict[str, list[list[Any]]] = {}
+
+    def grid(sheet: str) -> list[list[Any]]:
+        if sheet not in grids:
+            say(f"reading {sheet}")
+            grids[sheet] = calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        return grids[sheet]
+
+    say("computing the formulas over constants directly")
+    done = direct_results(cells, found, names, _normaliser(book, spills), grid,
+                          lambda n: getattr(udfs, n) if n in REGISTRY else None)
+    say(f"{len(done)} of {len(cells)} computed directly")
+    return done
+
+
+def _engine_pass(book: Path, targets: set[tuple[str, str]], say
+                 ) -> tuple[dict[tuple[str, str], np.ndarray], dict[tuple[str, str], str]]:
+    """The XV_ cells `targets` computed by the `formulas` engine: (sheet, anchor) -> values
+    of the cells each fills, and the anchors of blocked spills -> their message."""
+    say("loading the formula engine")
+    import formulas  # noqa: F401  (the slow import, under its own progress line)
+
+    _register()
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared, cells, aliases = _prepare(book, Path(tmp), say, targets=targets)
+        _SHAPES.clear()
+        solution = _calculate(prepared, book)
+        spill = {aliases[a]: shape for a, shape in _SHAPES.items()
+                 if a in aliases and shape != (1, 1)}
+        blocked = _blocked_spills(book, spill)
+        spill = {k: v for k, v in spill.items() if k not in blocked}
+        if spill:  # plain formulas whose results are arrays: spill them, as Excel 365 does
+            say(f"spilling {len(spill)} array result(s)")
+            prepared, cells, aliases = _prepare(book, Path(tmp), lambda _m: None, spill,
+                                                targets)
+            solution = _calculate(prepared, book)
+    values: dict[tuple[str, str], Any] = {}
+    for key, ranges in solution.items():
+        m = re.match(r"'\[(?P<book>[^\]]+)\](?P<sheet>.+)'!(?P<ref>[A-Z0-9:$]+)$", str(key))
+        if not m:
+            continue
+        values[(m.group("sheet").upper(), m.group("ref").upper())] = getattr(ranges, "value",
+                                                                             ranges)
+    arrays = {}
+    for sheet, cell, _formula in cells:
+        wb_sheet = sheet.upper()
+        value = values.get((wb_sheet, cell.upper()))
+        if value is None:  # array formula: keyed by its range
+            ref = next((r for (s, r) in values if s == wb_sheet and r.startswith(cell.upper() + ":")),
+                       None)
+            value = values.get((wb_sheet, ref)) if ref else None
+        if value is not None:
+            arrays[(sheet, cell)] = np.atleast_2d(np.asarray(value, dtype=object))
+    return arrays, blocked
 
 
 def _blocked_spills(book: Path, spill: dict[tuple[str, str], tuple[int, int]]
