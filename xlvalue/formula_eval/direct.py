@@ -10,7 +10,9 @@ as `formulas` hands them (so results equal the engine's to the bit):
   date-time), as `formulas` reads dates raw;
 - a number goes through the text a workbook stores ("%.16g"): integral values become ints,
   other floats are rounded to 15 decimals (formulas' compile_cell);
-- blanks and empty strings are None; text (ids like "00123") stays text; booleans stay.
+- blanks and empty strings are None; text (ids like "00123") stays text; booleans stay;
+  text that the engine's copy would store as an error code ("#N/A") or a formula ("=x")
+  is left to the engine.
 
 A formula is taken directly only when it is one XV_ call whose arguments are number, text or
 boolean literals, or bounded references (cells, ranges, workbook-level defined names) whose
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import range_boundaries
 from openpyxl.utils.datetime import to_excel
 
@@ -119,6 +122,8 @@ def as_engine_sees(v: Any) -> Any:
     raises ValueError for a value the fast path does not translate."""
     if v is None or isinstance(v, str) and v == "":
         return None
+    if isinstance(v, str) and (v in ERROR_CODES or v.startswith("=")):
+        raise ValueError(v)  # the engine's copy stores these as an error or a formula
     if isinstance(v, bool | str):
         return v
     if isinstance(v, dt.datetime | dt.date | dt.time | dt.timedelta):

@@ -371,7 +371,10 @@ def evaluate(book: str | Path, progress=None, *, engine_only: bool = False
     arrays: dict[tuple[str, str], np.ndarray] = {}
     blocked: dict[tuple[str, str], str] = {}
     if rest:
-        arrays, blocked = _engine_pass(book, rest, say)
+        # a plain formula's spill is not recorded in the file: the engine recomputes those
+        # that spill so that a formula it computes reads their cells as it did before
+        spilling = {k for k, v in direct.items() if k not in spills and v.shape != (1, 1)}
+        arrays, blocked = _engine_pass(book, rest | spilling, say)
     spill = {k: v.shape for k, v in direct.items() if k not in spills and v.shape != (1, 1)}
     blocked.update(_blocked_spills(book, spill))
     arrays.update(direct)
