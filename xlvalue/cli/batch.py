@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from xlvalue.errors import InputError, Problem, XlvalueError
 
-__all__ = ["SUMMARY_COLUMNS", "BookTimeout", "expand", "output_paths", "relative_names", "run_batch",
-           "run_one", "write_table"]
+__all__ = ["SUMMARY_COLUMNS", "BookTimeout", "console_table", "expand", "output_paths",
+           "relative_names", "run_batch", "run_one", "write_table"]
 
 SUMMARY_COLUMNS = ["book", "status", "seconds", "rows", "output", "error"]
 
@@ -59,6 +59,19 @@ def relative_names(books: list[str]) -> list[str]:
         return []
     common = Path(os.path.commonpath([p.parent for p in paths]))
     return [p.relative_to(common).as_posix() for p in paths]
+
+
+def console_table(summary: pd.DataFrame) -> str:
+    """The summary as the console shows it: books relative to their common folder, text
+    columns read from the left, numbers from the right."""
+    cells = [["book", "status", "seconds", "rows", "error"]]
+    cells += [[name, r.status, f"{r.seconds:.2f}", f"{r.rows:,}", r.error]
+              for name, r in zip(relative_names(summary["book"].tolist()),
+                                 summary.itertuples(), strict=True)]
+    widths = [max(len(row[i]) for row in cells) for i in range(4)]
+    return "\n".join(
+        "  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]),
+                   row[3].rjust(widths[3]), row[4]]).rstrip() for row in cells)
 
 
 def output_paths(books: list[Path], out_dir: Path) -> list[Path]:

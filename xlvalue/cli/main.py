@@ -214,7 +214,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run every book; exit 2 when a book failed. A partial book (an analysis left out for
     faulty inputs, the rest written) is reported, not fatal."""
-    from xlvalue.cli.batch import expand, relative_names, run_batch, write_table
+    from xlvalue.cli.batch import console_table, expand, run_batch, write_table
 
     if args.jobs < 1:
         raise InputError(f"-j/--jobs must be at least 1 (processes), not {args.jobs}")
@@ -242,9 +242,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     done = int(summary["status"].isin(["ok", "partial"]).sum())
     partial = int((summary["status"] == "partial").sum())
     if not args.quiet:
-        shown = summary.assign(book=relative_names(summary["book"].tolist()),
-                               seconds=summary["seconds"].round(2))
-        print(shown[["book", "status", "seconds", "rows", "error"]].to_string(index=False))
+        print(console_table(summary))
     if args.summary:
         write_table(summary, Path(args.summary))
         print(f"summary written to {args.summary}")
