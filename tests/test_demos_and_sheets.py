@@ -337,3 +337,21 @@ def test_charts_read_cleanly(demo_output):
     assert '<max val="100"/>' in whale and "% of total value" in whale
     pareto = titled["Pareto classes"]
     assert pareto.count('formatCode="0%"') == 2 and pareto.count('<max val="1"/>') == 2
+
+
+def test_value_matrix_labels_stand_where_the_points_thin_out(demo_output):
+    """MVC, MGC and BZ are labelled at customers towards the outer corners of their regions
+    (a label in the dense cloud is unreadable), and the axis title counts the customers the
+    99th-percentile axes leave out."""
+    from xlvalue.pipeline import value_matrix_chart
+
+    frames = demo_output.results.frames
+    clv = frames["xv_out_CLV"]
+    spec = value_matrix_chart(clv, frames["xv_out_ValueMatrix"])
+    a, p = clv["clv"].to_numpy(), clv["potential_value"].to_numpy()
+    at = {clv["value_class"].iloc[r]: (a[r], p[r]) for r, _ in spec.labels}
+    upper = spec.cross_y + 0.5 * (spec.y_max - spec.cross_y)
+    assert at["MVC"][0] > spec.cross_x + 0.5 * (spec.x_max - spec.cross_x)
+    assert at["MVC"][1] > upper and at["MGC"][1] > upper and at["BZ"][1] > spec.cross_y
+    beyond = int(((a < spec.x_min) | (a > spec.x_max) | (p > spec.y_max)).sum())
+    assert beyond > 0 and f"{beyond:,} customer(s) beyond the axes" in spec.x_title

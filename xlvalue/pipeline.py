@@ -354,10 +354,11 @@ def _nice(x: float) -> float:
 def value_matrix_chart(clv: pd.DataFrame, matrix: pd.DataFrame) -> ChartSpec:
     """The value matrix as a scatter of actual (CLV) against potential value whose axes cross
     at the two thresholds (the quadrant lines), each class labelled at one of its customers
-    near the middle of its quadrant (MVC, MGC, Migrator, BZ).
+    towards the outer corner of its region (MVC, MGC, BZ; where the points thin out, so the
+    label stays readable) or, for the Migrators, the middle of theirs.
 
     The axes end at a round number above the 99th percentile, so that a few giants do not
-    squeeze every other customer into one corner."""
+    squeeze every other customer into one corner; the axis title says how many lie beyond."""
     a = clv["clv"].to_numpy(dtype=float)
     p = np.nan_to_num(clv["potential_value"].to_numpy(dtype=float), nan=0.0)
     ta = float(matrix["actual_threshold"].iloc[0])
@@ -366,18 +367,21 @@ def value_matrix_chart(clv: pd.DataFrame, matrix: pd.DataFrame) -> ChartSpec:
     x_lo = -_nice(-float(np.quantile(a, 0.005)) * 1.1) if len(a) and a.min() < 0 else 0.0
     y_hi = _nice(max(float(np.quantile(p, 0.99)), tp) * 1.1) if len(p) else 1.0
     x_hi, y_hi = x_hi or 1.0, y_hi or 1.0
-    centres = {"MVC": ((ta + x_hi) / 2, (tp + y_hi) / 2), "MGC": (ta / 2, (tp + y_hi) / 2),
-               "Migrator": (ta / 2, tp / 2), "BZ": (x_lo / 2, y_hi / 2)}
+    centres = {"MVC": (ta + 0.8 * (x_hi - ta), tp + 0.8 * (y_hi - tp)),
+               "MGC": (ta / 2, tp + 0.8 * (y_hi - tp)), "Migrator": (ta / 2, tp / 2),
+               "BZ": (0.8 * x_lo, tp + 0.5 * (y_hi - tp))}
     classes = clv["value_class"].to_numpy()
     labels = []
     for name, (cx, cy) in centres.items():
         rows = np.flatnonzero((classes == name) & (a >= x_lo) & (a <= x_hi) & (p <= y_hi))
-        if len(rows):  # the class's customer nearest the middle of its quadrant
+        if len(rows):  # the class's customer nearest its label's place
             d = ((a[rows] - cx) / (x_hi - x_lo)) ** 2 + ((p[rows] - cy) / y_hi) ** 2
             labels.append((int(rows[np.argmin(d)]), "value_class"))
+    beyond = int(np.sum((a < x_lo) | (a > x_hi) | (p > y_hi)))
+    note = f"; {beyond:,} customer(s) beyond the axes" if beyond else ""
     return ChartSpec("scatter", "Value matrix (actual vs potential)", "clv",
                      ("potential_value",), width_cols=10, height_rows=20,
-                     x_title="actual value (CLV); dashed: the thresholds",
+                     x_title=f"actual value (CLV); dashed: the thresholds{note}",
                      y_title="potential value", cross_x=ta, cross_y=tp, labels=tuple(labels),
                      x_min=x_lo, x_max=x_hi, y_min=0.0, y_max=y_hi)
 

@@ -105,7 +105,7 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
         for y in spec.y:
             s = Series(_ref(sheet, col(y), data0, data1), xs, title=y)
             if spec.kind == "scatter":
-                s.marker = Marker(symbol="circle", size=5)
+                s.marker = Marker(symbol="circle", size=4)
                 s.marker.graphicalProperties = GraphicalProperties(solidFill="1F6F4A")
                 s.marker.graphicalProperties.line.solidFill = "1F6F4A"
                 s.graphicalProperties.line.noFill = True
