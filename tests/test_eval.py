@@ -259,6 +259,7 @@ def test_direct_path_equals_the_engine_on_dates_blanks_text_ids_and_formula_cell
     assert str(cells[("Out", "C24")]).startswith("#XV! ")
 
 
+@pytest.mark.slow
 def test_constants_reach_the_functions_as_the_engine_hands_them(tmp_path, monkeypatch,
                                                                engine_calls):
     """The fast path hands a function the very values `formulas` does: dates as serials,
@@ -283,14 +284,17 @@ def test_constants_reach_the_functions_as_the_engine_hands_them(tmp_path, monkey
     ws.append([None, None, "", None, 12345678.123456789])
     ws.append([5, dt.time(12, 0), -0.0, "x", 1 / 3])
     ws["H1"] = '=XV_PROBE(D!A1:E5, 2, 2.5, "a""b", TRUE, B1, D9, .5, 1E+3)'
+    ws["H2"] = "=XV_PROBE(D!$A:$B)"  # whole columns: every row, blanks included
     wb.save(tmp_path / "probe.xlsx")
     evaluate(tmp_path / "probe.xlsx")
     assert engine_calls == []
     evaluate(tmp_path / "probe.xlsx", engine_only=True)
-    assert len(seen) == 2 and len(engine_calls) == 1
-    fast, engine = seen
-    assert fast == engine
-    assert [list(map(type, a)) if isinstance(a, list) else type(a) for a in fast] == \
-        [list(map(type, a)) if isinstance(a, list) else type(a) for a in engine]
-    assert [[type(v) for v in row] for row in fast[0]] == [[type(v) for v in row] for row in engine[0]]
-    assert fast[0][0][:2] == ["00123", 43833] and fast[0][2][:3] == [None, None, None]
+    assert len(seen) == 4 and len(engine_calls) == 1
+    seen[2:] = sorted(seen[2:], key=len, reverse=True)  # the engine's order is its own
+    for fast, engine in ((seen[0], seen[2]), (seen[1], seen[3])):
+        assert fast == engine
+        assert [type(a) for a in fast] == [type(a) for a in engine]
+        assert [[type(v) for v in row] for row in fast[0]] == \
+            [[type(v) for v in row] for row in engine[0]]
+    assert seen[0][0][0][:2] == ["00123", 43833] and seen[0][0][2][:3] == [None, None, None]
+    assert len(seen[1][0]) == 1_048_576 and seen[1][0][-1] == [None, None]

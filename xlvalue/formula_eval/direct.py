@@ -15,11 +15,12 @@ as `formulas` hands them (so results equal the engine's to the bit):
   is left to the engine.
 
 A formula is taken directly only when it is one XV_ call whose arguments are number, text or
-boolean literals, or bounded references (cells, ranges, workbook-level defined names) whose
-cells are constants or lie inside the result of another XV_ formula computed directly.
-Anything else (an ordinary formula in a range, nested functions, operators, whole-column
-references, an array-formula range of a shape whose filling `formulas` decides differently)
-is left to the engine, which then sees the direct results as constants.
+boolean literals, or references (cells, ranges, whole columns, workbook-level defined names)
+whose cells are constants or lie inside the result of another XV_ formula computed directly.
+A whole column (A:C) is all 1,048,576 rows of it, as the engine hands it.
+Anything else (an ordinary formula in a range, nested functions, operators, whole
+rows (2:3), an array-formula range of a shape whose filling `formulas` decides differently)
+is left to the engine (which also recomputes the XV_ formulas such a formula reads).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from openpyxl.utils.datetime import to_excel
 
 __all__ = ["DirectCall", "as_engine_sees", "fill_array_range", "parse_call", "range_values"]
 
+MAX_ROW = 1_048_576  # a whole column (A:C) is that many rows, blanks included, as in Excel
 NUMBER = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:E[+-][0-9]+)?$", re.I)
 
 
@@ -112,7 +114,9 @@ def _argument(t, sheet: str, names: dict[str, list[tuple[str, str]]]) -> tuple |
         bounds = range_boundaries(area.replace("$", ""))
     except (ValueError, TypeError):
         return None
-    if any(b is None for b in bounds):  # whole columns or rows: left to the engine
+    if bounds[1] is None and bounds[3] is None and None not in (bounds[0], bounds[2]):
+        bounds = (bounds[0], 1, bounds[2], MAX_ROW)  # whole columns: the engine hands all rows
+    if any(b is None for b in bounds):  # whole rows: left to the engine
         return None
     return ("range", target, bounds)
 
@@ -144,7 +148,11 @@ def range_values(grid: list[list[Any]], bounds: tuple[int, int, int, int],
     blanks beyond the data as None; cells in `override` (direct results) win."""
     c0, r0, c1, r1 = bounds
     out = []
+    last = max(len(grid), max((r for r, _c in override), default=0))
     for r in range(r0, r1 + 1):
+        if r > last:  # below the data: blank rows (a whole column has a million of them)
+            out.extend([None] * (c1 - c0 + 1) for _ in range(r1 - r + 1))
+            break
         row = grid[r - 1] if r <= len(grid) else []
         if override:
             out.append([override[(r, c)] if (r, c) in override else
