@@ -200,7 +200,8 @@ def direct_results(cells: list[tuple[str, str, str]],
                    names: dict[str, list[tuple[str, str]]],
                    normalise: Callable[[str, str, str], str],
                    grid: Callable[[str], list[list[Any]]],
-                   udf: Callable[[str], Callable | None]) -> dict[Key, np.ndarray]:
+                   udf: Callable[[str], Callable | None],
+                   say: Callable[[str], None] = lambda _m: None) -> dict[Key, np.ndarray]:
     """The XV_ cells computed without the engine: (sheet, anchor) -> the values of the cells
     the formula fills (its array range, or its result for a plain formula, spilled or not).
 
@@ -236,6 +237,9 @@ def direct_results(cells: list[tuple[str, str, str]],
             if state == "engine":
                 engine.add(key)
                 continue
+            size = sum((a[2][2] - a[2][0] + 1) * (a[2][3] - a[2][1] + 1) for a in call.args
+                       if a[0] == "range")
+            say(f"{key[0]}!{key[1]}: {call.name}" + (f" over {size:,} cell(s)" if size else ""))
             result = _compute(key, call, titles, grid, udf, done, arrays, inexact)
             if result is None:
                 engine.add(key)
@@ -338,7 +342,10 @@ def _compute(key: Key, call: DirectCall, titles: dict[str, str],
             values.append(range_values(grid(title), arg[2], override))
         except ValueError:  # a cell value the fast path does not translate
             return None
-    result = np.atleast_2d(np.asarray(udf(call.name)(*values), dtype=object))
+    try:
+        result = np.atleast_2d(np.asarray(udf(call.name)(*values), dtype=object))
+    except Exception:  # not a cell message: what the engine shows for it is the engine's
+        return None
     if 0 in result.shape:
         return None
     f = arrays[key]
