@@ -74,7 +74,8 @@ from xlvalue.workbook.sheetxml import (
 )
 from xlvalue.workbook.writer import SheetOutput
 
-__all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook", "hyperlink_formula"]
+__all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook", "chart_titles",
+           "hyperlink_formula"]
 
 POINTS_PER_COL = 48.0
 POINTS_PER_ROW = 15.0
