@@ -131,7 +131,7 @@ def test_plain_array_formula_spills_or_says_why_not(tmp_path, capsys):
     assert "#VALUE!" not in err
 
 
-def test_eval_shows_progress_and_is_fast_on_one_formula(demo_book, tmp_path, capsys):
+def test_eval_shows_progress_and_sends_the_engine_only_the_cells_read(demo_book, tmp_path, capsys):
     """One formula in the demo workbook: only the cells it reads reach the formula engine."""
     wb = openpyxl.load_workbook(demo_book)
     wb["Settings"]["E2"] = "=XV_NBD_P(2, 1.84, 2.67) + 0"  # an operator: the engine's
