@@ -298,3 +298,15 @@ def test_constants_reach_the_functions_as_the_engine_hands_them(tmp_path, monkey
             [[type(v) for v in row] for row in engine[0]]
     assert seen[0][0][0][:2] == ["00123", 43833] and seen[0][0][2][:3] == [None, None, None]
     assert len(seen[1][0]) == 1_048_576 and seen[1][0][-1] == [None, None]
+
+
+def test_a_reference_too_large_to_hand_over_is_refused_naming_the_cell(tmp_path, capsys):
+    """=XV_RFM(A:XFD) would be 17 billion Python values: one line, exit 2, before any."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "S"
+    wb["S"]["A1"], wb["S"]["E5"] = "id", "=XV_RFM(S!A:XFD)"
+    wb.save(tmp_path / "wide.xlsx")
+    assert main(["eval", str(tmp_path / "wide.xlsx"), "--report", str(tmp_path / "v.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "wide.xlsx: S!E5: a reference covers 17,179,869,184 cells" in err
+    assert "XLVALUE_MAX_EVAL_RANGE_CELLS" in err and "Traceback" not in err

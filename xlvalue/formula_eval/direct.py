@@ -26,6 +26,7 @@ is left to the engine (which also recomputes the XV_ formulas such a formula rea
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,9 +37,15 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.utils import range_boundaries
 from openpyxl.utils.datetime import to_excel
 
-__all__ = ["DirectCall", "as_engine_sees", "fill_array_range", "parse_call", "range_values"]
+from xlvalue.errors import InputError, Problem
+
+__all__ = ["MAX_EVAL_RANGE_CELLS", "DirectCall", "as_engine_sees", "direct_results",
+           "fill_array_range", "parse_call", "range_values"]
 
 MAX_ROW = 1_048_576  # a whole column (A:C) is that many rows, blanks included, as in Excel
+# the cells one reference may hand a function: every one becomes a Python value (a whole
+# column is a million of them), so A:XFD would exhaust memory (SECURITY.md)
+MAX_EVAL_RANGE_CELLS = int(os.environ.get("XLVALUE_MAX_EVAL_RANGE_CELLS", 20_000_000))
 NUMBER = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:E[+-][0-9]+)?$", re.I)
 
 
@@ -201,7 +208,8 @@ def direct_results(cells: list[tuple[str, str, str]],
                    normalise: Callable[[str, str, str], str],
                    grid: Callable[[str], list[list[Any]]],
                    udf: Callable[[str], Callable | None],
-                   say: Callable[[str], None] = lambda _m: None) -> dict[Key, np.ndarray]:
+                   say: Callable[[str], None] = lambda _m: None, book: str = ""
+                   ) -> dict[Key, np.ndarray]:
     """The XV_ cells computed without the engine: (sheet, anchor) -> the values of the cells
     the formula fills (its array range, or its result for a plain formula, spilled or not).
 
@@ -217,8 +225,18 @@ def direct_results(cells: list[tuple[str, str, str]],
                 _Formula((sheet, coord), region, bool(_xv(text)), bool(ref)))
     calls: dict[Key, DirectCall | None] = {}
     for sheet, coord, text in cells:
-        calls[(sheet, coord)] = parse_call(normalise(sheet, coord, text), sheet, names,
-                                           lambda n: udf(n) is not None)
+        call = parse_call(normalise(sheet, coord, text), sheet, names,
+                          lambda n: udf(n) is not None)
+        for arg in call.args if call else ():
+            size = (arg[2][2] - arg[2][0] + 1) * (arg[2][3] - arg[2][1] + 1) if arg[0] == "range" \
+                else 0
+            if size > MAX_EVAL_RANGE_CELLS:
+                raise InputError(Problem(
+                    f"a reference covers {size:,} cells, more than the {MAX_EVAL_RANGE_CELLS:,} "
+                    "`eval` hands a function (XLVALUE_MAX_EVAL_RANGE_CELLS): use a range that "
+                    "ends with the data (e.g. A1:C7000) or fewer whole columns",
+                    book=book, sheet=sheet, cell=coord))
+        calls[(sheet, coord)] = call
     arrays = {f.key: f for fs in formulas.values() for f in fs}
     done: dict[Key, np.ndarray] = {}
     inexact: set[Key] = set()

@@ -418,7 +418,8 @@ def _direct_pass(book: Path, cells: list[tuple[str, str, str]],
 
     say("computing the formulas over constants directly")
     done = direct_results(cells, found, names, _normaliser(book, spills), grid,
-                          lambda n: getattr(udfs, n) if n in REGISTRY else None, say)
+                          lambda n: getattr(udfs, n) if n in REGISTRY else None, say,
+                          book.name)
     say(f"{len(done)} of {len(cells)} computed directly")
     return done
 
