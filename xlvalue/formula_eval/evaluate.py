@@ -12,6 +12,7 @@ computed values as cached values (so pandas, calamine or openpyxl read numbers).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import re
@@ -21,14 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import openpyxl
-import pandas as pd
 from lxml import etree
-from openpyxl.utils import range_boundaries
-from openpyxl.worksheet.formula import ArrayFormula
 
 from xlvalue.errors import InputError, Problem
-from xlvalue.workbook.cells import is_excel_error, serial_from_days
 from xlvalue.workbook.ooxml import (
     NS_MAIN,
     cell_ref,
@@ -38,7 +34,6 @@ from xlvalue.workbook.ooxml import (
     rels_path,
     to_bytes,
 )
-from xlvalue.workbook.writer import _Package, atomic_write
 
 __all__ = ["MAX_EVAL_CELLS", "MAX_EVAL_FORMULAS", "SPILL_REF", "XV_CALL", "Evaluated", "bound_workbook",
            "evaluate", "write_cached_values", "write_report"]
@@ -171,6 +166,10 @@ def _prepare(book: Path, tmp: Path, say=lambda _m: None,
     `targets` limits the XV_ cells computed to those (sheet, cell) (the others were computed
     without the engine); cells inside another formula's array range bring that formula in.
     Returns the prepared file, the XV_ cells and the aliases (alias -> (sheet, cell))."""
+    import openpyxl  # pandas and openpyxl load on use: the first progress line comes sooner
+    from openpyxl.utils import range_boundaries
+    from openpyxl.worksheet.formula import ArrayFormula
+
     spill = spill or {}
     aliases: dict[str, tuple[str, str]] = {}
     order, found, names = _scan(book)
@@ -380,6 +379,8 @@ def evaluate(book: str | Path, progress=None, *, engine_only: bool = False
     spill = {k: v.shape for k, v in direct.items() if k not in spills and v.shape != (1, 1)}
     blocked.update(_blocked_spills(book, spill))
     arrays.update(direct)
+    from openpyxl.utils import range_boundaries
+
     out: list[Evaluated] = []
     for sheet, cell, formula in cells:
         arr = arrays.get((sheet, cell))
@@ -471,6 +472,7 @@ def _blocked_spills(book: Path, spill: dict[tuple[str, str], tuple[int, int]]
     if not spill:
         return {}
     import python_calamine
+    from openpyxl.utils import range_boundaries
 
     wb = python_calamine.CalamineWorkbook.from_path(str(book))
     out = {}
@@ -513,6 +515,8 @@ def _result(v: Any) -> Any:
 
 def write_report(results: list[Evaluated], path: Path) -> None:
     """The values report: one row per computed cell (sheet, cell, formula, value)."""
+    import pandas as pd
+
     from xlvalue.cli.batch import write_table
 
     write_table(pd.DataFrame([r.__dict__ for r in results]), path)
@@ -521,6 +525,7 @@ def write_report(results: list[Evaluated], path: Path) -> None:
 def write_cached_values(book: Path, output: Path, results: list[Evaluated]) -> None:
     """Copy of book where the evaluated cells carry their values as cached values."""
     from xlvalue.workbook.ooxml import resolve_target
+    from xlvalue.workbook.writer import _Package, atomic_write
 
     pkg = _Package(book)
     wb = pkg.xml("xl/workbook.xml")
@@ -539,35 +544,43 @@ def write_cached_values(book: Path, output: Path, results: list[Evaluated]) -> N
         root = parse_xml(pkg.data[part], book.name, part)
         data = root.find(f"{m}sheetData")
         rows = {int(r.get("r")): r for r in data.findall(f"{m}row")}
+        numbers = sorted(rows)  # kept sorted: a spilled table adds thousands of rows
         for ev in cells:
             rnum = int(re.sub(r"[A-Z]", "", ev.cell))
             row = rows.get(rnum)
             if row is None:
                 row = etree.Element(f"{m}row")
                 row.set("r", str(rnum))
-                after = [r for r in sorted(rows) if r < rnum]
-                if after:
-                    rows[after[-1]].addnext(row)
+                at = bisect.bisect_left(numbers, rnum)
+                if at:
+                    rows[numbers[at - 1]].addnext(row)
                 else:
                     data.insert(0, row)
+                numbers.insert(at, rnum)
                 rows[rnum] = row
-            c = next((x for x in row.findall(f"{m}c") if x.get("r") == ev.cell), None)
+            present = row.findall(f"{m}c")
+            c = next((x for x in present if x.get("r") == ev.cell), None)
             if c is None:
                 c = etree.Element(f"{m}c")
                 c.set("r", ev.cell)
                 col = col_index(re.sub(r"\d", "", ev.cell))
-                later = [x for x in row.findall(f"{m}c")
-                         if col_index(re.sub(r"\d", "", x.get("r", "A1"))) > col]
-                if later:
-                    later[0].addprevious(c)
+                if not present or col_index(re.sub(r"\d", "", present[-1].get("r", "A1"))) < col:
+                    row.append(c)  # results are written left to right: the usual case
                 else:
-                    row.append(c)
+                    later = [x for x in present
+                             if col_index(re.sub(r"\d", "", x.get("r", "A1"))) > col]
+                    if later:
+                        later[0].addprevious(c)
+                    else:
+                        row.append(c)
             _set_value(c, ev.value, m)
         pkg.put(part, to_bytes(root))
     atomic_write(output, pkg.save)
 
 
 def _set_value(c: etree._Element, value: Any, m: str) -> None:
+    from xlvalue.workbook.cells import is_excel_error, serial_from_days
+
     for old in c.findall(f"{m}v") + c.findall(f"{m}is"):
         c.remove(old)
     c.attrib.pop("t", None)
