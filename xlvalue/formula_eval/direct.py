@@ -270,10 +270,11 @@ def direct_results(cells: list[tuple[str, str, str]],
     # a plain formula's spill is known only once computed: a reader of the cells it may
     # fill (computed here before it, or by the engine) goes to the engine too
     while True:
-        spills = [(k[0], _spill_area(k, done.get(k))) for k in calls
-                  if not arrays[k].array and (k in engine or done[k].shape != (1, 1))]
+        spills = [(k, _spill_area(k, done.get(k))) for k in calls
+                  if not arrays[k].array and (k in engine or done[k].shape != (1, 1)
+                                              and not _blocked(k, done[k], grid))]
         bad = [k for k, ranges in reads.items() if k in done and any(
-            s == sheet and _meets(area, b) and not _only_anchor(b, area)
+            s[0] == sheet and s != k and _meets(area, b) and not _only_anchor(b, area)
             for sheet, b in ranges for s, area in spills)]
         bad += [k for k, ranges in reads.items() if k in done and any(
             dep in engine for dep in _deps(ranges, formulas))]
@@ -296,6 +297,16 @@ def _spill_area(key: Key, result: np.ndarray | None) -> Bounds:
     if result is None:
         return (c0, r0, 16_384, 1_048_576)
     return (c0, r0, c0 + result.shape[1] - 1, r0 + result.shape[0] - 1)
+
+
+def _blocked(key: Key, result: np.ndarray, grid: Callable[[str], list[list[Any]]]) -> bool:
+    """A plain formula's spill is blocked by a cell that is not empty (Excel: #SPILL!); it
+    then fills its anchor alone (the test evaluate._blocked_spills makes too)."""
+    c0, r0, c1, r1 = _spill_area(key, result)
+    rows = grid(key[0])
+    return any(rows[r - 1][c - 1] not in ("", None)
+               for r in range(r0, min(r1, len(rows)) + 1)
+               for c in range(c0, min(c1, len(rows[r - 1])) + 1) if (r, c) != (r0, c0))
 
 
 def _only_anchor(read: Bounds, area: Bounds) -> bool:
