@@ -12,12 +12,12 @@ import pandas as pd
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.pipeline import Progress, Results, compute, headline, sheet_outputs
+from xlvalue.workbook.ooxml import WORKBOOK_SUFFIXES
 from xlvalue.workbook.reader import WorkbookReader
 from xlvalue.workbook.writer import atomic_write, write_outputs
 
 __all__ = ["WORKBOOK_SUFFIXES", "RunReport", "default_output", "run_workbook"]
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
 @dataclass

@@ -51,8 +51,7 @@ def readable(path: str | Path, what: str = "input workbook") -> Path:
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: the {what} cannot be read (permission denied)")
     if what.endswith("workbook"):
-        from xlvalue.cli.headless_run import WORKBOOK_SUFFIXES
-        from xlvalue.workbook.ooxml import open_package
+        from xlvalue.workbook.ooxml import WORKBOOK_SUFFIXES, open_package
 
         if path.suffix.lower() not in WORKBOOK_SUFFIXES:
             raise InputError(Problem(f"expected an .xlsx or .xlsm workbook, got "

@@ -19,11 +19,13 @@ from lxml import etree
 
 from xlvalue.errors import InputError, Problem
 
-__all__ = ["MAX_COLS", "MAX_INFLATED_BYTES", "MAX_PART_BYTES", "MAX_PART_RATIO", "NS_STRICT",
-           "check_members", "iter_part", "MAX_ROWS", "NS_CT", "NS_MAIN",
+__all__ = ["WORKBOOK_SUFFIXES", "MAX_COLS", "MAX_INFLATED_BYTES", "MAX_PART_BYTES",
+           "MAX_PART_RATIO", "NS_STRICT", "check_members", "iter_part", "MAX_ROWS", "NS_CT", "NS_MAIN",
            "NS_PKG_REL", "NS_REL", "REL_CHART", "REL_DRAWING", "REL_TABLE", "REL_WORKSHEET", "Area",
            "cell_ref", "col_index", "col_letter", "open_package", "parse_area", "parse_xml",
            "quote_sheet", "read_part", "read_rels", "rels_path", "resolve_target", "to_bytes"]
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")  # the workbooks xlvalue reads and writes
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
