@@ -180,3 +180,22 @@ def test_errors_stay_readable_cell_text():
                              "fortnights")
     assert out == want and want[0][0].startswith(ERROR_PREFIX + "unit") and len(want) == 1
     assert lite.XV_PARETO([["x"], ["y"]])[0][0].startswith(ERROR_PREFIX)
+
+
+def test_tell_falls_back_to_the_output_pane_only_where_there_is_no_alert(capsys):
+    """A runtime without alerts (xlwings' base App raises NotImplementedError) leaves the
+    message in the output pane; any other failure of the alert is not hidden."""
+    from types import SimpleNamespace
+
+    from xlvalue.lite.scripts import tell
+
+    def no_alert(*_a, **_k):
+        raise NotImplementedError
+
+    def broken(*_a, **_k):
+        raise RuntimeError("alert failed")
+
+    tell(SimpleNamespace(app=SimpleNamespace(alert=no_alert)), "Done.", "xlvalue")
+    assert capsys.readouterr().out == "xlvalue\nDone.\n"
+    with pytest.raises(RuntimeError, match="alert failed"):
+        tell(SimpleNamespace(app=SimpleNamespace(alert=broken)), "Done.")
