@@ -2,7 +2,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# pytest-xdist workers for make test / test-fast (auto: one per core)
+# pytest-xdist workers for make test / test-fast (auto: one per core); worksteal lets an idle
+# worker take queued tests from a busy one, so a few long tests do not leave a core waiting
 WORKERS ?= auto
 
 .PHONY: demo test test-fast lint bench templates docs docs-img clean libreoffice
@@ -26,11 +27,11 @@ libreoffice:
 
 # Everything, the slow loops included (CI runs this through .ci/run).
 test: $(STAMP) libreoffice
-	$(BIN)/python -m pytest -n $(WORKERS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
 
 # The inner loop: all but the tests marked slow (SIGKILL loops, Dask clusters, eval, wheel build).
 test-fast: $(STAMP) libreoffice
-	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow"
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check xlvalue udfs tests benchmarks
