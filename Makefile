@@ -2,8 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# pytest-xdist workers for make test / test-fast (auto: one per core); worksteal lets an idle
-# worker take queued tests from a busy one, so a few long tests do not leave a core waiting
+# pytest-xdist workers for make test / test-fast (auto: one per core)
 WORKERS ?= auto
 
 .PHONY: demo test test-fast lint bench templates docs docs-img clean libreoffice
@@ -27,11 +26,11 @@ libreoffice:
 
 # Everything, the slow loops included (CI runs this through .ci/run).
 test: $(STAMP) libreoffice
-	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(WORKERS)
 
 # The inner loop: all but the tests marked slow (SIGKILL loops, Dask clusters, eval, wheel build).
 test-fast: $(STAMP) libreoffice
-	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal -m "not slow"
+	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check xlvalue udfs tests benchmarks

@@ -23,6 +23,12 @@ def demo_output(tmp_path_factory):
     return run_workbook(book, folder / "demo_out.xlsx")
 
 
+@pytest.fixture(scope="module")
+def demo_wb(demo_output):
+    """The demo output as openpyxl loads it (once: it takes seconds)."""
+    return openpyxl.load_workbook(demo_output.output)
+
+
 def _frame(path, sheet, name):
     """A named output block read back through its defined name."""
     wb = openpyxl.load_workbook(path, read_only=False)
@@ -209,9 +215,8 @@ def test_half_filled_analysis_is_reported_and_the_rest_runs(tmp_path, capsys):
     assert "D3" in capsys.readouterr().err
 
 
-def _sheet_blocks(path):
+def _sheet_blocks(wb):
     """Each output sheet's blocks: name -> (sheet, first row, last row) from the defined names."""
-    wb = openpyxl.load_workbook(path)
     blocks = {}
     for name, dn in wb.defined_names.items():
         if name.startswith("xv_out_"):
@@ -219,13 +224,13 @@ def _sheet_blocks(path):
             cells = ref.replace("$", "").split(":")
             rows = [int(re.sub(r"[A-Z]", "", c)) for c in cells]
             blocks[name] = (title, rows[0], rows[-1])
-    return wb, blocks
+    return blocks
 
 
-def test_every_long_block_starts_at_the_top_with_its_header_frozen(demo_output):
+def test_every_long_block_starts_at_the_top_with_its_header_frozen(demo_wb):
     from xlvalue.workbook.sheetxml import LONG_BLOCK_ROWS
 
-    wb, blocks = _sheet_blocks(demo_output.output)
+    wb, blocks = demo_wb, _sheet_blocks(demo_wb)
     long_blocks = {n: b for n, b in blocks.items() if b[2] - b[1] > LONG_BLOCK_ROWS}
     # the summary's contents, the per-customer tables, the curves and the log among them
     assert {"xv_out_Contents", "xv_out_RFM", "xv_out_Whale", "xv_out_RunLog"} <= set(long_blocks)
@@ -259,12 +264,12 @@ def _needs(text: str, indent: bool) -> float:
     return len(text) + 1 + (2 if indent else 0)
 
 
-def test_no_text_is_cut_off_by_a_filled_neighbour(demo_output):
+def test_no_text_is_cut_off_by_a_filled_neighbour(demo_wb):
     """Every text cell fits its column, wraps (with a row tall enough), or runs only into
     empty cells; checked on the first 60 rows of every output sheet, as they open."""
     from openpyxl.utils import get_column_letter
 
-    wb = openpyxl.load_workbook(demo_output.output)
+    wb = demo_wb
     checked = wrapped = spilled = 0
     for ws in wb.worksheets:
         if not ws.title.startswith("xv_"):
