@@ -211,7 +211,7 @@ def test_half_filled_analysis_is_reported_and_the_rest_runs(tmp_path, capsys):
     assert "costing" not in report.results.analyses
     assert {"rfm", "clv", "scores", "elasticity"} <= set(report.results.analyses)
     assert any(w.startswith("costing not run:") and "D3" in w for w in report.results.warnings)
-    assert main(["run", str(book), "--only", "costing", "-o", str(tmp_path / "o2.xlsx")]) == 2
+    assert main(["check", str(book), "--only", "costing"]) == 2  # asked for: strict
     assert "D3" in capsys.readouterr().err
 
 
