@@ -214,7 +214,10 @@ def test_batch_timeout_stops_one_book_cleanly_and_the_rest_run(demo_book, tmp_pa
 
     def hanging_save(self, path):
         if "slow" in path.name:
-            time.sleep(600)
+            try:  # a step that turns its failures into warnings must not swallow the stop
+                time.sleep(600)
+            except Exception:
+                pass
         return save(self, path)
 
     monkeypatch.setattr(writer._Package, "save", hanging_save)

@@ -92,8 +92,10 @@ def output_paths(books: list[Path], out_dir: Path) -> list[Path]:
     return outs
 
 
-class BookTimeout(Exception):
-    """A book ran longer than the batch's --timeout."""
+class BookTimeout(BaseException):
+    """A book ran longer than the batch's --timeout. A BaseException, like KeyboardInterrupt,
+    so that no `except Exception` on the way (a step that turns its failures into warnings)
+    can swallow it and let the book run on."""
 
 
 @contextlib.contextmanager
