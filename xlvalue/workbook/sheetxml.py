@@ -239,11 +239,8 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
         title = inline_cells(pa.array([block.title], pa.string()), styles.title)[0].as_py()
         rows.setdefault(r - 1, []).append(f'<c r="{first_col}{r}"' + title)
     if start <= pb.header_row < stop:
-        numeric = ([kind in RIGHT_ALIGNED for kind in pb.kinds] if pb.kinds else
-                   [pd.api.types.is_numeric_dtype(block.frame[c])
-                    and not pd.api.types.is_bool_dtype(block.frame[c])
-                    for c in block.frame.columns])  # dates and numbers: right-aligned headers
-        indent = pb.indent or [False] * len(numeric)
+        numeric = [kind in RIGHT_ALIGNED for kind in pb.kinds]  # numbers and dates
+        indent = pb.indent
         names = pa.array([str(c) for c in block.frame.columns], pa.string())
         variants = [inline_cells(names, style).to_pylist()
                     for style in (styles.header, styles.header_right, styles.header_indent)]
