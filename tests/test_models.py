@@ -149,8 +149,8 @@ def test_simulated_gamma_gamma_and_nbd_recovered():
     truth = {"p": 6.0, "q": 3.5, "gamma": 15.0}
     m = GammaGammaModel().fit(freq, GammaGammaModel.simulate(truth, freq, seed=5))
     assert ((m.params_ - pd.Series(truth)).abs() / m.standard_errors_ < 3.5).all()
-    x, n = NBDModel.simulate({"a": 1.84, "b": 2.67}, 25_000, periods=4.0, seed=2)
-    nbd = NBDModel().fit(x, n)
+    x, tx, n = NBDModel.simulate({"a": 1.84, "b": 2.67}, 25_000, T=4.0, seed=2)
+    nbd = NBDModel().fit(x, tx, n)
     assert ((nbd.params_ - pd.Series({"a": 1.84, "b": 2.67})).abs() / nbd.standard_errors_ < 3.5).all()
 
 

@@ -61,7 +61,7 @@ def test_unidentifiable_spend_and_nbd_fits_are_refused():
     with pytest.raises(ModelError, match="same history"):
         GammaGammaModel().fit([2] * 10, [5.0] * 10)
     with pytest.raises(ModelError, match="no customer made a purchase"):
-        NBDModel().fit([0] * 10, [3.0] * 10)
+        NBDModel().fit([0] * 10, [0.0] * 10, [3.0] * 10)
 
 
 def test_a_fit_stopped_early_is_not_converged_and_says_what_to_do(cdnow, monkeypatch):

@@ -24,7 +24,7 @@ from xlvalue.analytics.customer_value import (
 )
 from xlvalue.analytics.diagnostics import alive_matrix, period_transactions, tracking
 from xlvalue.analytics.intervals import IntervalOptions, RateWeights, customer_intervals
-from xlvalue.analytics.models import PURCHASE_MODELS, GammaGammaModel
+from xlvalue.analytics.models import GammaGammaModel, purchase_model
 from xlvalue.analytics.models.base import limited_blas_threads
 from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
 from xlvalue.analytics.transactions import (
@@ -92,10 +92,7 @@ def fit_purchase_model(name: str, summary: pd.DataFrame):
     -------
     fitted purchase model
     """
-    model = PURCHASE_MODELS[name]()
-    if name == "nbd":
-        return model.fit(summary["frequency"], summary["T"])
-    return model.fit(summary["frequency"], summary["recency"], summary["T"])
+    return purchase_model(name)().fit(summary["frequency"], summary["recency"], summary["T"])
 
 
 def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:

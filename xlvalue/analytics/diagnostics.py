@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.analytics.models.base import compress
-from xlvalue.analytics.models.nbd import NBDModel, nbd_pmf
 
 __all__ = ["alive_matrix", "period_transactions", "tracking"]
 
@@ -48,7 +47,8 @@ def tracking(model, first_days: np.ndarray, repeat_days: np.ndarray, start: int,
     births, counts = np.unique(np.asarray(first_days), return_counts=True)
     age = (edges[:, None] - births[None, :]) / unit_days  # weeks x birth days
     born = age > 0
-    expected = np.where(born, _new_customer(model, np.where(born, age, 0.0)), 0.0) @ counts
+    expected = np.where(born, model.expected_number_of_purchases_up_to_time(
+        np.where(born, age, 0.0)), 0.0) @ counts
     ending = (EPOCH + (edges - 1).astype("timedelta64[D]")).astype("datetime64[ns]")
     if calibration_end is not None:
         period = np.where(edges - 1 <= calibration_end, "calibration", "holdout")
@@ -56,13 +56,6 @@ def tracking(model, first_days: np.ndarray, repeat_days: np.ndarray, start: int,
         period = np.full(weeks, "calibration")
     return pd.DataFrame({"week": np.arange(1, weeks + 1), "week_ending": ending,
                          "period": period, "actual": actual, "model": expected})
-
-
-def _new_customer(model, t: np.ndarray) -> np.ndarray:
-    """E[X(t)] of a newly acquired customer; the NBD's is its mean b t / a."""
-    if isinstance(model, NBDModel):
-        return model.mean(t)
-    return model.expected_number_of_purchases_up_to_time(t)
 
 
 def period_transactions(model, frequency, T, max_frequency: int = 7, seed: int = 0
@@ -94,10 +87,7 @@ def period_transactions(model, frequency, T, max_frequency: int = 7, seed: int =
     actual = np.array([(x == i).sum() for i in k] + [(x >= max_frequency).sum()], dtype=float)
     ages = compress(t)
     (tu,), w = ages.columns, ages.weights
-    if isinstance(model, NBDModel):
-        a, b = model.params_
-        probs = nbd_pmf(k[:, None], a, b, tu[None, :])
-    elif hasattr(model, "probability_of_n_purchases_up_to_time"):
+    if hasattr(model, "probability_of_n_purchases_up_to_time"):
         probs = np.vstack([model.probability_of_n_purchases_up_to_time(tu, i) for i in k])
     else:
         sim = type(model).simulate(dict(model.params_), len(t), t, seed=seed)[0]

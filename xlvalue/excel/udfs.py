@@ -31,12 +31,14 @@ from xlvalue.analytics.models import (
     ParetoNBDModel,
     ShiftedBetaGeoModel,
     nbd_pmf,
+    purchase_model,
 )
 from xlvalue.analytics.models.bg_bb import check_opportunities
 from xlvalue.analytics.ranking import decile_table, pareto_table, whale_curve
 from xlvalue.analytics.rfm import assign_segments, repeat_summary, rfm_summary, score_rfm
 from xlvalue.analytics.scoring import score_customers
 from xlvalue.analytics.transactions import TransactionLog, day_number
+from xlvalue.errors import ModelError
 from xlvalue.excel.convert import (
     UDFError,
     as_rows,
@@ -58,8 +60,6 @@ RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "total_sp
                "M", "rfm_cell", "rfm_score", "segment"]
 # customer age (lifetimes' T): a VBA wrapper cannot take both t and T (names ignore case)
 AGE = "time since the first purchase (T)"
-# the purchase models that take (frequency, recency, T); the NBD takes (frequency, periods)
-MODELS = {name: cls for name, cls in PURCHASE_MODELS.items() if name != "nbd"}
 
 
 def _default(key: str) -> str:
@@ -67,7 +67,7 @@ def _default(key: str) -> str:
     return f"(default {setting(key).default})"
 
 
-MODEL_CHOICES = f"{', '.join(MODELS)} {_default('Model')}"
+MODEL_CHOICES = f"{', '.join(PURCHASE_MODELS)} {_default('Model')}"
 
 
 def _log(transactions: Any) -> tuple[TransactionLog, int]:
@@ -189,7 +189,8 @@ def XV_NBD_P(x, a, b, n=None):
 @udf("XV_NBD_FIT", frequency="purchases", periods="periods observed")
 def XV_NBD_FIT(frequency, periods):
     """Fit the NBD model: a, b with standard errors, log-likelihood, AIC, BIC."""
-    return _fit_table(NBDModel().fit(numbers(frequency, "frequency"), numbers(periods, "periods")))
+    return _fit_table(NBDModel().fit(numbers(frequency, "frequency"), None,
+                                     numbers(periods, "periods")))
 
 
 @xw.func(category="xlvalue")
@@ -239,11 +240,14 @@ def XV_PARETONBD_FIT(frequency, recency, age):
     return _fit_table(ParetoNBDModel().fit(*_rft(frequency, recency, age)))
 
 
-def _model(params, model) -> BetaGeoModel | ParetoNBDModel:
-    name = (model or setting("Model").default).lower().replace("/", "").replace("-", "")
-    if name not in MODELS:
-        raise UDFError(f"model must be {', '.join(MODELS)}")
-    return _with_params(MODELS[name](), params, "params")
+def _model(params, model):
+    """The purchase model named by `model` (the registry's names; default the workbook's)
+    with the parameters of a fit output range."""
+    try:
+        cls = purchase_model(model or setting("Model").default)
+    except ModelError:
+        raise UDFError(f"model must be {', '.join(PURCHASE_MODELS)}") from None
+    return _with_params(cls(), params, "params")
 
 
 def _with_params(m, params, argument: str):
@@ -285,7 +289,7 @@ def _bounds_cells(estimate: np.ndarray, low: np.ndarray, high: np.ndarray) -> li
 
 
 @xw.func(category="xlvalue")
-@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
+@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT, XV_PARETONBD_FIT or XV_NBD_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
 @xw.arg("age", ndim=2)
@@ -305,7 +309,7 @@ def XV_PALIVE(params, frequency, recency, age, model=None, level=None):
 
 
 @xw.func(category="xlvalue")
-@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
+@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT, XV_PARETONBD_FIT or XV_NBD_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)
 @xw.arg("age", ndim=2)
@@ -328,7 +332,7 @@ def XV_EXPECTED_PURCHASES(params, horizon, frequency, recency, age, model=None, 
 
 
 @xw.func(category="xlvalue")
-@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT or XV_PARETONBD_FIT")
+@xw.arg("params", ndim=2, doc="Output of XV_BGNBD_FIT, XV_MBGNBD_FIT, XV_PARETONBD_FIT or XV_NBD_FIT")
 @xw.arg("gg_params", ndim=2, doc="Output of XV_GG_FIT")
 @xw.arg("frequency", ndim=2)
 @xw.arg("recency", ndim=2)

@@ -22,8 +22,8 @@ from threadpoolctl import ThreadpoolController
 from xlvalue.errors import ModelError
 
 __all__ = ["CONVERGED_GRADIENT", "PREDICTIONS", "Z_95", "MLEModel", "Patterns", "RecencyModel",
-           "check_prediction_inputs", "check_rfm_arrays", "compress", "gradient_hessian",
-           "limited_blas_threads", "numeric_hessian"]
+           "check_prediction_inputs", "check_rfm_arrays", "checks_inputs", "compress",
+           "gradient_hessian", "limited_blas_threads", "numeric_hessian", "rows_text"]
 
 Z_95 = 1.96  # the standard normal 97.5 % quantile as lifetimes rounds it, so the bounds agree
 
@@ -173,13 +173,30 @@ def numeric_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
     return hess
 
 
+# the prediction methods; each is decorated with `checks_inputs` where it is defined (a test
+# holds every model to it)
 PREDICTIONS = ("conditional_probability_alive", "conditional_expected_number_of_purchases_up_to_time",
                "expected_number_of_purchases_up_to_time", "conditional_expected_average_profit",
                "probability_of_n_purchases_up_to_time")
 
 
-def _checking_inputs(method):
-    """`method` with its (frequency, recency, T, t, monetary_value) arguments checked."""
+def checks_inputs(method):
+    """Decorator: `method` checks its inputs first (see check_prediction_inputs).
+
+    The arguments named frequency, recency, T, t and monetary_value are checked before the
+    method runs, so a frequency of -1 or NaN, a recency beyond T or a negative horizon is an
+    error naming the rows, never a number. Every model's prediction methods carry it.
+
+    Parameters
+    ----------
+    method : callable
+        A prediction method.
+
+    Returns
+    -------
+    callable
+        The method, checking its inputs first (marked ``checks_inputs = True``).
+    """
     signature = inspect.signature(method)
 
     @functools.wraps(method)
@@ -217,12 +234,12 @@ def check_prediction_inputs(arguments: dict) -> None:
         x = np.atleast_1d(np.asarray(arguments["frequency"], dtype=float))
         bad = np.flatnonzero(~np.isfinite(x) | (x < 0) | (np.floor(x) != x))
         if bad.size:
-            raise ModelError(f"frequency must be a whole number >= 0; row(s) {_rows(bad)}")
+            raise ModelError(f"frequency must be a whole number >= 0; row(s) {rows_text(bad)}")
     if arguments.get("monetary_value") is not None:
         m = np.atleast_1d(np.asarray(arguments["monetary_value"], dtype=float))
         bad = np.flatnonzero(~np.isfinite(m))
         if bad.size:
-            raise ModelError(f"monetary_value is not a finite number in row(s) {_rows(bad)}")
+            raise ModelError(f"monetary_value is not a finite number in row(s) {rows_text(bad)}")
     if arguments.get("t") is not None:
         t = np.atleast_1d(np.asarray(arguments["t"], dtype=float))
         if not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -317,16 +334,6 @@ class MLEModel:
     converged_: bool
     message_: str
     n_customers_: int
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        """Every model's predictions check their inputs first (see check_prediction_inputs):
-        a frequency of -1 or NaN, a recency beyond T or a negative horizon is an error
-        naming the rows, never a number."""
-        super().__init_subclass__(**kwargs)
-        for name in PREDICTIONS:
-            method = cls.__dict__.get(name)
-            if method is not None and not getattr(method, "checks_inputs", False):
-                setattr(cls, name, _checking_inputs(method))
 
     def _unidentified(self, patterns: Patterns) -> str | None:
         """Why these data cannot identify the parameters, in plain words (None: they can).
@@ -618,6 +625,7 @@ class RecencyModel(MLEModel):
             rates = np.where(t > 0, x / np.where(t > 0, t, 1), 0.0)
         return max(float(np.average(rates, weights=patterns.weights)), 1e-3)
 
+    @checks_inputs
     def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
                                                              ) -> np.ndarray:
         """Expected purchases in the next t time units given each customer's history.
@@ -643,6 +651,7 @@ class RecencyModel(MLEModel):
         """E[Y(t) | x, T, alive at T] (each model's closed form; see the subclasses)."""
         raise NotImplementedError
 
+    @checks_inputs
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(alive at T | x, t_x, T) (each model's closed form; see the subclasses)."""
         raise NotImplementedError
@@ -675,24 +684,25 @@ def check_rfm_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.
     for name, arr in (("frequency", x), ("recency", tx), ("T", t)):
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
-            problems.append(f"{name} is not a finite number in row(s) {_rows(bad)}")
+            problems.append(f"{name} is not a finite number in row(s) {rows_text(bad)}")
     bad = np.flatnonzero((x < 0) | (np.floor(x) != x))
     if bad.size:
-        problems.append(f"frequency must be a whole number >= 0; row(s) {_rows(bad)}")
+        problems.append(f"frequency must be a whole number >= 0; row(s) {rows_text(bad)}")
     bad = np.flatnonzero(tx > t + 1e-9)
     if bad.size:
-        problems.append(f"recency exceeds T in row(s) {_rows(bad)}")
+        problems.append(f"recency exceeds T in row(s) {rows_text(bad)}")
     bad = np.flatnonzero((tx < 0) | ((x == 0) & (tx != 0)))
     if bad.size:
-        problems.append(f"recency must be >= 0, and 0 when frequency is 0; row(s) {_rows(bad)}")
+        problems.append(f"recency must be >= 0, and 0 when frequency is 0; row(s) {rows_text(bad)}")
     bad = np.flatnonzero(t < 0)
     if bad.size:
-        problems.append(f"T must be >= 0; row(s) {_rows(bad)}")
+        problems.append(f"T must be >= 0; row(s) {rows_text(bad)}")
     if problems:
         raise ModelError("; ".join(problems))
     return x, tx, t
 
 
-def _rows(idx: np.ndarray, limit: int = 5) -> str:
+def rows_text(idx: np.ndarray, limit: int = 5) -> str:
+    """Rows (0-based indexes) as 1-based numbers for a message: "2, 5, 9 and 12 more"."""
     shown = ", ".join(str(i + 1) for i in idx[:limit])
     return shown + (f" and {idx.size - limit} more" if idx.size > limit else "")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, gammaln, hyp2f1, logsumexp
 
-from xlvalue.analytics.models.base import MLEModel, Patterns, compress
+from xlvalue.analytics.models.base import MLEModel, Patterns, checks_inputs, compress, rows_text
 from xlvalue.errors import ModelError
 
 __all__ = ["BetaGeoBetaBinomModel", "check_opportunities", "loglik"]
@@ -82,6 +82,7 @@ class BetaGeoBetaBinomModel(MLEModel):
         x, tx, n = (np.asarray(v, dtype=float) for v in (frequency, recency, n_periods))
         return alpha, beta, gamma, delta, x, tx, n, loglik(alpha, beta, gamma, delta, x, tx, n)
 
+    @checks_inputs
     def conditional_probability_alive(self, frequency, recency, n_periods,
                                       m_periods_in_future=0) -> np.ndarray:
         """P(alive at opportunity n + m | x, t_x, n) (FHS 2010 eq. 11 is m = 1).
@@ -130,6 +131,7 @@ class BetaGeoBetaBinomModel(MLEModel):
         n = np.asarray(n, dtype=float)
         return alpha / (alpha + beta) * _survival_sum(gamma, delta, 0.0, n)
 
+    @checks_inputs
     def probability_of_n_purchases_up_to_time(self, n_periods: int, x) -> np.ndarray:
         """P(X(n) = x): probability that a new customer transacts at x of the first n
         opportunities (FHS 2010 eq. 7); n_periods x customers is lifetimes' "model" column of
@@ -162,6 +164,7 @@ class BetaGeoBetaBinomModel(MLEModel):
         both = np.column_stack([alive.ravel(), terms])
         return np.exp(logsumexp(both, axis=1)).reshape(x.shape)
 
+    @checks_inputs
     def conditional_expected_number_of_purchases_up_to_time(
             self, m_periods_in_future, frequency, recency, n_periods) -> np.ndarray:
         """E[X(n, n + m) | x, t_x, n]: expected transactions in the next m opportunities
@@ -330,17 +333,12 @@ def check_opportunities(frequency, recency, n_periods) -> tuple[np.ndarray, np.n
     for name, arr in (("frequency", x), ("recency", tx), ("n_periods", n)):
         bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (np.floor(arr) != arr))
         if bad.size:
-            problems.append(f"{name} must be a whole number >= 0; row(s) {_rows(bad)}")
+            problems.append(f"{name} must be a whole number >= 0; row(s) {rows_text(bad)}")
     if not problems:
         bad = np.flatnonzero((tx > n) | (x > tx) | ((x == 0) & (tx != 0)))
         if bad.size:
             problems.append("need frequency <= recency <= n_periods (recency 0 when frequency "
-                            f"is 0); row(s) {_rows(bad)}")
+                            f"is 0); row(s) {rows_text(bad)}")
     if problems:
         raise ModelError("; ".join(problems))
     return x, tx, n
-
-
-def _rows(idx: np.ndarray, limit: int = 5) -> str:
-    shown = ", ".join(str(i + 1) for i in idx[:limit])
-    return shown + (f" and {idx.size - limit} more" if idx.size > limit else "")

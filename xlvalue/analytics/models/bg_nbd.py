@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from xlvalue.analytics.models.base import Patterns, RecencyModel
+from xlvalue.analytics.models.base import Patterns, RecencyModel, checks_inputs
 from xlvalue.errors import ModelError
 
 __all__ = ["BetaGeoModel", "reference_loglik"]
@@ -96,6 +96,7 @@ class BetaGeoModel(RecencyModel):
             g_b -= w4 @ np.take(1.0 / bx1_u, xi, out=tmp, mode="clip")
         return float(ll), np.array([g_r, g_alpha, g_a, g_b])
 
+    @checks_inputs
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
 
@@ -127,6 +128,7 @@ class BetaGeoModel(RecencyModel):
                          + (r + x) * (np.log(alpha + t) - np.log(alpha + tx)))
         return np.where(x > 0, expit(-log_ratio), 1.0)  # 1 / (1 + e^log_ratio)
 
+    @checks_inputs
     def probability_of_n_purchases_up_to_time(self, t, n) -> np.ndarray:
         """P(X(t) = n): probability that a customer just acquired makes n repeat purchases in
         (0, t] (lifetimes' name; FHL 2005 eq. 8, MBG/NBD with the shift).
@@ -177,6 +179,7 @@ class BetaGeoModel(RecencyModel):
         second = np.where((n > 0) | bool(k), dropped * np.clip(1.0 - sum_below, 0.0, 1.0), 0.0)
         return first + second
 
+    @checks_inputs
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
         customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from xlvalue.analytics.models.base import MLEModel, Patterns, compress
+from xlvalue.analytics.models.base import MLEModel, Patterns, checks_inputs, compress
 from xlvalue.errors import ModelError
 
 __all__ = ["LIFETIMES_MONTH", "GammaGammaModel"]
@@ -101,6 +101,7 @@ class GammaGammaModel(MLEModel):
         grad[2] = q / g - (px + q) / (x * m + g)
         return ll, grad
 
+    @checks_inputs
     def conditional_expected_average_profit(self, frequency, monetary_value) -> np.ndarray:
         """E[M | x, m]: expected spend per transaction of each customer (lifetimes' name).
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, hyp2f1
 
+from xlvalue.analytics.models.base import checks_inputs
 from xlvalue.analytics.models.bg_nbd import BetaGeoModel
 
 __all__ = ["ModifiedBetaGeoModel"]
@@ -37,6 +38,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     model_name = "mbgnbd"
     shift = 1
 
+    @checks_inputs
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
 
@@ -67,6 +69,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + t) - np.log(alpha + tx))
         return expit(-log_ratio)  # 1 / (1 + e^log_ratio)
 
+    @checks_inputs
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
         customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).

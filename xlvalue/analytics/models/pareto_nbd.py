@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp
 
-from xlvalue.analytics.models.base import Patterns, RecencyModel, compress
+from xlvalue.analytics.models.base import Patterns, RecencyModel, checks_inputs, compress
 
 __all__ = ["ParetoNBDModel", "log_a0", "log_a0_quadrature", "reference_loglik"]
 
@@ -247,6 +247,7 @@ class ParetoNBDModel(RecencyModel):
         grad = np.vstack([d_r, d_alpha, d_s, d_beta])
         return ll, np.where(np.isfinite(grad), grad, 0.0)
 
+    @checks_inputs
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
 
@@ -277,6 +278,7 @@ class ParetoNBDModel(RecencyModel):
                      + s * np.log(beta + t) + log_a0(r, alpha, s, beta, x, tx, t))
         return expit(-log_ratio)  # 1 / (1 + e^log_ratio)
 
+    @checks_inputs
     def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
         customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).
