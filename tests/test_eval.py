@@ -101,7 +101,7 @@ def test_committed_formulas_workbook_equals_a_fresh_build_and_evaluates(tmp_path
 
     values = pd.read_csv(report)
     assert not values["value"].astype(str).str.startswith("#").any()
-    nbd = values.loc[values["formula"] == "=XV_NBD_P(0,1.84,2.67)", "value"].astype(float)
+    nbd = values.loc[values["formula"] == "'=XV_NBD_P(0,1.84,2.67)", "value"].astype(float)
     assert nbd.iloc[0] == pytest.approx(nbd_pmf(np.array([0.0]), 1.84, 2.67)[0], rel=1e-12)
 
 
@@ -317,3 +317,56 @@ def test_a_reference_too_large_to_hand_over_is_refused_naming_the_cell(tmp_path,
     err = capsys.readouterr().err
     assert "wide.xlsx: S!E5: a reference covers 17,179,869,184 cells" in err
     assert "XLVALUE_MAX_EVAL_RANGE_CELLS" in err and "Traceback" not in err
+
+
+def test_eval_report_neutralises_formula_text_in_csv(tmp_path, capsys):
+    """Issue 23 item 11: data text such as +cmd|' /C calc'!A0, -1+2 or @SUM(1) reaches the
+    values report (here as customer ids XV_RFM returns); in a CSV every text field that
+    begins with =, +, -, @, tab or CR gets a leading ' (OWASP), numbers stay numbers; the
+    JSON report keeps the text as it is."""
+    import csv
+    import json
+
+    from xlvalue.workbook.reports import csv_safe
+
+    ids = ["+cmd|' /C calc'!A0", "-1+2", "@SUM(1)", "plain"]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "D"
+    ws.append(["CustomerID", "Date", "Amount"])
+    for i, cid in enumerate(ids):
+        ws.append([cid, dt.date(2024, 1, 1 + i), 10.0 + i])
+    ws["E1"] = "=XV_RFM(D!A1:C5)"
+    wb.save(tmp_path / "inj.xlsx")
+    csv_report, json_report = tmp_path / "v.csv", tmp_path / "v.json"
+    assert main(["eval", str(tmp_path / "inj.xlsx"), "--report", str(csv_report), "-q"]) == 0
+    assert main(["eval", str(tmp_path / "inj.xlsx"), "--report", str(json_report), "-q"]) == 0
+    rows = list(csv.DictReader(csv_report.open(newline="")))
+    shown = {r["value"] for r in rows if r["cell"][0] == "E"}
+    for cid in ids[:3]:
+        assert "'" + cid in shown and cid not in shown
+    assert "plain" in shown
+    assert rows[0]["formula"] == "'=XV_RFM(D!A1:C5)"
+    assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())
+    raw = json.loads(json_report.read_text())
+    assert set(ids) <= {r["value"] for r in raw} and raw[0]["formula"] == "=XV_RFM(D!A1:C5)"
+    # tab and CR (the cell readers strip them from ids), numbers, dates
+    assert [csv_safe(v) for v in ("\tx", "\rx", -5.0, 3, None, "a=b")] == \
+        ["'\tx", "'\rx", -5.0, 3, None, "a=b"]
+
+
+def test_the_eval_door_imports_no_cli_and_no_private_names():
+    """Issue 22: formula_eval imported the writer's private _Package and xlvalue.cli.batch
+    (cli.main -> formula_eval -> cli.batch -> cli.main): it now uses public functions of the
+    workbook layer and never imports the CLI."""
+    import ast
+    from pathlib import Path
+
+    import xlvalue.formula_eval
+
+    for path in Path(xlvalue.formula_eval.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xlvalue"):
+                assert not node.module.startswith("xlvalue.cli"), (path.name, node.module)
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, (path.name, node.module, private)

@@ -162,3 +162,19 @@ def test_every_function_help_is_a_whole_sentence():
            if not spec.doc.rstrip().endswith((".", ")"))}
     assert not cut
     assert "DERT (discounted expected residual transactions)" in REGISTRY["XV_BGBB_PREDICT"].doc
+
+
+def test_a_missing_argument_is_named_and_a_negative_count_refused():
+    """Issue 23 item 4: a formula that leaves out a required argument names it (not an
+    internal TypeError); XV_NBD_P(-1, ...) is an error text as the README promises (the
+    pmf itself would return 0.0 for -1 and a value for 1.5)."""
+    fit = xu.XV_BGNBD_FIT(col([1, 0, 2]), col([3, 0, 4]), col([5, 6, 7]))
+    assert xu.XV_PALIVE(fit, col([1]), col([2])) == \
+        [[ERROR_PREFIX + "XV_PALIVE needs age (argument 4)"]]
+    assert xu.XV_NBD_P(1, 2, 3, 4, 5) == [[ERROR_PREFIX + "XV_NBD_P takes at most 4 arguments, got 5"]]
+    for x, shown in ((-1, "-1"), (1.5, "1.5")):
+        assert xu.XV_NBD_P(x, 1.84, 2.67) == \
+            [[ERROR_PREFIX + f"x item 1: {shown} is not a purchase count (a whole number >= 0)"]]
+    assert xu.XV_NBD_P(1, 0, 2.67) == [[ERROR_PREFIX + "a must be above 0, got 0"]]
+    # by hand: Gamma(4.67)/(Gamma(2.67) 2!) (1.84/2.84)^2.67 (1/2.84)^2 = 0.19064
+    assert xu.XV_NBD_P(col([0, 2]), 1.84, 2.67)[1][0] == pytest.approx(0.19064, abs=1e-5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -231,12 +232,29 @@ def _summary(func: Callable) -> str:
     return " ".join(line.strip() for line in first.splitlines())
 
 
+def _arity(name: str, params: list[inspect.Parameter], args: tuple, kwargs: dict) -> str:
+    """What is wrong with the number of arguments of a call ('' when nothing): a formula
+    that leaves out a required argument, or passes too many (Excel's wrappers pass every
+    argument; `xlvalue eval` and Lite pass what the formula holds)."""
+    if len(args) > len(params):
+        return f"{name} takes at most {len(params)} arguments, got {len(args)}"
+    for i, p in enumerate(params):
+        if p.default is inspect.Parameter.empty and i >= len(args) and p.name not in kwargs:
+            return f"{name} needs {p.name} (argument {i + 1})"
+    return ""
+
+
 def udf(name: str, category: str = "xlvalue", **arg_docs: str):
     """Register a worksheet function: errors become '#XV! ...' text, never a traceback."""
 
     def wrap(func: Callable) -> Callable:
+        params = list(inspect.signature(func).parameters.values())
+
         @functools.wraps(func)
         def safe(*args, **kwargs):
+            wrong = _arity(name, params, args, kwargs)
+            if wrong:
+                return [[ERROR_PREFIX + wrong]]
             try:
                 return func(*args, **kwargs)
             except UDFError as exc:

@@ -179,8 +179,16 @@ def XV_WHALE(profit):
 @udf("XV_NBD_P", x="purchase counts", a="rate a", b="shape b", n="periods (default 1)")
 def XV_NBD_P(x, a, b, n=None):
     """NBD probability of x purchases in n periods (seed 000's model)."""
-    return column_cells(nbd_pmf(numbers(x, "x"), number(a, "a"), number(b, "b"),
-                                number(n, "n", 1.0)))
+    counts = numbers(x, "x")
+    bad = np.flatnonzero((counts < 0) | (np.floor(counts) != counts))
+    if bad.size:
+        raise UDFError(f"x item {bad[0] + 1}: {counts[bad[0]]:g} is not a purchase count "
+                       "(a whole number >= 0)")
+    shape = {"a": number(a, "a"), "b": number(b, "b"), "n": number(n, "n", 1.0)}
+    wrong = [k for k, v in shape.items() if not v > 0]
+    if wrong:
+        raise UDFError(f"{wrong[0]} must be above 0, got {shape[wrong[0]]:g}")
+    return column_cells(nbd_pmf(counts, shape["a"], shape["b"], shape["n"]))
 
 
 @xw.func(category="xlvalue")

@@ -514,68 +514,74 @@ def _result(v: Any) -> Any:
 
 
 def write_report(results: list[Evaluated], path: Path) -> None:
-    """The values report: one row per computed cell (sheet, cell, formula, value)."""
+    """The values report: one row per computed cell (sheet, cell, formula, value); in a CSV
+    report text beginning with =, +, -, @, tab or CR gets a leading ' (CSV injection,
+    xlvalue.workbook.reports)."""
     import pandas as pd
 
-    from xlvalue.cli.batch import write_table
+    from xlvalue.workbook.reports import write_table
 
-    write_table(pd.DataFrame([r.__dict__ for r in results]), path)
+    write_table(pd.DataFrame([r.__dict__ for r in results],
+                             columns=["sheet", "cell", "formula", "value"]), path)
 
 
 def write_cached_values(book: Path, output: Path, results: list[Evaluated]) -> None:
     """Copy of book where the evaluated cells carry their values as cached values."""
-    from xlvalue.workbook.ooxml import resolve_target
-    from xlvalue.workbook.writer import _Package, atomic_write
+    from xlvalue.workbook.ooxml import open_package, read_part, resolve_target
+    from xlvalue.workbook.writer import copy_with_parts
 
-    pkg = _Package(book)
-    wb = pkg.xml("xl/workbook.xml")
-    rels = pkg.xml(rels_path("xl/workbook.xml"))
+    with open_package(book) as zf:
+        wb = parse_xml(read_part(zf, "xl/workbook.xml", book.name), book.name, "xl/workbook.xml")
+        rels = parse_xml(read_part(zf, rels_path("xl/workbook.xml"), book.name), book.name)
     target = {r.get("Id"): resolve_target("xl/workbook.xml", r.get("Target", "")) for r in rels}
     rid = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
     parts = {s.get("name"): target.get(s.get(rid)) for s in wb.iter(f"{{{NS_MAIN}}}sheet")}
     by_sheet: dict[str, list[Evaluated]] = {}
     for r in results:
         by_sheet.setdefault(r.sheet, []).append(r)
+    edits = {parts[sheet]: (lambda data, part=parts[sheet], cells=cells:
+                            _with_values(data, part, cells, book.name))
+             for sheet, cells in by_sheet.items() if parts.get(sheet) is not None}
+    copy_with_parts(book, output, edits)
+
+
+def _with_values(data: bytes, part: str, cells: list[Evaluated], book: str) -> bytes:
+    """A sheet part whose evaluated cells carry their values as cached values."""
     m = f"{{{NS_MAIN}}}"
-    for sheet, cells in by_sheet.items():
-        part = parts.get(sheet)
-        if part is None:
-            continue
-        root = parse_xml(pkg.data[part], book.name, part)
-        data = root.find(f"{m}sheetData")
-        rows = {int(r.get("r")): r for r in data.findall(f"{m}row")}
-        numbers = sorted(rows)  # kept sorted: a spilled table adds thousands of rows
-        for ev in cells:
-            rnum = int(re.sub(r"[A-Z]", "", ev.cell))
-            row = rows.get(rnum)
-            if row is None:
-                row = etree.Element(f"{m}row")
-                row.set("r", str(rnum))
-                at = bisect.bisect_left(numbers, rnum)
-                if at:
-                    rows[numbers[at - 1]].addnext(row)
+    root = parse_xml(data, book, part)
+    sheet_data = root.find(f"{m}sheetData")
+    rows = {int(r.get("r")): r for r in sheet_data.findall(f"{m}row")}
+    numbers = sorted(rows)  # kept sorted: a spilled table adds thousands of rows
+    for ev in cells:
+        rnum = int(re.sub(r"[A-Z]", "", ev.cell))
+        row = rows.get(rnum)
+        if row is None:
+            row = etree.Element(f"{m}row")
+            row.set("r", str(rnum))
+            at = bisect.bisect_left(numbers, rnum)
+            if at:
+                rows[numbers[at - 1]].addnext(row)
+            else:
+                sheet_data.insert(0, row)
+            numbers.insert(at, rnum)
+            rows[rnum] = row
+        present = row.findall(f"{m}c")
+        c = next((x for x in present if x.get("r") == ev.cell), None)
+        if c is None:
+            c = etree.Element(f"{m}c")
+            c.set("r", ev.cell)
+            col = col_index(re.sub(r"\d", "", ev.cell))
+            if not present or col_index(re.sub(r"\d", "", present[-1].get("r", "A1"))) < col:
+                row.append(c)  # results are written left to right: the usual case
+            else:
+                later = [x for x in present
+                         if col_index(re.sub(r"\d", "", x.get("r", "A1"))) > col]
+                if later:
+                    later[0].addprevious(c)
                 else:
-                    data.insert(0, row)
-                numbers.insert(at, rnum)
-                rows[rnum] = row
-            present = row.findall(f"{m}c")
-            c = next((x for x in present if x.get("r") == ev.cell), None)
-            if c is None:
-                c = etree.Element(f"{m}c")
-                c.set("r", ev.cell)
-                col = col_index(re.sub(r"\d", "", ev.cell))
-                if not present or col_index(re.sub(r"\d", "", present[-1].get("r", "A1"))) < col:
-                    row.append(c)  # results are written left to right: the usual case
-                else:
-                    later = [x for x in present
-                             if col_index(re.sub(r"\d", "", x.get("r", "A1"))) > col]
-                    if later:
-                        later[0].addprevious(c)
-                    else:
-                        row.append(c)
-            _set_value(c, ev.value, m)
-        pkg.put(part, to_bytes(root))
-    atomic_write(output, pkg.save)
+                    row.append(c)
+        _set_value(c, ev.value, m)
+    return to_bytes(root)
 
 
 def _set_value(c: etree._Element, value: Any, m: str) -> None:

@@ -51,7 +51,8 @@ from xlvalue.workbook.ooxml import (
 from xlvalue.workbook.sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml_chunks
 
 __all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
-           "TMP_MARK", "WriteError", "atomic_write", "remove_stale_temps", "write_outputs"]
+           "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts", "remove_stale_temps",
+           "write_outputs"]
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
@@ -269,6 +270,17 @@ class _Package:
                             fh.write(chunk)
                 else:
                     zf.writestr(zi, dict.__getitem__(self.data, name))
+
+
+def copy_with_parts(src: Path, target: Path,
+                    edits: dict[str, Callable[[bytes], bytes]]) -> None:
+    """Write target as a copy of the workbook package src in which each part named in `edits`
+    is replaced by edit(its bytes); every other part is copied compressed, never inflated.
+    Written atomically (atomic_write): `xlvalue eval -o` stores computed values this way."""
+    pkg = _Package(src)
+    for part, edit in edits.items():
+        pkg.put(part, edit(pkg.data[part]))
+    atomic_write(target, pkg.save)
 
 
 def _copy_compressed(raw, info: zipfile.ZipInfo, out: zipfile.ZipFile, book: str) -> None:
