@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from xlvalue.excel.convert import frame_to_cells
 from xlvalue.workbook.cells import (
@@ -73,3 +74,91 @@ def test_excel_error_codes():
         assert is_excel_error(code)
     assert not is_excel_error("#XV! bins must be between 2 and 10")
     assert not is_excel_error("N/A") and not is_excel_error(None)
+
+
+# A long-format block (the headline's item/value) and a count column declared whole: the
+# declared kinds give each cell its format; share_of_value is not declared (guessed: 0.00%).
+DECLARED = pd.DataFrame({
+    "item": ["customers", "total spend", "mean P(alive)", "largest segment", "whale peak"],
+    "value": pd.Series([2357.0, 244091.94, 0.663, "Lost 457", 78.7], dtype=object),
+    "stage": [1.0, 2.5, 3.0, 4.0, 5.0],
+    "share_of_value": [0.1, 0.2, 0.3, 0.2, 0.2],
+})
+DECLARED_FORMATS = {"value": ("integer", "number", "share", "text", "pct"), "stage": "integer"}
+# the number format each data cell shows (openpyxl's and Excel's name for no format: General)
+WANT_FORMATS = {
+    "value": ["#,##0", "#,##0.00", "0.0%", "General", '0.0"%"'],
+    "stage": ["#,##0"] * 5,
+    "share_of_value": ["0.00%"] * 5,
+}
+
+
+def _declared_block():
+    from xlvalue.workbook.sheetxml import Block
+
+    return Block("xv_out_Declared", "T", DECLARED, title="declared",
+                 formats=DECLARED_FORMATS)
+
+
+def test_declared_and_per_row_formats_in_the_sheet_xml(tmp_path):
+    """Written by the OOXML writer and read back by openpyxl: every cell has its declared
+    format (a custom one where Excel has none built in), values unchanged (2.5 declared whole
+    stays 2.5, shown 3), the text row is text; the header of the mixed column stays left."""
+    import openpyxl
+
+    from xlvalue.workbook.writer import SheetOutput, write_outputs
+
+    src = tmp_path / "src.xlsx"
+    openpyxl.Workbook().save(src)
+    write_outputs(src, tmp_path / "out.xlsx", [SheetOutput("T", [_declared_block()])])
+    ws = openpyxl.load_workbook(tmp_path / "out.xlsx")["T"]
+    header = [c.value for c in ws[2]]
+    assert header == list(DECLARED.columns)
+    for name, want in WANT_FORMATS.items():
+        col = header.index(name) + 1
+        assert [ws.cell(3 + i, col).number_format for i in range(5)] == want, name
+    value = header.index("value") + 1
+    assert [ws.cell(3 + i, value).value for i in range(5)] == [2357, 244091.94, 0.663,
+                                                               "Lost 457", 78.7]
+    assert ws.cell(3 + 1, header.index("stage") + 1).value == 2.5
+    assert ws.cell(2, value).alignment.horizontal is None  # numbers and text: not right
+    assert ws.cell(2, header.index("stage") + 1).alignment.horizontal == "right"
+
+
+def test_declared_and_per_row_formats_through_xlwings():
+    """The xlwings adapter sets the same formats, one range per run of rows of one kind, and
+    writes the same values (the stand-in stores them as Excel does)."""
+    from xlvalue.excel.xlwings_book import XlwingsWorkbook
+    from xlvalue.workbook.writer import SheetOutput
+
+    from . import xlwings_standin as standin
+
+    book = standin.Book("b.xlsx")
+    book.sheets.add("Data")
+    XlwingsWorkbook(book).write_sheets([SheetOutput("T", [_declared_block()])])
+    s = book.sheets["T"]
+    header = [s.cells.get((2, c)) for c in range(1, 5)]
+    assert header == list(DECLARED.columns)
+    want_xlwings = {name: [None if f == "General" else f for f in formats]
+                    for name, formats in WANT_FORMATS.items()}
+    for name, want in want_xlwings.items():
+        col = header.index(name) + 1
+        assert [s.formats.get((3 + i, col)) for i in range(5)] == want, name
+    value = header.index("value") + 1
+    assert [s.cells.get((3 + i, value)) for i in range(5)] == [2357.0, 244091.94, 0.663,
+                                                               "Lost 457", 78.7]
+
+
+def test_a_declaration_that_does_not_fit_is_a_clear_programming_error():
+    from xlvalue.workbook.cells import column_kinds
+
+    frame = pd.DataFrame({"v": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="block B: formats name column 'w'"):
+        column_kinds(frame, {"w": "integer"}, "B")
+    with pytest.raises(ValueError, match="2 data rows"):
+        column_kinds(frame, {"v": ("integer",)}, "B")
+    with pytest.raises(ValueError, match="unknown cell kind"):
+        column_kinds(frame, {"v": "whole"}, "B")
+    styles = StyleIds(integer=3)
+    with pytest.raises(ValueError, match="row 2 holds '2,357', declared integer"):
+        column_cells(pd.Series([1, "2,357"], dtype=object), "v", styles, ("integer", "integer"))

@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from xlvalue.errors import InputError, Problem
-from xlvalue.workbook.cells import NUMBER_FORMATS, column_kind, frame_rows, is_excel_error
+from xlvalue.workbook.cells import NUMBER_FORMATS, column_kinds, frame_rows, is_excel_error
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
@@ -251,15 +251,20 @@ class XlwingsWorkbook(RangeSource):
         r0, c0 = pb.header_row + 1, pb.first_col + 1  # xlwings is 1-based
         if pb.block.title and pb.header_row > 0:
             sheet.range((r0 - 1, c0)).value = _cell_out(pb.block.title)
-        rows = [[_cell_out(str(c)) for c in frame.columns], *frame_rows(frame, text=_cell_out)]
+        kinds = pb.cell_kinds or column_kinds(frame, pb.block.formats, pb.block.name)
+        rows = [[_cell_out(str(c)) for c in frame.columns],
+                *frame_rows(frame, text=_cell_out, kinds=kinds)]
         sheet.range((r0, c0)).value = rows
         if not len(frame):  # an empty block says why, as the headless writer does
             sheet.range((r0 + 1, c0)).value = _cell_out(pb.block.empty_note or "no rows")
         self._write_links(sheet, pb, r0, c0)
-        for j, column in enumerate(frame.columns):
-            fmt = NUMBER_FORMATS.get(column_kind(frame.iloc[:, j], str(column)))
-            if fmt and len(frame):
-                sheet.range((r0 + 1, c0 + j), (r0 + len(frame), c0 + j)).number_format = fmt
+        for j, kind in enumerate(kinds if len(frame) else []):
+            # the declared (or guessed) kind's format; one range per run of rows of one kind
+            per_row = [kind] * len(frame) if isinstance(kind, str) else list(kind)
+            for start, stop, k in _kind_runs(per_row):
+                fmt = NUMBER_FORMATS.get(k)
+                if fmt:
+                    sheet.range((r0 + 1 + start, c0 + j), (r0 + stop, c0 + j)).number_format = fmt
         last_row = r0 + len(frame)
         last_col = c0 + max(len(frame.columns), 1) - 1
         self._define(pb.block.name, sheet, (r0, c0), (last_row, last_col))
@@ -415,6 +420,18 @@ def _row_runs(lines: dict[int, int]) -> list[tuple[int, int, int]]:
             runs[-1] = (runs[-1][0], r, k)
         else:
             runs.append((r, r, k))
+    return runs
+
+
+def _kind_runs(kinds: list[str]) -> list[tuple[int, int, str]]:
+    """[start, stop) runs of equal kinds: ["integer", "integer", "text"] ->
+    [(0, 2, "integer"), (2, 3, "text")]."""
+    runs: list[tuple[int, int, str]] = []
+    for i, k in enumerate(kinds):
+        if runs and runs[-1][2] == k:
+            runs[-1] = (runs[-1][0], i + 1, k)
+        else:
+            runs.append((i, i + 1, k))
     return runs
 
 

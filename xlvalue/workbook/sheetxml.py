@@ -7,6 +7,7 @@ written as empty cells: a cell never shows nan or inf.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,10 +18,15 @@ import pyarrow.compute as pc
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import (
     MAX_CELL_TEXT,
+    NUMERIC_KINDS,
     CellKind,
+    ColumnFormat,
     blank_text,
     column_kind,
+    column_kinds,
+    numbers_of,
     serial_from_days,
+    summary_kind,
 )
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import col_letter
@@ -50,6 +56,10 @@ class Block:
     # internal hyperlinks: column name -> a location per data row ("'xv_RFM'!A1", or None)
     links: dict[str, list[str | None]] = field(default_factory=dict)
     empty_note: str = ""  # shown in the first data row when the frame has no rows
+    # declared cell kinds (number formats): column name -> its kind, or one kind per data
+    # row for a long-format column mixing counts, amounts, shares and text; columns not
+    # named here are guessed from their dtype and name (cells.column_kind)
+    formats: dict[str, ColumnFormat] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class StyleIds:
     number: int = 0
     integer: int = 0
     percent: int = 0
+    share: int = 0  # 0..1 shown as 66.3% (cells.FORMATS)
+    pct: int = 0  # 0..100 shown as 66.3%
     header_right: int = 0  # header of a numeric column: aligned with its right-aligned values
     link: int = 0  # a hyperlink cell (blue, underlined)
     note: int = 0  # a one-line note (grey italic)
@@ -77,6 +89,10 @@ class StyleIds:
         """The style of a text cell of a column that is indented and/or wraps."""
         return ((0, self.text_indent), (self.text_wrap, self.text_wrap_indent))[wrap][indent]
 
+    def of(self, kind: str) -> int:
+        """The style of a number or date cell of this kind (0: none)."""
+        return int(getattr(self, kind, 0)) if kind in NUMERIC_KINDS or kind == "date" else 0
+
 
 @dataclass
 class PlacedBlock:
@@ -85,7 +101,9 @@ class PlacedBlock:
     first_col: int  # 0-based
     chart_cells: list[tuple[int, int]] = field(default_factory=list)  # (row, col) per chart
     widths: list[float] = field(default_factory=list)  # column widths (characters)
-    kinds: list[CellKind] = field(default_factory=list)  # each column's cell kind
+    kinds: list[CellKind] = field(default_factory=list)  # each column's kind (cells.summary_kind)
+    # what each column's cells are written as: its kind or one kind per data row
+    cell_kinds: list[CellKind | tuple[CellKind, ...]] = field(default_factory=list)
     indent: list[bool] = field(default_factory=list)  # text column right of a number column
     wrap: set[int] = field(default_factory=set)  # text columns whose long text wraps
 
@@ -125,18 +143,21 @@ def inline_cells(text: pa.Array, style: int = 0) -> pa.Array:
     return pc.binary_join_element_wise(f' t="inlineStr"{s}', space, text, "</t></is></c>", "")
 
 
-def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind | None = None,
-                 text_style: int = 0):
+def column_cells(values: pd.Series, name: str, styles: StyleIds,
+                 kind: CellKind | Sequence[CellKind] | None = None, text_style: int = 0):
     """The part of each cell after `<c r="A1"`: attributes, value and `</c>`, as an Arrow
     string array; null = no cell (blank, NaN, NaT, empty text). Built with Arrow's C++ string kernels
     (numbers in shortest round-trip form), ~10x faster than formatting cells in Python.
-    `kind` is the whole column's kind (cells.column_kind); a chunk of a column must pass it,
-    since a chunk of whole numbers would otherwise lose the decimals of its column.
-    `text_style` formats a text column (indented, wrapping; 0 = plain)."""
+    `kind` is the whole column's kind (declared, or cells.column_kind); a chunk of a column
+    must pass it, since a chunk of whole numbers would otherwise lose the decimals of its
+    column. A sequence gives one kind per value (a long-format column: each row a number of
+    its own format, or text). `text_style` formats a text column (indented, wrapping; 0 = plain)."""
     def wrap(text, prefix: str, suffix: str):
         return pc.binary_join_element_wise(prefix, text, suffix, "")
 
     v = values.reset_index(drop=True)
+    if kind is not None and not isinstance(kind, str):
+        return _row_cells(v, name, styles, kind, text_style)
     kind = kind or column_kind(v, name)
     if kind == "bool":
         flags = pa.array(v.to_numpy(dtype=bool, na_value=False))
@@ -146,14 +167,14 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind 
         serial = pa.array(np.nan_to_num(serial).astype(np.int64), mask=np.isnan(serial))
         s = f' s="{styles.date}"' if styles.date else ""
         return wrap(pc.cast(serial, pa.string()), f"{s}><v>", "</v></c>")
-    if kind != "text":
-        x = v.to_numpy(dtype=float, na_value=np.nan)
+    if kind in NUMERIC_KINDS:
+        x = numbers_of(v, kind, f"column {name}")
         bad = ~np.isfinite(x)
-        if kind == "integer":
+        if kind == "integer" and _whole(x[~bad]):
             numbers = pa.array(np.where(bad, 0.0, x).astype(np.int64), mask=bad)
-        else:
+        else:  # a fraction declared integer keeps its value (the format only rounds it)
             numbers = pa.array(x, mask=bad)
-        style = {"integer": styles.integer, "percent": styles.percent}.get(kind, styles.number)
+        style = styles.of(kind)
         s = f' s="{style}"' if style else ""
         return wrap(pc.cast(numbers, pa.string()), f"{s}><v>", "</v></c>")
     blank = blank_text(v)
@@ -167,6 +188,30 @@ def column_cells(values: pd.Series, name: str, styles: StyleIds, kind: CellKind 
         raise InputError(Problem(f"column {name} holds a text of {longest:,} characters, more "
                                  f"than the {MAX_CELL_TEXT:,} an Excel cell holds"))
     return inline_cells(text, text_style)
+
+
+def _whole(x: np.ndarray) -> bool:
+    """Finite values that are whole and exact as int64 (written without a decimal point)."""
+    return bool(np.all(x == np.round(x))) and bool(np.all(np.abs(x) < 1e15))
+
+
+def _row_cells(v: pd.Series, name: str, styles: StyleIds, kinds: Sequence[CellKind],
+               text_style: int):
+    """column_cells of a column with one kind per row: each group of rows of one kind is
+    formatted as a column of that kind, then put back in row order."""
+    kinds_arr = np.asarray(list(kinds), dtype=object)
+    if len(kinds_arr) != len(v):
+        raise ValueError(f"column {name}: {len(kinds_arr)} row kinds for {len(v)} rows")
+    order = np.empty(len(v), dtype=np.int64)
+    parts, done = [], 0
+    for kind in dict.fromkeys(kinds_arr.tolist()):
+        rows = np.flatnonzero(kinds_arr == kind)
+        parts.append(column_cells(v.iloc[rows], name, styles, kind, text_style))
+        order[rows] = np.arange(done, done + len(rows))
+        done += len(rows)
+    if not parts:
+        return pa.array([], pa.string())
+    return pa.concat_arrays(parts).take(pa.array(order))
 
 
 ROWS_PER_CHUNK = 5000
@@ -187,36 +232,54 @@ def _text_width(text: pa.Array) -> int:
     return int(pc.max(lengths).as_py() or 0)
 
 
-def content_widths(frame: pd.DataFrame, cap: float = MAX_WIDTH) -> list[float]:
+def content_widths(frame: pd.DataFrame, cap: float = MAX_WIDTH,
+                   kinds: Sequence[CellKind | Sequence[CellKind]] | None = None) -> list[float]:
     """Column widths that show every header and value whole (capped at `cap`): text by its
-    longest value, numbers by their longest formatted form (thousands separators, 2 decimals)."""
+    longest value, numbers by their longest formatted form (thousands separators, the
+    decimals and % of their kind). `kinds` are the columns' kinds (cells.column_kinds: one per
+    column or per row); by default each column's guessed kind."""
     widths = []
-    for name in frame.columns:
-        v = frame[name]
+    for j, name in enumerate(frame.columns):
+        v = frame.iloc[:, j]
         header = len(str(name)) + 2
-        if pd.api.types.is_bool_dtype(v):
-            body = 6
-        elif pd.api.types.is_datetime64_any_dtype(v):
-            body = 11
-        elif pd.api.types.is_numeric_dtype(v):
-            x = v.to_numpy(dtype=float, na_value=np.nan)
-            finite = x[np.isfinite(x)]
-            biggest = float(np.max(np.abs(finite))) if finite.size else 0.0
-            digits = len(f"{biggest:,.0f}") + (1 if finite.size and finite.min() < 0 else 0)
-            kind = column_kind(v, str(name))
-            if kind == "percent":
-                digits = len(f"{biggest * 100:,.2f}") + 1
-            elif kind != "integer":
-                digits += 3
-            body = digits + 3  # a right-aligned number keeps clear of the next column's text
-        else:
-            blank = v.isna().to_numpy()
-            text = pa.array(v.where(~blank, "").astype(str))
-            if not pa.types.is_string(text.type):
-                text = text.cast(pa.string())
-            body = _text_width(text) + 1 if len(text) else 0
+        kind = kinds[j] if kinds is not None else column_kind(v, str(name))
+        if isinstance(kind, str):
+            body = _body_width(v, kind)
+        else:  # one kind per row: the widest row group
+            kinds_arr = np.asarray(list(kind), dtype=object)
+            body = max((_body_width(v.iloc[np.flatnonzero(kinds_arr == k)], k)
+                        for k in dict.fromkeys(kinds_arr.tolist())), default=0)
         widths.append(float(min(max(header, body, MIN_WIDTH), cap)))
     return widths
+
+
+# a number's formatted length beyond its digits: (decimals incl. the point, the % sign)
+_NUMBER_TAIL = {"integer": 0, "number": 3, "percent": 4, "share": 3, "pct": 3}
+
+
+def _body_width(v: pd.Series, kind: str) -> int:
+    """Characters the values of one kind need, as sheetxml shows them (content_widths)."""
+    if kind == "bool":
+        return 6
+    if kind == "date":
+        return 11
+    if kind in NUMERIC_KINDS:
+        x = numbers_of(v, kind, f"column {v.name}")
+        finite = x[np.isfinite(x)]
+        biggest = float(np.max(np.abs(finite))) if finite.size else 0.0
+        if kind in ("percent", "share"):
+            biggest *= 100  # shown as percent: 0.25 -> 25.00%
+        if kind == "percent":  # (as before: no room for a minus sign)
+            digits = len(f"{biggest:,.2f}") + 1
+        else:
+            digits = (len(f"{biggest:,.0f}") + (1 if finite.size and finite.min() < 0 else 0)
+                      + _NUMBER_TAIL[kind])
+        return digits + 3  # a right-aligned number keeps clear of the next column's text
+    blank = v.isna().to_numpy()
+    text = pa.array(v.where(~blank, "").astype(str))
+    if not pa.types.is_string(text.type):
+        text = text.cast(pa.string())
+    return _text_width(text) + 1 if len(text) else 0
 
 
 
@@ -266,8 +329,10 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
             text = pa.array(part[col].astype(str).tolist(), pa.string())
             bodies.append(inline_cells(text, styles.link_indent if indent else styles.link))
         else:
-            bodies.append(column_cells(part[col], str(col), styles,
-                                       pb.kinds[j] if j < len(pb.kinds) else None,
+            kind = pb.cell_kinds[j] if j < len(pb.cell_kinds) else None
+            if kind is not None and not isinstance(kind, str):
+                kind = kind[first:last]  # the rows of this chunk
+            bodies.append(column_cells(part[col], str(col), styles, kind,
                                        styles.text(indent, j in pb.wrap)))
     cells = [pc.binary_join_element_wise(f'<c r="{cols[j]}', excel_rows, '"', body, "")
              for j, body in enumerate(bodies)]  # a null body (no cell) stays null
@@ -461,7 +526,8 @@ def place_blocks(blocks: list[Block]) -> list[PlacedBlock]:
         if pb.block.charts or not pb.widths:
             continue
         last = len(pb.widths) - 1
-        full = content_widths(pb.block.frame.iloc[:, last:], cap=SPILL_MAX + 1)[0]
+        full = content_widths(pb.block.frame.iloc[:, last:], cap=SPILL_MAX + 1,
+                              kinds=pb.cell_kinds[last:])[0]
         full += INDENT_WIDTH if pb.indent[last] else 0.0
         if full <= SPILL_MAX or not long_:
             full_px[id(pb)] += px(min(full, SPILL_MAX)) - px(pb.widths[last])
@@ -514,7 +580,7 @@ def place_blocks(blocks: list[Block]) -> list[PlacedBlock]:
     return placed
 
 
-RIGHT_ALIGNED: tuple[CellKind, ...] = ("integer", "number", "percent", "date")
+RIGHT_ALIGNED: tuple[CellKind, ...] = ("integer", "number", "percent", "share", "pct", "date")
 INDENT_WIDTH = 2.0  # characters an indented column needs besides its text
 SPILL_MAX = 100.0  # how far a stacked block's last text may run into the empty cells right of it
 
@@ -523,14 +589,16 @@ def _placed(block: Block) -> PlacedBlock:
     """A block with its columns' widths, kinds, indents and (provisionally) wrapping texts:
     every text column wider than MAX_WIDTH wraps until the layout finds room for it."""
     frame = block.frame
-    kinds = [column_kind(frame.iloc[:, j], str(c)) for j, c in enumerate(frame.columns)]
+    cell_kinds = column_kinds(frame, block.formats, block.name)
+    kinds = [summary_kind(k) for k in cell_kinds]
     indent = [j > 0 and kind == "text" and kinds[j - 1] in RIGHT_ALIGNED
               for j, kind in enumerate(kinds)]
     widths = [min(w + (INDENT_WIDTH if ind else 0.0), MAX_WIDTH)
-              for w, ind in zip(content_widths(frame), indent, strict=True)]
+              for w, ind in zip(content_widths(frame, kinds=cell_kinds), indent, strict=True)]
     wrap = {j for j, (w, kind) in enumerate(zip(widths, kinds, strict=True))
             if kind == "text" and w >= MAX_WIDTH}
-    return PlacedBlock(block, 0, 0, widths=widths, kinds=kinds, indent=indent, wrap=wrap)
+    return PlacedBlock(block, 0, 0, widths=widths, kinds=kinds, cell_kinds=cell_kinds,
+                       indent=indent, wrap=wrap)
 
 
 def _first_col_after(pixels: int, widths: dict[int, float]) -> int:

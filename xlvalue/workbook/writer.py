@@ -16,6 +16,7 @@ with a user sheet, a pivot cache listed in workbook.xml, the theme, an input she
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ from xml.sax.saxutils import quoteattr
 from lxml import etree
 
 from xlvalue.errors import Problem, XlvalueError
-from xlvalue.workbook.cells import BUILTIN_FORMAT_IDS
+from xlvalue.workbook.cells import FORMATS
 from xlvalue.workbook.charts import chart_xml, drawing_xml
 from xlvalue.workbook.ooxml import (
     NS_CT,
@@ -514,7 +515,7 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
         xfs.set("count", str(len(xfs)))
         return len(xfs) - 1
 
-    fmt = BUILTIN_FORMAT_IDS
+    fmt = {kind: _num_fmt_id(root, kind) for kind in FORMATS}
     indent = {"horizontal": "left", "indent": "1"}
     wrap = {"wrapText": "1"}
     ids = StyleIds(title=xf(0, font_id), header=xf(0, font_id), date=xf(fmt["date"], 0),
@@ -524,8 +525,41 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
                    header_indent=xf(0, font_id, **indent), text_indent=xf(0, 0, **indent),
                    link_indent=xf(0, link_font, **indent), text_wrap=xf(0, 0, **wrap),
                    text_wrap_indent=xf(0, 0, **indent, **wrap))
+    # appended last: the cell styles of earlier versions keep their indices
+    ids = dataclasses.replace(ids, share=xf(fmt["share"], 0), pct=xf(fmt["pct"], 0))
     pkg.put(styles_part, to_bytes(root))
     return ids
+
+
+FIRST_CUSTOM_FORMAT = 164  # numFmtIds below are Excel's built-in formats
+
+
+def _num_fmt_id(root: etree._Element, kind: str) -> int:
+    """The numFmtId of a kind's number format (cells.FORMATS): its built-in id, or the id of
+    the same custom format code in the workbook's <numFmts> (appended once, with an id above
+    every id the workbook uses)."""
+    spec = FORMATS[kind]
+    if spec.builtin_id is not None:
+        return spec.builtin_id
+    m = f"{{{NS_MAIN}}}"
+    fmts = root.find(f"{m}numFmts")
+    if fmts is None:
+        fmts = etree.Element(f"{m}numFmts")
+        root.insert(0, fmts)  # the first element of a styleSheet
+    ids = []
+    for el in fmts.findall(f"{m}numFmt"):
+        fid = (el.get("numFmtId") or "").strip()
+        if not fid.isdigit():
+            continue
+        if el.get("formatCode") == spec.code:
+            return int(fid)
+        ids.append(int(fid))
+    new_id = max([FIRST_CUSTOM_FORMAT - 1, *ids]) + 1
+    el = etree.SubElement(fmts, f"{m}numFmt")
+    el.set("numFmtId", str(new_id))
+    el.set("formatCode", spec.code)
+    fmts.set("count", str(len(fmts)))
+    return new_id
 
 
 def _content_override(pkg: _Package, part_name: str, content_type: str) -> None:
