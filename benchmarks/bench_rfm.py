@@ -1,4 +1,5 @@
-"""Repeat-purchase summary: our numpy reductions vs an exact pandas groupby."""
+"""Repeat-purchase summary: our numpy reductions, and the public lifetimes-style function on
+text and integer ids, vs an exact pandas groupby on the same frame."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.analytics.rfm import repeat_summary
+from xlvalue.analytics.summary_data import summary_data_from_transaction_data
 from xlvalue.analytics.transactions import TransactionLog
 
 from .common import best_of, peak_memory, report
@@ -55,6 +57,17 @@ def run(quick: bool = False) -> None:
     assert np.allclose(ref["monetary_value"].to_numpy(), s["monetary_value"].to_numpy())
     report(f"repeat summary {n_rows:,} rows / {n_cust:,} customers", t_ours, t_ref,
            "pandas groupby", "<= 0.5x")
+    # the public function as a user calls it (frame in, frame out, sorted by id), on text ids
+    # of pandas' default string dtype and on integer ids; lifetimes' weeks of 7 days
+    text = df.assign(CustomerID="C" + df["CustomerID"].astype(str).str.zfill(6))
+    for label, frame in (("text", text), ("integer", df)):
+        t_pub, pub = best_of(lambda frame=frame: summary_data_from_transaction_data(
+            frame, "CustomerID", "Date", "Amount", freq="D", freq_multiplier=7), repeat=5)
+        t_ref, ref = best_of(lambda frame=frame: pandas_reference(frame, end), repeat=5)
+        assert pub.index.equals(ref.index)
+        assert np.allclose(pub.to_numpy(), ref.to_numpy(dtype=float))
+        report(f"summary_data_from_transaction_data, {label} ids", t_pub, t_ref,
+               "pandas groupby", "<= 0.5x" if label == "text" else "")
     big_rows, big_cust = (2_000_000, 200_000) if quick else (10_000_000, 1_000_000)
     big = synthetic(big_rows, big_cust, seed=1)
     cust = big["CustomerID"].to_numpy()

@@ -275,3 +275,29 @@ def test_probability_of_n_purchases_equals_lifetimes_and_is_a_distribution(ours_
     assert p.sum() == pytest.approx(1.0, abs=1e-12)
     assert (np.arange(400) * p).sum() == pytest.approx(
         float(ours.expected_number_of_purchases_up_to_time(39)), rel=1e-10)
+
+
+def test_summary_is_sorted_by_id_whatever_the_id_dtype():
+    """Customers are numbered in id order before counting (no sort of the result): text of
+    pandas' string dtype, object text, integers and floats give the hand-derived summary, in
+    the order pandas sorts the ids; object ids 7 and "7" are one customer, as in the core."""
+    when = ["2020-01-03", "2020-01-01", "2020-01-05", "2020-01-02", "2020-01-09", "2020-01-04"]
+    amount = [4.0, 2.0, 6.0, 1.0, 8.0, 3.0]
+    raw = [30, 4, 30, 200, 4, 30]  # first appearance order 30, 4, 200; sorted 4, 30, 200
+    want = pd.DataFrame({"frequency": [1.0, 2.0, 0.0], "recency": [8.0, 2.0, 0.0],
+                         "T": [8.0, 6.0, 7.0], "monetary_value": [8.0, 4.5, 0.0]})
+    for ids, index in [
+        (pd.Series([f"c{v:03d}" for v in raw], dtype="str"), ["c004", "c030", "c200"]),
+        (pd.Series([f"c{v:03d}" for v in raw], dtype=object), ["c004", "c030", "c200"]),
+        (pd.Series(raw, dtype=np.int64), [4, 30, 200]),
+        (pd.Series(raw, dtype=float), [4.0, 30.0, 200.0]),
+    ]:
+        frame = pd.DataFrame({"id": ids, "when": when, "amount": amount})
+        got = xlvalue.summary_data_from_transaction_data(frame, "id", "when", "amount")
+        assert got.index.tolist() == index, ids.dtype
+        np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+    mixed = pd.DataFrame({"id": pd.Series([7, "7", "a"], dtype=object),
+                          "when": ["2020-01-01", "2020-01-02", "2020-01-02"],
+                          "amount": [1.0, 2.0, 3.0]})
+    got = xlvalue.summary_data_from_transaction_data(mixed, "id", "when", "amount")
+    assert got.index.tolist() == ["7", "a"] and got["frequency"].tolist() == [1.0, 0.0]

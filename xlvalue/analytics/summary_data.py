@@ -106,7 +106,7 @@ def summary_data_from_transaction_data(
     """
     log, (period, unit) = _period_log(transactions, customer_id_col, datetime_col,
                                       monetary_value_col, datetime_format, freq)
-    end = _period_day(observation_period_end, transactions[datetime_col], datetime_format, period,
+    end = _period_day(observation_period_end, log, datetime_format, period,
                       "observation_period_end")
     summary = repeat_summary(log, end, unit, include_first=include_first_transaction)
     columns = ["frequency", "recency", "T"] + (["monetary_value"] if monetary_value_col else [])
@@ -179,10 +179,9 @@ def calibration_and_holdout_data(
     """
     log, (period, unit) = _period_log(transactions, customer_id_col, datetime_col,
                                       monetary_value_col, datetime_format, freq)
-    dates = transactions[datetime_col]
-    cal = _period_day(calibration_period_end, dates, datetime_format, period,
+    cal = _period_day(calibration_period_end, log, datetime_format, period,
                       "calibration_period_end")
-    end = _period_day(observation_period_end, dates, datetime_format, period,
+    end = _period_day(observation_period_end, log, datetime_format, period,
                       "observation_period_end")
     table = calibration_holdout(log, cal, end, unit, include_first=include_first_transaction)
     money = monetary_value_col is not None
@@ -217,8 +216,44 @@ def _period_log(transactions: pd.DataFrame, customer_id_col: str, datetime_col: 
         raw = transactions[monetary_value_col]
         amount = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
         _refuse(~np.isfinite(amount), raw, monetary_value_col, "not a number")
-    starts = period_start(days, period[0]).astype("datetime64[D]")
-    return TransactionLog.from_arrays(ids, starts, amount), period
+    return _log_by_id(ids, period_start(days, period[0]), amount), period
+
+
+def _log_by_id(ids: pd.Series, days: np.ndarray, amount: np.ndarray) -> TransactionLog:
+    """The transactions as a TransactionLog whose customers are numbered in id order.
+
+    Numbered in id order, the core's tables come out sorted by id, so the result needs no
+    sort of a frame by its index. Text of a string dtype and numbers are hashed once by
+    pandas with their distinct values sorted (the text stays Arrow-backed: no Python string
+    per row or per customer); other ids (object columns, where ``123`` and ``"123"`` are one
+    customer) take the core's `TransactionLog.from_arrays`, then are renumbered.
+    """
+    dtype = ids.dtype
+    text = isinstance(dtype, pd.StringDtype)
+    numbers = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+    if not (text or numbers):
+        return _sorted_by_id(TransactionLog.from_arrays(ids, days.astype("datetime64[D]"),
+                                                        amount))
+    codes, uniques = pd.factorize(ids, sort=True)
+    small = np.int32 if len(uniques) < 2**31 else np.int64
+    return TransactionLog.from_codes(uniques.array if text else uniques.to_numpy(),
+                                     codes.astype(small, copy=False), days.astype(np.int32),
+                                     amount)
+
+
+def _sorted_by_id(log: TransactionLog) -> TransactionLog:
+    """The log with customer codes renumbered in the order of the ids (ids that do not sort,
+    of mixed types, keep their codes)."""
+    try:
+        order = pd.Index(log.ids).argsort()
+    except TypeError:
+        return log
+    if np.all(order[1:] > order[:-1]):
+        return log
+    rank = np.empty(len(order), dtype=log.code.dtype)
+    rank[order] = np.arange(len(order), dtype=log.code.dtype)
+    return TransactionLog.from_codes(np.asarray(log.ids)[order], rank[log.code], log.day,
+                                     log.amount, default_margin_rate=log.default_margin_rate)
 
 
 def _day_numbers(values: pd.Series, datetime_format: str | None, column: str) -> np.ndarray:
@@ -236,11 +271,12 @@ def _day_numbers(values: pd.Series, datetime_format: str | None, column: str) ->
     return dates.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
-def _period_day(value, dates: pd.Series, datetime_format: str | None, period: str,
+def _period_day(value, log: TransactionLog, datetime_format: str | None, period: str,
                 name: str) -> int:
-    """A date argument (default: the latest transaction date) as the first day of its period."""
+    """A date argument (default: the latest transaction's period) as the first day of its
+    period."""
     if value is None:
-        day = int(_day_numbers(dates, datetime_format, str(dates.name)).max())
+        day = int(log.day.max())
     else:
         try:
             stamp = pd.to_datetime(value, format=datetime_format or "ISO8601")
@@ -268,11 +304,16 @@ def _indexed(table: pd.DataFrame, log: TransactionLog, columns: list[str], index
     """The core's table as lifetimes returns it: indexed by the ids as given, sorted, floats."""
     if not multiplier > 0:
         raise InputError(Problem(f"freq_multiplier must be a number > 0; got {multiplier!r}"))
-    codes = pd.Index(log.customer_ids).get_indexer(table["customer_id"])
-    out = table[columns].astype(float)
-    out.index = pd.Index(np.asarray(log.ids)[codes], name=index_name)
-    for c in durations:
-        out[c] = out[c] / multiplier
+    shown = table["customer_id"]
+    if log.customer_ids is log.ids:  # text ids: the table holds the ids themselves
+        index = pd.Index(shown, name=index_name)  # Arrow-backed text stays so: no copy
+    else:
+        codes = pd.Index(log.customer_ids).get_indexer(shown)
+        index = pd.Index(np.asarray(log.ids)[codes], name=index_name)
+    out = pd.DataFrame({c: table[c].to_numpy(dtype=float) / (multiplier if c in durations else 1)
+                        for c in columns}, index=index, copy=False)
+    if index.is_monotonic_increasing:  # customers numbered in id order (_sorted_by_id)
+        return out
     try:
         return out.sort_index()
     except TypeError:  # ids of mixed types do not sort: keep the order of first appearance
