@@ -128,9 +128,11 @@ def test_every_problem_is_counted_per_column(tmp_path, capsys):
     code, _, err = run_cli(capsys, "run", str(book), "-q")
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 21  # the first 20, then the true remainder per column
-    assert lines[-1] == ("error: ... and 30 more problem(s) (xv_Transactions Date: 5, "
-                         "xv_Transactions Amount: 25)")
+    assert len(lines) == 41  # the first 20 of each column, then the true remainder per column
+    assert sum("Date 'not a date'" in ln for ln in lines) == 20
+    assert sum("Amount 'x'" in ln for ln in lines) == 20
+    assert lines[-1] == ("error: ... and 10 more problem(s) (xv_Transactions Date: 5, "
+                         "xv_Transactions Amount: 5)")
 
 
 def test_five_hundred_bad_amounts_are_counted(tmp_path):

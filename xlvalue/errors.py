@@ -70,18 +70,44 @@ class InputError(XlvalueError):
         return sum(p.count for p in self.problems)
 
     def summary(self, limit: int = MAX_REPORTED) -> str:
-        """The first `limit` problems, then the true number of the others, per column."""
-        lines = [str(p) for p in self.problems[:limit]]
-        hidden = self.problems[limit:]
-        extra = sum(p.count for p in hidden)
-        if extra > 0:
-            per: dict[str, int] = {}
-            for p in hidden:
-                key = f"{p.name + ' ' if p.name else ''}{p.column}".strip() or "other"
+        """Up to `limit` problems listed per column (so 20 blank ids cannot hide every date
+        and amount problem), then one line with the true number of the others, per column."""
+        lines: list[str] = []
+        shown: dict[str, int] = {}
+        per: dict[str, int] = {}
+        for p in self.problems:
+            key = _column_key(p)
+            if p.count == 1 and shown.get(key, 0) < limit:
+                shown[key] = shown.get(key, 0) + 1
+                lines.append(str(p))
+            else:  # a count of problems not listed one by one, or one past the column's limit
                 per[key] = per.get(key, 0) + p.count
+        extra = sum(per.values())
+        if extra > 0:
             detail = ", ".join(f"{k}: {v:,}" for k, v in per.items())
             lines.append(f"... and {extra:,} more problem(s) ({detail})")
         return "\n".join(lines)
+
+    def brief(self) -> str:
+        """The first problem and the true number of the others, per column, on one line:
+        `... Amount 'x' is not a number (and 499 more (Amount: 499))`."""
+        if not self.problems:
+            return str(self)
+        first, *rest = self.problems
+        per: dict[str, int] = {}
+        for p in rest:
+            key = p.column or p.name or "other"
+            per[key] = per.get(key, 0) + p.count
+        more = sum(per.values())
+        if more <= 0:
+            return str(first)
+        detail = ", ".join(f"{k}: {v:,}" for k, v in per.items())
+        return f"{first} (and {more:,} more ({detail}))"
+
+
+def _column_key(p: Problem) -> str:
+    """Which list a problem belongs to: its range and column (or the range alone)."""
+    return f"{p.name + ' ' if p.name else ''}{p.column}".strip() or "other"
 
 
 class ModelError(XlvalueError):

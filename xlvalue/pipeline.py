@@ -651,10 +651,8 @@ def compute(reader, only: str | None, progress: Progress | None = None,
 
 
 def _first_problem(exc: InputError) -> str:
-    """The first problem of an error, and how many more there are."""
-    lines = exc.summary().splitlines()
-    more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-    return (lines[0] if lines else str(exc)) + more
+    """The first problem of an error, and how many more there are (per column)."""
+    return exc.brief()
 
 
 def headline(results: Results, with_blocks: bool = True) -> pd.DataFrame:

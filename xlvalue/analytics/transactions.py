@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["DAYS_PER_UNIT", "PERIOD_UNITS", "PurchaseDays", "ReducedLog", "TransactionLog",
-           "day_number", "day_to_date", "merge_purchase_days", "period_index", "period_start",
-           "purchase_days"]
+           "day_number", "day_to_date", "merge_decimal_ids", "merge_purchase_days", "period_index",
+           "period_start", "purchase_days"]
 
 PERIOD_UNITS = ("day", "week", "month", "quarter", "year")
 # days in one unit of recency and T (the TimeUnit setting) of the repeat-purchase summary
@@ -210,6 +210,50 @@ def _factorize_ids(customer) -> tuple[np.ndarray, np.ndarray]:
         uniques = text
     small = np.int32 if len(uniques) < 2**31 else np.int64
     return codes.astype(small, copy=False), uniques
+
+
+_DECIMAL_ID = r"[+-]?\d+\.0+"  # '12347.0': a whole number as a float prints it
+
+
+def merge_decimal_ids(log: TransactionLog) -> tuple[TransactionLog, np.ndarray]:
+    """Text ids like '12347.0' taken as the customer '12347' when the log holds that id too.
+
+    Exports that pass ids through a float (pandas, some CRM tools) write the number 12347 as
+    the text '12347.0'; next to the cell 12347 (read as '12347') it would be a second
+    customer. Only ids whose plain form also occurs are merged: a log whose ids all end in
+    '.0' keeps them as they are (text ids are never guessed at otherwise).
+
+    Parameters
+    ----------
+    log : TransactionLog
+        The transactions.
+
+    Returns
+    -------
+    (TransactionLog, numpy.ndarray of object)
+        The log with those customers merged (codes renumbered, row order kept; the log
+        itself when none is), and the ids merged away ('12347.0', ...).
+    """
+    if not len(log.ids):
+        return log, np.zeros(0, object)
+    text = pd.Series(np.asarray(log.customer_ids, dtype=object), dtype=object)
+    decimal = np.flatnonzero(text.str.fullmatch(_DECIMAL_ID).fillna(False).to_numpy(bool))
+    if not decimal.size:
+        return log, np.zeros(0, object)
+    plain = text.iloc[decimal].str.replace(r"\.0+$", "", regex=True)
+    target = pd.Index(text).get_indexer(plain.to_numpy())  # ids are distinct: no duplicates
+    hit = target >= 0
+    if not hit.any():
+        return log, np.zeros(0, object)
+    gone, into = decimal[hit], target[hit]
+    keep = np.ones(len(text), bool)
+    keep[gone] = False
+    renumber = np.cumsum(keep) - 1  # new code of every kept customer
+    remap = np.arange(len(text))
+    remap[gone] = into
+    remap = renumber[remap].astype(log.code.dtype)
+    merged = replace(log, ids=log.ids[keep], code=remap[log.code])
+    return merged, text.to_numpy()[gone]
 
 
 @dataclass(frozen=True)

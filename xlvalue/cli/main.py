@@ -127,9 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(report.summary.to_string(index=False, header=False))
     sys.stdout.flush()
-    # an analysis left out for faulty inputs is said even with -q (a cron job must see it)
-    shown = report.results.warnings if not args.quiet else report.results.not_run_lines()
-    for w in shown:
+    # warnings go to stderr even with -q: an analysis left out, returns, a FrequencyMode hint
+    # (-q silences progress and the summary table, never what a cron job must see)
+    for w in report.results.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
         if report.backup:
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--in-place", action="store_true",
                      help="rewrite the input workbook itself (a .bak copy is kept)")
     run.add_argument("-q", "--quiet", action="store_true", help="print only where results went "
-                     "(and, on stderr, any analysis left out for faulty inputs)")
+                     "(warnings still go to stderr)")
     run.add_argument("--scheduler", help="Dask scheduler address or 'local': read the "
                      "TransactionsFile in parts on the cluster, each reduced to purchase days")
     run.add_argument("--allow-files-from", action="append", metavar="DIR",

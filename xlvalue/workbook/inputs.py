@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xlvalue.analytics.transactions import PurchaseDays, ReducedLog, TransactionLog, day_number
+from xlvalue.analytics.transactions import (
+    PurchaseDays,
+    ReducedLog,
+    TransactionLog,
+    day_number,
+    merge_decimal_ids,
+)
 from xlvalue.errors import MAX_REPORTED, InputError, Problem, ProblemCollector, remainder
 from xlvalue.workbook.contract import (
     CUSTOMERS,
@@ -25,6 +31,7 @@ from xlvalue.workbook.ooxml import Area, cell_ref
 from xlvalue.workbook.reader import RawRange, WorkbookReader
 from xlvalue.workbook.settings import Settings, read_settings
 from xlvalue.workbook.validation import CleanTable, validate_table
+from xlvalue.workbook.window import LogDays, date_warnings, return_warnings, window_problem
 
 __all__ = ["FileReader", "InputRecord", "Inputs", "available_analyses", "read_inputs"]
 
@@ -152,14 +159,13 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
     raw_settings = None
     settings_gone = not reader.has(SETTINGS_NAME)
     if not settings_gone:
+        # a name that exists but cannot be read (a union, an unterminated quote, a sheet that
+        # is gone) is refused: taken as "no settings" it would silently drop every setting
         try:
             raw_settings = reader.read(SETTINGS_NAME)
             records.append(_record(raw_settings))
         except InputError as exc:
-            if any("does not exist" in p.message for p in exc.problems):
-                settings_gone = True  # the name outlived its deleted sheet
-            else:
-                problems.extend(exc.problems)
+            problems.extend(exc.problems)
     settings, found, warnings = read_settings(raw_settings)
     if settings_gone:
         warnings = [f"no {SETTINGS_NAME} range in the workbook (the Settings sheet or its name "
@@ -252,22 +258,22 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
 
 def _prepare_log(inputs: Inputs, log: TransactionLog | ReducedLog | None, empty: Problem,
                  problems: ProblemCollector) -> None:
-    """Check the log against the settings (as-of date, calibration end) and attach it."""
+    """Check the log against the settings and its window (as-of date, calibration end, a
+    window no analysis can cover, dates that look like typos, returns) and attach it."""
     if log is None or len(log) == 0:
         problems.add(empty)
         return
-    if isinstance(log, ReducedLog):  # reduced where it was read: the same checks on days
-        d = log.days
-        day, rows, n_returns, returned = d.day, d.rows, int(np.sum(d.returns)), float(
-            np.sum(d.return_amount))
-        customers = log.customers
-    else:
-        day, rows = log.day, None
-        neg = log.amount < 0
-        n_returns, returned = int(neg.sum()), float(log.amount[neg].sum()) if neg.any() else 0.0
-        customers = log
+    if isinstance(log, TransactionLog):  # '12347.0' beside 12347: one customer
+        log, gone = merge_decimal_ids(log)
+        if gone.size:
+            inputs.warnings.append(
+                f"{gone.size:,} customer id(s) written as text with a decimal point (e.g. "
+                f"'{gone[0]}') taken as the customer written without it ('{gone[0].split('.')[0]}'"
+                "), as a number cell of that id is read; store the ids one way")
+    d = LogDays.of(log)
+    customers = log.customers if isinstance(log, ReducedLog) else log
     settings = inputs.settings
-    first, last = int(day.min()), int(day.max())
+    first, last = int(d.day.min()), int(d.day.max())
     as_of = settings["AsOfDate"]
     as_of_day = last if as_of is None else day_number(as_of)
     if as_of_day < first:
@@ -275,14 +281,20 @@ def _prepare_log(inputs: Inputs, log: TransactionLog | ReducedLog | None, empty:
             f"AsOfDate {np.datetime64(as_of_day, 'D')} is before the first purchase "
             f"({np.datetime64(first, 'D')})", book=inputs.book, name=SETTINGS_NAME))
         return
-    after = day > as_of_day
-    later = int(after.sum()) if rows is None else int(rows[after].sum())
+    tx = inputs.transactions
+    locate = None if tx is None else (lambda i, message: tx.problem(i, "Date", message))
+    too_long = window_problem(d, as_of_day, as_of is not None, inputs.book, SETTINGS_NAME,
+                              locate)
+    if too_long is not None:
+        problems.add(too_long)
+        return
+    later = d.count(d.day > as_of_day)
     if later:
         inputs.warnings.append(f"{later} transaction(s) after AsOfDate "
                                f"{np.datetime64(as_of_day, 'D')} are outside the window")
-    if n_returns:
-        inputs.warnings.append(f"{n_returns} return(s) (negative amounts) totalling "
-                               f"{returned:.2f} kept and netted against spend")
+    inputs.warnings += date_warnings(d, as_of_day, as_of is not None, locate)
+    inputs.warnings += return_warnings(d, as_of_day)
+    del d
     cal = settings["CalibrationEnd"]
     if cal is not None and not (first <= day_number(cal) < as_of_day):
         problems.add(Problem(f"CalibrationEnd {cal} must lie between the first purchase and "

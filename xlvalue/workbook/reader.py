@@ -223,7 +223,7 @@ class WorkbookReader(RangeSource):
         if "#REF!" in text.upper():
             raise InputError(Problem(f"name points to {text} (its cells were deleted); "
                                      "redefine it", book=self.book, name=dn.name))
-        parsed = parse_area(text)
+        parsed = parse_area(text) if _one_reference(text) else None
         if parsed is None:
             raise InputError(Problem(
                 f"name refers to '{text}', expected a plain range like Sheet!$A$1:$D$100 "
@@ -369,6 +369,23 @@ def _whole(text: str | None, book: str, part: str, what: str) -> int | None:
         raise InputError(Problem(f"part {part}: {what} is '{text[:40]}', not a whole number; "
                                  "the workbook is damaged (re-save it in Excel)",
                                  book=book)) from None
+
+
+def _one_reference(text: str) -> bool:
+    """The text is one reference, `Sheet!A1:B2` or `'Sheet name'!A1:B2`: no union (a comma
+    outside quotes), intersection (a space), call or unterminated quote (parse_area alone
+    would read `S!A1:B2,S!D1:E2` as a range on a sheet named `S!A1:B2,S`)."""
+    text = text.removeprefix("=")
+    if text.startswith("'"):  # a quoted sheet name ends at a quote that is not doubled
+        j = 1
+        while (j := text.find("'", j)) >= 0 and text[j + 1:j + 2] == "'":
+            j += 2
+        if j < 0 or text[j + 1:j + 2] != "!":
+            return False  # unterminated quote, or no '!' after it
+        text = text[j + 2:]
+    else:
+        text = text.split("!", 1)[-1]  # an unquoted sheet name holds none of the signs below
+    return not any(c in text for c in "'!, ()")
 
 
 def _canonical(v: Any) -> str:
