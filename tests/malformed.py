@@ -391,6 +391,6 @@ def _bomb(p: Path) -> Path:
     return patch_parts(path, edit)
 
 
-from .hostile import hostile_cases  # noqa: E402  (uses the builders above)
+from .hostile import edge_cases, hostile_cases  # noqa: E402  (uses the builders above)
 
-CASES = _cases() + hostile_cases()
+CASES = _cases() + hostile_cases() + edge_cases()
