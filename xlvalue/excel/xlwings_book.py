@@ -1,7 +1,7 @@
 """The xlwings adapter: the same reader/writer protocol as the headless openpyxl side.
 
 Reading resolves names and tables through the live workbook and hands the pipeline the same
-`RawRange` objects; writing lays out the same blocks (sheetxml.place_blocks), writes values,
+`RawRange` objects; writing takes the same sheet plans (layout.plan_sheet), writes values,
 defines the xv_out_* names and adds native charts. No analytics here.
 
 xlwings API used (xlwings.main; tests/xlwings_standin.py has the same surface, checked by
@@ -20,7 +20,7 @@ App.status_bar/.alert().
 What each engine does with the readability features of the headless file (xlwings 0.37.8):
 - Links (Block.links): an `=HYPERLINK("#'Sheet'!A1","text")` formula showing the text the
   headless cell shows; Excel for Windows and macOS, Excel on the web and Lite follow it.
-- Opening tab: the SheetOutput marked active is activated (Sheet.activate) after writing.
+- Opening tab: the sheet plan (or SheetOutput) marked active is activated (Sheet.activate) after writing.
 - Colour scales (Block.colour_scale_from): the same red-yellow-green scale on every engine.
 - Fonts: bold titles and headers, link-blue link cells (not underlined: xlwings' Font has no
   underline), grey italic notes, as the headless styles.
@@ -53,6 +53,7 @@ Excel re-types what it is given: text that looks like a number, date or boolean 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,7 @@ import numpy as np
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import NUMBER_FORMATS, column_kinds, frame_rows, is_excel_error
 from xlvalue.workbook.charts import ChartSpec
+from xlvalue.workbook.layout import SheetOutput, SheetPlan, plan_sheets
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
 from xlvalue.workbook.sheetxml import (
@@ -68,11 +70,9 @@ from xlvalue.workbook.sheetxml import (
     PlacedBlock,
     column_widths,
     frozen_rows,
-    place_blocks,
     px,
     wrapped_lines,
 )
-from xlvalue.workbook.writer import SheetOutput
 
 __all__ = ["CHART_TYPES", "POINTS_PER_COL", "POINTS_PER_ROW", "XlwingsWorkbook", "chart_titles",
            "hyperlink_formula"]
@@ -153,9 +153,13 @@ class XlwingsWorkbook(RangeSource):
         """Progress in Excel's status bar (False hands it back to Excel)."""
         self.xlbook.app.status_bar = message
 
-    def write_sheets(self, sheets: list[SheetOutput]) -> None:
+    def write_sheets(self, sheets: Sequence[SheetPlan | SheetOutput]) -> None:
+        """Write xlvalue's sheets into the live workbook: the run's sheet plans
+        (layout.plan_sheet, the places the contents links point at), or SheetOutputs, laid
+        out here as the headless writer lays them out."""
+        plans = plan_sheets(sheets)
         existing = {str(s.name).lower(): s for s in self.xlbook.sheets}
-        for out in sheets:
+        for out in plans:
             sheet = existing.get(out.name.lower())
             if sheet is None:
                 sheet = self.xlbook.sheets.add(out.name, after=list(self.xlbook.sheets)[-1])
@@ -163,12 +167,12 @@ class XlwingsWorkbook(RangeSource):
                 chart.delete()
             used_rows = sheet.used_range.last_cell.row  # what an earlier run wrote
             sheet.clear()
-            placed = place_blocks(out.blocks)
+            placed = out.placed
             for pb in placed:
                 self._write_block(sheet, pb)
             self._lay_out(sheet, placed, used_rows)
             self._freeze(sheet, frozen_rows(placed))
-        active = next((out.name for out in sheets if out.active), None)
+        active = next((out.name for out in plans if out.active), None)
         if active is not None:
             next(s for s in self.xlbook.sheets if str(s.name).lower() == active.lower()).activate()
 

@@ -23,8 +23,7 @@ import shutil
 import struct
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -33,6 +32,7 @@ from lxml import etree
 from xlvalue.errors import Problem, XlvalueError
 from xlvalue.workbook.cells import FORMATS
 from xlvalue.workbook.charts import chart_xml, drawing_xml
+from xlvalue.workbook.layout import SheetOutput, SheetPlan, plan_sheets
 from xlvalue.workbook.ooxml import (
     NS_CT,
     NS_MAIN,
@@ -49,7 +49,7 @@ from xlvalue.workbook.ooxml import (
     resolve_target,
     to_bytes,
 )
-from xlvalue.workbook.sheetxml import Block, PlacedBlock, StyleIds, place_blocks, sheet_xml_chunks
+from xlvalue.workbook.sheetxml import PlacedBlock, StyleIds, sheet_xml_chunks
 
 __all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
            "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts", "remove_stale_temps",
@@ -64,15 +64,6 @@ REL_STYLES = NS_REL + "/styles"
 
 class WriteError(XlvalueError):
     """The output could not be written (locked file, no space, ...)."""
-
-
-@dataclass(frozen=True)
-class SheetOutput:
-    """One xlvalue-owned sheet: its blocks (laid out by sheetxml.place_blocks)."""
-
-    name: str
-    blocks: list[Block]
-    active: bool = False  # the tab the workbook opens on
 
 
 def _slug(name: str) -> str:
@@ -584,10 +575,13 @@ def _drop_overrides(pkg: _Package, parts: list[str]) -> None:
     pkg.put("[Content_Types].xml", to_bytes(root))
 
 
-def write_outputs(src: Path, dst: Path, sheets: list[SheetOutput]) -> None:
-    """Write xlvalue's sheets into a copy of src at dst (dst may equal src: in-place)."""
+def write_outputs(src: Path, dst: Path, sheets: Sequence[SheetPlan | SheetOutput]) -> None:
+    """Write xlvalue's sheets into a copy of src at dst (dst may equal src: in-place).
+
+    `sheets` are the sheet plans of the run (layout.plan_sheet: laid out once, the places the
+    contents links point at); a SheetOutput is laid out here."""
     pkg = _Package(Path(src))
-    _apply(pkg, sheets)
+    _apply(pkg, plan_sheets(sheets))
     try:
         atomic_write(Path(dst), pkg.save)
     except OSError as exc:
@@ -595,7 +589,7 @@ def write_outputs(src: Path, dst: Path, sheets: list[SheetOutput]) -> None:
                                      book=str(dst)))) from None
 
 
-def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
+def _apply(pkg: _Package, sheets: list[SheetPlan]) -> None:
     wb = pkg.xml("xl/workbook.xml")
     wb_rels = _rels_root(pkg, "xl/workbook.xml")
     m = f"{{{NS_MAIN}}}"
@@ -641,7 +635,7 @@ def _apply(pkg: _Package, sheets: list[SheetOutput]) -> None:
             el.set("name", out.name)
             el.set("sheetId", str(max_sheet_id))
             el.set(rid_attr, rid)
-        placed = place_blocks(out.blocks)
+        placed = out.placed
         drawing_rid = _write_charts(pkg, slug, out.name, placed)
         cells = sum(len(pb.block.frame) * max(len(pb.block.frame.columns), 1) for pb in placed)
         pkg.stream(sheet_part, lambda placed=placed, rid=drawing_rid, code=code_name,
