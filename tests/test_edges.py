@@ -254,3 +254,57 @@ def test_potential_value_from_potential_spend_without_share_of_wallet():
     got = potential_value(np.array([20.0, 50.0]), np.array([100.0, 40.0]), None,
                           np.array([0.5, 0.5]), horizon=2, rate=0.1)
     np.testing.assert_allclose(got, [40 / 1.1 + 40 / 1.21, 0.0], rtol=1e-12)
+
+
+# ---- the window checks on rows and on purchase days reduced elsewhere (a cluster) ----------
+
+def _log(rows: list[tuple[str, str, float]]):
+    from xlvalue.analytics.transactions import TransactionLog
+
+    ids, days, amounts = zip(*rows, strict=True)
+    return TransactionLog.from_arrays(np.array(ids, object), np.array(days, "datetime64[D]"),
+                                      np.array(amounts))
+
+
+def test_window_checks_agree_on_rows_and_on_reduced_purchase_days():
+    """The returns and date warnings of a log and of its purchase days (what --scheduler
+    reads) are the same: a day holding a purchase and a return counts as bought."""
+    from xlvalue.analytics.transactions import ReducedLog, day_number, purchase_days
+    from xlvalue.workbook.window import LogDays, date_warnings, return_warnings
+
+    log = _log([("A", "2024-01-01", 10.0), ("A", "2024-01-01", -4.0), ("B", "2024-02-01", -6.0),
+                ("B", "2024-02-01", -1.0), ("C", "2024-03-01", 5.0), ("C", "2024-04-01", -2.0),
+                ("D", "2024-03-05", 5.0), ("D", "2026-09-01", 5.0)])
+    reduced = ReducedLog(log.customers_only(), purchase_days(log))
+    as_of = day_number("2026-09-01")
+    today = dt.date(2026, 10, 1)
+    for d in (LogDays.of(log), LogDays.of(reduced)):
+        assert return_warnings(d, as_of) == [
+            "2 return(s) (negative amounts) totalling -6.00 kept and netted against spend",
+            "2 return(s) totalling -7.00 left out: their 1 customer(s) ('B') bought nothing in "
+            "the window, so there is no spend to net them against and they are not analysed"]
+        assert date_warnings(d, as_of, False, None, today) == [
+            "1 transaction(s) dated more than a year after 99% of the others (up to 2026-09-01)"
+            ", which becomes AsOfDate: every recency and age counts from it; check them for a "
+            "typo in the year"]
+        assert date_warnings(d, day_number("2026-08-01"), True, None, today) == []
+
+
+@pytest.mark.parametrize("seed", range(8))  # far dates in 1, 4 and 6; typos too many in 2, 3,
+def test_far_dates_are_those_beyond_numpys_99_percent_point(seed):  # 5 and 7 (or not far)
+    """Counted as numpy counts: the transactions dated more than 365 days after
+    np.quantile(days, 0.99, method='lower')."""
+    from xlvalue.analytics.transactions import TransactionLog
+    from xlvalue.workbook.window import LogDays, date_warnings
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 600))
+    day = rng.integers(19000, 19000 + int(rng.integers(10, 900)), n)
+    typos = rng.choice(n, int(rng.integers(0, n // 50 + 2)), replace=False)
+    day[typos] += int(rng.integers(300, 4000))
+    log = TransactionLog(np.array(["x"], object), np.zeros(n, np.int32), day.astype(np.int32),
+                         np.ones(n))
+    far = int((day > np.quantile(day, 0.99, method="lower") + 365).sum())
+    said = date_warnings(LogDays.of(log), int(day.max()), True, None, dt.date(2099, 1, 1))
+    assert (said[0].startswith(f"{far:,} transaction(s) dated more than a year") if far
+            else said == [])
