@@ -166,9 +166,9 @@ def _many_customers(n: int = 40) -> list[list]:
 
 @pytest.mark.parametrize("what, settings, extra, says", [
     ("AsOfDate 9999-12-31", {"AsOfDate": dt.date(9999, 12, 31)}, [],
-     "s.xlsx (xv_Settings): the observation window from the first purchase (2024-01-03) to "
-     "AsOfDate (9999-12-31) spans 7,976 years, more than the 100 years an analysis covers: "
-     "check AsOfDate for a typo"),
+     "s.xlsx: Settings!B2 (xv_Settings): the observation window from the first purchase "
+     "(2024-01-03) to AsOfDate (9999-12-31) spans 7,976 years, more than the 100 years an "
+     "analysis covers: check AsOfDate for a typo"),
     ("a purchase on 9999-12-31", None, [["K1", dt.date(9999, 12, 31), 5.0]],
      "s.xlsx: Transactions!B{row} (xv_Transactions): the observation window from the first "
      "purchase (2024-01-03) to AsOfDate (9999-12-31) spans 7,976 years, more than the 100 "
@@ -184,6 +184,15 @@ def test_a_window_beyond_the_horizon_is_refused(tmp_path, capsys, what, settings
     book = make_book(tmp_path / "s.xlsx", rows, settings=settings)
     assert main(["check", str(book)]) == 2
     assert says.format(row=len(rows) + 1) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("AsOfDate", dt.date(2020, 1, 1), "AsOfDate 2020-01-01 is before the first purchase"),
+    ("CalibrationEnd", dt.date(2030, 1, 1), "CalibrationEnd 2030-01-01 must lie between")])
+def test_a_date_setting_at_fault_is_named_by_its_cell(tmp_path, capsys, key, value, says):
+    book = make_book(tmp_path / "k.xlsx", _rows(), settings={"RFMBins": 5, key: value})
+    assert main(["check", str(book)]) == 2
+    assert f"error: k.xlsx: Settings!B3 (xv_Settings): {says}" in capsys.readouterr().err
 
 
 # ---- 16: the mutants that lived --------------------------------------------------------------

@@ -277,14 +277,14 @@ def _prepare_log(inputs: Inputs, log: TransactionLog | ReducedLog | None, empty:
     as_of = settings["AsOfDate"]
     as_of_day = last if as_of is None else day_number(as_of)
     if as_of_day < first:
-        problems.add(Problem(
+        problems.add(settings.problem("AsOfDate", (
             f"AsOfDate {np.datetime64(as_of_day, 'D')} is before the first purchase "
-            f"({np.datetime64(first, 'D')})", book=inputs.book, name=SETTINGS_NAME))
+            f"({np.datetime64(first, 'D')})"), inputs.book))
         return
     tx = inputs.transactions
     locate = None if tx is None else (lambda i, message: tx.problem(i, "Date", message))
-    too_long = window_problem(d, as_of_day, as_of is not None, inputs.book, SETTINGS_NAME,
-                              locate)
+    too_long = window_problem(d, as_of_day, None if as_of is None else settings.problem(
+        "AsOfDate", "", inputs.book), inputs.book, locate)
     if too_long is not None:
         problems.add(too_long)
         return
@@ -297,8 +297,8 @@ def _prepare_log(inputs: Inputs, log: TransactionLog | ReducedLog | None, empty:
     del d
     cal = settings["CalibrationEnd"]
     if cal is not None and not (first <= day_number(cal) < as_of_day):
-        problems.add(Problem(f"CalibrationEnd {cal} must lie between the first purchase and "
-                             "AsOfDate", book=inputs.book, name=SETTINGS_NAME))
+        problems.add(settings.problem("CalibrationEnd", f"CalibrationEnd {cal} must lie between "
+                                      "the first purchase and AsOfDate", inputs.book))
     if inputs.customers is not None:
         known = set(customers.customer_ids)
         missing = int((~inputs.customers["CustomerID"].isin(known)).sum())

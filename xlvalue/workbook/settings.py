@@ -22,6 +22,13 @@ class Settings(Mapping[str, Any]):
     """All settings with their defaults; `AsOfDate` None means the last transaction date."""
 
     values: dict[str, Any] = field(default_factory=lambda: {s.key: s.default for s in SETTINGS})
+    cells: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (sheet, value
+    # cell) of the settings read from a range, to name the cell of a setting at fault
+
+    def problem(self, key: str, message: str, book: str) -> Problem:
+        """A problem about one setting, located at its value cell when it was read from one."""
+        sheet, cell = self.cells.get(key, ("", ""))
+        return Problem(message, book=book, sheet=sheet, cell=cell, name=SETTINGS_NAME)
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -85,6 +92,7 @@ def read_settings(raw: RawRange | None) -> tuple[Settings, list[Problem], list[s
         return settings, [], []
     by_key = {s.key.lower(): s for s in SETTINGS}
     values = dict(settings.values)
+    cells: dict[str, tuple[str, str]] = {}
     problems: list[Problem] = []
     warnings: list[str] = []
     for i, row in enumerate(raw.rows):
@@ -105,7 +113,8 @@ def read_settings(raw: RawRange | None) -> tuple[Settings, list[Problem], list[s
                                     name=SETTINGS_NAME))
         else:
             values[spec.key] = value
+            cells[spec.key] = (raw.area.sheet, where)
     if not problems and values["ParetoA"] > values["ParetoB"]:
         problems.append(Problem("ParetoA must not exceed ParetoB", book=raw.book,
                                 sheet=raw.area.sheet, name=SETTINGS_NAME))
-    return Settings(values), problems, warnings
+    return Settings(values, cells), problems, warnings

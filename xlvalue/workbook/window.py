@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -70,10 +70,11 @@ def _date(day: int) -> str:
     return str(np.datetime64(int(day), "D"))
 
 
-def window_problem(d: LogDays, as_of_day: int, as_of_set: bool, book: str, settings: str,
+def window_problem(d: LogDays, as_of_day: int, as_of_set: Problem | None, book: str,
                    locate: Locate) -> Problem | None:
     """The window from the first purchase to AsOfDate longer than MAX_WINDOW_YEARS, naming
-    the end that is off (the one further from the median date)."""
+    the end that is off (the one further from the median date). `as_of_set`: where AsOfDate
+    was set (a problem to reword), None when it is the last transaction date."""
     first = int(d.day.min())
     if as_of_day - first <= _MAX_WINDOW_DAYS:
         return None
@@ -83,8 +84,8 @@ def window_problem(d: LogDays, as_of_day: int, as_of_set: bool, book: str, setti
             "years an analysis covers")
     middle = int(np.median(d.day))
     if as_of_day - middle >= middle - first:  # the late end is off
-        if as_of_set:
-            return Problem(f"{what}: check AsOfDate for a typo", book=book, name=settings)
+        if as_of_set is not None:
+            return replace(as_of_set, message=f"{what}: check AsOfDate for a typo")
         i = int(np.argmax(d.day))
         message = f"{what}: the latest date {_date(as_of_day)} looks like a typo"
     else:
