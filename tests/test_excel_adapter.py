@@ -297,7 +297,10 @@ def test_links_opening_tab_and_frozen_rows_on_the_classic_engine():
     assert tall == set(range(3, 38))  # every data row of the long block
     xb.write_sheets([SheetOutput("W", [Block("xv_out_Wrap", "W", pd.DataFrame({"v": [1]}))])])
     assert {r for r, h in book.sheets["W"].row_heights.items() if h > 15} == set()  # rerun
-    assert xb.unindented_sheets == ["S"]  # "what" follows a number column: no indent here
+    # one wording of what this engine could not do, for every door ("what" follows a number
+    # column and is not indented here either: cosmetic, the column keeps its width, unreported)
+    assert xb.warnings() == [f"header rows not frozen (this Excel's xlwings engine cannot): {s}"
+                             for s in ("L", "W")]
     assert s.alignments == {(2, 2): "right"}  # the header of n, over its numbers
     with pytest.raises(NotImplementedError):  # as xlwings 0.37.8 on Windows and macOS
         book.sheets["L"].freeze_panes  # noqa: B018

@@ -28,8 +28,8 @@ What each engine does with the readability features of the headless file (xlwing
   on Windows and macOS, points on Lite, converted from the same pixels), wrapped long texts
   with the headless row heights, right-aligned headers over numbers; the indent of a text
   column right of a number column on Lite only (Range.adjust_indent has no Windows or macOS
-  implementation: NotImplementedError, sheet listed in `unindented_sheets`; the column keeps
-  the width that makes room for the indent).
+  implementation: NotImplementedError; the column keeps the width that makes room for the
+  indent, so nothing is hidden and nothing is reported).
 - Frozen header rows (sheetxml.frozen_rows): frozen on the Office.js engine of xlwings Lite
   (FreezePanes.freeze_at("1:2")). The Windows and macOS engines have no freeze-panes
   implementation (xlwings' base class raises NotImplementedError) and this adapter keeps to
@@ -63,6 +63,7 @@ from xlvalue.workbook.cells import NUMBER_FORMATS, column_kinds, frame_rows, is_
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.layout import SheetOutput, SheetPlan, plan_sheets
 from xlvalue.workbook.ooxml import Area
+from xlvalue.workbook.palette import COLOUR_SCALE, LINK, NOTE, rgb
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
 from xlvalue.workbook.sheetxml import (
     RIGHT_ALIGNED,
@@ -82,11 +83,6 @@ POINTS_PER_ROW = 15.0
 CHART_TYPES = {"bar": "column_clustered", "line": "line", "bar+line": "column_clustered",
                "scatter": "xy_scatter", "xyline": "xy_scatter_lines_no_markers"}
 MAX_FORMULA_TEXT = 255  # Excel refuses a longer text literal in a formula
-LINK_BLUE, NOTE_GREY = (5, 99, 193), (128, 128, 128)  # the headless file's FF0563C1, FF808080
-# the headless colour scale: red at the minimum, yellow at the median, green at the maximum
-# (three colours without thresholds: xlwings' add_color_scale puts the middle one at the 50th
-# percentile)
-COLOUR_SCALE = ((248, 105, 107), (255, 235, 132), (99, 190, 123))
 
 def _without_totals(table: Any):
     """The table's header and data rows: a totals row (Table.show_totals) is not data."""
@@ -104,11 +100,20 @@ class XlwingsWorkbook(RangeSource):
         self.skipped_charts: list[str] = []
         self.flat_charts: list[str] = []  # drawn with every series as a column (xlwings Lite)
         self.unfrozen_sheets: list[str] = []  # header rows this engine cannot freeze
-        self.unindented_sheets: list[str] = []  # text columns this engine cannot indent
 
     @property
     def book(self) -> str:
         return str(self.xlbook.name)
+
+    def warnings(self) -> list[str]:
+        """What the writes so far could not show as the headless file does, in a user's
+        words: the doors show these with the run's own warnings (one wording for all)."""
+        return ([f"chart not drawn here (its columns are not adjacent; `xlvalue run` draws "
+                 f"it): {c}" for c in self.skipped_charts]
+                + [f"chart drawn with all series as columns (no secondary axis here): {c}"
+                   for c in self.flat_charts]
+                + [f"header rows not frozen (this Excel's xlwings engine cannot): {s}"
+                   for s in self.unfrozen_sheets])
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -191,20 +196,22 @@ class XlwingsWorkbook(RangeSource):
             frame = pb.block.frame
             r0, c0, n = pb.header_row + 1, pb.first_col + 1, len(frame)
             self._fonts(sheet, pb, r0, c0)
-            for j, column in enumerate(frame.columns):
+            for j in range(len(frame.columns)):
                 if j < len(pb.kinds) and pb.kinds[j] in RIGHT_ALIGNED:  # numbers and dates
                     sheet.range((r0, c0 + j)).horizontal_alignment = "right"
                 if n and j in pb.wrap:
                     sheet.range((r0 + 1, c0 + j), (r0 + n, c0 + j)).wrap_text = True
                 if j < len(pb.indent) and pb.indent[j]:
-                    self._indent(sheet.range((r0, c0 + j), (r0 + n, c0 + j)), str(column))
+                    self._indent(sheet.range((r0, c0 + j), (r0 + n, c0 + j)))
             for r, k in wrapped_lines(pb, 0, pb.bottom_row + 1).items():
                 lines[r] = max(lines.get(r, 1), k)
             columns = [str(c) for c in frame.columns]
-            if n and pb.block.colour_scale_from in columns:  # as sheetxml.colour_scales
+            # as sheetxml.colour_scales: three colours without thresholds (xlwings'
+            # add_color_scale puts the middle one at the 50th percentile, as the file does)
+            if n and pb.block.colour_scale_from in columns:
                 j = columns.index(pb.block.colour_scale_from)
                 sheet.range((r0 + 1, c0 + j), (r0 + n, c0 + len(columns) - 1)
-                            ).conditional_formats.add_color_scale(list(COLOUR_SCALE))
+                            ).conditional_formats.add_color_scale([rgb(c) for c in COLOUR_SCALE])
         # clearing a sheet keeps row heights: rows an earlier run made tall (within the range
         # it used) or that the blocks now use get the default height back first
         bottom = max([used_rows, *(pb.bottom_row + 1 for pb in placed)])
@@ -220,22 +227,20 @@ class XlwingsWorkbook(RangeSource):
             sheet.range((r0 - 1, c0)).font.set(bold=True)
         sheet.range((r0, c0), (r0, c0 + max(len(frame.columns), 1) - 1)).font.set(bold=True)
         if not len(frame):
-            sheet.range((r0 + 1, c0)).font.set(italic=True, color=NOTE_GREY)
+            sheet.range((r0 + 1, c0)).font.set(italic=True, color=rgb(NOTE))
             return
         columns = [str(c) for c in frame.columns]
         for name in pb.block.links:
             j = columns.index(name)
-            sheet.range((r0 + 1, c0 + j), (r0 + len(frame), c0 + j)).font.set(color=LINK_BLUE)
+            sheet.range((r0 + 1, c0 + j), (r0 + len(frame), c0 + j)).font.set(color=rgb(LINK))
 
-    def _indent(self, rng: Any, column: str) -> None:
+    def _indent(self, rng: Any) -> None:
         """Indent a column by one level; the Windows and macOS engines of xlwings have no
-        Range.adjust_indent (NotImplementedError): noted, the column keeps its extra width."""
+        Range.adjust_indent (NotImplementedError): the column keeps its extra width."""
         try:
             rng.adjust_indent(1)
         except NotImplementedError:
-            name = str(rng.sheet.name)
-            if name not in self.unindented_sheets:
-                self.unindented_sheets.append(name)
+            pass
 
     def _freeze(self, sheet: Any, rows: int) -> None:
         """Freeze the top `rows` rows (0: none), as the headless file does; the Windows and

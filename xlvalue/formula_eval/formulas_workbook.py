@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from xlvalue.workbook.ooxml import col_letter
+from xlvalue.workbook.palette import NOTE
 from xlvalue.workbook.template import DEMO_TABLES, save_reproducibly
 
 __all__ = ["FORMULAS_AS_OF", "build_formulas_workbook", "formula_cells"]
@@ -96,7 +97,7 @@ def build_formulas_workbook(path: str | Path) -> Path:
         target[anchor] = ArrayFormula(f"{anchor}:{end}", formula)
         if sheet == "Formulas":
             label = target.cell(r0 - 1, c0, what)
-            label.font = Font(italic=True, color="808080")
+            label.font = Font(italic=True, color=NOTE)
     for sheet in (ws, rfm, data, costing):
         for col in "ABCDEFGHIJK":
             sheet.column_dimensions[col].width = 14

@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-__all__ = ["BUILTIN_FORMAT_IDS", "CELL_KINDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "FORMATS",
+__all__ = ["CELL_KINDS", "EXCEL_EPOCH", "EXCEL_ERROR_CODES", "FORMATS",
            "MAX_CELL_TEXT", "NUMBER_FORMATS", "NUMERIC_KINDS", "PERCENT_COLUMNS", "CellKind",
            "ColumnFormat", "NumberFormat", "blank_text", "column_kind", "column_kinds",
            "column_values", "days_from_serial", "frame_rows", "is_excel_error",
@@ -80,10 +80,8 @@ FORMATS: dict[str, NumberFormat] = {
     "pct": NumberFormat('0.0"%"'),  # percentages stored 0..100: 66.3 -> 66.3%
     "date": NumberFormat("yyyy-mm-dd", 14),  # built-in 14 shows the reader's short date
 }
-# kind -> format code (xlwings) and kind -> built-in numFmtId (OOXML), derived from FORMATS
+# kind -> format code (what xlwings sets), derived from FORMATS
 NUMBER_FORMATS: dict[str, str] = {k: f.code for k, f in FORMATS.items()}
-BUILTIN_FORMAT_IDS: dict[str, int] = {k: f.builtin_id for k, f in FORMATS.items()
-                                      if f.builtin_id is not None}
 # What a block may declare for a column: its kind, or one kind per data row (a long-format
 # column mixing counts, amounts, shares and text, such as the headline's value column).
 ColumnFormat = CellKind | Sequence[CellKind]

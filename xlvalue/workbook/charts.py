@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
+from xlvalue.workbook.palette import BRAND, THRESHOLD
 
 __all__ = ["ChartKind", "ChartSpec", "chart_xml", "drawing_xml"]
 
@@ -106,8 +107,8 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
             s = Series(_ref(sheet, col(y), data0, data1), xs, title=y)
             if spec.kind == "scatter":
                 s.marker = Marker(symbol="circle", size=4)
-                s.marker.graphicalProperties = GraphicalProperties(solidFill="1F6F4A")
-                s.marker.graphicalProperties.line.solidFill = "1F6F4A"
+                s.marker.graphicalProperties = GraphicalProperties(solidFill=BRAND)
+                s.marker.graphicalProperties.line.solidFill = BRAND
                 s.graphicalProperties.line.noFill = True
             else:
                 s.marker.symbol = "none"
@@ -128,7 +129,7 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
             chart.x_axis.tickLblPos = "low"
         for axis in (chart.x_axis, chart.y_axis):
             if spec.cross_x is not None or spec.cross_y is not None:
-                axis.spPr = GraphicalProperties(ln=LineProperties(solidFill="C0504D", w=22225,
+                axis.spPr = GraphicalProperties(ln=LineProperties(solidFill=THRESHOLD, w=22225,
                                                                   prstDash="dash"))
     else:
         chart = BarChart() if spec.kind in ("bar", "bar+line") else LineChart()

@@ -30,6 +30,7 @@ from xlvalue.workbook.cells import (
 )
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.ooxml import col_letter
+from xlvalue.workbook.palette import BRAND, COLOUR_SCALE, argb
 
 __all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "colour_scales",
            "column_cells", "column_widths", "content_widths", "frozen_rows", "hyperlinks_xml",
@@ -219,7 +220,7 @@ ROWS_PER_CHUNK = 5000
 
 # column widths in Excel's character units; pixels = 7 * width + 5 (Calibri 11)
 MIN_WIDTH, MAX_WIDTH, DEFAULT_WIDTH = 6.0, 60.0, 9.14
-ROW_PX, COL_PX = 20, 64  # default row height and column width in pixels (charts are sized so)
+COL_PX = 64  # default column width in pixels (charts are sized so)
 LONG_BLOCK_ROWS = 30  # blocks longer than this get their header at the top, frozen
 
 
@@ -387,7 +388,7 @@ def hyperlinks_xml(placed: list[PlacedBlock]) -> str:
 
 
 def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: str | None,
-                     tab_color: str = "FF1F6F4A", selected: bool = False):
+                     tab_color: str = argb(BRAND), selected: bool = False):
     """A worksheet part holding the placed blocks, as a generator of UTF-8 chunks.
 
     Columns are sized to their content, a sheet whose long blocks start at the top keeps
@@ -484,7 +485,7 @@ def colour_scales(placed: list[PlacedBlock]) -> list[str]:
         out.append(f'<conditionalFormatting sqref="{ref}"><cfRule type="colorScale" '
                    f'priority="{priority}"><colorScale><cfvo type="min"/>'
                    '<cfvo type="percentile" val="50"/><cfvo type="max"/>'
-                   '<color rgb="FFF8696B"/><color rgb="FFFFEB84"/><color rgb="FF63BE7B"/>'
+                   + "".join(f'<color rgb="{argb(c)}"/>' for c in COLOUR_SCALE) +
                    '</colorScale></cfRule></conditionalFormatting>')
     return out
 

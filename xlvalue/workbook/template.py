@@ -18,6 +18,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from xlvalue.workbook.contract import SETTINGS, SETTINGS_NAME, SETTINGS_SHEET, output_sheets
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
+from xlvalue.workbook.palette import BRAND, NOTE, WHITE
 from xlvalue.workbook.template_content import (  # noqa: F401  (names kept importable here)
     DEMO_SETTINGS,
     DEMO_TABLES,
@@ -32,8 +33,8 @@ from xlvalue.workbook.writer import atomic_write
 __all__ = ["DEMO_SETTINGS", "DEMO_TABLES", "FIXED_TIME", "save_reproducibly", "HEADER_FILL", "HEADER_FONT",
            "build_template", "demo_transactions"]
 
-HEADER_FILL = PatternFill("solid", fgColor="1F6F4A")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor=BRAND)
+HEADER_FONT = Font(bold=True, color=WHITE)
 # Fixed document times so that a rebuilt template has the same contents.
 FIXED_TIME = dt.datetime(2024, 1, 1)
 
@@ -109,8 +110,8 @@ def build_template(path: str | Path, demo: bool = False, preset: str | None = No
     for sheet in output_sheets():
         ws = wb.create_sheet(sheet)
         ws["A1"] = "Filled by xlvalue (xlvalue run, or the Run button on the xlvalue ribbon)."
-        ws["A1"].font = Font(italic=True, color="808080")
-        ws.sheet_properties.tabColor = "1F6F4A"
+        ws["A1"].font = Font(italic=True, color=NOTE)
+        ws.sheet_properties.tabColor = BRAND
     return save_reproducibly(wb, path)
 
 

@@ -49,6 +49,7 @@ from xlvalue.workbook.ooxml import (
     resolve_target,
     to_bytes,
 )
+from xlvalue.workbook.palette import LINK, NOTE, argb
 from xlvalue.workbook.sheetxml import PlacedBlock, StyleIds, sheet_xml_chunks
 
 __all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
@@ -477,8 +478,8 @@ def _ensure_styles(pkg: _Package, wb_rels: etree._Element) -> StyleIds:
         return found
 
     font_id = font(("b", {}))
-    link_font = font(("u", {}), ("color", {"rgb": "FF0563C1"}))
-    note_font = font(("i", {}), ("color", {"rgb": "FF808080"}))
+    link_font = font(("u", {}), ("color", {"rgb": argb(LINK)}))
+    note_font = font(("i", {}), ("color", {"rgb": argb(NOTE)}))
     xfs = _style_list(root, "cellXfs")
 
     def xf(num_fmt: int, font: int, **align: str) -> int:
