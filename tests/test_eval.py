@@ -133,15 +133,24 @@ def test_plain_array_formula_spills_or_says_why_not(tmp_path, capsys, engine_cal
 
 
 def test_eval_shows_progress_and_sends_the_engine_only_the_cells_read(demo_book, tmp_path, capsys):
-    """One formula in the demo workbook: only the cells it reads reach the formula engine."""
+    """One formula in the demo workbook: progress from the first second; a formula that is
+    not one XV_ call is compiled alone (no engine); the engine-only path hands the engine
+    only the cells the formula reads."""
+    from xlvalue.formula_eval.evaluate import evaluate
+
     wb = openpyxl.load_workbook(demo_book)
-    wb["Settings"]["E2"] = "=XV_NBD_P(2, 1.84, 2.67) + 0"  # an operator: the engine's
+    wb["Settings"]["E2"] = "=XV_NBD_P(2, 1.84, 2.67) + 0"  # an operator
+    wb["Settings"]["E3"] = "=XV_NBD_P(OFFSET(E5,0,0), 1.84, 2.67)"  # needs the model
     wb.save(tmp_path / "one.xlsx")
     assert main(["eval", str(tmp_path / "one.xlsx"), "--report", str(tmp_path / "v.csv")]) == 0
     err = capsys.readouterr().err
     assert err.startswith("  reading the formulas of one.xlsx")  # progress from the start
-    assert "0 of 1 computed directly" in err and "loading the formula engine" in err
-    assert "computing 1 formula(s) over 1 cell(s)" in err
+    assert "2 of 2 computed directly" in err and "loading the formula engine" not in err
+    assert "loading the formula functions" in err
+    assert "Settings!E3: #XV! OFFSET needs the whole workbook model" in err
+    said: list[str] = []
+    evaluate(tmp_path / "one.xlsx", said.append, engine_only=True)
+    assert "loading the formula engine" in said and "computing 2 formula(s) over 3 cell(s)" in said
 
 
 def _same(fast, engine):
@@ -164,9 +173,9 @@ def engine_calls(monkeypatch):
     calls: list[set] = []
     real = ev._engine_pass
 
-    def spy(book, targets, say):
+    def spy(book, targets, say, *rest):
         calls.append(set(targets))
-        return real(book, targets, say)
+        return real(book, targets, say, *rest)
 
     monkeypatch.setattr(ev, "_engine_pass", spy)
     return calls
@@ -213,8 +222,8 @@ def test_xv_rfm_over_the_demo_transactions_skips_the_engine(demo_book, tmp_path,
 def test_direct_path_equals_the_engine_on_dates_blanks_text_ids_and_formula_cells(
         tmp_path, engine_calls):
     """XV_ formulas over a range of constants (a date column, date-times, blanks, text ids
-    such as "00123") are computed directly; one over a range holding an ordinary formula,
-    one nested in an operator and one reading that formula's result go to the engine; all
+    such as "00123"), one over a range holding an ordinary formula, one nested in an
+    operator and one reading that formula's result are all computed without the engine, and
     equal the engine-only evaluation."""
     from xlvalue.formula_eval.evaluate import evaluate
 
@@ -249,7 +258,7 @@ def test_direct_path_equals_the_engine_on_dates_blanks_text_ids_and_formula_cell
     fast = evaluate(book)
     # the engine also recomputes M1, a plain formula that spills (its range is not in the
     # file: an engine formula reading its cells must see them as before)
-    assert engine_calls == [{("Out", "A10"), ("Out", "A20"), ("Out", "A22"), ("Out", "M1")}]
+    assert engine_calls == []
     _same(fast, evaluate(book, engine_only=True))
     cells = {(r.sheet, r.cell): r.value for r in fast}
     assert [cells[("Out", f"A{i}")] for i in (2, 3, 4)] == ["00123", "7", "00042"]
@@ -285,38 +294,76 @@ def test_constants_reach_the_functions_as_the_engine_hands_them(tmp_path, monkey
     ws.append([None, None, "", None, 12345678.123456789])
     ws.append([5, dt.time(12, 0), -0.0, "x", 1 / 3])
     ws["H1"] = '=XV_PROBE(D!A1:E5, 2, 2.5, "a""b", TRUE, B1, D9, .5, 1E+3)'
-    ws["H2"] = "=XV_PROBE(D!$A:$B)"  # whole columns: every row, blanks included
+    ws["H2"] = "=XV_PROBE(D!$A:$B)"  # whole columns: the used range (rows 1-4)
     wb.save(tmp_path / "probe.xlsx")
     evaluate(tmp_path / "probe.xlsx")
     assert engine_calls == []
     # the engine's side is taken without the whole-column call: the engine builds all
     # 1,048,576 rows of a whole column (~20 s, a tenth of the suite's time budget); the
-    # whole column's first rows are compared with the bounded range's instead
+    # whole column's rows are compared with the bounded range's first rows instead
     del ws["H2"]
     wb.save(tmp_path / "probe_engine.xlsx")
     evaluate(tmp_path / "probe_engine.xlsx", engine_only=True)
     assert len(seen) == 3 and len(engine_calls) == 1
     for fast, engine in ((seen[0], seen[2]),
-                         ([[r[:2] for r in seen[1][0][:5]]], [[r[:2] for r in seen[2][0]]])):
+                         ([[r[:2] for r in seen[1][0]]], [[r[:2] for r in seen[2][0][:4]]])):
         assert fast[0] == engine[0]
         assert [type(a) for a in fast] == [type(a) for a in engine]
         assert [[type(v) for v in row] for row in fast[0]] == \
             [[type(v) for v in row] for row in engine[0]]
     assert seen[0] == seen[2]
     assert seen[0][0][0][:2] == ["00123", 43833] and seen[0][0][2][:3] == [None, None, None]
-    assert len(seen[1][0]) == 1_048_576 and seen[1][0][-1] == [None, None]
+    assert len(seen[1][0]) == 4 and seen[1][0][-1] == [5, 0.5]  # not a million rows
 
 
 def test_a_reference_too_large_to_hand_over_is_refused_naming_the_cell(tmp_path, capsys):
-    """=XV_RFM(A:XFD) would be 17 billion Python values: one line, exit 2, before any."""
+    """=XV_RFM(A1:XFD1048576) would be 17 billion Python values: one line, exit 2, before
+    any (a whole column or row is cut to the used range instead)."""
     wb = openpyxl.Workbook()
     wb.active.title = "S"
-    wb["S"]["A1"], wb["S"]["E5"] = "id", "=XV_RFM(S!A:XFD)"
+    wb["S"]["A1"], wb["S"]["E5"] = "id", "=XV_RFM(S!A1:XFD1048576)"
     wb.save(tmp_path / "wide.xlsx")
     assert main(["eval", str(tmp_path / "wide.xlsx"), "--report", str(tmp_path / "v.csv")]) == 2
     err = capsys.readouterr().err
     assert "wide.xlsx: S!E5: a reference covers 17,179,869,184 cells" in err
     assert "XLVALUE_MAX_EVAL_RANGE_CELLS" in err and "Traceback" not in err
+
+
+def test_whole_columns_feeding_xv_calls_are_the_used_range_and_cycles_are_named(
+        tmp_path, capsys, engine_calls):
+    """Issue 23 item 9: plain formulas over whole columns that feed an XV_ call are cut to
+    the used range and computed right (=SUM(S!A:XFD) is 735, where the engine gave #REF!
+    and =SUM(S!A:Z) ran out of memory); a circular reference names its cells and exits 2
+    (it said "2 computed" with blank values)."""
+    wb = openpyxl.Workbook()
+    s = wb.active
+    s.title = "S"
+    for ref, v in {"A1": 100, "B1": 200, "C1": 300, "A2": 35, "B2": 100}.items():
+        s[ref] = v
+    t = wb.create_sheet("T")
+    t["A1"], t["B1"] = "=SUM(S!A:XFD)", "=XV_LTV(T!A1, 0, 0)"  # rate 0, no cost: V = Q
+    t["A2"], t["B2"] = "=SUM(S!A:A)+SUM(S!1:1)", "=XV_LTV(T!A2, 0, 0)"
+    t["A3"], t["B3"] = "=SUM(S!A:Z)*2", "=XV_LTV(A3, 0, 0)"
+    wb.save(tmp_path / "cols.xlsx")
+    report = tmp_path / "v.json"
+    assert main(["eval", str(tmp_path / "cols.xlsx"), "--report", str(report), "-q"]) == 0
+    assert engine_calls == []
+    import json
+
+    values = {r["cell"]: r["value"] for r in json.loads(report.read_text())}
+    assert values == {"B1": 735, "B2": 135 + 600, "B3": 1470}
+    t["C1"] = "=XV_NBD_P(T!D1, 1.84, 2.67)"
+    t["D1"] = "=XV_NBD_P(C1 + 0, 1.84, 2.67)"
+    t["E1"] = "=XV_NBD_P(T!D1, 1, 1)"  # reads the cycle
+    wb.save(tmp_path / "cycle.xlsx")
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "cycle.xlsx"), "--report", str(report)]) == 2
+    err = capsys.readouterr().err
+    assert "T!C1: #XV! circular reference: T!C1 -> T!D1 -> T!C1" in err
+    assert "T!D1: #XV! circular reference: T!C1 -> T!D1 -> T!C1" in err
+    assert "T!E1: #XV! x: T!D1 shows an error: circular reference" in err
+    values = {r["cell"]: r["value"] for r in json.loads(report.read_text())}
+    assert values["B1"] == 735 and values["B3"] == 1470  # the rest is computed
 
 
 def test_eval_report_neutralises_formula_text_in_csv(tmp_path, capsys):
@@ -370,3 +417,77 @@ def test_the_eval_door_imports_no_cli_and_no_private_names():
                 assert not node.module.startswith("xlvalue.cli"), (path.name, node.module)
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, (path.name, node.module, private)
+
+
+@pytest.fixture(scope="module")
+def chain_book(demo_book, tmp_path_factory):
+    """The README's chain typed as plain formulas into the demo workbook (as a user types
+    them in Excel 365: nothing records the spill ranges in the file)."""
+    wb = openpyxl.load_workbook(demo_book)
+    ws = wb.create_sheet("Chain")
+    ws["A1"] = "=XV_REPEAT(Transactions!A1:C6920)"  # spills A1:E2358
+    ws["H1"] = "=XV_BGNBD_FIT(B2:B2358, C2:C2358, D2:D2358)"  # reads A1's spill
+    ws["T1"] = "=XV_PALIVE(H1#, B2:B2358, C2:C2358, D2:D2358)"  # the fit's spill by A1#
+    ws["V1"] = "=XV_PALIVE(H1:S5, Chain!B:B, Chain!C:C, Chain!D:D)"  # whole columns
+    ws["X1"] = "=XV_GG_FIT(A1#)"  # the whole repeat table: its repeat customers
+    ws["AH1"] = "=XV_BGNBD_FIT(C2:C2358, C2:C2358, D2:D2358)"  # recency as frequency: fails
+    ws["AT1"] = "=XV_PALIVE(AH1#, B2:B2358, C2:C2358, D2:D2358)"  # names the failed step
+    path = tmp_path_factory.mktemp("chain") / "chain.xlsx"
+    wb.save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_the_readme_chain_typed_as_plain_formulas_equals_the_pipeline(
+        chain_book, demo_run, demo_output, tmp_path, capsys, engine_calls):
+    """Issue 25 items 1 and 3: XV_REPEAT -> XV_BGNBD_FIT -> XV_PALIVE typed as plain formulas
+    (the fit reads the repeat table's spill, P(alive) the fit's by H1#) gives the pipeline's
+    xv_out_CLV.p_alive for every customer (same parameters, so to 1e-12); whole columns over
+    the spill give the same; a failing step says what failed and the step after it names
+    the cell (it showed a bare #VALUE!, and H1# stopped the whole evaluation)."""
+    import json
+
+    report = tmp_path / "v.json"
+    assert main(["eval", str(chain_book), "--report", str(report), "-q"]) == 0
+    assert engine_calls == []
+    values = {r["cell"]: r["value"] for r in json.loads(report.read_text())
+              if r["sheet"] == "Chain"}
+    assert values["A1"] == "customer_id" and values["E1"] == "monetary_value"
+    assert values["H1"] == "parameter" and values["H2"] == "r"
+    ws = demo_output["xv_CLV"]
+    name = demo_output.defined_names["xv_out_CLV"]
+    sheet, area = next(iter(name.destinations))
+    rows = [[c.value for c in r] for r in demo_output[sheet][area.replace("$", "")]]
+    assert ws.title == sheet
+    header = rows[0]
+    p_alive = {r[0]: r[header.index("p_alive")] for r in rows[1:]}
+    ids = [values[f"A{i}"] for i in range(2, 2359)]
+    assert len(ids) == 2357 and set(ids) == set(p_alive)
+    np.testing.assert_allclose([values[f"T{i}"] for i in range(1, 2358)],
+                               [p_alive[c] for c in ids], rtol=1e-12)
+    assert [values[f"V{i}"] for i in range(1, 2358)] == [values[f"T{i}"] for i in range(1, 2358)]
+    assert values["AH1"].startswith("#XV! frequency must be a whole number >= 0; row(s) 1, 2")
+    assert values["AT1"] == "#XV! params: Chain!AH1 shows an error: " + values["AH1"][5:]
+
+
+@pytest.mark.slow
+def test_text_that_begins_with_an_equals_sign_stays_text(tmp_path, engine_calls):
+    """Issue 23 item 5: customer ids stored as text `=1+1`, `=SUM(Data!C2:C4)` and
+    `=HYPERLINK(...)` come back from XV_RFM as those texts (they came back as 2, 1180 and
+    #NAME?), in the direct path and in the engine's."""
+    from xlvalue.formula_eval.evaluate import evaluate
+
+    ids = ["=1+1", "=SUM(Data!C2:C4)", '=HYPERLINK("http://x","y")']
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["CustomerID", "Date", "Amount"])
+    for i, cid in enumerate(ids):
+        ws.append([cid, dt.date(2024, 1, 1 + i), 10.0 * (i + 1)])
+        ws.cell(i + 2, 1).data_type = "s"  # what Excel saves for a typed '=1+1
+    ws["E1"] = "=XV_RFM(Data!A1:C4)"
+    wb.save(tmp_path / "text.xlsx")
+    for engine_only in (False, True):
+        cells = {r.cell: r.value for r in evaluate(tmp_path / "text.xlsx", engine_only=engine_only)}
+        assert sorted(cells[f"E{i}"] for i in (2, 3, 4)) == sorted(ids), engine_only
+    assert len(engine_calls) == 1  # the engine-only evaluation alone

@@ -297,9 +297,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
           f"report: {report}")
     for r in errors[:20]:
         print(f"warning: {r.sheet}!{r.cell}: {r.value}", file=sys.stderr)
-    # an Excel error code (#VALUE!, #NAME?) means the formula could not be computed at all;
-    # '#XV! ...' cells carry a readable message about their arguments
-    status = EXIT_USER if any(not r.value.startswith("#XV!") for r in errors) else 0
+    # an Excel error code (#VALUE!, #NAME?) means the formula could not be computed at all,
+    # and so does a circular reference; other '#XV! ...' cells carry a readable message
+    # about their arguments
+    from xlvalue.formula_eval.graph import CIRCULAR
+
+    status = EXIT_USER if any(not r.value.startswith("#XV!") or r.value.startswith(CIRCULAR)
+                              for r in errors) else 0
     if args.output:
         out = Path(args.output)
         write_cached_values(book, out, results)

@@ -25,6 +25,13 @@ import numpy as np
 from lxml import etree
 
 from xlvalue.errors import InputError, Problem
+from xlvalue.formula_eval.graph import (
+    CellGraph,
+    from_formulas,
+    is_empty,
+    plain,
+    register_functions,
+)
 from xlvalue.workbook.ooxml import (
     NS_MAIN,
     cell_ref,
@@ -50,26 +57,6 @@ class Evaluated:
     value: Any
 
 
-def _register() -> None:
-    from formulas.functions import get_functions, wrap_ranges_func
-
-    from xlvalue.excel import udfs
-    from xlvalue.excel.convert import REGISTRY
-
-    funcs = get_functions()
-    for name in REGISTRY:
-        if name in funcs:
-            continue
-        core = getattr(udfs, name)
-
-        def call(*args, _f=core):
-            converted = [_from_formulas(a) for a in args]
-            out = _f(*converted)
-            return np.asarray(out, dtype=object)
-
-        funcs[name] = wrap_ranges_func(call)
-
-
 # result shapes of the plain (non-array) XV_ cells, by the alias their formula calls
 _SHAPES: dict[str, tuple[int, int]] = {}
 TOP_CALL = re.compile(r"^=\s*(?:_xludf\.)?(XV_[A-Z_]+)\s*\(", re.I)
@@ -85,30 +72,11 @@ def _register_alias(alias: str, name: str) -> None:
     core = getattr(udfs, name.upper())
 
     def call(*args):
-        out = np.atleast_2d(np.asarray(core(*[_from_formulas(a) for a in args]), dtype=object))
+        out = np.atleast_2d(np.asarray(core(*[from_formulas(a) for a in args]), dtype=object))
         _SHAPES[alias] = out.shape
         return out
 
     get_functions()[alias] = wrap_ranges_func(call)
-
-
-def _from_formulas(value: Any) -> Any:
-    """formulas hands ranges as 2-D arrays with its own empty marker; make them lists."""
-    arr = np.asarray(value, dtype=object)
-    if arr.ndim == 0:
-        v = arr.item()
-        return None if _is_empty(v) else _plain(v)
-    return [[None if _is_empty(v) else _plain(v) for v in row] for row in np.atleast_2d(arr)]
-
-
-def _is_empty(v: Any) -> bool:
-    return v is None or type(v).__name__ in ("_Empty", "Empty") or str(v) == "empty"
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 def _scan(book: Path) -> tuple[list[str], dict[str, dict[str, tuple[str, str | None]]],
@@ -248,7 +216,11 @@ def _prepare(book: Path, tmp: Path, say=lambda _m: None,
         ws = out.create_sheet(name)
         for (r, c), v in sorted(keep[name].items()):
             if v is not None:
-                ws.cell(r, c).value = v
+                cell = ws.cell(r, c)
+                cell.value = v
+                if isinstance(v, str) and not isinstance(found[name].get(cell_ref(r - 1, c - 1)),
+                                                         tuple) and v.startswith("="):
+                    cell.data_type = "s"  # text that begins with '=' stays text
     from openpyxl.workbook.defined_name import DefinedName
 
     for name, dests in names.items():
@@ -314,16 +286,18 @@ MAX_EVAL_CELLS = int(os.environ.get("XLVALUE_MAX_EVAL_CELLS", 2_000_000))
 MAX_EVAL_FORMULAS = int(os.environ.get("XLVALUE_MAX_EVAL_FORMULAS", 5_000))
 
 
-def bound_workbook(book: Path) -> None:
+def bound_workbook(book: Path) -> dict[str, dict[tuple[int, int], str]]:
     """Refuse, before any sheet is loaded, a workbook whose sheets' used areas or formula
     count would make `eval` run for minutes, exhaust memory or abort calamine (one linear
-    scan per sheet, as `run` does before calamine)."""
+    scan per sheet, as `run` does before calamine). Returns each sheet's cells that hold an
+    Excel error value {(row, column): code}, 1-based (calamine reads them as blanks)."""
     from xlvalue.workbook.ooxml import iter_part, open_package
     from xlvalue.workbook.reader import WorkbookReader, check_extent
-    from xlvalue.workbook.sheet_scan import scan_sheet
+    from xlvalue.workbook.sheet_scan import ExcelError, scan_sheet
 
     reader = WorkbookReader.open(book)
     cells = formulas = 0
+    errors: dict[str, dict[tuple[int, int], str]] = {}
     with open_package(book) as zf:
         for sheet in reader.sheets:
             if not sheet.part or sheet.part not in zf.NameToInfo:
@@ -333,6 +307,8 @@ def bound_workbook(book: Path) -> None:
             check_extent(scan.last_row, scan.last_col, book.name, sheet.name)
             cells += scan.last_row * scan.last_col
             formulas += scan.formulas
+            errors[sheet.name] = {(r + 1, c + 1): str(m) for (r, c), m in scan.markers.items()
+                                  if isinstance(m, ExcelError)}
             if cells > MAX_EVAL_CELLS:
                 raise InputError(Problem(
                     f"the sheets' used areas hold more than the {MAX_EVAL_CELLS:,} cells `eval` "
@@ -343,6 +319,7 @@ def bound_workbook(book: Path) -> None:
         raise InputError(Problem(
             f"holds {formulas:,} formulas, more than the {MAX_EVAL_FORMULAS:,} `eval` computes "
             "(XLVALUE_MAX_EVAL_FORMULAS); open it in Excel instead", book=book.name))
+    return errors
 
 
 def evaluate(book: str | Path, progress=None, *, engine_only: bool = False
@@ -350,35 +327,27 @@ def evaluate(book: str | Path, progress=None, *, engine_only: bool = False
     """Compute every XV_ formula cell (and its spill) of the workbook; progress(message)
     hears what is being done (the CLI prints it).
 
-    An XV_ formula over literals and ranges of constants is computed by calling its
-    function directly (direct.py); the others, and what they read, go to the `formulas`
-    engine. `engine_only=True` sends everything to the engine (the path before the direct
-    one, kept to compare results and speed)."""
+    The XV_ formulas and the formula cells they read are computed in dependency order
+    without a workbook model (graph.py): spills are known once computed, `A1#` and ranges
+    over spilled cells wait for them, whole columns are cut to the used range, a cycle names
+    its cells. `engine_only=True` loads the workbook into the `formulas` engine instead (the
+    path before the graph, kept to compare results and speed; it knows no spill of a plain
+    formula)."""
     say = progress or (lambda _m: None)
     book = Path(book)
     say(f"reading the formulas of {book.name}")
-    bound_workbook(book)  # the same checks as `run`, and limits for calamine and formulas
+    errors = bound_workbook(book)  # the same checks as `run`, and limits for calamine, formulas
     order, found, names = _scan(book)
     cells = [(sheet, cell, text) for sheet in order for cell, (text, _ref) in found[sheet].items()
              if XV_CALL.search(text)]
     if not cells:
         raise InputError(Problem("no cell calls an XV_ function", book=book.name))
-    spills = {(sheet, cell): ref for sheet, cells_ in found.items()
-              for cell, (_text, ref) in cells_.items() if ref}
-    direct: dict[tuple[str, str], np.ndarray] = {}
-    if not engine_only:
-        direct = _direct_pass(book, cells, found, names, spills, say)
-    rest = {(sheet, cell) for sheet, cell, _text in cells if (sheet, cell) not in direct}
-    arrays: dict[tuple[str, str], np.ndarray] = {}
     blocked: dict[tuple[str, str], str] = {}
-    if rest:
-        # a plain formula's spill is not recorded in the file: the engine recomputes those
-        # that spill so that a formula it computes reads their cells as it did before
-        spilling = {k for k, v in direct.items() if k not in spills and v.shape != (1, 1)}
-        arrays, blocked = _engine_pass(book, rest | spilling, say)
-    spill = {k: v.shape for k, v in direct.items() if k not in spills and v.shape != (1, 1)}
-    blocked.update(_blocked_spills(book, spill))
-    arrays.update(direct)
+    if engine_only:
+        arrays, blocked = _engine_pass(book, {(sheet, cell) for sheet, cell, _t in cells}, say)
+    else:
+        graph = _graph_pass(book, cells, found, names, errors, say)
+        arrays = {(s, c): graph.nodes[(s, c)].values for s, c, _t in cells}
     from openpyxl.utils import range_boundaries
 
     out: list[Evaluated] = []
@@ -396,17 +365,17 @@ def evaluate(book: str | Path, progress=None, *, engine_only: bool = False
     return out
 
 
-def _direct_pass(book: Path, cells: list[tuple[str, str, str]],
-                 found: dict[str, dict[str, tuple[str, str | None]]],
-                 names: dict[str, list[tuple[str, str]]], spills: dict[tuple[str, str], str],
-                 say) -> dict[tuple[str, str], np.ndarray]:
-    """The XV_ cells computed without the engine (direct.py), values read with calamine."""
+def _graph_pass(book: Path, cells: list[tuple[str, str, str]],
+                found: dict[str, dict[str, tuple[str, str | None]]],
+                names: dict[str, list[tuple[str, str]]],
+                errors: dict[str, dict[tuple[int, int], str]], say) -> CellGraph:
+    """The XV_ cells and the formulas they read computed without the engine (graph.py),
+    values read with calamine."""
     say(f"{len(cells)} XV_ formula(s) in {book.name}; loading the XV_ functions")
     import python_calamine
 
     from xlvalue.excel import udfs
     from xlvalue.excel.convert import REGISTRY
-    from xlvalue.formula_eval.direct import direct_results
 
     calamine = python_calamine.CalamineWorkbook.from_path(str(book))
     grids: dict[str, list[list[Any]]] = {}
@@ -417,12 +386,21 @@ def _direct_pass(book: Path, cells: list[tuple[str, str, str]],
             grids[sheet] = calamine.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         return grids[sheet]
 
-    say("computing the formulas over constants directly")
-    done = direct_results(cells, found, names, _normaliser(book, spills), grid,
-                          lambda n: getattr(udfs, n) if n in REGISTRY else None, say,
-                          book.name)
-    say(f"{len(done)} of {len(cells)} computed directly")
-    return done
+    say("computing the formulas in dependency order")
+    targets = [(sheet, cell) for sheet, cell, _text in cells]
+    areas = None
+    for _attempt in range(2):  # a second pass only when spills had to be guessed
+        graph = CellGraph(found, names, grid, lambda s: errors.get(s, {}),
+                          lambda n: getattr(udfs, n) if n in REGISTRY else None, book.name,
+                          say, areas)
+        graph.build(targets)
+        graph.run()
+        areas = graph.guessed_areas()
+        if not areas:
+            break
+    done = sum(1 for k in targets if graph.nodes[k].values is not None)
+    say(f"{done} of {len(cells)} computed directly")
+    return graph
 
 
 def _engine_pass(book: Path, targets: set[tuple[str, str]], say
@@ -432,7 +410,7 @@ def _engine_pass(book: Path, targets: set[tuple[str, str]], say
     say("loading the formula engine")
     import formulas  # noqa: F401  (the slow import, under its own progress line)
 
-    _register()
+    register_functions()
     with tempfile.TemporaryDirectory() as tmp:
         prepared, cells, aliases = _prepare(book, Path(tmp), say, targets=targets)
         _SHAPES.clear()
@@ -503,8 +481,8 @@ def _calculate(prepared: Path, book: Path):
 
 
 def _result(v: Any) -> Any:
-    v = _plain(v)
-    if _is_empty(v):
+    v = plain(v)
+    if is_empty(v):
         return None
     if isinstance(v, float) and not np.isfinite(v):
         return None
