@@ -443,8 +443,10 @@ def test_the_readme_chain_typed_as_plain_formulas_equals_the_pipeline(
     """Issue 25 items 1 and 3: XV_REPEAT -> XV_BGNBD_FIT -> XV_PALIVE typed as plain formulas
     (the fit reads the repeat table's spill, P(alive) the fit's by H1#) gives the pipeline's
     xv_out_CLV.p_alive for every customer (same parameters, so to 1e-12); whole columns over
-    the spill give the same; a failing step says what failed and the step after it names
-    the cell (it showed a bare #VALUE!, and H1# stopped the whole evaluation)."""
+    the spill give the same; XV_GG_FIT(A1#) fits the repeat customers of the whole table as
+    the pipeline does (xv_out_Models, 1,139 customers) and says how many it left out; a
+    failing step says what failed and the step after it names the cell (it showed a bare
+    #VALUE!, and H1# stopped the whole evaluation)."""
     import json
 
     report = tmp_path / "v.json"
@@ -466,6 +468,15 @@ def test_the_readme_chain_typed_as_plain_formulas_equals_the_pipeline(
     np.testing.assert_allclose([values[f"T{i}"] for i in range(1, 2358)],
                                [p_alive[c] for c in ids], rtol=1e-12)
     assert [values[f"V{i}"] for i in range(1, 2358)] == [values[f"T{i}"] for i in range(1, 2358)]
+    models = demo_output.defined_names["xv_out_Models"]
+    sheet, area = next(iter(models.destinations))
+    gg = {r[1].value: r[2].value for r in demo_output[sheet][area.replace("$", "")]
+          if r[0].value == "gammagamma" and "full period" in str(r[4].value)}
+    for k, name in enumerate(("p", "q", "gamma", "log_likelihood"), start=2):
+        assert values[f"X{k}"] == name
+        assert values[f"Y{k}"] == pytest.approx(gg[name], rel=1e-12)
+    assert (values["X8"], values["Y8"]) == ("customers", gg["customers"]) == ("customers", 1139)
+    assert (values["X10"], values["Y10"]) == ("left_out_no_repeat", 2357 - 1139)
     assert values["AH1"].startswith("#XV! frequency must be a whole number >= 0; row(s) 1, 2")
     assert values["AT1"] == "#XV! params: Chain!AH1 shows an error: " + values["AH1"][5:]
 

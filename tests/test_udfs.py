@@ -178,3 +178,39 @@ def test_a_missing_argument_is_named_and_a_negative_count_refused():
     assert xu.XV_NBD_P(1, 0, 2.67) == [[ERROR_PREFIX + "a must be above 0, got 0"]]
     # by hand: Gamma(4.67)/(Gamma(2.67) 2!) (1.84/2.84)^2.67 (1/2.84)^2 = 0.19064
     assert xu.XV_NBD_P(col([0, 2]), 1.84, 2.67)[1][0] == pytest.approx(0.19064, abs=1e-5)
+
+
+def test_gg_fit_takes_the_whole_repeat_table_and_uses_its_repeat_customers(cdnow_range):
+    """Issue 25 item 3: XV_GG_FIT over XV_REPEAT's whole output (or its frequency and
+    monetary_value columns) was refused ("1218 row(s) are not repeat customers"); it now
+    fits the repeat customers with a positive mean spend, as the pipeline does, and its
+    output says how many rows it left out and why."""
+    repeat = xu.XV_REPEAT(cdnow_range)
+    header = repeat[0]
+    f = np.array([r[header.index("frequency")] for r in repeat[1:]], dtype=float)
+    m = np.array([r[header.index("monetary_value")] for r in repeat[1:]], dtype=float)
+    keep = (f > 0) & (m > 0)
+    core = GammaGammaModel().fit(f[keep], m[keep]).params_
+    for out in (xu.XV_GG_FIT(repeat),
+                xu.XV_GG_FIT(col(f), col(m)),
+                xu.XV_GG_FIT([["frequency"], *col(f)], [["monetary_value"], *col(m)])):
+        rows = {r[0]: r[1] for r in out[1:]}
+        for name in ("p", "q", "gamma"):
+            assert rows[name] == pytest.approx(core[name], rel=1e-12)
+        assert rows["customers"] == keep.sum() == 1139
+        assert rows["left_out_no_repeat"] == (f == 0).sum() == 1218
+        assert "left_out_spend_not_positive" not in rows  # no repeat customer nets <= 0
+    m[np.flatnonzero(keep)[0]] = -5.0  # a repeat customer whose returns net negative
+    rows = {r[0]: r[1] for r in xu.XV_GG_FIT(col(f), col(m))[1:]}
+    assert rows["customers"] == 1138 and rows["left_out_spend_not_positive"] == 1
+    assert xu.XV_GG_FIT(col(f)) == [[ERROR_PREFIX + "XV_GG_FIT needs monetary (argument 2), or "
+                                     "the whole XV_REPEAT output as frequency (its header row "
+                                     "names frequency and monetary_value)"]]
+    assert xu.XV_GG_FIT(col([0, 0]), col([0, 0]))[0][0].startswith(
+        ERROR_PREFIX + "none of the 2 rows is a repeat customer")
+    # the fit still feeds XV_CLV (its parameter rows are read by name)
+    fit = xu.XV_GG_FIT(repeat)
+    bg = xu.XV_BGNBD_FIT(col(f), col([r[2] for r in repeat[1:]]), col([r[3] for r in repeat[1:]]))
+    clv = xu.XV_CLV(bg, fit, col(f[:3]), col([r[2] for r in repeat[1:4]]),
+                    col([r[3] for r in repeat[1:4]]), col(np.abs(m[:3]) + 1))
+    assert all(isinstance(v[0], float) for v in clv)

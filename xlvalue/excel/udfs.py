@@ -202,13 +202,47 @@ def XV_NBD_FIT(frequency, periods):
 
 
 @xw.func(category="xlvalue")
-@xw.arg("frequency", ndim=2, doc="Repeat purchases of repeat customers")
-@xw.arg("monetary", ndim=2, doc="Mean spend of their repeat purchases")
-@udf("XV_GG_FIT", frequency="repeat purchases", monetary="mean repeat spend")
-def XV_GG_FIT(frequency, monetary):
-    """Fit the gamma-gamma spend model: p, q, gamma with standard errors."""
-    return _fit_table(GammaGammaModel().fit(numbers(frequency, "frequency"),
-                                            numbers(monetary, "monetary")))
+@xw.arg("frequency", ndim=2, doc="Repeat purchases per customer, or the whole XV_REPEAT output")
+@xw.arg("monetary", ndim=2, doc="Mean spend of their repeat purchases (omit with XV_REPEAT's output)")
+@udf("XV_GG_FIT", frequency="repeat purchases, or the whole XV_REPEAT output (with its header)",
+     monetary="mean repeat spend (omitted with the XV_REPEAT output)")
+def XV_GG_FIT(frequency, monetary=None):
+    """Fit the gamma-gamma spend model: p, q, gamma with standard errors, on the repeat
+    customers (rows with no repeat purchase or a mean spend <= 0 are left out and counted)."""
+    if monetary is None or monetary == "":
+        f, m = _repeat_columns(frequency)
+    else:
+        f, m = numbers(frequency, "frequency"), numbers(monetary, "monetary")
+        if len(f) != len(m):
+            raise UDFError("frequency and monetary must have the same number of cells")
+    bad = np.flatnonzero((f < 0) | (np.floor(f) != f))
+    if bad.size:
+        raise UDFError(f"frequency item {bad[0] + 1}: {f[bad[0]]:g} is not a whole number >= 0")
+    one_time, spend = f == 0, (f > 0) & (m <= 0)
+    keep = ~one_time & ~spend
+    if not keep.any():
+        raise UDFError(f"none of the {len(f):,} rows is a repeat customer with a positive mean "
+                       "spend (frequency > 0, monetary > 0)")
+    table = _fit_table(GammaGammaModel().fit(f[keep], m[keep]))
+    blank = [None] * (len(table[0]) - 2)
+    for label, count in (("left_out_no_repeat", one_time.sum()),
+                         ("left_out_spend_not_positive", spend.sum())):
+        if count:
+            table.append([label, int(count), *blank])
+    return table
+
+
+def _repeat_columns(table) -> tuple[np.ndarray, np.ndarray]:
+    """frequency and monetary_value of XV_REPEAT's output (a range with its header row)."""
+    rows = as_rows(table)
+    header = [str(c).strip().lower() if c is not None else "" for c in rows[0]] if rows else []
+    if "frequency" not in header or "monetary_value" not in header:
+        raise UDFError("XV_GG_FIT needs monetary (argument 2), or the whole XV_REPEAT output "
+                       "as frequency (its header row names frequency and monetary_value)")
+    fi, mi = header.index("frequency"), header.index("monetary_value")
+    data = [r for r in rows[1:] if any(c not in (None, "") for c in r)]
+    return (numbers([[r[fi]] for r in data], "frequency"),
+            numbers([[r[mi]] for r in data], "monetary_value"))
 
 
 def _rft(frequency, recency, age):
