@@ -347,6 +347,29 @@ def eval_book(path: Path, cells: dict[str, str] | None = None, far: bool = False
     return path
 
 
+# ---- TransactionsFile (issue 23, item 10) ----------------------------------------------------
+
+LOG = "CustomerID,Date,Amount\nA,2024-01-02,5\nB,2024-01-09,7\nA,2024-02-01,3\n"
+
+
+def log_file_book(path: Path, setting: str, files: dict[str, str | None]) -> Path:
+    """A workbook whose TransactionsFile is `setting`, beside `files` (name -> CSV text, or
+    None for a link: 'name' -> the file it links to, given as 'name=target')."""
+    for name, text in files.items():
+        if "=" in name:
+            link, target = name.split("=", 1)
+            if target.startswith("hard:"):
+                os.link(path.parent / target[5:], path.parent / link)
+            else:
+                (path.parent / link).symlink_to(target)
+        else:
+            (path.parent / name).write_text(text or LOG)
+    book = m.book(path, settings={"TransactionsFile": setting.replace("\0", "NUL")})
+    if "\0" in setting:  # openpyxl refuses a NUL: written the way Excel escapes it
+        _edit(book, _sub("xl/worksheets/sheet2.xml", "NUL", "_x0000_"))
+    return book
+
+
 WINDOW = "more than the 100 years an analysis covers"  # issue 23.9b
 
 
@@ -490,6 +513,14 @@ def hostile_cases() -> list[m.Case]:
         "(40,000 characters; a cell holds at most 32,767) is not a valid id"))
     add(C("European number text 1.308,52", lambda p: m.book(
         p, rows=rows() + [["C9", m.D0, "1.308,52"]]), "Amount '1.308,52' is not a number"))
+    # -- a TransactionsFile opened once, by no link, with one name
+    add(C("TransactionsFile setting with a NUL (_x0000_)", lambda p: log_file_book(
+        p, "log\0.csv", {"log.csv": None}), "TransactionsFile holds a NUL character"))
+    add(C("TransactionsFile with a second name (a hard link)", lambda p: log_file_book(
+        p, "log.csv", {"data.csv": None, "log.csv=hard:data.csv": None}),
+        "has 2 names (hard links)"))
+    add(C("TransactionsFile a link to a file in the workbook's folder", lambda p: log_file_book(
+        p, "link.csv", {"data.csv": None, "link.csv=data.csv": None}), None))
     # -- xlvalue eval, bounded like run
     add(C("eval: stray cell at XFD1048576", lambda p: eval_book(p, far=True), "more than the",
           command="eval"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -287,3 +288,168 @@ def test_user_sheet_losing_tab_selected_is_streamed_intact(tmp_path):
         assert zout.testzip() is None
     assert b"tabSelected" in before and b"tabSelected" not in after
     assert after == before.replace(b' tabSelected="1"', b"", 1)
+
+
+# ---- issue 23, item 10: a TransactionsFile is opened once, and read from that descriptor ---
+
+SECRET = "CustomerID,Date,Amount\nS3CRET,2024-01-01,1\n"
+
+
+def _log_book(folder: Path, name: str, parquet: bool = False) -> tuple[Path, Path]:
+    """books/book.xlsx naming `name` (written beside it), and ../secret/log.* outside."""
+    from .conftest import write_tables
+
+    books, secret = folder / "books", folder / "secret"
+    books.mkdir()
+    secret.mkdir()
+    own = pd.DataFrame({"CustomerID": ["A", "B"], "Date": ["2024-01-02", "2024-01-09"],
+                        "Amount": [5.0, 7.0]})
+    outside = pd.DataFrame({"CustomerID": ["S3CRET"], "Date": ["2024-01-01"], "Amount": [1.0]})
+    ext = ".parquet" if parquet else ".csv"
+    target = books / (name + ext)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for frame, path in ((own, target), (outside, secret / ("log" + ext))):
+        frame.to_parquet(path) if parquet else frame.to_csv(path, index=False)
+    return write_tables(books / "book.xlsx", {}, {"TransactionsFile": name + ext}), target
+
+
+def _swap_after_check(monkeypatch, swap) -> None:
+    """Run `swap(path)` right after the TransactionsFile's name was checked (resolved and
+    found inside the allowed folders): the window in which the file used to be reopened by
+    name."""
+    import xlvalue.workbook.transactions_file as tf
+
+    real = tf.resolve_transactions_file
+
+    def resolve(*args, **kwargs):
+        path = real(*args, **kwargs)
+        swap(path)
+        return path
+    monkeypatch.setattr(tf, "resolve_transactions_file", resolve)
+
+
+def _leaked(out: Path) -> bool:
+    if not out.exists():
+        return False
+    import python_calamine as pc
+
+    rows = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("xv_RFM").to_python()
+    return any("S3CRET" in str(r) for r in rows)
+
+
+@pytest.mark.parametrize("parquet", [False, True], ids=["csv", "parquet"])
+def test_transactions_file_swapped_for_an_outside_link_after_the_check(tmp_path, monkeypatch,
+                                                                       capsys, parquet):
+    """The name passed the folder check, then became a link to ../secret: nothing outside is
+    read (was: the outside file's rows in the output); a clean refusal, exit 2."""
+    book, target = _log_book(tmp_path, "log", parquet)
+    outside = tmp_path / "secret" / target.name
+
+    def swap(path: Path) -> None:
+        path.unlink()
+        path.symlink_to(outside)
+    _swap_after_check(monkeypatch, swap)
+    out = tmp_path / "out.xlsx"
+    code = main(["run", str(book), "-o", str(out), "-q", "--only", "rfm"])
+    err = capsys.readouterr().err
+    assert not _leaked(out)
+    assert code == 2, err
+    assert "replaced by a symbolic link after it was checked" in err and "S3CRET" not in err
+
+
+def test_a_folder_on_the_path_swapped_for_an_outside_link_after_the_check(tmp_path, monkeypatch,
+                                                                         capsys):
+    """TransactionsFile sub/log.csv: after the check, `sub` becomes a link to ../secret. The
+    last step is a regular file (O_NOFOLLOW alone would open it): the descriptor's real path
+    is not the checked one, so it is refused."""
+    book, target = _log_book(tmp_path, "sub/log")
+
+    def swap(path: Path) -> None:
+        path.parent.rename(path.parent.with_name("old"))
+        path.parent.symlink_to(tmp_path / "secret")
+    _swap_after_check(monkeypatch, swap)
+    out = tmp_path / "out.xlsx"
+    code = main(["run", str(book), "-o", str(out), "-q", "--only", "rfm"])
+    err = capsys.readouterr().err
+    assert not _leaked(out)
+    assert code == 2, err
+    assert "changed after it was checked" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+@pytest.mark.parametrize("kind", ["fifo", "link"])
+def test_transactions_file_swapped_after_it_was_opened(tmp_path, monkeypatch, kind):
+    """The file becomes a FIFO (or an outside link) right after its first open: the read
+    goes on from the open descriptor (was: reopened by name inside the CSV reader, which hung
+    on the FIFO where SIGTERM does not reach, or read the outside file)."""
+    import builtins
+
+    import xlvalue.workbook.transactions_file  # noqa: F401 - imported before os.open is wrapped
+
+    from .test_malformed import in_child
+
+    book, target = _log_book(tmp_path, "log")
+    swapped: list[str] = []
+
+    def swap_once(path) -> None:
+        if not swapped and Path(os.fsdecode(path)).name == target.name:  # opened by any way
+            swapped.append(kind)
+            target.rename(target.with_name("moved.csv"))
+            if kind == "fifo":
+                os.mkfifo(target)
+            else:
+                target.symlink_to(tmp_path / "secret" / "log.csv")
+
+    real_os_open, real_open = os.open, builtins.open
+
+    def os_open(path, *args, **kwargs):
+        fd = real_os_open(path, *args, **kwargs)
+        swap_once(path)
+        return fd
+
+    def py_open(file, *args, **kwargs):
+        fh = real_open(file, *args, **kwargs)
+        if isinstance(file, str | bytes | os.PathLike):
+            swap_once(file)
+        return fh
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", py_open)
+    out = tmp_path / "out.xlsx"
+    code, err, _, _ = in_child(["run", str(book), "-o", str(out), "-q", "--only", "rfm"], {},
+                               tmp_path / "err.txt", timeout=30)
+    monkeypatch.undo()
+    mode = os.lstat(target).st_mode  # the swap happened (in the child)
+    assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISLNK(mode)
+    assert code == 0, err
+    assert not _leaked(out)
+    import python_calamine as pc
+
+    rows = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("xv_RFM").to_python()
+    assert {"A", "B"} <= {r[0] for r in rows}  # the file's own rows, read from the descriptor
+
+
+def test_a_hard_link_to_an_outside_file_is_refused(tmp_path, capsys):
+    """A hard link beside the workbook gives an outside file a name inside the folder: a file
+    with more than one name is refused (was: read)."""
+    book, target = _log_book(tmp_path, "log")
+    target.unlink()
+    os.link(tmp_path / "secret" / "log.csv", target)
+    out = tmp_path / "out.xlsx"
+    code = main(["run", str(book), "-o", str(out), "-q", "--only", "rfm"])
+    err = capsys.readouterr().err
+    assert not _leaked(out)
+    assert code == 2 and "has 2 names (hard links)" in err, err
+
+
+def test_a_nul_in_the_transactions_file_setting_is_a_user_error(tmp_path, capsys):
+    """TransactionsFile 'log_x0000_.csv' (a NUL) is one clean line, exit 2 (was: internal
+    error, exit 1)."""
+    from .conftest import write_tables
+    from .hostile import _edit, _sub
+
+    book = write_tables(tmp_path / "book.xlsx", {}, {"TransactionsFile": "logNUL.csv"})
+    _edit(book, _sub(SHEET, "logNUL", "log_x0000_"))
+    code = main(["run", str(book), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "TransactionsFile holds a NUL character" in err and "internal error" not in err

@@ -6,10 +6,15 @@ distinct value (or taken as they are when the file stores dates), amounts stay f
 each column is released as soon as it is converted. A 10-million-row file never becomes a
 frame of Python strings. Problems name the file and the line (CSV) or row (Parquet), like
 cell references do.
+
+The file is opened once, and everything (header, rows, digest) is read from that descriptor:
+the name checked against the workbook's folder cannot be swapped for a link to another file,
+a FIFO or a device between the check and the read (SECURITY.md).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -18,6 +23,7 @@ import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -35,7 +41,7 @@ from xlvalue.workbook.validation import convert_dates, convert_numbers, number_h
 __all__ = ["CSV_SUFFIXES", "MAX_FILE_BYTES", "MAX_QUOTED", "NUMBER_COLUMNS", "PARQUET_SUFFIXES",
            "FilePart", "ParquetColumns", "RowProblems", "TableColumns", "check_file",
            "customer_codes", "day_numbers", "file_parts", "file_sha256", "float_values",
-           "log_from_columns", "quoted", "read_part", "read_transactions_file",
+           "log_from_columns", "open_checked", "quoted", "read_part", "read_transactions_file",
            "resolve_transactions_file", "stream_days", "stream_floats"]
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -47,11 +53,21 @@ MAX_QUOTED = 40  # characters of a bad value quoted in a message; file content b
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a TransactionsFile, read through open_checked (the same checks as a read)."""
+    with open_checked(path) as fh:
+        return _sha256(fh)
+
+
+def _sha256(fh: BinaryIO) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    fh.seek(0)
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        h.update(block)
     return h.hexdigest()
+
+
+def _refused(message: str, path: Path) -> InputError:
+    return InputError(Problem(message, book=str(path), name="xv_Settings"))
 
 
 def resolve_transactions_file(name: str, book: Path, roots: Sequence[Path] = ()) -> Path:
@@ -60,11 +76,20 @@ def resolve_transactions_file(name: str, book: Path, roots: Sequence[Path] = ())
     Relative names are taken from the workbook's folder; the resolved path (symbolic links
     followed) must lie inside that folder or inside one of `roots` (the CLI's
     --allow-files-from). Absolute and ../ paths elsewhere are refused: a batch server running
-    other people's workbooks must not read its own files into their outputs.
+    other people's workbooks must not read its own files into their outputs. The file is then
+    opened by open_checked, which makes sure the descriptor it reads is this very path.
     """
+    if "\x00" in name:  # _x0000_ in the cell: no file name holds one (the OS would refuse it)
+        raise InputError(Problem("TransactionsFile holds a NUL character (_x0000_); give the "
+                                 "file's name as plain text", book=book.name, name="xv_Settings"))
     base = book.resolve().parent
     given = Path(name)
-    real = (given if given.is_absolute() else base / given).resolve()
+    try:
+        real = (given if given.is_absolute() else base / given).resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links, a name too long
+        raise InputError(Problem(f"TransactionsFile '{quoted(name)[1:-1]}' cannot be resolved "
+                                 f"({getattr(exc, 'strerror', None) or exc})", book=book.name,
+                                 name="xv_Settings")) from None
     allowed = [base, *(Path(r).resolve() for r in roots)]
     if not any(real.is_relative_to(r) for r in allowed):
         raise InputError(Problem(
@@ -74,26 +99,106 @@ def resolve_transactions_file(name: str, book: Path, roots: Sequence[Path] = ())
     return real
 
 
-def check_file(path: Path) -> int:
-    """Refuse what is not a regular file of bounded size before opening it (a FIFO would
-    block the run, /dev/zero would never end); returns the size in bytes."""
+# no link followed, no wait for a FIFO's writer, not inherited by child processes
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+# a folder on the way: only looked through (O_PATH needs no read permission on it)
+_FOLDER_FLAGS = (getattr(os, "O_PATH", os.O_RDONLY) | getattr(os, "O_DIRECTORY", 0)
+                 | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+_WALKS = "open" in {f.__name__ for f in os.supports_dir_fd} and hasattr(os, "O_NOFOLLOW")
+
+
+def _open_no_links(path: Path) -> int:
+    """A descriptor of `path` (absolute, resolved) opened one step at a time from the root,
+    following no link at any step: what is opened is the file at that path when it is opened,
+    whatever was swapped since the path was checked. Without openat (Windows), the path is
+    opened whole and must still be the file it names."""
+    if not _WALKS:
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            if not _same_file(os.fstat(fd), path):
+                raise _refused("TransactionsFile changed after it was checked; it was not read",
+                               path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+    parts = path.parts
+    folder = os.open(parts[0], _FOLDER_FLAGS)
     try:
-        st = path.stat()
+        for name in parts[1:-1]:
+            try:
+                inner = os.open(name, _FOLDER_FLAGS, dir_fd=folder)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR):
+                    raise _refused("TransactionsFile changed after it was checked (a folder on "
+                                   "its path is now a link or a file); it was not read",
+                                   path) from None
+                raise
+            os.close(folder)
+            folder = inner
+        return os.open(parts[-1], _OPEN_FLAGS, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def open_checked(path: Path) -> BinaryIO:
+    """Open a resolved TransactionsFile once and check what was opened, not the name.
+
+    No link is followed at any step of the path, so the file opened lies where the checked
+    path says (inside the allowed folders) even if the file or a folder on its path was
+    swapped for a link after the check; a FIFO or device cannot block the open (O_NONBLOCK);
+    the descriptor must be a regular file of bounded size with one name (a hard link can give
+    a file from outside the allowed folders a name inside them). Everything is then read from
+    the returned file.
+    """
+    try:
+        fd = _open_no_links(path)
+    except InputError:
+        raise
     except FileNotFoundError:
-        raise InputError(Problem("TransactionsFile not found", book=str(path),
-                                 name="xv_Settings")) from None
+        raise _refused("TransactionsFile not found", path) from None
     except OSError as exc:
-        raise InputError(Problem(f"TransactionsFile cannot be read ({exc.strerror})",
-                                 book=str(path), name="xv_Settings")) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(Problem("TransactionsFile is not a regular file (a folder, FIFO or "
-                                 "device); name a .csv or .parquet file", book=str(path),
-                                 name="xv_Settings"))
-    if st.st_size > MAX_FILE_BYTES:
-        raise InputError(Problem(f"TransactionsFile holds {st.st_size:,} bytes, more than the "
-                                 f"{MAX_FILE_BYTES:,}-byte limit (XLVALUE_MAX_FILE_BYTES); split "
-                                 "it or raise the limit", book=str(path), name="xv_Settings"))
-    return st.st_size
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # the name became a link after the check
+            raise _refused("TransactionsFile was replaced by a symbolic link after it was "
+                           "checked; it was not read (run again, and keep the file in place "
+                           "while xlvalue reads it)", path) from None
+        raise _refused(f"TransactionsFile cannot be read ({exc.strerror})", path) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _refused("TransactionsFile is not a regular file (a folder, FIFO or device); "
+                           "name a .csv or .parquet file", path)
+        if st.st_nlink > 1:
+            raise _refused(f"TransactionsFile has {st.st_nlink} names (hard links); a hard "
+                           "link can give a file from outside the allowed folders a name inside "
+                           "them, so only a file with one name is read: copy it instead of "
+                           "linking it", path)
+        if st.st_size > MAX_FILE_BYTES:
+            raise _refused(f"TransactionsFile holds {st.st_size:,} bytes, more than the "
+                           f"{MAX_FILE_BYTES:,}-byte limit (XLVALUE_MAX_FILE_BYTES); split it "
+                           "or raise the limit", path)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _same_file(st: os.stat_result, path: Path) -> bool:
+    """The name still leads to the opened file."""
+    try:
+        return os.path.samestat(st, os.stat(path))
+    except OSError:
+        return False
+
+
+def check_file(path: Path) -> int:
+    """Refuse what open_checked refuses (not a regular file, too large, a link, more than one
+    name) without reading; returns the size in bytes."""
+    with open_checked(path) as fh:
+        return os.fstat(fh.fileno()).st_size
 
 
 def quoted(value: object) -> str:
@@ -161,22 +266,29 @@ class RowProblems:
         return out
 
 
-def read_transactions_file(path: Path, default_margin_rate: float = 0.3
-                           ) -> tuple[TransactionLog, int, str]:
-    """The validated transaction log of a file, its number of rows and its SHA-256."""
-    where = path.name
-    check_file(path)
+def _suffix(path: Path) -> bool:
+    """True for a CSV (or TSV), False for Parquet; anything else is refused."""
     suffix = path.suffix.lower()
     if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
         raise InputError(Problem(f"TransactionsFile must be .csv, .tsv or .parquet, not "
-                                 f"'{suffix}'", book=where, name="xv_Settings"))
-    csv = suffix in CSV_SUFFIXES
-    log, found = _guarded(where, lambda: log_from_columns(
-        _read_csv(path, where) if csv else _read_parquet(path, where), default_margin_rate))
-    if found:
-        raise InputError(found.located(where, csv))
-    assert log is not None
-    return log, len(log), file_sha256(path)
+                                 f"'{suffix}'", book=path.name, name="xv_Settings"))
+    return suffix in CSV_SUFFIXES
+
+
+def read_transactions_file(path: Path, default_margin_rate: float = 0.3
+                           ) -> tuple[TransactionLog, int, str]:
+    """The validated transaction log of a file, its number of rows and its SHA-256, all read
+    from one descriptor (open_checked)."""
+    where = path.name
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    with open_checked(path) as fh:
+        csv = _suffix(path)
+        log, found = _guarded(where, lambda: log_from_columns(
+            _read_csv(fh, where, sep) if csv else _read_parquet(fh, where), default_margin_rate))
+        if found:
+            raise InputError(found.located(where, csv))
+        assert log is not None
+        return log, len(log), _sha256(fh)
 
 
 def _guarded(where: str, read: Callable):
@@ -252,13 +364,20 @@ def log_from_columns(columns, default_margin_rate: float
 @dataclass(frozen=True)
 class FilePart:
     """One part of a TransactionsFile: a byte range of a CSV (whole lines) or Parquet row
-    groups."""
+    groups. `identity` (inode, size, modification time) is the file's when it was split: a
+    part is read only from that same file."""
 
     path: str
     csv: bool
     start: int = 0
     end: int = 0
     row_groups: tuple[int, ...] = ()
+    identity: tuple[int, ...] = ()
+
+
+def _identity(fh: BinaryIO) -> tuple[int, ...]:
+    st = os.fstat(fh.fileno())
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def file_parts(path: Path, part_bytes: int = 64 << 20) -> list[FilePart]:
@@ -266,24 +385,23 @@ def file_parts(path: Path, part_bytes: int = 64 << 20) -> list[FilePart]:
     (a quoted field holding a line break across a boundary is not supported), Parquet parts
     are whole row groups."""
     where = path.name
-    size = check_file(path)
-    suffix = path.suffix.lower()
-    if suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
-        raise InputError(Problem(f"TransactionsFile must be .csv, .tsv or .parquet, not "
-                                 f"'{suffix}'", book=where, name="xv_Settings"))
-    if suffix in PARQUET_SUFFIXES:
-        meta = _guarded(where, lambda: pq.ParquetFile(path).metadata)
-        parts, group, acc = [], [], 0
-        for g in range(meta.num_row_groups):
-            group.append(g)
-            acc += meta.row_group(g).total_byte_size
-            if acc >= part_bytes:
-                parts.append(FilePart(str(path), False, row_groups=tuple(group)))
-                group, acc = [], 0
-        if group or not parts:
-            parts.append(FilePart(str(path), False, row_groups=tuple(group)))
-        return parts
-    with open(path, "rb") as fh:
+    with open_checked(path) as fh:
+        csv = _suffix(path)
+        size = os.fstat(fh.fileno()).st_size
+        ident = _identity(fh)
+        if not csv:
+            meta = _guarded(where, lambda: pq.ParquetFile(fh).metadata)
+            parts, group, acc = [], [], 0
+            for g in range(meta.num_row_groups):
+                group.append(g)
+                acc += meta.row_group(g).total_byte_size
+                if acc >= part_bytes:
+                    parts.append(FilePart(str(path), False, row_groups=tuple(group),
+                                          identity=ident))
+                    group, acc = [], 0
+            if group or not parts:
+                parts.append(FilePart(str(path), False, row_groups=tuple(group), identity=ident))
+            return parts
         header = fh.readline(1 << 20)
         bounds = [len(header)]
         while bounds[-1] < size:
@@ -291,8 +409,9 @@ def file_parts(path: Path, part_bytes: int = 64 << 20) -> list[FilePart]:
             if fh.tell() < size:
                 fh.readline()  # to the end of the line the jump landed in
             bounds.append(min(fh.tell(), size))
-    return [FilePart(str(path), True, a, b) for a, b in zip(bounds, bounds[1:], strict=False)
-            ] or [FilePart(str(path), True, len(header), len(header))]
+    return [FilePart(str(path), True, a, b, identity=ident)
+            for a, b in zip(bounds, bounds[1:], strict=False)
+            ] or [FilePart(str(path), True, len(header), len(header), identity=ident)]
 
 
 def read_part(part: FilePart, default_margin_rate: float
@@ -301,15 +420,20 @@ def read_part(part: FilePart, default_margin_rate: float
     its problems (rows numbered within the part)."""
     path = Path(part.path)
     where = path.name
-    if part.csv:
-        with open(path, "rb") as fh:
+    with open_checked(path) as fh:
+        if part.identity and _identity(fh) != part.identity:
+            raise InputError(Problem("TransactionsFile changed while its parts were read; run "
+                                     "again once it is complete", book=where,
+                                     name="TransactionsFile"))
+        if part.csv:
             header = fh.readline(1 << 20)
             fh.seek(part.start)
             body = fh.read(part.end - part.start)
-        columns = _guarded(where, lambda: _read_csv(path, where, header + body))
-    else:
-        columns = _guarded(where, lambda: _read_parquet(path, where, part.row_groups))
-    log, found = _guarded(where, lambda: log_from_columns(columns, default_margin_rate))
+            sep = "\t" if path.suffix.lower() == ".tsv" else ","
+            columns = _guarded(where, lambda: _read_csv(header + body, where, sep))
+        else:
+            columns = _guarded(where, lambda: _read_parquet(fh, where, part.row_groups))
+        log, found = _guarded(where, lambda: log_from_columns(columns, default_margin_rate))
     rows = len(log) if log is not None else _rows_of(columns)
     return log, rows, found
 
@@ -326,25 +450,25 @@ def _is_numeric(t) -> bool:
     return pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)
 
 
-def _read_parquet(path: Path, where: str, row_groups: tuple[int, ...] | None = None
+def _read_parquet(source: BinaryIO, where: str, row_groups: tuple[int, ...] | None = None
                   ) -> ParquetColumns:
     """The contract's columns of a Parquet file (or of some of its row groups), each read
-    only when it is asked for."""
-    pf = pq.ParquetFile(path)
+    only when it is asked for, from the open file `source`."""
+    pf = pq.ParquetFile(source)
     schema = pf.schema_arrow
     mapping = _columns(schema.names, where)
     rows = pf.metadata.num_rows if row_groups is None else \
         sum(pf.metadata.row_group(g).num_rows for g in row_groups)
-    return ParquetColumns(path, {v: k for k, v in mapping.items()}, schema, row_groups, rows)
+    return ParquetColumns(pf, {v: k for k, v in mapping.items()}, schema, row_groups, rows)
 
 
 class ParquetColumns:
     """A Parquet file's columns by contract name, streamed in batches or read whole, once
     each: a converted column is released before the next one is read."""
 
-    def __init__(self, path: Path, names: dict[str, str], schema,
+    def __init__(self, pf: pq.ParquetFile, names: dict[str, str], schema,
                  row_groups: tuple[int, ...] | None = None, rows: int = 0) -> None:
-        self.path, self.names, self.schema = path, names, schema
+        self.pf, self.names, self.schema = pf, names, schema
         self.row_groups, self.rows = row_groups, rows
 
     def __contains__(self, name: str) -> bool:
@@ -355,29 +479,26 @@ class ParquetColumns:
 
     def batches(self, name: str):
         file_name = self.names.pop(name)
-        with pq.ParquetFile(self.path) as pf:
-            for batch in pf.iter_batches(batch_size=1 << 20, columns=[file_name],
-                                         row_groups=self.row_groups):
-                yield batch.column(0)
+        for batch in self.pf.iter_batches(batch_size=1 << 20, columns=[file_name],
+                                          row_groups=self.row_groups):
+            yield batch.column(0)
 
     def whole(self, name: str):
         column = self.names.pop(name)
         if self.row_groups is None:
-            return pq.read_table(self.path, columns=[column]).column(0)
-        with pq.ParquetFile(self.path) as pf:
-            return pf.read_row_groups(list(self.row_groups), columns=[column]).column(0)
+            return self.pf.read(columns=[column]).column(0)
+        return self.pf.read_row_groups(list(self.row_groups), columns=[column]).column(0)
 
 
-def _read_csv(path: Path, where: str, data: bytes | None = None) -> TableColumns:
-    """The contract's columns of a CSV file (or of `data`, its header line and some of its
-    lines): ids and dates as text, numbers as float64 (as text when a cell is not a number,
-    so that it can be located)."""
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    if data is None:
-        with open(path, "rb") as fh:
-            first = fh.readline(1 << 20)
+def _read_csv(source: BinaryIO | bytes, where: str, sep: str = ",") -> TableColumns:
+    """The contract's columns of a CSV file open as `source` (or of bytes: its header line
+    and some of its lines): ids and dates as text, numbers as float64 (as text when a cell is
+    not a number, so that it can be located)."""
+    if isinstance(source, bytes):
+        first = source[:source.find(b"\n") + 1 or len(source)]
     else:
-        first = data[:data.find(b"\n") + 1 or len(data)]
+        source.seek(0)
+        first = source.readline(1 << 20)
     names = list(pd.read_csv(io.BytesIO(first), sep=sep, nrows=0).columns)
     mapping = _columns(names, where)
     inverse = {v: k for k, v in mapping.items()}
@@ -385,8 +506,13 @@ def _read_csv(path: Path, where: str, data: bytes | None = None) -> TableColumns
     numeric = {inverse[c]: pa.float64() for c in NUMBER_COLUMNS if c in inverse}
 
     def read(number_type):
+        if isinstance(source, bytes):
+            stream = pa.BufferReader(source)
+        else:
+            source.seek(0)
+            stream = source
         return pacsv.read_csv(
-            path if data is None else pa.BufferReader(data),
+            stream,
             parse_options=pacsv.ParseOptions(delimiter=sep),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(mapping), strings_can_be_null=True, null_values=[""],
