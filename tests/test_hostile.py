@@ -453,3 +453,34 @@ def test_a_nul_in_the_transactions_file_setting_is_a_user_error(tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2, err
     assert "TransactionsFile holds a NUL character" in err and "internal error" not in err
+
+
+# ---- issue 23, item 11: CSV injection in batch --summary -----------------------------------
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_batch_summary_neutralises_formula_like_fields(tmp_path, monkeypatch, capsys):
+    """Books named `=1+1.xlsx`, `@SUM(2).xlsx`, `+cmd.xlsx`, `-1+2.xlsx` (and their outputs)
+    are written to the CSV summary with a leading apostrophe (OWASP), never raw; the JSON
+    summary keeps them as they are."""
+    import csv
+
+    names = ["=1+1.xlsx", "@SUM(2).xlsx", "+cmd.xlsx", "-1+2.xlsx", "plain.xlsx"]
+    for name in names:
+        book(tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    assert main(["batch", "*.xlsx", "-q", "--only", "rfm", "--summary", "s.csv"]) == 0
+    assert main(["batch", "*.xlsx", "-q", "--only", "rfm", "--summary", "s.json"]) == 0
+    capsys.readouterr()
+    with open(tmp_path / "s.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5
+    fields = [v for r in rows for v in r.values()]
+    assert not [v for v in fields if v.startswith(DANGEROUS)], fields
+    assert sorted(r["book"] for r in rows) == sorted(
+        ("'" + n if n[0] in "=@+-" else n) for n in names)
+    assert "'=1+1_xlvalue.xlsx" in {r["output"] for r in rows}
+    import json
+
+    assert "=1+1.xlsx" in {r["book"] for r in json.loads((tmp_path / "s.json").read_text())}

@@ -252,11 +252,17 @@ def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> None
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """A machine-readable report, CSV or JSON by the file's extension, written atomically."""
-    from xlvalue.workbook.writer import atomic_write
+    """A machine-readable report, CSV or JSON by the file's extension, written atomically.
+    In a CSV, text that a spreadsheet would take for a formula (a book named `=1+1.xlsx`) is
+    prefixed with an apostrophe (writer.csv_safe); JSON keeps every value as it is."""
+    from xlvalue.workbook.writer import atomic_write, csv_safe
 
     if path.suffix.lower() == ".json":
         atomic_write(path, lambda tmp: tmp.write_text(
             json.dumps(frame.to_dict(orient="records"), indent=1, default=str)))
     else:
-        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+        safe = frame.copy()
+        for column in safe.columns:
+            if not pd.api.types.is_numeric_dtype(safe[column]):
+                safe[column] = safe[column].map(csv_safe)
+        atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False))

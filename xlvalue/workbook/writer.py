@@ -106,6 +106,21 @@ def atomic_write(target: Path, write) -> None:
         raise
 
 
+# A CSV field a spreadsheet would take for a formula (OWASP, "CSV injection"): = + - @ start
+# one, and tab or CR before them are skipped by some importers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """A text field for a CSV report, neutralised as OWASP advises: text beginning with
+    = + - @ tab or CR gets a leading apostrophe, so a spreadsheet opening the report shows it
+    as text and never runs it as a formula (`=1+1.xlsx`, `@SUM(2)`, `+cmd|' /C calc'!A0`).
+    Numbers and other values are returned unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _write_error(target: Path, exc: OSError) -> WriteError:
     return WriteError(str(Problem(f"cannot write the file ({exc.strerror or exc}); nothing was "
                                   "written, the previous file (if any) is unchanged",
