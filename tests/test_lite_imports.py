@@ -1,5 +1,6 @@
-"""`import xlvalue.lite` works where xlwings Lite runs: without python-calamine, openpyxl, Dask,
-distributed, formulas or multiprocessing, and without starting threads or processes."""
+"""`import xlvalue.lite` works where xlwings Lite runs: without python-calamine, openpyxl,
+defusedxml, tqdm (none of them required under Pyodide), Dask, distributed, formulas or
+multiprocessing, and without starting threads or processes."""
 
 from __future__ import annotations
 
