@@ -6,7 +6,10 @@ licence key, which that module asks for) before this process imports anything. R
 metadata comes from xlwings' custom_functions_meta/custom_scripts_meta; a function is called
 through custom_functions_call with an Office.js-shaped payload, and scripts through
 custom_scripts_call with the workbook injected for their `xw.Book` parameter (here the
-stand-in). Prints one JSON line.
+stand-in). The fallback of the Lite steps, `from xlvalue.lite import *` as a workbook's
+main.py, is made into a module the way xlwings Server's Pyodide runtime makes main.py
+(`create_module_from_string` in xlwings_server/wasm/wasm_runtime.py: exec of the text in a
+fresh module) and registered, called and run through that module. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def main() -> dict:
         want = [["" if v is None else v for v in row] for row in want]  # Office.js: empty
         called[name] = {"rows": len(got), "header": got[0],
                         "equal": json.dumps(got, default=str) == json.dumps(want, default=str)}
+    main_py = _module_from_string("from xlvalue.lite import *\n", "main")
+    rfm = dict(payload, func_name="XV_RFM", args=list(lite_args(calls["XV_RFM"])))
+    fallback = {"functions": sorted(f["name"] for f in custom_functions_meta(main_py)["functions"]),
+                "scripts": sorted(m["function_name"] for m in custom_scripts_meta(main_py)),
+                "rfm_equal": asyncio.run(custom_functions_call(rfm, main_py))
+                == asyncio.run(custom_functions_call(rfm, lite))}
     from tests.lite_remote import apply_actions, block, empty_book, payload, replay
 
     api = payload(ROOT / "templates" / "xlvalue_demo.xlsx", xw.__version__)
@@ -77,7 +86,11 @@ def main() -> dict:
             result = asyncio.run(custom_scripts_call(lite, meta["function_name"],
                                                      typehint_to_value={xw.Book: book}))
             scripts[meta["function_name"]] = result is book
+    checked = xw.Book(json=payload(ROOT / "templates" / "xlvalue_demo.xlsx", xw.__version__))
+    fallback["check_ran"] = asyncio.run(custom_scripts_call(
+        main_py, "xv_check_inputs", typehint_to_value={xw.Book: checked})) is checked
     return {
+        "xlwings": xw.__version__, "xlwings_file": xw.__file__, "main_py": fallback,
         "func_type": f"{xw.func.__module__}.{xw.func.__name__}",
         "functions": custom_functions_meta(lite)["functions"],
         "scripts_meta": custom_scripts_meta(lite),
@@ -91,6 +104,17 @@ def main() -> dict:
         "demo_inputs": demo_inputs,
         "demo_actions": dict(demo_actions),
     }
+
+
+def _module_from_string(text: str, name: str):
+    """A module made from source text, as xlwings Server's Pyodide runtime makes main.py."""
+    import importlib.util
+    import sys
+
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
+    exec(text, module.__dict__)
+    sys.modules[name] = module
+    return module
 
 
 if __name__ == "__main__":

@@ -99,6 +99,63 @@ def test_install_checks_the_xlwings_version(tmp_path, monkeypatch, capsys, built
     assert not (tmp_path / "XLSTART").exists()
 
 
+def _desktop_xlwings_requirement():
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    windows = {"sys_platform": "win32", "platform_system": "Windows", "python_version": "3.11",
+               "extra": ""}
+    found = [r for r in map(Requirement, project["dependencies"])
+             if r.name == "xlwings" and (r.marker is None or r.marker.evaluate(windows))]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_desktop_xlwings_pin_is_the_runtime_the_shipped_addin_embeds():
+    embedded = addin.addin_properties(addin.packaged_addin())[addin.XLWINGS_PROPERTY]
+    assert str(_desktop_xlwings_requirement().specifier) == f"=={embedded}"
+    assert addin.embedded_xlwings_version() == embedded  # the installed xlwings is that one
+
+
+def _fake_wheel(folder: Path, version: str) -> None:
+    """A minimal pure wheel of xlwings `version` (metadata only) for pip's resolver."""
+    dist = f"xlwings-{version}.dist-info"
+    with zipfile.ZipFile(folder / f"xlwings-{version}-py3-none-any.whl", "w") as zf:
+        zf.writestr(f"{dist}/METADATA",
+                    f"Metadata-Version: 2.1\nName: xlwings\nVersion: {version}\n")
+        zf.writestr(f"{dist}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: "
+                    "true\nTag: py3-none-any\n")
+        zf.writestr(f"{dist}/RECORD", "")
+
+
+def test_a_fresh_install_after_a_newer_xlwings_release_gets_the_embedded_one(tmp_path):
+    """Simulated releases 0.37.9 and 0.38.0 next to the embedded version: pip resolves the
+    desktop requirement to the embedded version, so `addin install` keeps working; the
+    former requirement (>=) would have taken 0.38.0, which the add-in refuses."""
+    import subprocess
+    import sys
+
+    embedded = addin.embedded_xlwings_version()
+    index = tmp_path / "index"
+    index.mkdir()
+    for version in (embedded, "0.37.9", "0.38.0"):
+        _fake_wheel(index, version)
+
+    def resolved(requirement: str) -> str:
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-index", "--find-links",
+                        str(index), "--no-deps", "-q", "-d", str(out), requirement],
+                       check=True, capture_output=True, timeout=300)
+        (wheel,) = out.glob("xlwings-*.whl")
+        return wheel.name.split("-")[1]
+
+    req = _desktop_xlwings_requirement()
+    assert resolved(f"xlwings{req.specifier}") == embedded
+    assert resolved(f"xlwings>={embedded}") == "0.38.0"
+
+
 def test_build_without_ms_ovba_says_what_to_install(tmp_path, monkeypatch, capsys):
     import builtins
 
@@ -251,9 +308,10 @@ def test_vba_name_check_rejects_what_vba_would():
 
 
 def test_xlwings_modules_are_the_installed_ones(built):
-    # xlwings' runtime and Dictionary class are not ours to compile (LibreOffice Basic rejects
-    # their Windows API declarations): they must be xlwings' files, changed only where
-    # documented (PROJECT_NAME in the runtime; the exported .cls header in the class)
+    # xlwings' runtime and Dictionary class must be xlwings' files, changed only where
+    # documented (PROJECT_NAME in the runtime; the exported .cls header in the class); they are
+    # compiled per platform below, and replaced by stubs where the tests run our modules (the
+    # runtime would start Python)
     import xlwings
 
     mods = _modules(built)
@@ -393,3 +451,83 @@ def test_help_and_ribbon_modules_compile_and_run(compiled):
 def test_the_compiler_reports_a_duplicate_declaration(compiled):
     result = compiled["XlvBroken.BrokenEntry"]
     assert result.startswith("error") and "could not be found" in result
+
+
+# ---- each platform's VBA compiled on its own ------------------------------------------------
+# LibreOffice ignores #If / #Const and compiles both branches as one (xlwings' runtime then has
+# every Declare twice and does not compile at all). Each module of the built add-in is
+# therefore resolved for Windows and for the Mac first (tests/vba_compiler.py, for_platform)
+# and compiled as its own module; xlwings' runtime and Dictionary class included.
+
+COMPILED_ENTRY = '\nFunction XlvCompiled() As String\n    XlvCompiled = "compiled"\nEnd Function\n'
+
+
+def _broken_in_mac_branch(runtime: str) -> str:
+    """xlwings' runtime with a line that does not compile inside its first `#If Mac Then`."""
+    lines = runtime.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.strip() == "#If Mac Then")
+    return "\n".join([*lines[:at + 1], "        Dim Broken As (", *lines[at + 1:]])
+
+
+@pytest.fixture(scope="module")
+def platform_compiled(built):
+    from .vba_compiler import PLATFORMS, SOFFICE, for_platform, run_in_workbook
+
+    assert SOFFICE, "LibreOffice is part of the test environment (make test installs it)"
+    modules = _modules(built)
+    glue = {f"{name}_{platform}": for_platform(code, constants) + COMPILED_ENTRY
+            for name, code in modules.items() for platform, constants in PLATFORMS.items()}
+    broken = _broken_in_mac_branch(modules["xlwings"])
+    glue.update({f"BrokenMac_{platform}": for_platform(broken, constants) + COMPILED_ENTRY
+                 for platform, constants in PLATFORMS.items()})
+    glue["xlwings_unresolved"] = modules["xlwings"] + COMPILED_ENTRY  # both branches as one
+    result = run_in_workbook(built, glue, [(name, "XlvCompiled") for name in glue])
+    return modules, result
+
+
+def test_for_platform_resolves_nested_conditions():
+    from .vba_compiler import MAC, WINDOWS, for_platform
+
+    source = "\n".join([
+        '#Const App = "Microsoft Excel" \'a comment', "a", "#If VBA7 Then", "    #If Mac Then",
+        "    mac", "    #ElseIf Win64 Then", "    win64", "    #Else", "    win32", "    #End If",
+        "#Else", "    old", "#End If", '#If App = "Microsoft Excel" And Not Mac Then',
+        "excel-windows", "#End If", "#If MAC_OFFICE_VERSION >= 15 Then", "office2016", "#End If",
+        "#If Undefined Then", "never", "#End If", "z"])
+    assert for_platform(source, WINDOWS).split("\n") == ["a", "    win64", "excel-windows", "z"]
+    assert for_platform(source, MAC).split("\n") == ["a", "    mac", "office2016", "z"]
+    with pytest.raises(ValueError):
+        for_platform("#If Mac Then\nx\n", MAC)
+
+
+def test_each_platform_takes_its_own_branch_of_the_xlwings_runtime(built):
+    from .vba_compiler import MAC, WINDOWS, for_platform
+
+    runtime = _modules(built)["xlwings"]
+    version = addin.embedded_xlwings_version()
+    windows, mac = for_platform(runtime, WINDOWS), for_platform(runtime, MAC)
+    assert "#If" not in windows and "#If" not in mac
+    assert f'"xlwings64-{version}.dll"' in windows and '"libc.dylib"' not in windows
+    assert '"libc.dylib"' in mac and f'"xlwings64-{version}.dll"' not in mac
+    dictionary = _modules(built)["Dictionary"]
+    assert 'CreateObject("Scripting.Dictionary")' in for_platform(dictionary, WINDOWS)
+    assert 'CreateObject("Scripting.Dictionary")' not in for_platform(dictionary, MAC)
+
+
+def test_every_module_compiles_on_windows_and_on_the_mac(platform_compiled):
+    from .vba_compiler import PLATFORMS
+
+    modules, result = platform_compiled
+    assert {"xlwings", "Dictionary", "XlvalueRibbon", vba.WRAPPER_MODULE, vba.HELP_MODULE,
+            "ThisWorkbook"} <= set(modules)
+    for name in modules:
+        for platform in PLATFORMS:
+            assert result[f"{name}_{platform}.XlvCompiled"] == "ok compiled", (name, platform)
+    # without resolving the branches first, LibreOffice cannot compile xlwings' runtime
+    assert "could not be found" in result["xlwings_unresolved.XlvCompiled"]
+
+
+def test_a_broken_mac_branch_fails_the_mac_compile_only(platform_compiled):
+    _, result = platform_compiled
+    assert "could not be found" in result["BrokenMac_mac.XlvCompiled"]
+    assert result["BrokenMac_windows.XlvCompiled"] == "ok compiled"

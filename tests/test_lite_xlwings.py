@@ -4,7 +4,9 @@ xlwings Lite imports xlwings with XLWINGS_ON_SERVER set, so `from xlwings import
 script` are xlwings.server's decorators; xlwings.server's custom_functions_meta and
 custom_scripts_meta turn a module's members into the custom-function and script metadata Excel
 receives. The probe runs in a child interpreter with that environment
-(tests/lite_xlwings_probe.py).
+(tests/lite_xlwings_probe.py): with this environment's xlwings, and (slow) in a throw-away venv
+holding the pure-Python xlwings wheel of the version the Lite steps name, as micropip installs
+it, and of the version new Lite workbooks get.
 """
 
 from __future__ import annotations
@@ -23,16 +25,50 @@ from xlvalue.excel.convert import REGISTRY
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def probe() -> dict:
-    # xlwings.server asks for a licence key; "noncommercial" is xlwings' own key for
-    # noncommercial use (here: this test). xlwings Lite itself is free and needs none.
-    env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
-    out = subprocess.run([sys.executable, "-m", "tests.lite_xlwings_probe"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
+# new Lite workbooks get this xlwings in requirements.txt (Lite changelog 1.0.0.0-24, Jan 2026:
+# "New workbooks now default to xlwings 0.33.20"; the stored copy of lite.xlwings.org/changelog)
+LITE_DEFAULT_XLWINGS = "0.33.20"
+# xlwings.server asks for a licence key; "noncommercial" is xlwings' own key for noncommercial
+# use (here: this test). xlwings Lite itself is free and needs none.
+LITE_ENV = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
+
+
+def _run_probe(python: str) -> dict:
+    out = subprocess.run([python, "-m", "tests.lite_xlwings_probe"], cwd=ROOT, env=LITE_ENV,
+                         capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
+
+
+@pytest.fixture(scope="module")
+def probe() -> dict:
+    return _run_probe(sys.executable)
+
+
+def venv_with_xlwings(version: str, folder: Path) -> str:
+    """A throw-away venv whose own site-packages holds xlwings `version` from its pure-Python
+    wheel (py3-none-any, the file micropip installs in Lite; no compiled extension) and that
+    sees this environment's other packages (xlvalue's dependencies) after its own. Returns
+    its python."""
+    import sysconfig
+    import venv
+
+    wheels = folder / "wheels"
+    pip = [sys.executable, "-m", "pip"]
+    subprocess.run([*pip, "download", f"xlwings=={version}", "--no-deps", "--only-binary=:all:",
+                    "--platform", "any", "--implementation", "py", "--python-version", "3.12",
+                    "-q", "-d", str(wheels)], check=True, capture_output=True, timeout=600)
+    wheel = next(wheels.glob(f"xlwings-{version}-py3-none-any.whl"))
+    venv.EnvBuilder(with_pip=False).create(folder / "venv")
+    python = str(folder / "venv" / "bin" / "python")
+    own = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "-q", "--target", own, str(wheel)],
+                   check=True, capture_output=True, timeout=600)
+    parent = sysconfig.get_paths()["purelib"]
+    Path(own, "xlvalue_parent.pth").write_text(f"import site; site.addsitedir({parent!r})\n")
+    return python
 
 
 def test_the_decorators_are_xlwings_lite_ones(probe):
@@ -257,3 +293,100 @@ def _font(font) -> dict:
     if font.color is not None and isinstance(font.color.rgb, str):
         out["color"] = "#" + font.color.rgb[2:].lower()
     return out
+
+
+def test_from_xlvalue_lite_import_star_in_main_py_registers_and_runs_the_same(probe):
+    """The documented fallback: main.py holding `from xlvalue.lite import *` registers the same
+    23 functions and 8 scripts, and calls and runs them."""
+    fallback = probe["main_py"]
+    assert fallback["functions"] == sorted(REGISTRY) and len(fallback["scripts"]) == 8
+    assert fallback["rfm_equal"] and fallback["check_ran"]
+
+
+def _lite_steps() -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme[readme.index("## Using xlvalue in xlwings Lite"):][:6000]
+
+
+def test_the_lite_steps_name_the_xlwings_line_the_requirement_admits():
+    """The steps say which line replaces Lite's default xlwings; under Pyodide's markers the
+    requirement admits exactly that version and refuses Lite's default, and the plugin stops
+    with that line under an older xlwings (checked in a venv below)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from xlvalue.lite import LITE_XLWINGS
+
+    line = f"xlwings=={LITE_XLWINGS}"
+    assert f"`{line}`" in _lite_steps() and LITE_DEFAULT_XLWINGS in _lite_steps()
+    assert f"`{line}`" in (ROOT / "docs" / "lite.md").read_text()
+    pyodide = {"sys_platform": "emscripten", "platform_system": "Emscripten",
+               "platform_machine": "wasm32", "python_version": "3.13", "extra": ""}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    xlwings = [r for r in map(Requirement, project["dependencies"])
+               if r.name == "xlwings" and r.marker.evaluate(pyodide)]
+    assert len(xlwings) == 1
+    assert xlwings[0].specifier.contains(LITE_XLWINGS)
+    assert not xlwings[0].specifier.contains(LITE_DEFAULT_XLWINGS)
+
+
+@pytest.mark.slow
+def test_the_lite_steps_xlwings_wheel_runs_the_probe_in_a_fresh_venv(tmp_path, headless):
+    """xlwings of the README's requirements.txt line, installed from its pure-Python wheel
+    into a throw-away venv: registration, the calls and Run all on the remote Book engine."""
+    from xlvalue.lite import LITE_XLWINGS
+
+    python = venv_with_xlwings(LITE_XLWINGS, tmp_path)
+    r = _run_probe(python)
+    assert r["xlwings"] == LITE_XLWINGS and r["xlwings_file"].startswith(str(tmp_path))
+    assert r["func_type"] == "xlwings.pro.udfs_officejs.xlfunc"
+    assert {f["name"] for f in r["functions"]} == set(REGISTRY)
+    assert len(r["scripts_meta"]) == 8 and r["main_py"]["check_ran"]
+    assert all(c["equal"] for c in r["called"].values()) and set(r["called"]) == set(REGISTRY)
+    expected = {n for n in headless.defined_names if n.startswith("xv_out_")}
+    assert set(r["remote_blocks"]) == expected
+    _compare(headless, r["remote_blocks"], expected)
+
+
+@pytest.mark.slow
+def test_lite_default_xlwings_stops_the_plugin_with_the_line_to_use(tmp_path):
+    """With the xlwings new Lite workbooks get, the import stops with the requirements.txt line
+    (rather than scripts failing later): that version's script runner compares the raw
+    annotation with xw.Book (the scripts' postponed `book: xw.Book` is the string "xw.Book"),
+    and its Office.js engine has no charts. Function registration itself would work."""
+    from xlvalue.lite import LITE_XLWINGS
+
+    python = venv_with_xlwings(LITE_DEFAULT_XLWINGS, tmp_path)
+    code = """
+import asyncio, json, types
+import xlwings as xw
+from xlwings.server import custom_scripts_call
+out = {"version": xw.__version__}
+try:
+    import xlvalue.lite
+except ImportError as exc:
+    out["import"] = str(exc)
+module = types.ModuleType("main")
+exec("from __future__ import annotations\\nimport xlwings as xw\\nfrom xlwings import script\\n"
+     "@script\\ndef s(book: xw.Book):\\n    pass\\n", module.__dict__)
+book = xw.Book(json={"client": "Office.js", "version": xw.__version__, "names": [],
+                     "book": {"name": "B.xlsx", "active_sheet_index": 0, "selection": "A1"},
+                     "sheets": [{"name": "S", "values": [[""]], "pictures": [], "tables": []}]})
+try:
+    asyncio.run(custom_scripts_call(module, "s", typehint_to_value={xw.Book: book}))
+except xw.XlwingsError as exc:
+    out["postponed"] = str(exc)
+try:
+    book.sheets[0].charts
+except NotImplementedError:
+    out["charts"] = "NotImplementedError"
+print("RESULT " + json.dumps(out))
+"""
+    run = subprocess.run([python, "-c", code], cwd=ROOT, env=LITE_ENV, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    r = json.loads(next(x for x in run.stdout.splitlines() if x.startswith("RESULT "))[7:])
+    assert r["version"] == LITE_DEFAULT_XLWINGS
+    assert f"xlwings=={LITE_XLWINGS}" in r["import"] and LITE_DEFAULT_XLWINGS in r["import"]
+    assert "only allow Book" in r["postponed"] and r["charts"] == "NotImplementedError"

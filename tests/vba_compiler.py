@@ -27,7 +27,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-__all__ = ["SOFFICE", "as_macro_workbook", "excel_branch", "run_in_workbook", "vba_for_libreoffice"]
+__all__ = ["MAC", "PLATFORMS", "SOFFICE", "WINDOWS", "as_macro_workbook", "excel_branch",
+           "for_platform", "run_in_workbook", "vba_for_libreoffice"]
 
 SOFFICE = shutil.which("soffice")
 _HEADER = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE {kind} PUBLIC '
@@ -61,9 +62,147 @@ def excel_branch(source: str, excel: bool = True) -> str:
     return "\n".join(out)
 
 
+# VBA's compiler constants (learn.microsoft.com, VBA "Compiler constants": on 64-bit Windows
+# Win64, Win32, VBA6 and VBA7 are True, Mac False). On the Mac, Office 2016 and later: Mac and
+# VBA7 True, MAC_OFFICE_VERSION 16 (Office 2011 was 14); the Windows constants False.
+WINDOWS = {"vba6": True, "vba7": True, "win16": False, "win32": True, "win64": True,
+           "mac": False}
+MAC = {"vba6": True, "vba7": True, "win16": False, "win32": False, "win64": False, "mac": True,
+       "mac_office_version": 16}
+PLATFORMS = {"windows": WINDOWS, "mac": MAC}
+
+_TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"]|"")*")|(?P<num>\d+(?:\.\d+)?)|'
+                    r"(?P<op><>|<=|>=|[=<>()])|(?P<name>[A-Za-z_][A-Za-z_0-9]*))")
+
+
+def _condition(expr: str, constants: dict) -> object:
+    """Value of a `#If` / `#ElseIf` / `#Const` expression: constants (case-insensitive; an
+    undefined one is Empty, i.e. False), string and number literals, comparisons, Not, And, Or,
+    Xor and parentheses. Anything else raises, so the tests never guess."""
+    tokens, pos = [], 0
+    expr = expr.strip()
+    while pos < len(expr):
+        m = _TOKEN.match(expr, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"cannot read conditional expression {expr!r}")
+        pos = m.end()
+        if m["str"] is not None:
+            tokens.append(("val", m["str"][1:-1].replace('""', '"')))
+        elif m["num"] is not None:
+            tokens.append(("val", float(m["num"])))
+        elif m["op"] is not None:
+            tokens.append(("op", m["op"]))
+        else:
+            word = m["name"].lower()
+            if word in ("and", "or", "xor", "not"):
+                tokens.append(("op", word))
+            elif word in ("true", "false"):
+                tokens.append(("val", word == "true"))
+            else:
+                tokens.append(("val", constants.get(word, False)))
+
+    def number(v):
+        return float(v) if isinstance(v, bool | int | float) else v
+
+    def primary(i):
+        kind, v = tokens[i]
+        if (kind, v) == ("op", "not"):
+            value, i = primary(i + 1)
+            return not value, i
+        if (kind, v) == ("op", "("):
+            value, i = disjunction(i + 1)
+            if tokens[i] != ("op", ")"):
+                raise ValueError(f"unbalanced parentheses in {expr!r}")
+            return value, i + 1
+        if kind != "val":
+            raise ValueError(f"unexpected {v!r} in {expr!r}")
+        return v, i + 1
+
+    def comparison(i):
+        left, i = primary(i)
+        while i < len(tokens) and tokens[i][1] in ("=", "<>", "<", ">", "<=", ">="):
+            op = tokens[i][1]
+            right, i = primary(i + 1)
+            a, b = number(left), number(right)
+            left = {"=": a == b, "<>": a != b, "<": a < b, ">": a > b, "<=": a <= b,
+                    ">=": a >= b}[op]
+        return left, i
+
+    def conjunction(i):
+        left, i = comparison(i)
+        while i < len(tokens) and tokens[i][1] == "and":
+            right, i = comparison(i + 1)
+            left = bool(left) and bool(right)
+        return left, i
+
+    def disjunction(i):
+        left, i = conjunction(i)
+        while i < len(tokens) and tokens[i][1] in ("or", "xor"):
+            op = tokens[i][1]
+            right, i = conjunction(i + 1)
+            left = (bool(left) or bool(right)) if op == "or" else (bool(left) != bool(right))
+        return left, i
+
+    value, end = disjunction(0)
+    if end != len(tokens):
+        raise ValueError(f"cannot read conditional expression {expr!r}")
+    return value
+
+
+def for_platform(source: str, constants: dict) -> str:
+    """A module as VBA compiles it on one platform: `#Const`, `#If ... Then`, `#ElseIf`,
+    `#Else` and `#End If` resolved with the platform's compiler constants, every line of a branch
+    not taken dropped (LibreOffice Basic ignores the directives and would compile both
+    branches as one), directive lines dropped. A comment after a directive is allowed."""
+    consts = dict(constants)
+    out: list[str] = []
+    stack: list[list[bool]] = []  # per open #If: [this branch kept, a branch already taken]
+
+    def live() -> bool:
+        return all(frame[0] for frame in stack)
+
+    for line in source.replace("\r\n", "\n").split("\n"):
+        s = line.strip()
+        directive = re.match(r"#(Const|If|ElseIf|Else|End If)\b(.*)$", s, re.I)
+        if directive is None:
+            if live():
+                out.append(line)
+            continue
+        word, rest = directive[1].lower(), re.sub(r"\s'.*$", "", directive[2]).strip()
+        if word == "const":
+            if live():
+                name, expr = rest.split("=", 1)
+                consts[name.strip().lower()] = _condition(expr, consts)
+        elif word == "if":
+            taken = bool(_condition(re.sub(r"\s+Then$", "", rest, flags=re.I), consts))
+            stack.append([taken, taken])
+        elif word == "elseif":
+            frame = stack[-1]
+            taken = not frame[1] and bool(_condition(re.sub(r"\s+Then$", "", rest, flags=re.I),
+                                                      consts))
+            frame[0], frame[1] = taken, frame[1] or taken
+        elif word == "else":
+            frame = stack[-1]
+            frame[0], frame[1] = not frame[1], True
+        else:  # End If
+            stack.pop()
+    if stack:
+        raise ValueError("an #If without #End If")
+    return "\n".join(out)
+
+
+# LibreOffice Basic cannot evaluate VBA's comparison constants in an Enum initialiser (xlwings'
+# Dictionary class declares `BinaryCompare = VBA.vbBinaryCompare`); their values are VBA's own
+_LIBREOFFICE_CONSTANTS = {"VBA.vbBinaryCompare": "0", "VBA.vbTextCompare": "1",
+                          "VBA.vbDatabaseCompare": "2"}
+
+
 def vba_for_libreoffice(source: str) -> str:
-    """A VBA module as LibreOffice Basic compiles it: VBA mode on, Attribute lines off."""
+    """A VBA module as LibreOffice Basic compiles it: VBA mode on, Attribute lines off, VBA's
+    comparison constants as their values."""
     text = source.replace("\r\n", "\n")
+    for name, value in _LIBREOFFICE_CONSTANTS.items():
+        text = text.replace(name, value)
     lines = [line for line in text.split("\n")
              if not line.startswith("Attribute ") and line.strip() != "Option ClassModule"]
     header = ["Option VBASupport 1"] + (["Option ClassModule"] if "Option ClassModule" in text else [])

@@ -11,8 +11,10 @@ project rebuilt from:
   catalogue (xlvalue.excel.vba), registered by ThisWorkbook's Workbook_Open;
 - document modules named after the template's code names (ThisWorkbook, Sheet2).
 The add-in records the xlwings version whose runtime it embeds (a custom document property);
-`install` refuses an add-in that does not match the installed xlwings. Building needs
-ms-ovba (the `addin` extra); installing the packaged add-in does not.
+`install` refuses an add-in that does not match the installed xlwings. On the desktop
+pyproject.toml pins xlwings to the version the shipped add-in embeds (`xlwings==0.37.8`), so a
+fresh install keeps working when xlwings releases a newer version. Building needs ms-ovba (the
+`addin` extra); installing the packaged add-in does not.
 """
 
 from __future__ import annotations
@@ -345,7 +347,7 @@ def write_config(interpreter: str | None = None) -> Path:
 
 MANUAL_STEPS = """No Excel installation was found on this machine. To install the add-in by hand:
   1. Copy {addin} to the machine with Excel (it embeds xlwings {xlwings}'s runtime: that
-     machine needs pip install xlvalue and xlwings=={xlwings}).
+     machine needs xlvalue installed from its wheel, which pins xlwings=={xlwings}).
   2. In Excel: File > Options > Add-ins > Manage: Excel Add-ins > Go... > Browse, pick
      xlvalue.xlam and tick it (or copy it into Excel's XLSTART folder).
   3. Run `xlvalue addin config` on that machine (the Python that runs the functions and
