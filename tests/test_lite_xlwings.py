@@ -354,7 +354,7 @@ def test_lite_default_xlwings_stops_the_plugin_with_the_line_to_use(tmp_path):
     """With the xlwings new Lite workbooks get, the import stops with the requirements.txt line
     (rather than scripts failing later): that version's script runner compares the raw
     annotation with xw.Book (the scripts' postponed `book: xw.Book` is the string "xw.Book"),
-    and its Office.js engine has no charts. Function registration itself would work."""
+    and its Office.js engine has no charts."""
     from xlvalue.lite import LITE_XLWINGS
 
     python = venv_with_xlwings(LITE_DEFAULT_XLWINGS, tmp_path)
