@@ -17,12 +17,21 @@ PACKAGE = Path(xlvalue.__file__).parent
 FORBIDDEN_IN_CORE = ("openpyxl", "python_calamine", "lxml", "xlwings", "defusedxml", "dask",
                      "distributed", "formulas")
 # A module may import only from its own layer or the layers listed for it (docs/architecture.md).
+_CORE = {"xlvalue.errors", "xlvalue.datasets", "xlvalue.analytics"}
+_ENGINE = _CORE | {"xlvalue.workbook", "xlvalue.analyses", "xlvalue.pipeline"}
 LAYERS = {
     "xlvalue.errors": set(),
     "xlvalue.datasets": set(),
     "xlvalue.analytics": {"xlvalue.errors", "xlvalue.datasets"},
-    "xlvalue.workbook": {"xlvalue.errors", "xlvalue.datasets", "xlvalue.analytics"},
-    "xlvalue.pipeline": {"xlvalue.errors", "xlvalue.datasets", "xlvalue.analytics", "xlvalue.workbook"},
+    "xlvalue.workbook": _CORE,
+    "xlvalue.analyses": _CORE | {"xlvalue.workbook"},
+    "xlvalue.pipeline": _CORE | {"xlvalue.workbook", "xlvalue.analyses"},
+    # the doors, each above the engine; a door may use the doors listed before it
+    "xlvalue.cluster": _ENGINE,
+    "xlvalue.excel": _ENGINE,
+    "xlvalue.lite": _ENGINE | {"xlvalue.excel"},
+    "xlvalue.formula_eval": _ENGINE | {"xlvalue.excel"},
+    "xlvalue.cli": _ENGINE | {"xlvalue.cluster", "xlvalue.excel", "xlvalue.formula_eval"},
 }
 
 
@@ -90,6 +99,71 @@ def test_imports_point_down_the_layers(layer):
             if target not in allowed:
                 bad.append(f"{path.relative_to(root)} imports {imported}")
     assert not bad, "\n".join(sorted(bad))
+
+
+def _module_of(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(
+        ".__init__")
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports (lazy imports inside functions included; an
+    import of a package counts as an import of its __init__)."""
+    modules = {_module_of(p) for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        targets = set()
+        for imported in _imports(path):
+            while imported not in modules and "." in imported:  # from a.b import name
+                imported = imported.rsplit(".", 1)[0]
+            if imported in modules and imported != "xlvalue":
+                targets.add(imported)
+        graph[_module_of(path)] = targets - {_module_of(path)}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            part = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                part.append(w)
+                if w == v:
+                    break
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycle anywhere in the package, lazy imports included."""
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_check_can_fail():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def public_modules() -> list[str]:

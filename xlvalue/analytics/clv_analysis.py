@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from xlvalue.analytics.customer_value import (
+    VALUE_CLASSES,
     MarginHistory,
     crm_margin,
     discount_factors,
@@ -66,8 +67,8 @@ class CLVResult:
     warnings : list of str
         Notes for the user (convergence, fallbacks).
     diagnostics : dict of str to pandas.DataFrame
-        xv_out_PeriodTransactions, xv_out_AliveMatrix and (with CalibrationEnd)
-        xv_out_Tracking: the BTYD diagnostics (analytics.diagnostics).
+        period_transactions, alive_matrix and (with a calibration end) tracking: the BTYD
+        diagnostics (analytics.diagnostics).
     """
     customers: pd.DataFrame
     models: pd.DataFrame
@@ -75,7 +76,7 @@ class CLVResult:
     matrix: pd.DataFrame
     holdout: pd.DataFrame | None
     warnings: list[str] = field(default_factory=list)
-    diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)  # by output block
+    diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)  # by diagnostic
 
 
 def fit_purchase_model(name: str, summary: pd.DataFrame):
@@ -495,15 +496,15 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     matrix = (table.groupby("value_class")
               .agg(customers=("customer_id", "size"), actual_value=("clv", "sum"),
                    potential_value=("potential_value", "sum"))
-              .reindex(["MVC", "MGC", "Migrator", "BZ"]).fillna(0).reset_index())
+              .reindex(list(VALUE_CLASSES)).fillna(0).reset_index())
     matrix["customers"] = matrix["customers"].astype(np.int64)
     matrix["share_of_customers"] = matrix["customers"] / max(len(table), 1)
     matrix["actual_threshold"] = ta
     matrix["potential_threshold"] = tp
     holdout = None
     diagnostics = {
-        "xv_out_PeriodTransactions": period_transactions(model, x, T),
-        "xv_out_AliveMatrix": alive_matrix(model, int(x.max()) if len(x) else 0,
+        "period_transactions": period_transactions(model, x, T),
+        "alive_matrix": alive_matrix(model, int(x.max()) if len(x) else 0,
                                            float(T.max()) if len(T) else 0.0),
     }
     cal = s["CalibrationEnd"]
@@ -520,7 +521,7 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         if not cal_model.converged_:
             warnings.append(f"the calibration fit of {cal_model.model_name} did not converge: "
                             f"{cal_model.message_}")
-        diagnostics["xv_out_Tracking"] = holdout_tracking(cal_model, days, day_number(cal),
+        diagnostics["tracking"] = holdout_tracking(cal_model, days, day_number(cal),
                                                           as_of, unit)
     models = pd.concat(frames, ignore_index=True)
     return CLVResult(table, models, forecast, matrix, holdout, warnings, diagnostics)

@@ -63,7 +63,7 @@ def yes_flags(values: pd.Series) -> np.ndarray:
     return values.astype(str).str.strip().str.lower().isin(("yes", "y", "true", "1", "x")).to_numpy()
 
 
-def _problem(msg: str, row: int | None = None, name: str = "xv_Drivers") -> Problem:
+def _problem(msg: str, row: int | None = None, name: str = "drivers") -> Problem:
     return Problem(msg if row is None else f"row {row}: {msg}", name=name)
 
 
@@ -91,7 +91,8 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
     ------
     InputError
         Negative quantities, self-allocation, pools without drivers, drivers summing to zero,
-        a cycle, or lost cost, with the rows named.
+        a cycle, or lost cost, with the rows named; each problem's `name` is the argument it
+        is about ("pools" or "drivers"), which the caller turns into its own table's name.
 
     References
     ----------
@@ -108,7 +109,7 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
         problems.append(_problem(f"driver quantity {drivers['Quantity'].iloc[i]:g} is negative",
                                  int(i) + 2))
     problems += remainder(min(neg.size, MAX_REPORTED), neg.size, "Quantity",
-                          "the driver quantity is negative", name="xv_Drivers")
+                          "the driver quantity is negative", name="drivers")
     idle = yes_flags(pools.get("Unallocated", pd.Series("", index=pools.index)))
     nodes = pd.Index(pd.unique(pd.concat([pools["Pool"].astype(str), drivers["From"].astype(str),
                                           drivers["To"].astype(str)], ignore_index=True)))
@@ -125,7 +126,7 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
     for i in self_loop[:MAX_REPORTED]:
         problems.append(_problem(f"'{drivers['From'].iloc[i]}' allocates to itself", int(i) + 2))
     problems += remainder(min(self_loop.size, MAX_REPORTED), self_loop.size, "From",
-                          "a node allocates to itself", name="xv_Drivers")
+                          "a node allocates to itself", name="drivers")
     # every pool must be moved by a driver of its own stage, unless left unallocated
     driven = pd.MultiIndex.from_arrays([drivers["Stage"].astype(float), drivers["From"].astype(str)])
     pool_keys = pd.MultiIndex.from_arrays([pools["Stage"].astype(float), pools["Pool"].astype(str)])
@@ -133,9 +134,9 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
     for i in orphan[:MAX_REPORTED]:
         problems.append(_problem(f"pool '{pools['Pool'].iloc[i]}' (stage {pools['Stage'].iloc[i]:g}) "
                                  "has no drivers; add drivers or mark it Unallocated",
-                                 int(i) + 2, name="xv_CostPools"))
+                                 int(i) + 2, name="pools"))
     problems += remainder(min(orphan.size, MAX_REPORTED), orphan.size, "Pool",
-                          "a pool has no drivers", name="xv_CostPools")
+                          "a pool has no drivers", name="pools")
     if problems:
         raise InputError(problems)
     flows = []
@@ -149,7 +150,7 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
         for node in zero[:MAX_REPORTED]:
             problems.append(_problem(f"drivers of '{nodes[node]}' at stage {stage:g} sum to zero"))
         problems += remainder(min(zero.size, MAX_REPORTED), zero.size, "Quantity",
-                              "a node's drivers sum to zero", name="xv_Drivers")
+                              "a node's drivers sum to zero", name="drivers")
         if problems:
             raise InputError(problems)
         share = sparse.csr_matrix((qty / totals[src], (src, dst)), shape=(n, n))
@@ -168,7 +169,7 @@ def allocate(pools: pd.DataFrame, drivers: pd.DataFrame, include: np.ndarray | N
             f" and {stuck.size - 5} more" if stuck.size > 5 else "")
         raise InputError(Problem(f"cost arrives at {names} after the stage that allocates it: "
                                  "the driver graph has a cycle or stages out of order",
-                                 name="xv_Drivers"))
+                                 name="drivers"))
     final = pd.Series(cost[~used_as_source], index=nodes[~used_as_source], name="cost")
     total_in = float(pools.loc[active, "Amount"].sum())
     if not np.isclose(final.sum(), total_in, rtol=1e-9, atol=1e-9):

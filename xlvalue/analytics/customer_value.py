@@ -19,14 +19,15 @@ from xlvalue.analytics.transactions import (
 )
 from xlvalue.errors import InputError, Problem
 
-__all__ = ["DAYS_PER_PERIOD", "MATRIX_CLASSES", "VALUE_CLASSES", "MarginHistory", "crm_margin",
+__all__ = ["DAYS_PER_PERIOD", "VALUE_CLASSES", "MarginHistory", "crm_margin",
            "discount_factors", "discounted_clv", "ltv_from_tables", "margin_history",
            "margin_rate_path", "period_length", "potential_value", "purchases_by_period",
            "retention_ltv", "value_matrix"]
 
 DAYS_PER_PERIOD = {"day": 1.0, "week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4,
                    "year": 365.25}
-MATRIX_CLASSES = ("MVC", "MGC", "Migrator", "BZ")
+# the value matrix's classes in the order they are shown (most valuable first)
+VALUE_CLASSES: tuple[str, ...] = ("MVC", "MGC", "Migrator", "BZ")
 
 
 def period_length(period_unit: str, time_unit: str) -> float:
@@ -390,7 +391,8 @@ def potential_value(spend_per_period: np.ndarray, potential_spend: np.ndarray | 
     return open_wallet * np.nan_to_num(margin_rate, nan=0.0) * annuity
 
 
-VALUE_CLASSES = np.array(["BZ", "MVC", "MGC", "Migrator"], dtype=object)
+# class label objects by value_matrix's code (0 = BZ, 1 = MVC, 2 = MGC, 3 = Migrator)
+_CLASS_OF_CODE = np.array([VALUE_CLASSES[3], *VALUE_CLASSES[:3]], dtype=object)
 
 
 def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.5,
@@ -426,7 +428,7 @@ def value_matrix(actual: np.ndarray, potential: np.ndarray, actual_q: float = 0.
     ta = float(np.quantile(a[positive], actual_q)) if positive.any() else 0.0
     tp = float(np.quantile(p[positive], potential_q)) if positive.any() else 0.0
     code = np.where(a < 0, 0, np.where(a >= ta, 1, np.where(p > tp, 2, 3)))
-    return VALUE_CLASSES[code], ta, tp  # shared label objects, not a string per customer
+    return _CLASS_OF_CODE[code], ta, tp  # shared label objects, not a string per customer
 
 
 def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, horizon: int,

@@ -1,9 +1,11 @@
-"""The workbook analyses of the discrete-time and contractual models: BG/BB on transaction
-opportunities (xv_Opportunities) and the shifted-beta-geometric on cohorts' survivor counts
-(xv_Survivors). Each returns its output blocks as frames; the pipeline writes them.
+"""The analyses of the discrete-time and contractual models: BG/BB on transaction
+opportunities and the shifted-beta-geometric on cohorts' survivor counts. Each returns its
+tables in a small result object (xlvalue.analyses.bgbb / .sbg show them in a workbook).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,11 +13,27 @@ import pandas as pd
 from xlvalue.analytics.models import BetaGeoBetaBinomModel, ShiftedBetaGeoModel
 from xlvalue.errors import ModelError
 
-__all__ = ["bgbb_analysis", "sbg_analysis"]
+__all__ = ["BGBBResult", "SBGResult", "bgbb_analysis", "sbg_analysis"]
 
 
-def bgbb_analysis(histories: pd.DataFrame, ahead: int, discount_rate: float
-                  ) -> dict[str, pd.DataFrame]:
+@dataclass
+class BGBBResult:
+    """BG/BB's tables: per-history scores, the fit report, actual vs model counts."""
+
+    scores: pd.DataFrame
+    fit: pd.DataFrame
+    counts: pd.DataFrame
+
+
+@dataclass
+class SBGResult:
+    """sBG's tables: survival and retention per period and cohort, the fits per cohort."""
+
+    survival: pd.DataFrame
+    fit: pd.DataFrame
+
+
+def bgbb_analysis(histories: pd.DataFrame, ahead: int, discount_rate: float) -> BGBBResult:
     """Fit BG/BB on opportunity histories and score each history.
 
     Parameters
@@ -30,11 +48,11 @@ def bgbb_analysis(histories: pd.DataFrame, ahead: int, discount_rate: float
 
     Returns
     -------
-    dict of str to pandas.DataFrame
-        xv_out_BGBB (per history: p_alive at the next opportunity, expected transactions in
-        the next `ahead`, DERT), xv_out_BGBBFit (parameters, standard errors, fit
-        statistics) and xv_out_BGBBCounts (customers by transactions in the first n
-        opportunities, actual vs model, for the most common n).
+    BGBBResult
+        scores (per history: p_alive at the next opportunity, expected transactions in the
+        next `ahead`, DERT), fit (parameters, standard errors, fit statistics) and counts
+        (customers by transactions in the first n opportunities, actual vs model, for the
+        most common n).
     """
     x = histories["Frequency"].to_numpy(dtype=float)
     tx = histories["Recency"].to_numpy(dtype=float)
@@ -60,12 +78,10 @@ def bgbb_analysis(histories: pd.DataFrame, ahead: int, discount_rate: float
     counts = pd.DataFrame({"transactions": k, "actual": actual,
                            "model": w[same].sum() * model.probability_of_n_purchases_up_to_time(
                                int(n0), k)})
-    return {"xv_out_BGBB": scores, "xv_out_BGBBFit": model.fit_report(),
-            "xv_out_BGBBCounts": counts}
+    return BGBBResult(scores, model.fit_report(), counts)
 
 
-def sbg_analysis(survivors: pd.DataFrame, horizon: int, discount_rate: float
-                 ) -> dict[str, pd.DataFrame]:
+def sbg_analysis(survivors: pd.DataFrame, horizon: int, discount_rate: float) -> SBGResult:
     """Fit the shifted-beta-geometric to each cohort's survivor counts and project them.
 
     Parameters
@@ -80,9 +96,9 @@ def sbg_analysis(survivors: pd.DataFrame, horizon: int, discount_rate: float
 
     Returns
     -------
-    dict of str to pandas.DataFrame
-        xv_out_SBG (per period: each cohort's actual and model survival share and model
-        retention rate) and xv_out_SBGFit (per cohort: gamma, delta with standard errors,
+    SBGResult
+        survival (per period: each cohort's actual and model survival share and model
+        retention rate) and fit (per cohort: gamma, delta with standard errors,
         log-likelihood, and DERL of a customer up for the first renewal).
     """
     frame = survivors.copy()
@@ -97,13 +113,13 @@ def sbg_analysis(survivors: pd.DataFrame, horizon: int, discount_rate: float
         rows = rows.sort_values("Period")
         t = rows["Period"].to_numpy(dtype=float)
         if not np.array_equal(t, np.arange(len(t))):
-            raise ModelError(f"xv_Survivors cohort {cohort!r}: Period must run 0, 1, 2, ... "
+            raise ModelError(f"cohort {cohort!r}: Period must run 0, 1, 2, ... "
                              f"without gaps (got {', '.join(f'{v:g}' for v in t[:8])})")
         counts = rows["Survivors"].to_numpy(dtype=float)
         try:
             model = ShiftedBetaGeoModel().fit_survivors(counts)
         except ModelError as exc:
-            raise ModelError(f"xv_Survivors cohort {cohort!r}: {exc}") from None
+            raise ModelError(f"cohort {cohort!r}: {exc}") from None
         report = model.fit_report()
         report["model"] = f"sbg {cohort}"
         derl = pd.DataFrame([{"model": f"sbg {cohort}", "parameter": "DERL (0 renewals)",
@@ -118,4 +134,4 @@ def sbg_analysis(survivors: pd.DataFrame, horizon: int, discount_rate: float
         retention[1:] = model.retention_rate(periods[1:])
         curves[f"{cohort} retention"] = retention
     table = pd.DataFrame({"period": periods, **curves})
-    return {"xv_out_SBG": table, "xv_out_SBGFit": pd.concat(fits, ignore_index=True)}
+    return SBGResult(table, pd.concat(fits, ignore_index=True))

@@ -20,7 +20,6 @@ import numpy as np
 
 from xlvalue import __version__
 from xlvalue.errors import InputError, Problem, XlvalueError
-from xlvalue.workbook.contract import ANALYSES, SUMMARY_SHEET
 
 __all__ = ["EXIT_INTERNAL", "EXIT_USER", "build_parser", "cmd_addin", "cmd_batch", "cmd_check",
            "cmd_docs", "cmd_eval", "cmd_run", "cmd_template", "main", "readable", "writable"]
@@ -134,6 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         if report.backup:
             print(f"backup of the original input: {report.backup}")
+    from xlvalue.analyses.summary import SUMMARY_SHEET
+
     print(f"results written to {report.output} ({report.seconds:.1f} s); it opens on the "
           f"{SUMMARY_SHEET} sheet")
     return 0
@@ -340,7 +341,24 @@ EXAMPLES = """examples:
 
 run 'xlvalue COMMAND --help' for the options of one command."""
 
-ONLY_HELP = f"comma-separated analyses, any of: {', '.join(ANALYSES)}"
+ANALYSES_MARK = "{analyses}"  # replaced by the registry's names when help is shown
+ONLY_HELP = f"comma-separated analyses, any of: {ANALYSES_MARK}"
+
+
+def _analysis_names() -> str:
+    """The registered analyses (imported when needed: the registry loads pandas)."""
+    from xlvalue.analyses.registry import analysis_names
+
+    return ", ".join(analysis_names())
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help whose --only text lists the registry's analyses, looked up only when shown."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = super()._get_help_string(action)
+        return text.replace(ANALYSES_MARK, _analysis_names()) if text and ANALYSES_MARK in text \
+            else text
 ALLOW_HELP = ("a folder besides the workbook's that a TransactionsFile may be read from "
               "(repeatable); other absolute or ../ paths are refused")
 
@@ -348,13 +366,13 @@ ALLOW_HELP = ("a folder besides the workbook's that a TransactionsFile may be re
 def _sub(sub, name: str, help_: str, examples: str = "") -> argparse.ArgumentParser:
     return sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".",
                           epilog=f"examples:\n{examples}" if examples else None,
-                          formatter_class=argparse.RawDescriptionHelpFormatter)
+                          formatter_class=_HelpFormatter)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xlvalue", description="Customer-value analytics on "
                                 "named ranges of Excel workbooks, headless.", epilog=EXAMPLES,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=_HelpFormatter)
     p.add_argument("--version", action="version", version=f"xlvalue {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -493,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 if not args.only.replace(",", " ").strip():
                     raise InputError(f"--only names no analysis; name at least one of "
-                                     f"{', '.join(ANALYSES)}")
+                                     f"{_analysis_names()}")
                 parse_only(args.only)  # an unknown name is refused before any workbook is read
             return args.func(args)
     except InputError as exc:

@@ -1,7 +1,8 @@
 """The xlvalue Excel add-in: built reproducibly from text sources, installed, configured.
 
 The package is xlwings' BSD-licensed ribbon add-in template (quickstart_addin_ribbon.xlam)
-with our ribbon (addin_src/customUI.xml: one "xlvalue" tab, one button per macro) and a VBA
+with our ribbon (generated from the registry of analyses by xlvalue.excel.ribbon: one
+"xlvalue" tab, a button per analysis and per macro) and a VBA
 project rebuilt from:
 - xlwings' custom-add-in runtime (xlwings_custom_addin.bas) with PROJECT_NAME = "xlvalue"
   (so it reads xlvalue.conf) and xlwings' Dictionary class (the runtime's macOS branch uses
@@ -35,6 +36,7 @@ from xml.sax.saxutils import escape
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.excel import ovba, vba
+from xlvalue.excel.ribbon import custom_ui_xml
 from xlvalue.workbook.writer import atomic_write
 
 __all__ = ["ADDIN_NAME", "FIXED_DATE", "MANUAL_STEPS", "PROJECT_NAME", "XLWINGS_PROPERTY",
@@ -225,7 +227,7 @@ def build_addin(path: str | Path) -> Path:
     with zipfile.ZipFile(template) as src:
         parts = {info.filename: src.read(info.filename) for info in src.infolist()}
     parts["xl/vbaProject.bin"] = project
-    parts["customUI/customUI.xml"] = _source("customUI.xml")
+    parts["customUI/customUI.xml"] = custom_ui_xml()
     _add_custom_properties(parts, {XLWINGS_PROPERTY: embedded_xlwings_version()})
 
     def write(tmp: Path) -> None:

@@ -1,8 +1,9 @@
-"""Ribbon macros: one entry per button, each running the same pipeline as `xlvalue run`.
+"""Ribbon macros: the add-in's one VBA callback hands a button's id to `ribbon`, which runs
+the same flow as the Lite scripts (pipeline.run_book) on `xw.Book.caller()`.
 
-The add-in's VBA callback calls `ribbon(control.Id)` through xlwings' RunPython; the workbook
-is `xw.Book.caller()`. User errors are shown in an alert with the located problems, never as a
-Python traceback; progress goes to Excel's status bar.
+The buttons come from the registry of analyses (xlvalue.excel.ribbon). User errors are shown
+in an alert with the located problems, never as a Python traceback; progress goes to Excel's
+status bar.
 """
 
 from __future__ import annotations
@@ -11,24 +12,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from xlvalue.cli.headless_run import compute
 from xlvalue.errors import XlvalueError
+from xlvalue.excel.ribbon import OTHER_BUTTONS, run_buttons
 from xlvalue.excel.xlwings_book import XlwingsWorkbook
-from xlvalue.pipeline import sheet_outputs
+from xlvalue.pipeline import compute, run_book
 
-__all__ = ["OTHER_BUTTONS", "RUN_BUTTONS", "check_inputs", "clear_outputs", "new_template",
-           "ribbon", "run"]
+__all__ = ["CHECK_TITLE", "OTHER_BUTTONS", "check_inputs", "check_message", "clear_outputs", "done_message",
+           "new_template", "ribbon", "run"]
 
-# ribbon control id -> the analyses it runs (None: everything the workbook has inputs for)
-RUN_BUTTONS: dict[str, str | None] = {
-    "xvRunAll": None,
-    "xvRFM": "rfm,ranking",
-    "xvCLV": "clv",
-    "xvScores": "scores",
-    "xvCosting": "costing,elasticity",
-    "xvCharts": None,  # charts are rebuilt by every run
-}
-OTHER_BUTTONS = ("xvCheck", "xvClear", "xvNewTemplate")
+CHECK_TITLE = "xlvalue: please check the inputs"
 
 
 def _caller(book: Any = None) -> XlwingsWorkbook:
@@ -44,25 +36,32 @@ def _alert(xb: XlwingsWorkbook, text: str, title: str = "xlvalue", mode: str = "
     xb.xlbook.app.alert(text, title=title, mode=mode)
 
 
+def done_message(notes: list[str]) -> str | None:
+    """What a door says after a run: nothing when all went well, else the warnings."""
+    return "Done, with warnings:\n" + "\n".join(notes) if notes else None
+
+
 def run(only: str | None = None, book: Any = None) -> bool:
     """Run analyses on the calling workbook and write the xv_out_* blocks; False on user error."""
     xb = _caller(book)
     try:
         xb.status("xlvalue: reading inputs ...")
-        _, results, log = compute(xb, only, lambda m: xb.status(f"xlvalue: {m} ..."))
-        xb.status("xlvalue: writing results ...")
-        xb.write_sheets(sheet_outputs(results, log))
-        warnings = list(results.warnings) + [
-            f"chart not drawn on macOS (its columns are not adjacent; `xlvalue run` draws it): {c}"
-            for c in xb.skipped_charts]
-        if warnings:
-            _alert(xb, "Done, with warnings:\n" + "\n".join(warnings))
-        return True
+        done = run_book(xb, xb, only, lambda m: xb.status(f"xlvalue: {m} ..."))
     except XlvalueError as exc:
-        _alert(xb, str(exc), "xlvalue: please check the inputs", "critical")
+        _alert(xb, str(exc), CHECK_TITLE, "critical")
         return False
     finally:
         xb.status(False)
+    message = done_message(done.notes)
+    if message:
+        _alert(xb, message)
+    return True
+
+
+def check_message(inputs, results) -> str:
+    """What Check inputs says when the inputs are valid: each range read, then the warnings."""
+    lines = [f"{r.name}: {r.address}, {r.rows} rows" for r in inputs.records]
+    return "Inputs are valid.\n" + "\n".join(lines + results.warnings)
 
 
 def check_inputs(book: Any = None) -> bool:
@@ -72,16 +71,15 @@ def check_inputs(book: Any = None) -> bool:
     try:
         inputs, results, _ = compute(xb, None)
     except XlvalueError as exc:
-        _alert(xb, str(exc), "xlvalue: please check the inputs", "critical")
+        _alert(xb, str(exc), CHECK_TITLE, "critical")
         return False
-    lines = [f"{r.name}: {r.address}, {r.rows} rows" for r in inputs.records]
-    _alert(xb, "Inputs are valid.\n" + "\n".join(lines + results.warnings))
+    _alert(xb, check_message(inputs, results))
     return True
 
 
 def clear_outputs(book: Any = None) -> int:
     """Empty xlvalue's output sheets and delete the xv_out_* names; returns names removed."""
-    from xlvalue.workbook.contract import output_sheets
+    from xlvalue.analyses.registry import output_sheets
 
     xb = _caller(book)
     ours = {s.lower() for s in output_sheets()}
@@ -102,17 +100,20 @@ def new_template() -> Path:
     """Write a fresh template workbook to a temporary folder and open it in Excel."""
     import xlwings as xw
 
+    from xlvalue.analyses.registry import output_sheets
     from xlvalue.workbook.template import build_template  # openpyxl: desktop Excel only
 
-    path = build_template(Path(tempfile.mkdtemp(prefix="xlvalue_")) / "xlvalue_template.xlsx")
+    path = build_template(Path(tempfile.mkdtemp(prefix="xlvalue_")) / "xlvalue_template.xlsx",
+                          output_sheets=output_sheets())
     xw.Book(str(path))
     return path
 
 
 def ribbon(control_id: str, book: Any = None) -> Any:
     """Dispatch a ribbon button (the VBA callback passes control.Id)."""
-    if control_id in RUN_BUTTONS:
-        return run(RUN_BUTTONS[control_id], book)
+    buttons = run_buttons()
+    if control_id in buttons:
+        return run(buttons[control_id], book)
     if control_id == "xvCheck":
         return check_inputs(book)
     if control_id == "xvClear":

@@ -531,7 +531,7 @@ def XV_LTV(contribution, cost, rate):
     return column_cells(ltv_from_tables(qa, ca, number(rate, "rate")))
 
 
-SCORE_INPUTS_ANY = InputTable("score inputs", "", (ContractColumn("CustomerID", "id"),), (), "",
+SCORE_INPUTS_ANY = InputTable("score inputs", "", (ContractColumn("CustomerID", "id"),), "",
                               unique_key="CustomerID", extra_kind="number")
 
 

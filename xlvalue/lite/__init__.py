@@ -34,19 +34,17 @@ if _version(xlwings.__version__) < _version(LITE_XLWINGS):
 
 from xlvalue.lite.functions import lite_functions  # noqa: E402
 from xlvalue.lite.scripts import (  # noqa: E402
+    analysis_scripts,
     xv_check_inputs,
     xv_clear_outputs,
-    xv_clv,
-    xv_costing,
     xv_demo,
-    xv_rfm,
     xv_run_all,
-    xv_scores,
 )
 
 FUNCTIONS = lite_functions(__name__)
 globals().update(FUNCTIONS)
-SCRIPTS = (xv_run_all, xv_check_inputs, xv_rfm, xv_clv, xv_scores, xv_costing,
-           xv_clear_outputs, xv_demo)
+ANALYSIS_SCRIPTS = analysis_scripts(__name__)  # one per analysis button (the registry's)
+globals().update(ANALYSIS_SCRIPTS)
+SCRIPTS = (xv_run_all, xv_check_inputs, *ANALYSIS_SCRIPTS.values(), xv_clear_outputs, xv_demo)
 
 __all__ = [*FUNCTIONS, *(s.__name__ for s in SCRIPTS)]

@@ -1,35 +1,35 @@
 """The ribbon's actions as xlwings Lite scripts: read the open workbook, run, write the blocks.
 
 Each script takes the workbook that Lite passes in (`book: xw.Book`) and goes through the same
-adapter and pipeline as the classic ribbon: XlwingsWorkbook reads the contract's named ranges
-and tables and writes the xv_out_* blocks and charts, `pipeline.compute` runs the analyses and
-`pipeline.sheet_outputs` lays out the same sheets as `xlvalue run`. Messages go to Lite's
-output pane (print) and to an Excel alert where the runtime has one; user errors are the
-located problems, never a traceback. Under Lite the script decorator discards return values;
-the True/False/count returned here serve the tests.
+flow as the classic ribbon (pipeline.run_book through the XlwingsWorkbook adapter), so both
+doors run the same analyses and report the same warnings. The per-analysis scripts are
+generated from the registry of analyses, like the ribbon's buttons: one script per analysis
+that declares a button. Messages go to Lite's output pane (print) and to an Excel alert where
+the runtime has one; user errors are the located problems, never a traceback. Under Lite the
+script decorator discards return values; the True/False/count returned here serve the tests.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import xlwings as xw
 from xlwings import script
 
+from xlvalue.analyses import registry
 from xlvalue.errors import XlvalueError
-from xlvalue.excel.macros import clear_outputs
+from xlvalue.excel.macros import CHECK_TITLE, check_message, clear_outputs, done_message
 from xlvalue.excel.xlwings_book import XlwingsWorkbook
-from xlvalue.pipeline import compute, sheet_outputs
+from xlvalue.pipeline import compute, run_book
 from xlvalue.workbook.contract import SETTINGS_NAME, SETTINGS_SHEET
 from xlvalue.workbook.ooxml import Area
 from xlvalue.workbook.reader import RangeSource, RawRange
 from xlvalue.workbook.template_content import DEMO_SETTINGS, input_tables, settings_rows
 
-__all__ = ["CHECK_TITLE", "MemorySource", "fill_demo", "run", "tell", "xv_check_inputs", "xv_clear_outputs",
-           "xv_clv", "xv_costing", "xv_demo", "xv_rfm", "xv_run_all", "xv_scores"]
-
-CHECK_TITLE = "xlvalue: please check the inputs"
+__all__ = ["CHECK_TITLE", "MemorySource", "analysis_script", "analysis_scripts", "fill_demo",
+           "run", "tell", "xv_check_inputs", "xv_clear_outputs", "xv_demo", "xv_run_all"]
 
 
 def tell(book: Any, text: str, title: str = "xlvalue") -> None:
@@ -48,22 +48,14 @@ def run(book: Any, only: str | None = None, source: RangeSource | None = None) -
     """
     xb = XlwingsWorkbook(book)
     try:
-        _, results, log = compute(source or xb, only, lambda m: print(f"xlvalue: {m} ..."))
-        xb.write_sheets(sheet_outputs(results, log))
+        done = run_book(source or xb, xb, only, lambda m: print(f"xlvalue: {m} ..."))
     except XlvalueError as exc:
         tell(book, str(exc), CHECK_TITLE)
         return False
-    written = "\n".join(f"{name}: {len(frame):,} rows" for name, frame in results.frames.items())
-    print(f"xlvalue: done\n{written}")
-    warnings = list(results.warnings) + [
-        f"chart not drawn here (its columns are not adjacent; `xlvalue run` draws it): {c}"
-        for c in xb.skipped_charts] + [
-        f"chart drawn with all series as columns (no secondary axis here): {c}"
-        for c in xb.flat_charts] + [
-        f"header rows not frozen (this Excel's xlwings engine cannot): {s}"
-        for s in xb.unfrozen_sheets]
-    if warnings:
-        tell(book, "Done, with warnings:\n" + "\n".join(warnings))
+    print(f"xlvalue: done\n{done.written}")
+    message = done_message(done.notes)
+    if message:
+        tell(book, message)
     return True
 
 
@@ -83,33 +75,32 @@ def xv_check_inputs(book: xw.Book):
     except XlvalueError as exc:
         tell(book, str(exc), CHECK_TITLE)
         return False
-    lines = [f"{r.name}: {r.address}, {r.rows} rows" for r in inputs.records]
-    tell(book, "Inputs are valid.\n" + "\n".join(lines + results.warnings))
+    tell(book, check_message(inputs, results))
     return True
 
 
-@script(name="xlvalue: RFM")
-def xv_rfm(book: xw.Book):
-    """RFM scores and segments, deciles, Pareto classes, whale curve, tiers."""
-    return run(book, "rfm,ranking")
+def analysis_script(name: str, label: str, tip: str, only: str, module: str = __name__
+                    ) -> Callable:
+    """The Lite script of one analysis' button: runs `only` on the book Lite passes in."""
+    def call(book):
+        return run(book, only)
+
+    call.__name__ = call.__qualname__ = f"xv_{name}"
+    call.__module__ = module  # Lite names a script after the module it is registered from
+    call.__doc__ = tip
+    call.__annotations__ = {"book": xw.Book}  # Lite injects the workbook by this type hint
+    return script(name=f"xlvalue: {label}")(call)
 
 
-@script(name="xlvalue: CLV")
-def xv_clv(book: xw.Book):
-    """Customer lifetime value (purchase and spend models, forecast, value matrix)."""
-    return run(book, "clv")
-
-
-@script(name="xlvalue: Scores")
-def xv_scores(book: xw.Book):
-    """Weighted scores, rank changes, biggest movers."""
-    return run(book, "scores")
-
-
-@script(name="xlvalue: Costing")
-def xv_costing(book: xw.Book):
-    """Activity-based cost allocation, profitability and price elasticity."""
-    return run(book, "costing,elasticity")
+def analysis_scripts(module: str = __name__) -> dict[str, Callable]:
+    """A script per analysis with a button, by function name (xv_rfm, xv_clv, ...)."""
+    out = {}
+    for a in registry.all_analyses():
+        if a.button is not None:
+            f = analysis_script(a.name, a.button.label, a.button.tip,
+                                ",".join((a.name, *a.also_runs)), module)
+            out[f.__name__] = f
+    return out
 
 
 @script(name="xlvalue: Clear outputs")

@@ -1,19 +1,19 @@
-"""The workbook contract, declared once: input ranges, their columns, settings, output blocks.
+"""The workbook contract, declared once: input ranges, their columns, and the settings.
 
 Readers, validators, the template builder and docs/workbook-contract.md all read this module.
-Adding an input means adding one entry here.
+Adding an input means adding one entry here. Which analysis reads which input, and the output
+blocks they write, are declared by the analyses themselves (xlvalue.analyses.registry).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["ANALYSES", "COST_POOLS", "CUSTOMERS", "DRIVERS", "ELASTICITY", "INDICATOR_SOURCES",
-           "INPUT_TABLES", "OUTPUTS", "REVENUE", "RUNLOG_SHEET", "SCORE_INPUTS", "SCORE_MODEL",
-           "SEGMENTS", "SETTINGS", "SETTINGS_NAME", "SETTINGS_SHEET", "SUMMARY_SHEET",
-           "TRANSACTIONS", "Column", "ColumnKind", "InputTable", "OutputBlock", "Setting",
-           "indicator_source", "output_sheets", "setting"]
+__all__ = ["COST_POOLS", "CUSTOMERS", "DRIVERS", "ELASTICITY", "INDICATOR_SOURCES", "INPUT_TABLES",
+           "OPPORTUNITIES", "REVENUE", "SCORE_INPUTS", "SCORE_MODEL", "SEGMENTS", "SETTINGS",
+           "SETTINGS_NAME", "SETTINGS_SHEET", "SURVIVORS", "TRANSACTIONS", "Column", "ColumnKind",
+           "InputTable", "OutputBlock", "Setting", "indicator_source", "setting"]
 
 ColumnKind = Literal["id", "text", "date", "number", "integer"]
 
@@ -36,13 +36,9 @@ class InputTable:
     name: str
     sheet: str
     columns: tuple[Column, ...]
-    required_for: tuple[str, ...]
     doc: str
     unique_key: str | None = None
     extra_kind: ColumnKind | None = None  # undeclared columns are kept, converted to this kind
-    # analyses that read this range when it is present (besides those it is required for);
-    # no other analysis reads it, so a fault in it cannot stop them
-    used_by: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -63,13 +59,13 @@ class Setting:
 
 @dataclass(frozen=True)
 class OutputBlock:
-    """An output block: a frame written under the anchored name `name` on sheet `sheet`."""
+    """An output block: a frame written under the anchored name `name` on sheet `sheet` by
+    `analysis` (the list is xlvalue.analyses.registry.output_blocks())."""
 
     name: str
     sheet: str
     analysis: str
     doc: str
-    columns: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 SETTINGS_NAME = "xv_Settings"
@@ -160,9 +156,7 @@ TRANSACTIONS = InputTable(
         Column("Channel", "text", required=False, doc="Sales channel."),
         Column("Product", "text", required=False, doc="Product or product group."),
     ),
-    required_for=("rfm", "ranking", "clv"),
     doc="The transaction log: one row per purchase.",
-    used_by=("scores",),  # indicators rfm.<column> / clv.<column>
 )
 
 CUSTOMERS = InputTable(
@@ -179,9 +173,7 @@ CUSTOMERS = InputTable(
         Column("MarketingCost", "number", required=False,
                doc="Relationship-marketing cost per period."),
     ),
-    required_for=(),
     doc="Optional customer attributes; one row per customer.",
-    used_by=("rfm", "ranking", "clv", "scores"),
     unique_key="CustomerID",
 )
 
@@ -198,9 +190,7 @@ SEGMENTS = InputTable(
         Column("MMax", "integer", required=False, doc="Highest M score (default RFMBins)."),
         Column("Action", "text", required=False, doc="Suggested action, copied to outputs."),
     ),
-    required_for=(),
     doc="RFM segment rules; the first matching row wins. Default: the 11-segment scheme.",
-    used_by=("rfm", "ranking", "clv", "scores"),
     unique_key="Segment",
 )
 
@@ -221,7 +211,6 @@ SCORE_MODEL = InputTable(
         Column("Min", "number", required=False, doc="Expert scale: lowest value."),
         Column("Max", "number", required=False, doc="Expert scale: highest value."),
     ),
-    required_for=("scores",),
     doc="The weighted score model: one row per indicator.",
     unique_key="Indicator",
 )
@@ -230,9 +219,7 @@ SCORE_INPUTS = InputTable(
     name="xv_ScoreInputs",
     sheet="ScoreInputs",
     columns=(Column("CustomerID", "id", doc="Customer identifier."),),
-    required_for=(),
     doc="Indicator values: one row per customer, one numeric column per indicator.",
-    used_by=("scores",),
     unique_key="CustomerID",
     extra_kind="number",
 )
@@ -251,7 +238,6 @@ COST_POOLS = InputTable(
         Column("Unallocated", "text", required=False,
                doc="yes to leave the pool unallocated (idle capacity, reported)."),
     ),
-    required_for=("costing",),
     doc="Activity-based costing: the cost pools.",
     unique_key="Pool",
 )
@@ -265,7 +251,6 @@ DRIVERS = InputTable(
         Column("To", "text", doc="Node receiving a share (activity, product, customer group)."),
         Column("Quantity", "number", doc="Driver quantity (traffic, users, floor area...)."),
     ),
-    required_for=("costing",),
     doc="Cost drivers: each row sends From's cost to To in proportion to Quantity.",
 )
 
@@ -277,7 +262,6 @@ REVENUE = InputTable(
         Column("Revenue", "number", doc="Revenue of the object."),
         Column("MarketingCost", "number", required=False, doc="Marketing cost of the object."),
     ),
-    required_for=("costing",),
     doc="Revenue per final cost object, for profitability.",
     unique_key="Object",
 )
@@ -292,7 +276,6 @@ ELASTICITY = InputTable(
         Column("P2", "number", doc="Price after."),
         Column("Q2", "number", doc="Quantity after."),
     ),
-    required_for=("elasticity",),
     doc="Price and quantity before and after a price change.",
 )
 
@@ -308,7 +291,6 @@ OPPORTUNITIES = InputTable(
         Column("Customers", "number", required=False,
                doc="Customers with this history (default 1 per row)."),
     ),
-    required_for=("bgbb",),
     doc="Discrete transaction opportunities (yearly donations, events): one row per history "
         "or per customer, for the BG/BB model.",
 )
@@ -322,7 +304,6 @@ SURVIVORS = InputTable(
                "cohort size)."),
         Column("Cohort", "text", required=False, doc="Cohort name (one sBG fit per cohort)."),
     ),
-    required_for=("sbg",),
     doc="Contractual customers: each cohort's survivors per renewal period, for the "
         "shifted-beta-geometric model.",
 )
@@ -330,90 +311,6 @@ SURVIVORS = InputTable(
 INPUT_TABLES: tuple[InputTable, ...] = (TRANSACTIONS, CUSTOMERS, SEGMENTS, SCORE_MODEL,
                                         SCORE_INPUTS, COST_POOLS, DRIVERS, REVENUE, ELASTICITY,
                                         OPPORTUNITIES, SURVIVORS)
-
-OUTPUTS: tuple[OutputBlock, ...] = (
-    OutputBlock("xv_out_Summary", "xv_Summary", "runlog",
-                "Headline figures of the run (the sheet the output opens on)."),
-    OutputBlock("xv_out_Warnings", "xv_Summary", "runlog", "Warnings of the run."),
-    OutputBlock("xv_out_Contents", "xv_Summary", "runlog",
-                "Where each result block and chart is, with links."),
-    OutputBlock("xv_out_RFM", "xv_RFM", "rfm",
-                "Per customer: RFM scoring summary, scores, cell code, segment, class, tier."),
-    OutputBlock("xv_out_RFMBins", "xv_RFM", "rfm",
-                "Bin edges used for the R, F and M scores and customers per bin."),
-    OutputBlock("xv_out_Segments", "xv_RFM", "rfm", "Customers and value per segment."),
-    OutputBlock("xv_out_Repeat", "xv_RFM", "rfm",
-                "Per customer: repeat-purchase summary (frequency, recency, T, monetary_value)."),
-    OutputBlock("xv_out_Deciles", "xv_Ranking", "ranking",
-                "Decile table in the seed's layout (group 1 = most valuable)."),
-    OutputBlock("xv_out_Pareto", "xv_Ranking", "ranking", "Pareto / ABC classes."),
-    OutputBlock("xv_out_Whale", "xv_Ranking", "ranking",
-                "Whale curve: cumulative % of value vs cumulative % of customers."),
-    OutputBlock("xv_out_WhalePeak", "xv_Ranking", "ranking",
-                "Peak of the whale curve: height and where it occurs."),
-    OutputBlock("xv_out_Tiers", "xv_Ranking", "ranking", "Value pyramid tiers."),
-    OutputBlock("xv_out_CLV", "xv_CLV", "clv",
-                "Per customer: P(alive), expected purchases and spend, CLV (discounted CRM gross "
-                "margin over the horizon), historical and potential value, value class."),
-    OutputBlock("xv_out_Models", "xv_CLV", "clv",
-                "Fitted parameters, standard errors, log-likelihood, AIC/BIC, convergence; column "
-                "fit: the full-period fit CLV uses, and with CalibrationEnd the calibration "
-                "fit the holdout validates."),
-    OutputBlock("xv_out_Forecast", "xv_CLV", "clv",
-                "CRM gross-margin forecast per period: purchases, amount, cost, marketing, margin."),
-    OutputBlock("xv_out_ValueMatrix", "xv_CLV", "clv",
-                "Actual x potential value matrix: MVC, MGC, Migrators, BZ."),
-    OutputBlock("xv_out_Holdout", "xv_CLV", "clv",
-                "Holdout check (with CalibrationEnd): actual vs expected repeat purchases by "
-                "calibration frequency."),
-    OutputBlock("xv_out_Tracking", "xv_CLV", "clv",
-                "Tracking (with CalibrationEnd): cumulative repeat purchases per week, actual vs "
-                "the calibration model, across calibration and holdout."),
-    OutputBlock("xv_out_PeriodTransactions", "xv_CLV", "clv",
-                "Customers by number of repeat purchases: actual vs the model's expectation."),
-    OutputBlock("xv_out_AliveMatrix", "xv_CLV", "clv",
-                "P(alive) by recency (rows) and frequency (columns x=...) at the largest age, "
-                "with a colour scale."),
-    OutputBlock("xv_out_Scores", "xv_Scores", "scores",
-                "Per customer: score, group subtotals, penalty, rank, revenue rank, rank change, tier."),
-    OutputBlock("xv_out_ScoreMovers", "xv_Scores", "scores",
-                "The customers whose score rank moved most against their revenue rank."),
-    OutputBlock("xv_out_ScoreWeights", "xv_Scores", "scores",
-                "The score model as used (weights rescaled to 100 where needed)."),
-    OutputBlock("xv_out_Allocation", "xv_Costing", "costing",
-                "Every allocation flow: stage, from, to, amount."),
-    OutputBlock("xv_out_Profitability", "xv_Costing", "costing",
-                "Per final object: revenue, FAC and incremental cost and profit, margins, shares."),
-    OutputBlock("xv_out_RevenueBands", "xv_Costing", "costing",
-                "Revenue per 100 of marketing cost by revenue band."),
-    OutputBlock("xv_out_ProfitWhale", "xv_Costing", "costing",
-                "Whale curve of the final objects ranked by FAC profit."),
-    OutputBlock("xv_out_Elasticity", "xv_Elasticity", "elasticity",
-                "Point and arc price elasticity per group, elastic or inelastic."),
-    OutputBlock("xv_out_BGBB", "xv_Retention", "bgbb",
-                "BG/BB per history: P(alive) at the next opportunity, expected transactions in "
-                "the next OpportunitiesAhead, DERT (discounted expected residual transactions)."),
-    OutputBlock("xv_out_BGBBFit", "xv_Retention", "bgbb",
-                "BG/BB parameters alpha, beta, gamma, delta with standard errors and fit "
-                "statistics."),
-    OutputBlock("xv_out_BGBBCounts", "xv_Retention", "bgbb",
-                "Customers by number of transactions in the most common number of "
-                "opportunities: actual vs BG/BB."),
-    OutputBlock("xv_out_SBG", "xv_Retention", "sbg",
-                "Survival per period and cohort: actual share, sBG model (projected to "
-                "RetentionHorizon) and the model's retention rate."),
-    OutputBlock("xv_out_SBGFit", "xv_Retention", "sbg",
-                "sBG parameters gamma, delta per cohort with standard errors, fit statistics "
-                "and DERL of a customer up for the first renewal."),
-    OutputBlock("xv_out_RunLog", "xv_RunLog", "runlog",
-                "Version, time, settings, input row counts and SHA-256 of each input range."),
-)
-
-RUNLOG_SHEET = "xv_RunLog"
-SUMMARY_SHEET = "xv_Summary"
-ANALYSES: tuple[str, ...] = ("rfm", "ranking", "clv", "scores", "costing", "elasticity", "bgbb",
-                             "sbg")
-
 
 # Score-model indicators may name a column of another analysis' per-customer output:
 # "rfm.<column>" (xv_out_RFM) or "clv.<column>" (xv_out_CLV).
@@ -424,15 +321,6 @@ def indicator_source(indicator: str) -> tuple[str, str] | None:
     """(analysis, column) for an indicator taken from an analysis' output, else None."""
     analysis, dot, column = indicator.partition(".")
     return (analysis, column) if dot and analysis in INDICATOR_SOURCES else None
-
-
-def output_sheets() -> list[str]:
-    """Sheets owned by xlvalue, in the order they are created."""
-    seen: list[str] = []
-    for o in OUTPUTS:
-        if o.sheet not in seen:
-            seen.append(o.sheet)
-    return seen
 
 
 def setting(key: str) -> Setting:

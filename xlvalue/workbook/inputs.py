@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,11 +33,13 @@ from xlvalue.workbook.settings import Settings, read_settings
 from xlvalue.workbook.validation import CleanTable, validate_table
 from xlvalue.workbook.window import LogDays, date_warnings, return_warnings, window_problem
 
-__all__ = ["FileReader", "InputRecord", "Inputs", "available_analyses", "read_inputs"]
+__all__ = ["FileReader", "InputRecord", "InputUse", "Inputs", "available_analyses", "read_inputs"]
 
 # Reads a TransactionsFile: (path, default margin rate) -> (log, rows, sha256). The default
 # reads it here; a cluster door passes one that reads it in parts and returns a ReducedLog.
 FileReader = Callable[[Path, float], tuple["TransactionLog | ReducedLog", int, str]]
+# analysis name -> (input tables it requires, input tables it reads when present)
+InputUse = Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
 
 
 @dataclass
@@ -147,13 +149,21 @@ def _record(raw: RawRange) -> InputRecord:
                        raw.sha256())
 
 
-def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReader | None = None,
-                file_roots: Sequence[Path] = ()) -> Inputs:
+def read_inputs(reader: WorkbookReader, analyses: set[str], use: InputUse,
+                read_file: FileReader | None = None, file_roots: Sequence[Path] = ()) -> Inputs:
     """Read settings and the tables the analyses need; raise InputError with every problem.
 
-    A TransactionsFile is confined to the workbook's folder and `file_roots`; `read_file`
-    reads it (default: here, whole; a cluster door reads it in parts).
+    `use` says which tables each analysis requires and which it reads when present (the
+    registry of analyses declares it). A TransactionsFile is confined to the workbook's folder
+    and `file_roots`; `read_file` reads it (default: here, whole; a cluster door reads it in
+    parts).
     """
+    def requiring(table: str) -> list[str]:
+        return sorted(a for a in analyses if table in use.get(a, ((), ()))[0])
+
+    def reading(table: str) -> list[str]:
+        return sorted(a for a in analyses if table in use.get(a, ((), ()))[1])
+
     problems = ProblemCollector()
     records: list[InputRecord] = []
     raw_settings = None
@@ -174,10 +184,10 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
     tables: dict[str, CleanTable] = {}
     log_file = str(settings["TransactionsFile"] or "").strip()
     file_log = None
-    if read_file is not None and analyses & set(TRANSACTIONS.required_for) and not log_file:
+    if read_file is not None and requiring(TRANSACTIONS.name) and not log_file:
         problems.add(Problem("--scheduler works on a TransactionsFile (set it in xv_Settings)",
                              book=reader.book, name=SETTINGS_NAME))
-    if log_file and analyses & set(TRANSACTIONS.required_for) and not problems:
+    if log_file and requiring(TRANSACTIONS.name) and not problems:
         try:
             from xlvalue.workbook.transactions_file import (
                 read_transactions_file,
@@ -200,8 +210,8 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
     for spec in INPUT_TABLES:
         if spec.name in tables or (spec is TRANSACTIONS and log_file):
             continue  # a named TransactionsFile replaces xv_Transactions, read or not
-        needed = bool(analyses & set(spec.required_for))
-        if not needed and not (analyses & set(spec.used_by) and reader.has(spec.name)):
+        needed = bool(requiring(spec.name))
+        if not needed and not (reading(spec.name) and reader.has(spec.name)):
             continue  # another analysis's table is not read (nor can it fail this run)
         table = _read_table(reader, spec, needed, problems, records)
         if table is not None:
@@ -215,7 +225,7 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
     model = tables.get("xv_ScoreModel")
     derived = "scores" in analyses and bool(inputs.indicator_sources())
     for spec in INPUT_TABLES:  # an analysis asked for must have rows to work on
-        wanted = sorted(analyses & set(spec.required_for))
+        wanted = requiring(spec.name)
         table = tables.get(spec.name)
         if wanted and spec is not TRANSACTIONS and table is not None and table.frame.empty:
             problems.add(Problem(f"{spec.name} holds no data rows; {', '.join(wanted)} "
@@ -237,7 +247,7 @@ def read_inputs(reader: WorkbookReader, analyses: set[str], read_file: FileReade
         problems.add(Problem("indicators rfm.* / clv.* need the transaction log (xv_Transactions "
                              "or TransactionsFile)", book=reader.book, name="xv_ScoreModel"))
     if (tx is not None or file_log is not None) and not problems and (
-            analyses & set(TRANSACTIONS.required_for) or derived):
+            requiring(TRANSACTIONS.name) or derived):
         if file_log is not None:
             _prepare_log(inputs, file_log, Problem("the transaction log has no rows",
                                                    book=log_file, name="TransactionsFile"),
@@ -330,10 +340,8 @@ def _check_segments(table: CleanTable, bins: int, problems: ProblemCollector) ->
                              "segments", book=table.source.book, name=SEGMENTS.name))
 
 
-def available_analyses(reader: WorkbookReader) -> set[str]:
+def available_analyses(reader: WorkbookReader, use: InputUse) -> set[str]:
     """Analyses whose required input ranges all exist and hold data (for a plain `run`)."""
-    from xlvalue.workbook.contract import ANALYSES
-
     from_file = set()
     if reader.has(SETTINGS_NAME):
         try:
@@ -343,8 +351,7 @@ def available_analyses(reader: WorkbookReader) -> set[str]:
         except InputError:
             pass  # reported when the inputs are read
     out = set()
-    for analysis in ANALYSES:
-        needs = [t.name for t in INPUT_TABLES if analysis in t.required_for]
+    for analysis, (needs, _optional) in use.items():
         if all(n in from_file or reader.has_data(n) for n in needs):
             out.add(analysis)
     return out

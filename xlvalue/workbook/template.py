@@ -8,6 +8,7 @@ run replaces.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -16,7 +17,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from xlvalue.workbook.contract import SETTINGS, SETTINGS_NAME, SETTINGS_SHEET, output_sheets
+from xlvalue.workbook.contract import SETTINGS, SETTINGS_NAME, SETTINGS_SHEET
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
 from xlvalue.workbook.palette import BRAND, NOTE, WHITE
 from xlvalue.workbook.template_content import (  # noqa: F401  (names kept importable here)
@@ -96,18 +97,20 @@ def _settings_sheet(wb: Workbook, overrides: dict) -> None:
     ws.column_dimensions["C"].width = 90
 
 
-def build_template(path: str | Path, demo: bool = False, preset: str | None = None) -> Path:
+def build_template(path: str | Path, demo: bool = False, preset: str | None = None,
+                   output_sheets: Sequence[str] = ()) -> Path:
     """Write the template (or the CDNOW demo) workbook to path, atomically.
 
     preset names a score model of the seeds (convergys, key-account-17, delivered-value); its
-    indicators fill xv_ScoreModel and become the columns of xv_ScoreInputs.
+    indicators fill xv_ScoreModel and become the columns of xv_ScoreInputs. `output_sheets`
+    (xlvalue.analyses.registry.output_sheets()) are added as placeholders, in run order.
     """
     wb = Workbook()
     wb.remove(wb.active)
     _settings_sheet(wb, demo_settings(preset) if demo else {})
     for content in input_tables(demo, preset):
         _add_table(wb, content)
-    for sheet in output_sheets():
+    for sheet in output_sheets:
         ws = wb.create_sheet(sheet)
         ws["A1"] = "Filled by xlvalue (xlvalue run, or the Run button on the xlvalue ribbon)."
         ws["A1"].font = Font(italic=True, color=NOTE)
