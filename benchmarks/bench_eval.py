@@ -18,7 +18,7 @@ from pathlib import Path
 import openpyxl
 
 from xlvalue.formula_eval.evaluate import evaluate
-from xlvalue.workbook.template import build_template
+from xlvalue.pipeline import new_template
 
 from .common import report
 
@@ -51,7 +51,7 @@ def run(quick: bool = False) -> None:
     print(f"  load average {load:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory() as tmp_:
         tmp = Path(tmp_)
-        demo = build_template(tmp / "demo.xlsx", demo=True)
+        demo = new_template(tmp / "demo.xlsx", demo=True)
         wb = openpyxl.load_workbook(demo)
         wb["Settings"]["E2"] = "=XV_RFM(Transactions!A1:C6920)"
         wb.save(tmp / "rfm.xlsx")

@@ -28,10 +28,9 @@ from render_sheets import render  # noqa: E402
 from xlvalue.cli.headless_run import run_workbook  # noqa: E402
 from xlvalue.formula_eval.evaluate import evaluate, write_cached_values  # noqa: E402
 from xlvalue.formula_eval.formulas_workbook import build_formulas_workbook  # noqa: E402
-from xlvalue.pipeline import sheet_outputs  # noqa: E402
+from xlvalue.pipeline import new_template, sheet_outputs  # noqa: E402
 from xlvalue.workbook.ooxml import col_letter  # noqa: E402
 from xlvalue.workbook.sheetxml import place_blocks  # noqa: E402
-from xlvalue.workbook.template import build_template  # noqa: E402
 
 IMG = ROOT / "docs" / "img"
 CLOSE_UPS = {"value_matrix": ("xv_CLV", "xv_out_CLV", 7), "profit_whale": (
@@ -64,7 +63,7 @@ def _empty_log():
 def main() -> None:
     IMG.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        book = build_template(Path(tmp) / "xlvalue_demo.xlsx", demo=True)
+        book = new_template(Path(tmp) / "xlvalue_demo.xlsx", demo=True)
         report = run_workbook(book, Path(tmp) / "xlvalue_demo_xlvalue.xlsx")
         sheets = [s.name for s in sheet_outputs(report.results, _empty_log())]
         # each sheet as it opens: its top-left corner, about a screen's worth

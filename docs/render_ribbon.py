@@ -1,4 +1,5 @@
-"""Draw the xlvalue ribbon tab from its customUI.xml (a schematic, not an Excel screenshot).
+"""Draw the xlvalue ribbon tab from the add-in's customUI.xml, as xlvalue.excel.ribbon generates it
+from the registry of analyses (a schematic, not an Excel screenshot).
 
 Usage: python docs/render_ribbon.py OUT.png
 """
@@ -6,17 +7,17 @@ Usage: python docs/render_ribbon.py OUT.png
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from lxml import etree
 from PIL import Image, ImageDraw, ImageFont
 
 NS = "{http://schemas.microsoft.com/office/2006/01/customui}"
-XML = Path(__file__).resolve().parents[1] / "xlvalue" / "excel" / "addin_src" / "customUI.xml"
 
 
 def main(out: str) -> None:
-    root = etree.parse(str(XML)).getroot()
+    from xlvalue.excel.ribbon import custom_ui_xml
+
+    root = etree.fromstring(custom_ui_xml())
     tab = root.find(f"{NS}ribbon/{NS}tabs/{NS}tab")
     groups = [(g.get("label"), [b.get("label") for b in g]) for g in tab]
     font = ImageFont.load_default(size=13)

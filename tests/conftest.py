@@ -13,7 +13,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.table import Table
 
 from xlvalue.cli.headless_run import RunReport, run_workbook
-from xlvalue.workbook.template import build_template
+from xlvalue.pipeline import new_template
 
 
 def add_settings(wb: Workbook, settings: dict) -> None:
@@ -30,7 +30,7 @@ def add_settings(wb: Workbook, settings: dict) -> None:
 def demo_book(tmp_path_factory) -> Path:
     """The CDNOW demo workbook, built once per session."""
     path = tmp_path_factory.mktemp("demo") / "demo.xlsx"
-    return build_template(path, demo=True)
+    return new_template(path, demo=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from lxml import etree
 from oletools.olevba import VBA_Parser, decompress_stream
 
+from xlvalue.analyses import registry
 from xlvalue.cli.main import main
-from xlvalue.excel import addin, macros, ovba, vba
+from xlvalue.excel import addin, macros, ovba, ribbon, vba
 
 CUSTOMUI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,7 +60,10 @@ def test_ribbon_buttons_all_dispatch(built):
     assert tab.get("label") == "xlvalue"
     buttons = list(root.iter(f"{{{CUSTOMUI_NS}}}button"))
     ids = {b.get("id") for b in buttons}
-    assert ids == set(macros.RUN_BUTTONS) | set(macros.OTHER_BUTTONS)
+    assert ids == set(ribbon.run_buttons()) | set(macros.OTHER_BUTTONS)
+    # every analysis runs from a button: its own, or one that runs it too
+    ran = {a for only in ribbon.run_buttons().values() if only for a in only.split(",")}
+    assert ran == set(registry.analysis_names())
     callbacks = {b.get("onAction") for b in buttons}
     assert callbacks == {"XlvalueRibbon.OnAction"}  # exists in the VBA module (test above)
     assert all(b.get("imageMso") for b in buttons)

@@ -11,8 +11,8 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.workbook.defined_name import DefinedName
 
+from xlvalue.analyses.registry import analysis_names
 from xlvalue.cli.main import main
-from xlvalue.workbook.contract import ANALYSES
 
 from .conftest import make_book
 
@@ -168,5 +168,5 @@ def test_unknown_analysis_is_refused_before_any_workbook_is_read(tmp_path, capsy
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert lines[0].endswith("unknown analysis magic; choose from " + ", ".join(ANALYSES))
+    assert lines[0].endswith("unknown analysis magic; choose from " + ", ".join(analysis_names()))
     assert "reading" not in out + err

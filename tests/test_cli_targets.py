@@ -18,7 +18,7 @@ import pytest
 
 from xlvalue.cli import main as cli
 from xlvalue.cli.main import build_parser, main
-from xlvalue.workbook.template import build_template
+from xlvalue.pipeline import new_template
 
 from .conftest import make_book, write_tables
 
@@ -143,7 +143,7 @@ def test_integer_dates_read_alike_in_workbook_and_csv(tmp_path):
 
     rows = [["A", 19970101, 10.0], ["A", 19970215, 20.0], ["B", 19970301, 5.0],
             ["B", 19970310, 7.0], ["C", 19970105, 3.0]]
-    book = build_template(tmp_path / "ints.xlsx")
+    book = new_template(tmp_path / "ints.xlsx")
     wb = openpyxl.load_workbook(book)
     ws = wb["Transactions"]
     for i, r in enumerate(rows, start=2):

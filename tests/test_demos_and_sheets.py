@@ -13,13 +13,13 @@ import pytest
 
 from xlvalue.cli.headless_run import run_workbook
 from xlvalue.cli.main import main
-from xlvalue.workbook.template import build_template
+from xlvalue.pipeline import new_template
 
 
 @pytest.fixture(scope="module")
 def demo_output(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo17")
-    book = build_template(folder / "demo.xlsx", demo=True)
+    book = new_template(folder / "demo.xlsx", demo=True)
     return run_workbook(book, folder / "demo_out.xlsx")
 
 
@@ -114,10 +114,10 @@ def test_whole_numbers_without_decimals_and_aligned_headers(demo_output):
 
 
 def test_value_matrix_chart_labels_quadrants_and_crosses_at_thresholds(demo_output):
-    from xlvalue.pipeline import value_matrix_chart
+    from xlvalue.analyses.clv import value_matrix_chart
 
     frames = demo_output.results.frames
-    spec = value_matrix_chart(frames["xv_out_CLV"], frames["xv_out_ValueMatrix"])
+    spec = value_matrix_chart(frames)
     matrix = frames["xv_out_ValueMatrix"]
     assert spec.cross_x == pytest.approx(matrix["actual_threshold"].iloc[0])
     assert spec.cross_y == pytest.approx(matrix["potential_threshold"].iloc[0])
@@ -137,11 +137,13 @@ def test_empty_block_gets_a_note_not_a_chart(tmp_path):
     empty = pd.DataFrame({"frequency_cal": pd.Series([], dtype=float),
                           "actual_holdout": pd.Series([], dtype=float),
                           "expected_holdout": pd.Series([], dtype=float)})
-    from xlvalue.pipeline import CHARTS
+    from xlvalue.analyses.registry import fixed_charts
+
+    CHARTS = fixed_charts()
 
     results = Results(frames={"xv_out_Holdout": empty},
                       charts={"xv_out_Holdout": CHARTS["xv_out_Holdout"]}, analyses=["clv"])
-    book = build_template(tmp_path / "t.xlsx")
+    book = new_template(tmp_path / "t.xlsx")
     write_outputs(book, tmp_path / "o.xlsx", sheet_outputs(results, pd.DataFrame(
         {"kind": ["run"], "item": ["x"], "value": ["y"]})))
     with zipfile.ZipFile(tmp_path / "o.xlsx") as zf:
@@ -162,7 +164,7 @@ def test_every_preset_demo_runs(preset, tmp_path, capsys):
 
 
 def _scores(preset, tmp_path):
-    book = build_template(tmp_path / f"{preset}.xlsx", demo=True, preset=preset)
+    book = new_template(tmp_path / f"{preset}.xlsx", demo=True, preset=preset)
     return run_workbook(book, only="scores").results.frames["xv_out_Scores"].set_index(
         "customer_id")
 
@@ -203,7 +205,7 @@ def test_delivered_value_is_value_minus_cost(tmp_path):
 
 
 def test_half_filled_analysis_is_reported_and_the_rest_runs(tmp_path, capsys):
-    book = build_template(tmp_path / "half.xlsx", demo=True)
+    book = new_template(tmp_path / "half.xlsx", demo=True)
     wb = openpyxl.load_workbook(book)
     wb["Drivers"]["D3"] = "lots"  # one driver quantity that is not a number
     wb.save(book)
@@ -304,7 +306,7 @@ def test_no_text_is_cut_off_by_a_filled_neighbour(demo_wb):
 def test_faulty_score_inputs_stop_only_the_scores(tmp_path, capsys):
     """xv_ScoreInputs is read by the scores alone: a bad cell there is reported against the
     scores, and every other analysis of a plain run still runs."""
-    book = build_template(tmp_path / "scores_bad.xlsx", demo=True)
+    book = new_template(tmp_path / "scores_bad.xlsx", demo=True)
     wb = openpyxl.load_workbook(book)
     ws = wb["ScoreInputs"]
     ws["B1"], ws["A2"], ws["B2"] = "Loyalty", "00004", "lots"
@@ -347,11 +349,11 @@ def test_value_matrix_labels_stand_where_the_points_thin_out(demo_output):
     """MVC, MGC and BZ are labelled at customers towards the outer corners of their regions
     (a label in the dense cloud is unreadable), and the axis title counts the customers the
     99th-percentile axes leave out."""
-    from xlvalue.pipeline import value_matrix_chart
+    from xlvalue.analyses.clv import value_matrix_chart
 
     frames = demo_output.results.frames
     clv = frames["xv_out_CLV"]
-    spec = value_matrix_chart(clv, frames["xv_out_ValueMatrix"])
+    spec = value_matrix_chart({**frames, "xv_out_CLV": clv})
     a, p = clv["clv"].to_numpy(), clv["potential_value"].to_numpy()
     at = {clv["value_class"].iloc[r]: (a[r], p[r]) for r, _ in spec.labels}
     upper = spec.cross_y + 0.6 * (spec.y_max - spec.cross_y)  # the top of the plot

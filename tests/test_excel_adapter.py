@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import xlwings.main
 
+from xlvalue.analyses.registry import output_sheets
 from xlvalue.cli.headless_run import run_workbook
 from xlvalue.excel import macros, xlwings_book
-from xlvalue.workbook.contract import output_sheets
+from xlvalue.excel.ribbon import analysis_button_id
 
 from . import xlwings_standin as standin
 from .conftest import make_book
@@ -247,10 +248,11 @@ def _block_frame(book, name: str):
 def _assert_value_matrix_as_spec(book) -> None:
     """The value matrix: the spec's axis bounds, circle markers, the thresholds in the axis
     titles and each class placed relative to them in the title (the doors cannot draw them)."""
-    from xlvalue.pipeline import value_matrix_chart
+    from xlvalue.analyses.clv import value_matrix_chart
 
     clv = _block_frame(book, "xv_out_CLV")
-    spec = value_matrix_chart(clv, _block_frame(book, "xv_out_ValueMatrix"))
+    spec = value_matrix_chart({"xv_out_CLV": clv,
+                               "xv_out_ValueMatrix": _block_frame(book, "xv_out_ValueMatrix")})
     chart = next(c for c in book.sheets["xv_CLV"].charts if c.name.endswith(spec.title))
     assert chart.chart_type == "xy_scatter"
     x_axis, y_axis = chart.category_axis, chart.value_axis
@@ -309,7 +311,10 @@ def test_links_opening_tab_and_frozen_rows_on_the_classic_engine():
 def _assert_charts_plot_exactly_their_columns(book) -> None:
     """Every chart's series are the spec's y (then y2) columns, named by their headers, with
     the x column's data as x values; y2 series are lines on the secondary axis."""
-    from xlvalue.pipeline import CHARTS, MAX_BARS
+    from xlvalue.analyses.registry import fixed_charts
+    from xlvalue.pipeline import MAX_BARS
+
+    CHARTS = fixed_charts()
 
     checked = secondary = 0
     for name in book.names:
@@ -348,7 +353,7 @@ def test_ribbon_reports_user_errors_in_an_alert(tmp_path):
 
     path = make_book(tmp_path / "bad.xlsx", [["1", dt.date(2024, 1, 1), "abc"]])
     book = standin.load(path)
-    assert macros.ribbon("xvRFM", book) is False
+    assert macros.ribbon(analysis_button_id("rfm"), book) is False
     title, text = book.app.alerts[-1]
     assert "check the inputs" in title
     assert "Transactions!C2 (xv_Transactions): Amount 'abc' is not a number" in text
@@ -365,7 +370,7 @@ def test_check_clear_and_formula_injection(tmp_path):
     book.sheets["Transactions"].cells[(2, 1)] = '=HYPERLINK("http://x","y")'
     assert macros.ribbon("xvCheck", book) is True
     assert book.app.alerts[-1][1].startswith("Inputs are valid.")
-    assert macros.ribbon("xvRFM", book) is True
+    assert macros.ribbon(analysis_button_id("rfm"), book) is True
     rfm = book.sheets["xv_RFM"]
     assert rfm.formulas == {}  # written as text, never as a formula
     assert '=HYPERLINK("http://x","y")' in rfm.cells.values()

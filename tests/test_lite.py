@@ -16,9 +16,9 @@ from openpyxl.utils import range_boundaries
 
 import xlvalue.excel.udfs as classic
 import xlvalue.lite as lite
+from xlvalue.analyses.registry import output_blocks
 from xlvalue.datasets import load_cdnow_sample
 from xlvalue.excel.convert import ERROR_PREFIX, REGISTRY
-from xlvalue.workbook.contract import OUTPUTS
 
 from . import xlwings_standin as standin
 from .conftest import make_book
@@ -84,7 +84,7 @@ def test_run_all_script_writes_the_headless_blocks_cell_for_cell(demo_book, head
     want = [r for r in _block(headless[sheet.strip("'")], ref) if r[1] != "started (UTC)"]
     _same(log, want, "xv_out_RunLog")
     # whole sheets too (titles above the blocks), and the same native charts as the ribbon
-    for spec_sheet in {s.sheet for s in OUTPUTS} - {"xv_RunLog"}:
+    for spec_sheet in {s.sheet for s in output_blocks()} - {"xv_RunLog"}:
         if spec_sheet in headless.sheetnames:
             ws = headless[spec_sheet]
             cells = {(c.row, c.column): c.value for row in ws.iter_rows() for c in row
@@ -98,7 +98,10 @@ def test_run_all_script_writes_the_headless_blocks_cell_for_cell(demo_book, head
     ("xv_rfm", {"xv_out_RFM", "xv_out_Deciles", "xv_out_Pareto", "xv_out_Whale"}),
     ("xv_clv", {"xv_out_CLV", "xv_out_Models", "xv_out_Forecast"}),
     ("xv_scores", {"xv_out_Scores", "xv_out_ScoreMovers"}),
-    ("xv_costing", {"xv_out_Allocation", "xv_out_Profitability", "xv_out_Elasticity"}),
+    ("xv_costing", {"xv_out_Allocation", "xv_out_Profitability", "xv_out_ProfitWhale"}),
+    ("xv_elasticity", {"xv_out_Elasticity"}),
+    ("xv_bgbb", {"xv_out_BGBB", "xv_out_BGBBFit", "xv_out_BGBBCounts"}),
+    ("xv_sbg", {"xv_out_SBG", "xv_out_SBGFit"}),
 ])
 def test_each_ribbon_script_writes_its_blocks_as_the_headless_run(demo_book, headless, script,
                                                                   blocks):

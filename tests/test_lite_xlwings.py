@@ -222,9 +222,10 @@ def test_run_all_on_office_js_engine_links_opens_freezes_and_bounds_as_the_headl
     assert view["frozen"] == {name: "1:2" for name in frozen}
     assert probe["remote_actions"]["freezePaneUnfreeze"] >= 1  # the short sheets
 
-    from xlvalue.pipeline import value_matrix_chart
+    from xlvalue.analyses.clv import value_matrix_chart
 
-    spec = value_matrix_chart(_frame(wb, "xv_out_CLV"), _frame(wb, "xv_out_ValueMatrix"))
+    spec = value_matrix_chart({name: _frame(wb, name)
+                               for name in ("xv_out_CLV", "xv_out_ValueMatrix")})
     chart = next(c for c in view["charts"]["xv_CLV"] if c["name"].endswith(spec.title))
     assert chart["type"] == "XYScatter"  # Office.js' scatter with markers
     assert chart["axes"] == {

@@ -7,10 +7,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from xlvalue.analyses.registry import output_sheets
 from xlvalue.cli.main import main
 from xlvalue.cli.reference_docs import contract_markdown
-from xlvalue.workbook.contract import INPUT_TABLES, SETTINGS, output_sheets
-from xlvalue.workbook.template import build_template
+from xlvalue.pipeline import new_template
+from xlvalue.workbook.contract import INPUT_TABLES, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,12 +35,12 @@ def contents(path: Path) -> dict:
 @pytest.mark.parametrize("name, demo", [("xlvalue_template.xlsx", False),
                                         ("xlvalue_demo.xlsx", True)])
 def test_committed_templates_equal_a_fresh_build(tmp_path, name, demo):
-    fresh = build_template(tmp_path / name, demo=demo)
+    fresh = new_template(tmp_path / name, demo=demo)
     assert contents(ROOT / "templates" / name) == contents(fresh)
 
 
 def test_template_follows_the_contract(tmp_path):
-    wb = openpyxl.load_workbook(build_template(tmp_path / "t.xlsx"))
+    wb = openpyxl.load_workbook(new_template(tmp_path / "t.xlsx"))
     for spec in INPUT_TABLES:
         ws = wb[spec.sheet]
         assert spec.name in ws.tables

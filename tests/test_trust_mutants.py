@@ -67,7 +67,9 @@ def test_elastic_or_inelastic_by_arc_elasticity():
 
 
 def test_a_misspelt_chart_kind_is_caught():
-    from xlvalue.pipeline import CHARTS
+    from xlvalue.analyses.registry import fixed_charts
+
+    CHARTS = fixed_charts()
     from xlvalue.workbook.charts import ChartKind, ChartSpec
 
     with pytest.raises(ValueError, match="chart kind 'bra' is not one of"):

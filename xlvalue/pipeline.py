@@ -33,7 +33,7 @@ from xlvalue.workbook.sheetxml import Block
 from xlvalue.workbook.writer import SheetOutput
 
 __all__ = ["MAX_BARS", "BookRun", "Progress", "Results", "Sink", "analyse", "compute",
-           "headline", "parse_only", "plan", "run_book", "sheet_outputs"]
+           "headline", "new_template", "parse_only", "plan", "run_book", "sheet_outputs"]
 
 
 @dataclass
@@ -250,6 +250,13 @@ def _first_problem(exc: InputError) -> str:
     return exc.brief()
 
 
+def new_template(path: str | Path, demo: bool = False, preset: str | None = None) -> Path:
+    """The template (or demo) workbook with the registry's output sheets as placeholders."""
+    from xlvalue.workbook.template import build_template  # openpyxl: loaded when used
+
+    return build_template(path, demo, preset, registry.output_sheets())
+
+
 class Sink(Protocol):
     """Where a door writes the output sheets (the xlwings adapter)."""
 
@@ -261,7 +268,7 @@ class BookRun:
     """What run_book did: the results and every line a door should show the user."""
 
     results: Results
-    notes: list[str]  # the run's warnings, then what the sink could not show
+    messages: list[str]  # the run's warnings, then what the sink could not show
 
     @property
     def written(self) -> str:
@@ -276,5 +283,5 @@ def run_book(source: Any, sink: Sink, only: str | None = None,
     (XlvalueError) reach the door, which shows them its way."""
     _, results, log = compute(source, only, progress)
     sink.write_sheets(sheet_outputs(results, log))
-    shown = getattr(sink, "notes", None)
+    shown = getattr(sink, "warnings", None)
     return BookRun(results, list(results.warnings) + (list(shown()) if shown else []))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from xlvalue.analyses import bgbb, clv, costing, elasticity, ranking, rfm, sbg, scores, summary
 from xlvalue.analyses.spec import Analysis, BlockSpec
+from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.contract import INPUT_TABLES, OutputBlock
 
-__all__ = ["BUILT_IN", "all_analyses", "analysis", "analysis_names", "input_use", "output_blocks",
-           "output_sheets", "register", "unregister"]
+__all__ = ["BUILT_IN", "all_analyses", "analysis", "analysis_names", "fixed_charts", "input_use",
+           "output_blocks", "output_sheets", "register", "unregister"]
 
 BUILT_IN: tuple[Analysis, ...] = (rfm.ANALYSIS, ranking.ANALYSIS, clv.ANALYSIS, scores.ANALYSIS,
                                   costing.ANALYSIS, elasticity.ANALYSIS, bgbb.ANALYSIS,
@@ -90,6 +91,12 @@ def output_sheets() -> list[str]:
         if o.sheet not in seen:
             seen.append(o.sheet)
     return seen
+
+
+def fixed_charts() -> dict[str, list[ChartSpec]]:
+    """Block name -> its fixed chart specs (the charts made by rules depend on the frames)."""
+    return {b.name: [c for c in b.charts if isinstance(c, ChartSpec)]
+            for a in _registry for b in a.blocks}
 
 
 def input_use() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:

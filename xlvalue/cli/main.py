@@ -182,7 +182,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from xlvalue.workbook.template import build_template
+    from xlvalue.pipeline import new_template
 
     path = writable(args.path, "template", replace=args.force)
     if path.suffix.lower() not in (".xlsx",):
@@ -199,7 +199,7 @@ def cmd_template(args: argparse.Namespace) -> int:
         build_formulas_workbook(path)
         print(f"formulas workbook written to {path} (compute it with: xlvalue eval {path})")
         return 0
-    build_template(path, demo=args.demo, preset=args.preset)
+    new_template(path, demo=args.demo, preset=args.preset)
     print(f"template written to {path}")
     return 0
 

@@ -52,7 +52,7 @@ def run(only: str | None = None, book: Any = None) -> bool:
         return False
     finally:
         xb.status(False)
-    message = done_message(done.notes)
+    message = done_message(done.messages)
     if message:
         _alert(xb, message)
     return True
@@ -100,11 +100,9 @@ def new_template() -> Path:
     """Write a fresh template workbook to a temporary folder and open it in Excel."""
     import xlwings as xw
 
-    from xlvalue.analyses.registry import output_sheets
-    from xlvalue.workbook.template import build_template  # openpyxl: desktop Excel only
+    from xlvalue.pipeline import new_template as build  # openpyxl: desktop Excel only
 
-    path = build_template(Path(tempfile.mkdtemp(prefix="xlvalue_")) / "xlvalue_template.xlsx",
-                          output_sheets=output_sheets())
+    path = build(Path(tempfile.mkdtemp(prefix="xlvalue_")) / "xlvalue_template.xlsx")
     xw.Book(str(path))
     return path
 

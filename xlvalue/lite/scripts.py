@@ -53,7 +53,7 @@ def run(book: Any, only: str | None = None, source: RangeSource | None = None) -
         tell(book, str(exc), CHECK_TITLE)
         return False
     print(f"xlvalue: done\n{done.written}")
-    message = done_message(done.notes)
+    message = done_message(done.messages)
     if message:
         tell(book, message)
     return True
