@@ -152,6 +152,7 @@ def test_clv_without_holdout_runs_on_released_rows(tmp_path):
     """Without CalibrationEnd, CLV reads only the purchase days: a one-shot run releases the
     rows first and gives the same CLV table as an analysis that keeps them."""
     from tests.conftest import write_tables
+    from xlvalue.analyses.registry import input_use
     from xlvalue.cli.headless_run import compute
     from xlvalue.datasets import load_cdnow_sample
     from xlvalue.pipeline import analyse
@@ -163,7 +164,7 @@ def test_clv_without_holdout_runs_on_released_rows(tmp_path):
     reader = WorkbookReader.open(book)
     try:
         released, results, _ = compute(reader, "rfm,clv")
-        kept = analyse(read_inputs(reader, {"rfm", "clv"}), {"rfm", "clv"}, release_log=False)
+        kept = analyse(read_inputs(reader, {"rfm", "clv"}, input_use()), {"rfm", "clv"}, release_log=False)
     finally:
         reader.close()
     assert released.log_released and len(released.log) == 0

@@ -34,12 +34,13 @@ def _params(models, model):
 
 def _marketing(book, customer_ids) -> list[list[float]]:
     """xv_Customers' MarketingCost per customer of the CLV table (blank = 0), as the run reads it."""
+    from xlvalue.analyses.registry import input_use
     from xlvalue.workbook.inputs import read_inputs
     from xlvalue.workbook.reader import WorkbookReader
 
     reader = WorkbookReader.open(book)
     try:
-        customers = read_inputs(reader, {"rfm"}).customers
+        customers = read_inputs(reader, {"rfm"}, input_use()).customers
     finally:
         reader.close()
     cost = customers.set_index("CustomerID")["MarketingCost"].reindex(customer_ids).fillna(0.0)
