@@ -16,7 +16,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xlvalue.cli import main as cli
+from xlvalue.cli import main as cli_main
+from xlvalue.cli import targets as cli
 from xlvalue.cli.main import build_parser, main
 from xlvalue.pipeline import new_template
 
@@ -134,7 +135,7 @@ def test_sigterm_leaves_no_temporary_files(demo_book, tmp_path, capsys, monkeypa
     assert main(["run", str(demo_book), "--only", "rfm", "-o", str(out), "-q"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
-    assert signal.getsignal(signal.SIGTERM) is not cli._terminate  # handler restored
+    assert signal.getsignal(signal.SIGTERM) is not cli_main._terminate  # handler restored
 
 
 def test_integer_dates_read_alike_in_workbook_and_csv(tmp_path):

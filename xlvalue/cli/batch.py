@@ -122,7 +122,7 @@ def run_one(book: str, output: str | None, only: str | None,
     """Run one workbook into `output` (None: beside it), stopped after `timeout` seconds;
     never raises for the book's own problems (they go into the dict)."""
     from xlvalue.cli.headless_run import default_output, run_workbook
-    from xlvalue.cli.main import writable
+    from xlvalue.cli.targets import writable
 
     started = time.perf_counter()
     path = Path(book)
