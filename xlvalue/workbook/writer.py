@@ -53,7 +53,7 @@ from xlvalue.workbook.palette import LINK, NOTE, argb
 from xlvalue.workbook.sheetxml import PlacedBlock, StyleIds, sheet_xml_chunks
 
 __all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
-           "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts", "remove_stale_temps",
+           "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts", "csv_safe", "remove_stale_temps",
            "write_outputs"]
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
