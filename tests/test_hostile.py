@@ -484,3 +484,35 @@ def test_batch_summary_neutralises_formula_like_fields(tmp_path, monkeypatch, ca
     import json
 
     assert "=1+1.xlsx" in {r["book"] for r in json.loads((tmp_path / "s.json").read_text())}
+
+
+# ---- issue 23, item 15: batch -o with links, and nothing left behind by a refusal ----------
+
+def test_batch_output_of_a_link_beside_a_file_in_a_subfolder(tmp_path, capsys):
+    """data/a.xlsx, a link to data/sub/real.xlsx, and the file data/sub/a.xlsx are two books
+    writing a_xlvalue.xlsx and sub/a_xlvalue.xlsx (was: refused as a clash, since the link's
+    folder was taken from its target)."""
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    book(data / "sub" / "real.xlsx")
+    book(data / "sub" / "a.xlsx", rows=[["Z", "2024-01-03", 99.0], ["Z", "2024-02-03", 1.0]])
+    (data / "a.xlsx").symlink_to(data / "sub" / "real.xlsx")
+    out = tmp_path / "out"
+    code = main(["batch", str(data / "a.xlsx"), str(data / "sub" / "a.xlsx"), "-o", str(out),
+                 "-q", "--only", "rfm"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.xlsx"))
+    assert found == ["a_xlvalue.xlsx", "sub/a_xlvalue.xlsx"]
+    spend = pd.read_excel(out / "sub" / "a_xlvalue.xlsx", sheet_name="xv_RFM", header=1,
+                          engine="calamine")["total_spend"].iloc[0]
+    assert spend == 100.0  # the file's own book (customer Z), not the link's target
+
+
+def test_a_refused_batch_leaves_no_output_folder(tmp_path, capsys):
+    """A batch refused before it starts (--timeout 0) leaves no empty -o folder behind."""
+    book(tmp_path / "b.xlsx")
+    out = tmp_path / "new"
+    assert main(["batch", str(tmp_path / "b.xlsx"), "-o", str(out), "-q", "--timeout", "0"]) == 2
+    assert "--timeout must be a positive number" in capsys.readouterr().err
+    assert not out.exists()

@@ -94,3 +94,74 @@ def test_formula_like_text_is_written_as_text(tmp_path):
     values = {c.value for row in ws.iter_rows() for c in row}
     assert '=HYPERLINK("http://x","y")' in values and "@SUM(A1)" in values
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+# ---- issue 23, item 14: the interrupted message matches what is on disk --------------------
+
+@pytest.mark.parametrize("when", ["after", "before"])
+@pytest.mark.parametrize("in_place", [False, True], ids=["-o", "--in-place"])
+def test_sigterm_at_the_rename_says_what_was_written(tmp_path, monkeypatch, capsys, when,
+                                                     in_place):
+    """SIGTERM right after the atomic rename of the output (or of the book itself, with
+    --in-place): exit 130 and the message names the file written whole (was: "no output was
+    written"); right before the rename: nothing is written, and it says so."""
+    from xlvalue.cli.main import main
+
+    from .malformed import book
+
+    src = book(tmp_path / "in.xlsx")
+    before = src.read_bytes()
+    target = src if in_place else tmp_path / "out.xlsx"
+    real_replace = os.replace
+
+    def replace(a, b, **kwargs):
+        if Path(b) == target and when == "before":
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_replace(a, b, **kwargs)
+        if Path(b) == target:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled at the next step: right here
+    monkeypatch.setattr(os, "replace", replace)
+    argv = ["run", str(src), "-q", "--only", "rfm",
+            *(["--in-place"] if in_place else ["-o", str(target)])]
+    code = main(argv)
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 130, err
+    assert [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    bak = tmp_path / "in.xlsx.bak"
+    if when == "before":
+        assert err.strip() == ("interrupted after writing " + str(bak) + " (each complete); "
+                               "nothing else was written" if in_place
+                               else "interrupted; no output was written")
+        assert src.read_bytes() == before and not (tmp_path / "out.xlsx").exists()
+        return
+    assert "no output was written" not in err
+    assert _valid_output(target)
+    written = f"{bak}, {target}" if in_place else str(target)
+    assert err.strip() == (f"interrupted after writing {written} (each complete); nothing "
+                           "else was written")
+    if in_place:
+        assert bak.read_bytes() == before
+
+
+# ---- issue 23, item 15: --in-place on a symbolic link ---------------------------------------
+
+def test_in_place_on_a_symlinked_workbook_is_refused(tmp_path, capsys):
+    """--in-place on a link is refused before anything is read (was: the link replaced by a
+    file, the linked workbook left unchanged); the link and its workbook stay as they were."""
+    from xlvalue.cli.main import main
+
+    from .malformed import book
+
+    real = book(tmp_path / "real.xlsx")
+    before = real.read_bytes()
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(real)
+    code = main(["run", str(link), "--in-place", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "is a symbolic link" in err and "run on the linked workbook itself" in err
+    assert link.is_symlink() and real.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xlsx", "real.xlsx"]
+    assert main(["run", str(real), "--in-place", "-q", "--only", "rfm"]) == 0  # the book itself
+    assert link.is_symlink() and _valid_output(link)

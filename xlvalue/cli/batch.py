@@ -77,18 +77,21 @@ def console_table(summary: pd.DataFrame) -> str:
 def output_paths(books: list[Path], out_dir: Path) -> list[Path]:
     """Where each book's results go under `out_dir`: the books' folders relative to their
     deepest common folder are mirrored, so same-named books from different folders never
-    overwrite each other (books of one folder land directly in `out_dir`)."""
+    overwrite each other (books of one folder land directly in `out_dir`). Folders are taken
+    as the books were named (links not followed): a link `a.xlsx` beside a file `sub/a.xlsx`
+    writes `a_xlvalue.xlsx` and `sub/a_xlvalue.xlsx`, as the names say."""
     from xlvalue.cli.headless_run import default_output
 
-    folders = [b.resolve().parent for b in books]
+    folders = [Path(os.path.abspath(b)).parent for b in books]
     common = Path(os.path.commonpath(folders)) if folders else Path(".")
     outs = [out_dir / f.relative_to(common) / default_output(b).name
             for b, f in zip(books, folders, strict=True)]
-    seen: dict[Path, Path] = {}
-    for b, o in zip(books, outs, strict=True):  # cannot happen after mirroring; never overwrite
-        if o in seen:
-            raise InputError(Problem(f"{b} and {seen[o]} would both write {o}"))
-        seen[o] = b
+    seen: dict[str, Path] = {}
+    for b, o in zip(books, outs, strict=True):  # normcase: one file on Windows, whatever the case
+        key = os.path.normcase(str(o))
+        if key in seen:
+            raise InputError(Problem(f"{b} and {seen[key]} would both write {o}"))
+        seen[key] = b
     return outs
 
 
@@ -169,10 +172,11 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
     if timeout is not None and not timeout > 0:
         raise InputError(Problem(f"--timeout must be a positive number of seconds, not {timeout:g}"))
     roots = tuple(str(r) for r in file_roots)
-    if out_dir is not None:
+    if out_dir is not None:  # made once nothing can refuse the batch: none left behind empty
+        outs = output_paths(books, out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         args = [(str(b), str(o), only, roots, timeout)
-                for b, o in zip(books, output_paths(books, out_dir), strict=True)]
+                for b, o in zip(books, outs, strict=True)]
     else:
         args = [(str(b), None, only, roots, timeout) for b in books]
     bar = tqdm(total=len(args), unit="book", disable=not progress, desc="xlvalue batch")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
                  scheduler: str | None = None, file_roots: Sequence[Path] = ()) -> RunReport:
     """Run the analyses on a workbook and write every xv_out_* block.
 
-    The input is never modified unless in_place is set, in which case a .bak copy is kept first.
+    The input is never modified unless in_place is set, in which case a .bak copy is kept first
+    (a workbook that is a symbolic link is refused: the rename would replace the link).
     With a Dask `scheduler`, the TransactionsFile is read in parts on the cluster (the same
     reader and core reductions; see xlvalue.cluster.dask_rfm). `file_roots` are folders
     besides the workbook's that a TransactionsFile may come from.
@@ -53,6 +55,11 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
                                  book=book.name))
     if in_place and output is not None:
         raise InputError(Problem("give either --in-place or -o, not both", book=book.name))
+    if in_place and book.is_symlink():  # the rename would replace the link, not the book
+        raise InputError(Problem(
+            f"is a symbolic link (to {os.readlink(book)}); --in-place rewrites a file, not a "
+            "link: run on the linked workbook itself, or write a copy with -o",
+            book=str(book)))
     target = book if in_place else Path(output) if output else default_output(book)
     if not in_place and target.resolve() == book.resolve():
         raise InputError(Problem("the output would overwrite the input; use --in-place to "

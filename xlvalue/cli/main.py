@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -171,8 +172,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
             why = cannot_write_in(out.parent)
             if why:
                 raise InputError(f"{out}: cannot write in the folder {out.parent} ({why})")
-            out.mkdir()  # one new level, as the per-folder outputs below it are made too
-        writable(out / "x.xlsx", "results folder")
+            # one new level, made by run_batch once nothing can refuse the batch
+        else:
+            writable(out / "x.xlsx", "results folder")
     if args.scheduler:
         _quiet_dask()
     summary = run_batch(books, args.jobs, Path(args.output) if args.output else None, args.only,
@@ -434,6 +436,7 @@ def _named(line: str, args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -460,8 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     except XlvalueError as exc:
         print(f"error: {_named(str(exc), args)}", file=sys.stderr)
         return EXIT_USER
-    except KeyboardInterrupt:
-        print("interrupted; no output was written", file=sys.stderr)
+    except KeyboardInterrupt:  # what was written is read from the disk (the writer is
+        writer = sys.modules.get("xlvalue.workbook.writer")  # loaded if anything was)
+        print(writer.interrupted_line(started) if writer else "interrupted; no output was "
+              "written", file=sys.stderr)
         return 130
     except OSError as exc:  # a file that vanished or a disk that filled while working
         where = f" ({exc.filename})" if exc.filename else ""

@@ -22,6 +22,7 @@ import re
 import shutil
 import struct
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -72,6 +73,11 @@ def _slug(name: str) -> str:
 
 
 TMP_MARK = ".xlvalue-"
+# Each file about to be moved over its target: (time, target, device, inode of the new file).
+# What an interrupted command wrote is read from the disk against these, not from how far
+# the code got: a signal handled right after the rename (before any line after it runs) still
+# finds the target holding the new file.
+_RENAMES: list[tuple[float, Path, int, int]] = []
 
 
 def atomic_write(target: Path, write) -> None:
@@ -95,6 +101,8 @@ def atomic_write(target: Path, write) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, _mode_for(target))
+        st = os.stat(tmp)
+        _RENAMES.append((time.monotonic(), target, st.st_dev, st.st_ino))
         os.replace(tmp, target)
     except BaseException as exc:
         try:
@@ -119,6 +127,33 @@ def csv_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def written_since(started: float) -> list[Path]:
+    """The files atomic_write has put in place since `started` (time.monotonic()) that are
+    on disk now, whole: each target is the very file that was renamed onto it."""
+    done: list[Path] = []
+    for when, target, dev, ino in _RENAMES:
+        if when < started or target in done:
+            continue
+        try:
+            st = os.lstat(target)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (dev, ino):
+            done.append(target)
+    return done
+
+
+def interrupted_line(started: float) -> str:
+    """What an interrupted command (Ctrl-C, SIGTERM) says: the files it wrote in full since
+    `started`, as the disk holds them (a signal right after a rename must not claim that
+    nothing was written), or that none was."""
+    done = written_since(started)
+    if not done:
+        return "interrupted; no output was written"
+    return (f"interrupted after writing {', '.join(str(p) for p in done)} (each complete); "
+            "nothing else was written")
 
 
 def _write_error(target: Path, exc: OSError) -> WriteError:
