@@ -54,8 +54,8 @@ from xlvalue.workbook.palette import LINK, NOTE, argb
 from xlvalue.workbook.sheetxml import PlacedBlock, StyleIds, sheet_xml_chunks
 
 __all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
-           "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts", "csv_safe", "remove_stale_temps",
-           "write_outputs"]
+           "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts", "csv_safe",
+           "interrupted_line", "remove_stale_temps", "write_outputs", "written_since"]
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
