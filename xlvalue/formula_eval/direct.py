@@ -105,9 +105,14 @@ def _argument(index: int, t) -> tuple[str, Any] | None:
 
 
 def as_engine_sees(v: Any) -> Any:
-    """A calamine cell value as `formulas` hands it to a function (see the module doc);
-    raises ValueError for a value that is none (a non-finite number)."""
-    if v is None or isinstance(v, str) and v == "":
+    """A calamine cell value as `formulas` hands it to a function (see the module doc); a
+    non-finite number (which no workbook stores) as #NUM!."""
+    t = type(v)
+    if t is float and v.is_integer() and abs(v) < 1e16:  # the common cases first
+        return int(v)
+    if t is str:
+        return v if v != "" else None
+    if v is None:
         return None
     if isinstance(v, bool | str):
         return v
@@ -115,12 +120,12 @@ def as_engine_sees(v: Any) -> Any:
         v = to_excel(v)
     if isinstance(v, int | float):
         if not np.isfinite(v):
-            raise ValueError(v)
+            return "#NUM!"
         text = f"{v:.16g}"  # openpyxl's safe_string, read back by openpyxl's _cast_number
         if "." in text or "e" in text or "E" in text:
             return round(float(text), 15)
         return int(text)
-    raise ValueError(v)
+    return str(v)
 
 
 def fill_array_range(result: np.ndarray, rows: int, cols: int) -> np.ndarray | None:

@@ -36,6 +36,7 @@ from xlvalue.workbook.ooxml import (
     NS_MAIN,
     cell_ref,
     col_index,
+    col_letter,
     parse_xml,
     quote_sheet,
     rels_path,
@@ -358,9 +359,10 @@ def evaluate(book: str | Path, progress=None, *, engine_only: bool = False
         if (sheet, cell) in blocked:
             arr = np.array([[blocked[(sheet, cell)]]], dtype=object)
         c0, r0, _, _ = range_boundaries(cell)
-        for i, row in enumerate(arr):
+        letters = [col_letter(c0 - 1 + j) for j in range(arr.shape[1])]
+        for i, row in enumerate(arr.tolist()):
             for j, v in enumerate(row):
-                out.append(Evaluated(sheet, cell_ref(r0 - 1 + i, c0 - 1 + j),
+                out.append(Evaluated(sheet, f"{letters[j]}{r0 + i}",
                                      formula if (i, j) == (0, 0) else "", _result(v)))
     return out
 
@@ -481,6 +483,13 @@ def _calculate(prepared: Path, book: Path):
 
 
 def _result(v: Any) -> Any:
+    """A computed value as the report and the cached values hold it: blanks and non-finite
+    numbers None, Excel errors as their code."""
+    t = type(v)
+    if t is str or t is int:
+        return v
+    if t is float:
+        return v if np.isfinite(v) else None
     v = plain(v)
     if is_empty(v):
         return None
@@ -495,12 +504,10 @@ def write_report(results: list[Evaluated], path: Path) -> None:
     """The values report: one row per computed cell (sheet, cell, formula, value); in a CSV
     report text beginning with =, +, -, @, tab or CR gets a leading ' (CSV injection,
     xlvalue.workbook.reports)."""
-    import pandas as pd
+    from xlvalue.workbook.reports import write_rows
 
-    from xlvalue.workbook.reports import write_table
-
-    write_table(pd.DataFrame([r.__dict__ for r in results],
-                             columns=["sheet", "cell", "formula", "value"]), path)
+    write_rows(["sheet", "cell", "formula", "value"],
+               ((r.sheet, r.cell, r.formula, r.value) for r in results), path)
 
 
 def write_cached_values(book: Path, output: Path, results: list[Evaluated]) -> None:

@@ -182,7 +182,8 @@ class CellGraph:
         self.titles = {name.lower(): name for name in found}
         self.known_areas = areas or {}
         self.nodes: dict[Key, Node] = {}
-        self.filled: dict[str, dict[tuple[int, int], Any]] = {}  # computed cells per sheet
+        # computed cells: sheet -> row -> column -> value
+        self.filled: dict[str, dict[int, dict[int, Any]]] = {}
         self.used: dict[str, tuple[int, int]] = {}  # rows, columns reached by computed cells
         self.speculated = False
         self._index: dict[str, tuple[list[Key], np.ndarray]] = {}
@@ -418,8 +419,8 @@ class CellGraph:
         node.values = values
         node.area = (c, r, c + values.shape[1] - 1, r + values.shape[0] - 1)
         cells = self.filled.setdefault(node.key[0], {})
-        for (i, j), v in np.ndenumerate(values):
-            cells[(r + i, c + j)] = v.item() if isinstance(v, np.generic) else v
+        for i, row in enumerate(values.tolist()):  # tolist: numpy scalars as Python values
+            cells.setdefault(r + i, {}).update(zip(range(c, c + len(row)), row, strict=True))
         rows, cols = self.used.get(node.key[0], (0, 0))
         self.used[node.key[0]] = (max(rows, node.area[3]), max(cols, node.area[2]))
 
@@ -439,7 +440,7 @@ class CellGraph:
                     continue
                 coord = cell_ref(r - 1, c - 1)
                 if (c <= len(row) and row[c - 1] not in ("", None)) or (r, c) in errors \
-                        or (r, c) in filled or coord in formulas:
+                        or c in filled.get(r, ()) or coord in formulas:
                     return coord
         return ""
 
@@ -464,42 +465,49 @@ class CellGraph:
         the first cell filled by a formula that shows an error."""
         grid = self.grid(sheet)
         errors = self.errors(sheet)
+        error_rows = {r for r, _c in errors}
         filled = self.filled.get(sheet, {})
         c0, r0, c1, r1 = bounds
+        width = c1 - c0 + 1
         blank: Any = None
+        codes: dict[str, Any] = {}
         if engine:
             import schedula as sh
             from formulas.tokens.operand import Error
 
-            blank = sh.EMPTY
+            blank, codes = sh.EMPTY, dict(Error.errors)
+        conv = as_engine_sees
         out: list[list[Any]] = []
         bad = None
         last = max(len(grid), self.used.get(sheet, (0, 0))[0])
         for r in range(r0, r1 + 1):
             if r > last:  # below the data: blank rows
-                out.extend([blank] * (c1 - c0 + 1) for _ in range(r1 - r + 1))
+                out.extend([blank] * width for _ in range(r1 - r + 1))
                 break
-            row = grid[r - 1] if r <= len(grid) else []
-            values = []
-            for c in range(c0, c1 + 1):
-                if (r, c) in filled:
-                    v = filled[(r, c)]
+            segment = grid[r - 1][c0 - 1:c1] if r <= len(grid) else []
+            if engine:
+                values = [blank if (x := conv(v)) is None else x for v in segment]
+            else:
+                values = [conv(v) for v in segment]
+            if len(values) < width:
+                values.extend([blank] * (width - len(values)))
+            if r in error_rows:
+                for c in range(c0, c1 + 1):
+                    if (r, c) in errors:
+                        values[c - c0] = codes.get(errors[(r, c)], errors[(r, c)])
+            computed = filled.get(r)
+            if computed:
+                columns = [c for c in computed if c0 <= c <= c1] if len(computed) < width \
+                    else [c for c in range(c0, c1 + 1) if c in computed]
+                for c in columns:
+                    v = computed[c]
                     if bad is None and is_error(v):
                         bad = (r, c)
                     if v is None:
                         v = blank
-                    elif engine and isinstance(v, str) and v in ERROR_CODES:
-                        v = Error.errors.get(v, v)
-                elif (r, c) in errors:
-                    v = Error.errors.get(errors[(r, c)], errors[(r, c)]) if engine \
-                        else errors[(r, c)]
-                elif c <= len(row):
-                    v = as_engine_sees(row[c - 1])
-                    if v is None:
-                        v = blank
-                else:
-                    v = blank
-                values.append(v)
+                    elif engine and isinstance(v, str) and v in codes:
+                        v = codes[v]
+                    values[c - c0] = v
             out.append(values)
         return out, bad
 
@@ -532,7 +540,7 @@ class CellGraph:
             if bad is not None:
                 name = argnames[n] if n < len(argnames) else f"argument {n + 1}"
                 return _message(_reads_error(name, ref.sheet, bad,
-                                             self.filled[ref.sheet][bad]))
+                                             self.filled[ref.sheet][bad[0]][bad[1]]))
             values.append(cells)
         self.say(f"{node.key[0]}!{node.key[1]}: {call.name}"
                  + (f" over {size:,} cell(s)" if size else ""))
@@ -581,7 +589,7 @@ class CellGraph:
             bounds = (rng["n1"], int(rng["r1"]), rng["n2"], int(rng["r2"]))
             cells, bad = self._cells(title, bounds, engine=True)
             if bad is not None:
-                shown = self.filled[title][bad]
+                shown = self.filled[title][bad[0]][bad[1]]
                 if isinstance(shown, str) and shown.startswith(PREFIX):
                     return _message(_reads_error(None, title, bad, shown))
             args.append(Ranges().push(name, np.array(cells, dtype=object)))
