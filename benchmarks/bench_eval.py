@@ -99,6 +99,7 @@ def _book_with(src: Path, path: Path, formulas: dict[str, str]) -> Path:
 
 def run(quick: bool = False) -> None:
     repeat = 1 if quick else 3
+    os.environ["TQDM_DISABLE"] = "1"  # the engine's progress bars, in this process too
     load = os.getloadavg()[0]
     print(f"  load average {load:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory() as tmp_:

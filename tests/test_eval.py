@@ -502,3 +502,27 @@ def test_text_that_begins_with_an_equals_sign_stays_text(tmp_path, engine_calls)
         cells = {r.cell: r.value for r in evaluate(tmp_path / "text.xlsx", engine_only=engine_only)}
         assert sorted(cells[f"E{i}"] for i in (2, 3, 4)) == sorted(ids), engine_only
     assert len(engine_calls) == 1  # the engine-only evaluation alone
+
+
+def test_spills_that_may_reach_each_others_reads_are_ordered_by_their_extent(tmp_path, capsys):
+    """Two plain formulas each of which may, before it is computed, spill over what the
+    other reads: the first pass guesses an order, the second orders them by the extents
+    found (B1 reads A10's spill A11:A12, A10 reads constants that B1 cannot reach); a
+    formula that reads its own cell is a circular reference."""
+    from xlvalue.formula_eval.evaluate import evaluate
+
+    wb = openpyxl.Workbook()
+    s = wb.active
+    s.title = "S"
+    s["E1"], s["E2"], s["E3"] = 0, 1, 2
+    s["A10"] = "=XV_NBD_P(E1:E3, 1.84, 2.67)"  # spills A10:A12
+    s["B1"] = "=XV_WHALE(A11:A12)"  # A11:A12 are filled by A10's spill; spills B1:C102
+    s["G1"] = "=XV_NBD_P(G1, 1.84, 2.67)"
+    wb.save(tmp_path / "order.xlsx")
+    cells = {r.cell: r.value for r in evaluate(tmp_path / "order.xlsx")}
+    p = nbd_pmf(np.array([0.0, 1.0, 2.0]), 1.84, 2.67)
+    np.testing.assert_allclose([cells["A10"], cells["A11"], cells["A12"]], p, rtol=1e-12)
+    curve = whale_curve(p[1:]).curve
+    np.testing.assert_allclose([cells[f"C{i}"] for i in range(2, 103)], curve.iloc[:, 1],
+                               rtol=1e-12)
+    assert cells["G1"].startswith("#XV! circular reference: S!G1 -> S!G1")

@@ -291,6 +291,9 @@ class CellGraph:
     def run(self) -> None:
         """Compute every node once its dependencies are computed; cycles are named."""
         order = {key: i for i, key in enumerate(sorted(self.nodes, key=_position))}
+        for k, n in self.nodes.items():
+            if k in n.deps:  # reads its own cells
+                self._circular(n, [k])
         waiting = {k: (n.deps | n.maybe) - {k} for k, n in self.nodes.items()}
         readers: dict[Key, set[Key]] = {}
         for k, deps in waiting.items():
@@ -322,11 +325,8 @@ class CellGraph:
         cycle = _cycle(pending, {k: {d for d in waiting[k] if d in self.nodes[k].deps}
                                  for k in pending})
         if cycle:
-            names = " -> ".join(f"{s}!{c}" for s, c in cycle + [cycle[0]])
             for k in cycle:
-                node = self.nodes[k]
-                self._place(node, np.array([[f"{CIRCULAR}: {names} (each waits for the "
-                                             "next; Excel warns and shows 0)"]], dtype=object))
+                self._circular(self.nodes[k], cycle)
                 waiting[k] = set()
                 heapq.heappush(ready, (order[k], k))
             return
@@ -337,6 +337,11 @@ class CellGraph:
             k = min(pending, key=order.__getitem__)
         waiting[k] = set()
         heapq.heappush(ready, (order[k], k))
+
+    def _circular(self, node: Node, cycle: list[Key]) -> None:
+        names = " -> ".join(f"{quote_sheet(s)}!{c}" for s, c in [*cycle, cycle[0]])
+        self._place(node, _message(f"{CIRCULAR.removeprefix(PREFIX)}: {names} (each reads "
+                                   "the next; Excel warns and shows 0)"))
 
     def guessed_areas(self) -> dict[Key, Bounds]:
         """After a pass that had to guess an order (spills that may reach each other's
