@@ -321,11 +321,12 @@ def test_a_reference_too_large_to_hand_over_is_refused_naming_the_cell(tmp_path,
     any (a whole column or row is cut to the used range instead)."""
     wb = openpyxl.Workbook()
     wb.active.title = "S"
-    wb["S"]["A1"], wb["S"]["E5"] = "id", "=XV_RFM(S!A1:XFD1048576)"
+    wb["S"]["A1"] = "id"
+    wb.create_sheet("T")["E5"] = "=XV_RFM(S!A1:XFD1048576)"
     wb.save(tmp_path / "wide.xlsx")
     assert main(["eval", str(tmp_path / "wide.xlsx"), "--report", str(tmp_path / "v.csv")]) == 2
     err = capsys.readouterr().err
-    assert "wide.xlsx: S!E5: a reference covers 17,179,869,184 cells" in err
+    assert "wide.xlsx: T!E5: a reference covers 17,179,869,184 cells" in err
     assert "XLVALUE_MAX_EVAL_RANGE_CELLS" in err and "Traceback" not in err
 
 
