@@ -80,6 +80,10 @@ class IntervalOptions:
         The lower bound sits at position (d + 1) (1 - level) / 2 of the d sorted draws, so it
         is a draw only when d >= 2 / (1 - level) - 1: 19 at 90 %, 199 at 99 %, 1,999 at
         99.9 %. Fewer would clip the bounds to the extreme draws and cover less than `level`.
+
+        Returns
+        -------
+        int
         """
         need = int(np.ceil(2 / (1 - self.level) - 1 - 1e-9))
         return max(int(self.draws), need)
