@@ -71,6 +71,30 @@ def test_not_run_line_counts_every_problem(tmp_path):
         "(P1: 499))")
 
 
+# ---- 4 and 8: headline figures stored as numbers (and dates) with formats, AsOfDate shown --
+
+def test_headline_figures_are_numbers_with_formats_and_show_the_as_of_date(tmp_path, capsys):
+    """xv_out_Summary holds 4 (not the text '4') formatted #,##0, the total spend 222.0
+    formatted #,##0.00 and the AsOfDate as a date (a 2031-style typo shows at a glance); the
+    console shows them as text."""
+    book = make_book(tmp_path / "h.xlsx", _rows())
+    out = tmp_path / "o.xlsx"
+    assert main(["run", str(book), "--only", "rfm,ranking", "-o", str(out)]) == 0
+    console = capsys.readouterr().out
+    assert re.search(r"as-of date +2024-03-20\n", console)
+    assert re.search(r"total spend +186.00\n", console)
+    wb = load_workbook(out)
+    ref = wb.defined_names["xv_out_Summary"].attr_text.split("!")[1].replace("$", "")
+    cells = {row[0].value: row[1] for row in wb["xv_Summary"][ref][1:]}
+    got = {k: (c.value, c.number_format) for k, c in cells.items()}
+    assert got["as-of date"][0] == dt.datetime(2024, 3, 20)
+    assert got["customers"] == (4, "#,##0")
+    assert got["total spend"] == (pytest.approx(186.0), "#,##0.00")
+    assert got["class A: share of customers"][1] == "0.0%"
+    assert 0 < got["class A: share of value"][0] <= 1
+    assert got["whale curve peak: % of value"][1] == '0.0"%"'
+
+
 # ---- 6: a broken xv_Settings name is refused, not taken as "no settings" -----------------
 
 @pytest.mark.parametrize("ref, says", [

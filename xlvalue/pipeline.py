@@ -49,6 +49,7 @@ class Results:
     warnings: list[str] = field(default_factory=list)
     analyses: list[str] = field(default_factory=list)
     not_run: dict[str, str] = field(default_factory=dict)
+    as_of: int | None = None  # AsOfDate of the analysed log (days since 1970-01-01), if any
 
     def not_run_lines(self) -> list[str]:
         """The warnings that say an analysis was not run, '<analysis> not run: <problem>'."""
@@ -137,6 +138,8 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     if first_error is not None and not results.analyses:
         raise first_error  # nothing could run: the run fails on its first problem
     results.warnings.extend(inputs.warnings)
+    if inputs.log is not None:
+        results.as_of = inputs.as_of
     return results
 
 
@@ -175,7 +178,8 @@ def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
 def headline(results: Results, with_blocks: bool = True) -> pd.DataFrame:
     """Headline figures of a run (the console summary and the xv_out_Summary block); with
     with_blocks also each block's row count."""
-    return headline_frame(registry.all_analyses(), results.frames, results.warnings, with_blocks)
+    return headline_frame(registry.all_analyses(), results.frames, results.warnings, with_blocks,
+                          results.as_of)
 
 
 def plan(reader, only: str | None) -> tuple[set[str], list[str]]:

@@ -111,8 +111,8 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     rows: list[HeadlineRow] = []
     clv = frames.get("xv_out_CLV")
     if clv is not None and len(clv):
-        rows.append(("total CLV", f"{clv['clv'].sum():,.2f} over the horizon, "
-                                  f"mean P(alive) {clv['p_alive'].mean():.1%}"))
+        rows.append(("total CLV over the horizon", float(clv["clv"].sum())))
+        rows.append(("mean P(alive)", float(clv["p_alive"].mean()), "share"))
     matrix = frames.get("xv_out_ValueMatrix")
     if matrix is not None:
         rows.append(("value classes", ", ".join(

@@ -56,14 +56,15 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     rows: list[HeadlineRow] = []
     prof = frames.get("xv_out_Profitability")
     if prof is not None and len(prof):
-        losing = int((prof["profit_fac"] < 0).sum())
-        rows.append(("profit (FAC)", f"{prof['profit_fac'].sum():,.2f} on {len(prof):,} objects, "
-                                     f"{losing:,} losing money"))
+        rows.append(("profit (FAC)", float(prof["profit_fac"].sum())))
+        rows.append(("cost objects", len(prof)))
+        rows.append(("cost objects losing money", int((prof["profit_fac"] < 0).sum())))
     pw = frames.get("xv_out_ProfitWhale")
     if pw is not None and len(pw):
         i = int(pw["pct_profit"].to_numpy().argmax())
-        rows.append(("profit whale peak", f"{pw['pct_profit'].iloc[i]:.1f}% of profit at "
-                                          f"{pw['pct_customers'].iloc[i]:.1f}% of objects"))
+        rows.append(("profit whale peak: % of profit", float(pw["pct_profit"].iloc[i]), "pct"))
+        rows.append(("profit whale peak: at % of objects", float(pw["pct_customers"].iloc[i]),
+                     "pct"))
     return rows
 
 

@@ -25,8 +25,9 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     el = frames["xv_out_Elasticity"]
     if not len(el) or "arc_elasticity" not in el:
         return []
-    elastic = int((el["arc_elasticity"].abs() > 1).sum())
-    return [("price elasticity", f"{elastic} of {len(el)} group(s) elastic (|E| > 1)")]
+    return [("price elasticity: groups", len(el)),
+            ("price elasticity: elastic groups (|E| > 1)",
+             int((el["arc_elasticity"].abs() > 1).sum()))]
 
 
 ANALYSIS = Analysis(

@@ -36,10 +36,10 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     """Class A's share of customers and value, the whale curve's peak."""
     a = frames["xv_out_Pareto"].iloc[0]
     p = frames["xv_out_WhalePeak"].iloc[0]
-    return [("class A", f"{a['share_of_customers']:.1%} of customers, "
-                        f"{a['share_of_value']:.1%} of value"),
-            ("whale curve peak", f"{p['peak_pct_profit']:.1f}% of value at "
-                                 f"{p['at_pct_customers']:.1f}% of customers")]
+    return [("class A: share of customers", float(a["share_of_customers"]), "share"),
+            ("class A: share of value", float(a["share_of_value"]), "share"),
+            ("whale curve peak: % of value", float(p["peak_pct_profit"]), "pct"),
+            ("whale curve peak: at % of customers", float(p["at_pct_customers"]), "pct")]
 
 
 ANALYSIS = Analysis(

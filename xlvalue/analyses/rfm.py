@@ -115,8 +115,8 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     """Customers, total spend and the largest segments."""
     rfm = frames["xv_out_RFM"]
     top = rfm["segment"].value_counts().head(3)
-    return [("customers", f"{len(rfm):,}"),
-            ("total spend", f"{rfm['total_spend'].sum():,.2f}"),
+    return [("customers", len(rfm)),
+            ("total spend", float(rfm["total_spend"].sum())),
             ("largest segments", ", ".join(f"{k} {v:,}" for k, v in top.items()))]
 
 

@@ -71,7 +71,8 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     scores = frames.get("xv_out_Scores")
     if scores is not None and len(scores) and "rank" in scores:
         top = scores.sort_values("rank").iloc[0]
-        rows.append(("top score", f"{top.iloc[0]} (score {top['score']:,.1f})"))
+        rows.append(("top scored", str(top.iloc[0])))
+        rows.append(("top score", float(top["score"])))
     movers = frames.get("xv_out_ScoreMovers")
     if movers is not None and len(movers) and {"rank_change", "revenue_rank"} <= set(movers):
         m = movers.iloc[0]

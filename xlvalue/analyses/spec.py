@@ -21,8 +21,11 @@ __all__ = ["Analysis", "BlockSpec", "Button", "ChartRule", "Context", "Frames", 
 
 Frames = dict[str, pd.DataFrame]
 Progress = Callable[[str], None]
-# a headline figure: (item, value) where value is a number or a text
-HeadlineRow = tuple[str, Any]
+# a headline figure: (item, value) or (item, value, kind). The value is stored as it is, a
+# number (or a date) with the number format of its kind (cells.FORMATS: integer, number,
+# share for 0..1, pct for 0..100, date), never as formatted text; without a kind it is
+# inferred (int integer, float number, date date, else text)
+HeadlineRow = tuple[str, Any] | tuple[str, Any, str]
 # a chart drawn from the analysis' frames (None: not drawn for these frames)
 ChartRule = Callable[[Frames], "ChartSpec | None"]
 

@@ -18,7 +18,7 @@ from xlvalue.workbook.sheetxml import Block, place_blocks
 from xlvalue.workbook.writer import SheetOutput
 
 __all__ = ["RUNLOG_SHEET", "RUN_LOG", "SUMMARY_BLOCKS", "SUMMARY_SHEET", "contents_block",
-           "headline", "run_log", "summary_blocks"]
+           "headline", "headline_text", "run_log", "summary_blocks"]
 
 SUMMARY_SHEET = "xv_Summary"
 RUNLOG_SHEET = "xv_RunLog"
@@ -32,20 +32,59 @@ RUN_LOG = BlockSpec("xv_out_RunLog", "Version, time, settings, input row counts 
 
 
 def headline(analyses: Sequence[Analysis], frames: Frames, warnings: Sequence[str],
-             with_blocks: bool = True) -> pd.DataFrame:
+             with_blocks: bool = True, as_of: int | None = None) -> pd.DataFrame:
     """Headline figures of a run, each analysis' in registry order (the console summary and
-    the xv_out_Summary block); with with_blocks also each block's row count."""
+    the xv_out_Summary block), after the as-of date (days since 1970-01-01) when a log was
+    analysed; with with_blocks also each block's row count.
+
+    Returns item, value and kind: values are numbers, dates or text as they are (the sheet
+    stores them with the number format of their kind; `headline_text` shows them)."""
     rows: list[HeadlineRow] = []
+    if as_of is not None:
+        rows.append(("as-of date", np.datetime64(int(as_of), "D"), "date"))
     for a in analyses:
         mine = {b.name: frames[b.name] for b in a.blocks if b.name in frames}
         if a.headline is not None and mine:
             rows.extend(a.headline(mine))
     if warnings:
-        rows.append(("warnings", f"{len(warnings)} (see xv_out_Warnings)"))
+        rows.append(("warnings (see xv_out_Warnings)", len(warnings)))
     if with_blocks:
         for name, frame in frames.items():
-            rows.append((name, f"{len(frame):,} row{'' if len(frame) == 1 else 's'}"))
-    return pd.DataFrame(rows, columns=["item", "value"])
+            rows.append((f"{name} rows", len(frame)))
+    typed = [(r[0], r[1], r[2] if len(r) > 2 else _kind(r[1])) for r in rows]
+    return pd.DataFrame({"item": [r[0] for r in typed],
+                         "value": pd.Series([r[1] for r in typed], dtype=object),
+                         "kind": [r[2] for r in typed]})
+
+
+def _kind(value: object) -> str:
+    """The cell kind of a headline value given without one."""
+    if isinstance(value, bool | str) or value is None:
+        return "text"
+    if isinstance(value, int | np.integer):
+        return "integer"
+    if isinstance(value, float | np.floating):
+        return "number"
+    if isinstance(value, dt.date | np.datetime64):
+        return "date"
+    return "text"
+
+
+_SHOWN = {"integer": "{:,.0f}", "number": "{:,.2f}", "share": "{:.1%}", "pct": "{:.1f}%"}
+
+
+def headline_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The headline as the console shows it: item and value as text by its kind (2,357;
+    244,091.94; 66.3%; 1998-06-30)."""
+    shown = []
+    for value, kind in zip(frame["value"], frame["kind"], strict=True):
+        if kind == "date":
+            shown.append(str(np.datetime64(value, "D")))
+        elif kind in _SHOWN and value is not None and np.isfinite(float(value)):
+            shown.append(_SHOWN[kind].format(float(value)))
+        else:
+            shown.append("" if value is None else str(value))
+    return pd.DataFrame({"item": frame["item"], "value": shown})
 
 
 def run_log(inputs: Inputs, analyses: Sequence[str], warnings: Sequence[str],
@@ -105,8 +144,9 @@ def summary_blocks(analyses: Sequence[str], headline_frame: pd.DataFrame,
     """The xv_Summary sheet: headline figures, warnings, contents."""
     summary, warned = SUMMARY_BLOCKS[0], SUMMARY_BLOCKS[1]
     return [
-        Block(summary.name, SUMMARY_SHEET, headline_frame,
-              title=f"xlvalue results: {', '.join(analyses) or 'no analysis'}"),
+        Block(summary.name, SUMMARY_SHEET, headline_frame[["item", "value"]],
+              title=f"xlvalue results: {', '.join(analyses) or 'no analysis'}",
+              formats={"value": tuple(headline_frame["kind"])}),
         Block(warned.name, SUMMARY_SHEET, pd.DataFrame({"warning": list(warnings)}, dtype=object),
               title=f"{warned.name}: {warned.doc}", empty_note=warned.empty_note),
         contents,

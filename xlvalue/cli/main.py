@@ -64,7 +64,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = run_workbook(args.book, args.output, args.only, args.in_place,
                           _progress(args.quiet), args.scheduler, _roots(args))
     if not args.quiet:
-        print(report.summary.to_string(index=False, header=False))
+        from xlvalue.analyses.summary import headline_text
+
+        print(headline_text(report.summary).to_string(index=False, header=False))
     sys.stdout.flush()
     # warnings go to stderr even with -q: an analysis left out, returns, a FrequencyMode hint
     # (-q silences progress and the summary table, never what a cron job must see)
