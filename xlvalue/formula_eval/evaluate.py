@@ -1,13 +1,16 @@
 """`xlvalue eval`: compute the XV_* formulas of a workbook without Excel.
 
-An XV_ formula over literals and ranges of constants is computed by calling the same Python
-function the Excel add-in calls (xlvalue.excel.udfs) on the cells' values (direct.py: no
-formula engine, ~35x faster on the demo data). Other formulas are computed by the `formulas`
-library, with every XV_ function registered as that same function. Spilled results are taken from
-the array ranges Excel records with a spilled formula (`<f t="array" ref=...>`); references to
-a spill (`B2#`) are rewritten to that range. The values go to a report (CSV or JSON) and, on
-request, into a copy of the workbook whose XV_ cells keep their formulas and carry the
-computed values as cached values (so pandas, calamine or openpyxl read numbers).
+The formulas are found in the package XML, the cells' values read with calamine, and the XV_
+formulas with the formula cells they read computed in dependency order (graph.py): an XV_
+call over literals and references by calling the same Python function the Excel add-in calls
+(xlvalue.excel.udfs) on the cells' values (direct.py), any other formula compiled alone by
+the `formulas` library with every XV_ function registered as that same function. A spill is
+the array range Excel recorded (`<f t="array" ref=...>`), or, for a plain formula beginning
+with an XV_ call, its result's extent once computed (as Excel 365 spills it). The values go
+to a report (CSV or JSON) and, on request, into a copy of the workbook whose XV_ cells keep
+their formulas and carry the computed values as cached values (so pandas, calamine or
+openpyxl read numbers). The path before the graph, the whole workbook through the
+`formulas` engine, is kept as `evaluate(..., engine_only=True)` to compare results and speed.
 """
 
 from __future__ import annotations

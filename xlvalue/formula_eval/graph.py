@@ -64,8 +64,12 @@ Bounds = tuple[int, int, int, int]  # min_col, min_row, max_col, max_row (1-base
 
 def spill_placeholders(text: str) -> str:
     """Formula text with each spill reference `A1#` written as the name XVSPILL_A1 (the
-    tokenizer does not know `#`)."""
-    return SPILL.sub(lambda m: f"{PLACEHOLDER}{m.group(1).upper()}{m.group(2)}", text)
+    tokenizer does not know `#`); text in double quotes is left as it is."""
+    parts = text.split('"')
+    for i in range(0, len(parts), 2):  # outside string literals ("" inside one: empty parts)
+        parts[i] = SPILL.sub(lambda m: f"{PLACEHOLDER}{m.group(1).upper()}{m.group(2)}",
+                             parts[i])
+    return '"'.join(parts)
 
 
 def is_error(v: Any) -> bool:
