@@ -13,7 +13,9 @@ Faithful where it matters for the tests (tests/test_excel_adapter.py checks the 
   row or column, 2-D with options(ndim=2), None for empty cells, errors None unless err_to_str.
 - Charts: set_source_data with plot_by="columns" makes one series per column (the header names
   it); set_x_axis_values sets every series' x values; series carry chart_type, axis_group and
-  markers (validated against xlwings' CHART_MARKER_STYLES); axes carry title and scale bounds.
+  markers (validated against xlwings' CHART_MARKER_STYLES, colours normalised to RGB by
+  xlwings' own check); axes carry title and scale bounds; the legend is shown at the right
+  (Excel's default) until moved or hidden.
 - Formulas (Range.formula) are kept in `Sheet.formulas`; HYPERLINK(link, text) is the one
   function evaluated, to the text Excel shows (its second argument), so a link cell compares
   by what a user sees.
@@ -42,7 +44,7 @@ from xlwings.base_classes import (
     CHART_PLOT_BY,
     HorizontalAlignment,
 )
-from xlwings.main import CHART_TYPES
+from xlwings.main import CHART_TYPES, _chart_legend_position, _chart_series_color
 
 ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
           "#SPILL!", "#CALC!")
@@ -454,6 +456,8 @@ class ChartSeries:
         self._name, self.values, self.x_values = name, values, None
         self._chart_type, self._axis_group = chart_type, "primary"
         self._marker_style, self._marker_size = "automatic", 5  # Excel's defaults
+        self._marker_colours: dict[str, tuple[int, int, int] | None] = {
+            "foreground": None, "background": None}  # None: Excel's automatic colour
 
     @property
     def name(self):
@@ -475,12 +479,31 @@ class ChartSeries:
     def marker_size(self, value):
         self.set(marker_size=value)
 
+    @property
+    def marker_foreground_color(self):
+        return self._marker_colours["foreground"]
+
+    @marker_foreground_color.setter
+    def marker_foreground_color(self, value):
+        self.set(marker_foreground_color=value)
+
+    @property
+    def marker_background_color(self):
+        return self._marker_colours["background"]
+
+    @marker_background_color.setter
+    def marker_background_color(self, value):
+        self.set(marker_background_color=value)
+
     def set(self, *, name=_UNSET, marker_style=_UNSET, marker_size=_UNSET,
             marker_foreground_color=_UNSET, marker_background_color=_UNSET, line_color=_UNSET,
             fill_color=_UNSET, chart_type=_UNSET, axis_group=_UNSET):
-        unmodelled = (name, marker_foreground_color, marker_background_color, line_color,
-                      fill_color)
+        unmodelled = (name, line_color, fill_color)
         assert all(v is _UNSET for v in unmodelled), "not modelled"
+        for key, value in (("foreground", marker_foreground_color),
+                           ("background", marker_background_color)):
+            if value is not _UNSET:  # validated and normalised to RGB as xlwings does
+                self._marker_colours[key] = _chart_series_color(value, f"marker_{key}_color")
         if chart_type is not _UNSET:
             self.chart_type = chart_type
         if axis_group is not _UNSET:
@@ -511,6 +534,32 @@ class ChartSeries:
         if value not in CHART_AXIS_GROUPS:
             raise ValueError(f"Invalid axis group {value!r}")
         self._axis_group = value
+
+
+class ChartLegend:
+    """A chart's legend: shown or not, and where (None while hidden)."""
+
+    def __init__(self, chart: Chart):
+        self._chart = chart
+
+    @property
+    def visible(self):
+        return self._chart._legend["visible"]
+
+    @visible.setter
+    def visible(self, value):
+        self._chart._legend["visible"] = bool(value)
+
+    @property
+    def position(self):
+        legend = self._chart._legend
+        return legend["position"] if legend["visible"] else None
+
+    @position.setter
+    def position(self, value):
+        legend = self._chart._legend
+        legend["position"] = _chart_legend_position(value)
+        legend["visible"] = True  # setting a position shows the legend (xlwings' docs)
 
 
 class ChartAxis:
@@ -583,6 +632,7 @@ class Chart:
         self._chart_type, self._name, self._title = "column_clustered", "", None
         self._series: list[ChartSeries] = []
         self._axes = {"category": ChartAxis(), "value": ChartAxis()}
+        self._legend = {"visible": True, "position": "right"}  # Excel's default legend
         self.source: Range | None = None
 
     @property
@@ -621,6 +671,10 @@ class Chart:
         if value is not None and not isinstance(value, str):
             raise ValueError(f"Invalid title {value!r}")
         self._title = value
+
+    @property
+    def legend(self):
+        return ChartLegend(self)
 
     @property
     def category_axis(self):
@@ -1003,4 +1057,5 @@ STANDS_IN_FOR = {App: "App", Engine: "Engine", Book: "Book", Sheet: "Sheet", She
                  Names: "Names", Name: "Name", Table: "Table", Tables: "Tables", Chart: "Chart",
                  Charts: "Charts", ChartSeries: "ChartSeries",
                  ChartSeriesCollection: "ChartSeriesCollection", ChartAxis: "ChartAxis",
+                 ChartLegend: "ChartLegend",
                  Font: "Font", ConditionalFormats: "ConditionalFormats"}

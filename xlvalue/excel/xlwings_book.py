@@ -13,8 +13,9 @@ FreezePanes.freeze_at()/.unfreeze(), Range.value/.formula/.options()/.number_for
 .adjust_indent()/.font/.conditional_formats, ConditionalFormats.add_color_scale(colors),
 Font.set(bold, italic, color), App.engine.type, Table.name/.range, Charts.add(left, top, width,
 height), Chart.chart_type/.name/.title/.set_source_data(source, plot_by)/.set_x_axis_values()/
-.series/.category_axis/.value_axis/.secondary_value_axis, ChartAxis.set(title, minimum_scale,
-maximum_scale), ChartSeries.chart_type/.axis_group/.set(marker_style, marker_size),
+.series/.legend/.category_axis/.value_axis/.secondary_value_axis, ChartLegend.position,
+ChartAxis.set(title, minimum_scale, maximum_scale), ChartSeries.chart_type/.axis_group/
+.set(marker_style, marker_size, marker_foreground_color, marker_background_color),
 App.status_bar/.alert().
 
 What each engine does with the readability features of the headless file (xlwings 0.37.8):
@@ -35,6 +36,11 @@ What each engine does with the readability features of the headless file (xlwing
   implementation (xlwings' base class raises NotImplementedError) and this adapter keeps to
   xlwings' cross-platform API (no COM or AppleScript), so there the rows are not frozen and
   the sheet is listed in `unfrozen_sheets`.
+- A scatter split by a column (ChartSpec.series_by, the value matrix's classes) plots the
+  chart data the layout placed beside the blocks (the headless file's cells), one series per
+  adjacent column, against the block's x column; on Windows and macOS each series gets its
+  palette colour and the legend goes to the bottom, on Lite (no synchronous series) Excel's
+  automatic colours and default legend.
 - Charts get the spec's title and axis titles and its axis bounds (ChartAxis minimum_scale /
   maximum_scale). A scatter's points get circle markers of size 5 on Windows and macOS; Lite
   cannot read chart series synchronously, so there the markers are Excel's default ones of
@@ -60,10 +66,10 @@ import numpy as np
 
 from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.cells import NUMBER_FORMATS, column_kinds, frame_rows, is_excel_error
-from xlvalue.workbook.charts import ChartSpec
+from xlvalue.workbook.charts import ChartSpec, chart_title
 from xlvalue.workbook.layout import SheetOutput, SheetPlan, plan_sheets
 from xlvalue.workbook.ooxml import Area
-from xlvalue.workbook.palette import COLOUR_SCALE, LINK, NOTE, rgb
+from xlvalue.workbook.palette import COLOUR_SCALE, LINK, NOTE, rgb, series_colour
 from xlvalue.workbook.reader import ExcelError, RangeSource, RawRange
 from xlvalue.workbook.sheetxml import (
     RIGHT_ALIGNED,
@@ -72,6 +78,7 @@ from xlvalue.workbook.sheetxml import (
     column_widths,
     frozen_rows,
     px,
+    sheet_blocks,
     wrapped_lines,
 )
 
@@ -173,9 +180,12 @@ class XlwingsWorkbook(RangeSource):
             used_rows = sheet.used_range.last_cell.row  # what an earlier run wrote
             sheet.clear()
             placed = out.placed
+            shown = sheet_blocks(placed)
+            for data in shown[len(placed):]:  # chart data first: its headers name the series
+                self._write_cells(sheet, data)
             for pb in placed:
                 self._write_block(sheet, pb)
-            self._lay_out(sheet, placed, used_rows)
+            self._lay_out(sheet, shown, used_rows)
             self._freeze(sheet, frozen_rows(placed))
         active = next((out.name for out in plans if out.active), None)
         if active is not None:
@@ -256,6 +266,20 @@ class XlwingsWorkbook(RangeSource):
                 self.unfrozen_sheets.append(str(sheet.name))
 
     def _write_block(self, sheet: Any, pb: PlacedBlock) -> None:
+        """A block's cells, its defined name (xv_out_*) and its charts."""
+        frame = pb.block.frame
+        r0, c0 = pb.header_row + 1, pb.first_col + 1  # xlwings is 1-based
+        self._write_cells(sheet, pb)
+        last_row = r0 + len(frame)
+        last_col = c0 + max(len(frame.columns), 1) - 1
+        self._define(pb.block.name, sheet, (r0, c0), (last_row, last_col))
+        for i, (row, col) in enumerate(pb.chart_cells):
+            if len(frame):
+                self._add_chart(sheet, pb, i, (row, col), (r0, c0, last_row))
+
+    def _write_cells(self, sheet: Any, pb: PlacedBlock) -> None:
+        """Title, header and data cells of a placed block (or chart data) with their number
+        formats and links, as the headless writer shows them."""
         frame = pb.block.frame
         r0, c0 = pb.header_row + 1, pb.first_col + 1  # xlwings is 1-based
         if pb.block.title and pb.header_row > 0:
@@ -274,12 +298,6 @@ class XlwingsWorkbook(RangeSource):
                 fmt = NUMBER_FORMATS.get(k)
                 if fmt:
                     sheet.range((r0 + 1 + start, c0 + j), (r0 + stop, c0 + j)).number_format = fmt
-        last_row = r0 + len(frame)
-        last_col = c0 + max(len(frame.columns), 1) - 1
-        self._define(pb.block.name, sheet, (r0, c0), (last_row, last_col))
-        for spec, (row, col) in zip(pb.block.charts, pb.chart_cells, strict=True):
-            if len(frame):
-                self._add_chart(sheet, pb, spec, (row, col), (r0, c0, last_row))
 
     def _write_links(self, sheet: Any, pb: PlacedBlock, r0: int, c0: int) -> None:
         """Block.links as HYPERLINK formulas over the link cells just written as text: the
@@ -295,19 +313,30 @@ class XlwingsWorkbook(RangeSource):
                 sheet.range((r0 + 1 + start, c0 + j), (r0 + stop, c0 + j)).formula = [
                     [f] for f in formulas[start:stop]]
 
-    def _add_chart(self, sheet: Any, pb: PlacedBlock, spec: ChartSpec, cell: tuple[int, int],
+    def _add_chart(self, sheet: Any, pb: PlacedBlock, i: int, cell: tuple[int, int],
                    rows: tuple[int, int, int]) -> None:
-        """A native chart of exactly the spec's columns: y (and y2) series named by their
-        headers, x as the category / x values; y2 as a line on the secondary axis."""
+        """A native chart of the block's i-th spec, of exactly the spec's columns: y (and y2)
+        series named by their headers, x as the category / x values; y2 as a line on the
+        secondary axis. A split scatter plots the columns of its chart data instead (one
+        series per column, each its own colour, with a legend) against the block's x."""
         r0, c0, last_row = rows
+        spec = pb.block.charts[i]
         columns = list(pb.block.frame.columns)
-        ys = [c0 + columns.index(name) for name in (*spec.y, *spec.y2)]
+        split = pb.series_columns(i)
+        if split is not None:  # adjacent columns: one area on every engine
+            first = split.first_col + 1
+            ys = list(range(first, first + len(split.names)))
+            head = split.header_row + 1
+        else:
+            ys = [c0 + columns.index(name) for name in (*spec.y, *spec.y2)]
+            head = r0
         runs = _adjacent_runs(ys)
         if len(runs) > 1 and sys.platform == "darwin":
             # xlwings on macOS takes one area per range: no chart rather than a wrong one
             self.skipped_charts.append(f"{pb.block.name}: {spec.title}")
             return
-        address = ",".join(sheet.range((r0, a), (last_row, b)).get_address() for a, b in runs)
+        address = ",".join(sheet.range((head, a), (head + last_row - r0, b)).get_address()
+                           for a, b in runs)
         try:
             source = sheet.range(address)
         except ValueError:  # xlwings Lite's engine takes one area per range, like macOS
@@ -333,8 +362,15 @@ class XlwingsWorkbook(RangeSource):
             if series is not None:  # the headless file titles the right-hand axis too
                 chart.secondary_value_axis.set(title=spec.y2[0])
         if spec.kind == "scatter":  # Lite: the XY-scatter type's own (automatic) markers
-            for s in (series or [])[:len(spec.y)]:
-                s.set(marker_style="circle", marker_size=5)
+            for k, s in enumerate((series or [])[:len(split.names) if split else len(spec.y)]):
+                if split is None:
+                    s.set(marker_style="circle", marker_size=5)
+                else:  # each class its colour, as the headless file (palette.SERIES)
+                    colour = rgb(series_colour(k))
+                    s.set(marker_style="circle", marker_size=5, marker_foreground_color=colour,
+                          marker_background_color=colour)
+        if split is not None and series is not None:  # Lite: Excel's default legend
+            chart.legend.position = "bottom"
         title, x_title, y_title = chart_titles(spec, pb.block.frame)
         chart.title = title
         chart.category_axis.set(title=x_title, **_bounds(spec.x_min, spec.x_max))
@@ -370,8 +406,9 @@ def chart_titles(spec: ChartSpec, frame: Any) -> tuple[str, str, str]:
     class lies relative to them, derived from the class's own points."""
     x_title = spec.x_title or spec.x
     y_title = spec.y_title or (spec.y[0] if spec.y else "")
+    base = chart_title(spec, frame)
     if spec.cross_x is None and spec.cross_y is None:
-        return spec.title, x_title, y_title
+        return base, x_title, y_title
     if spec.cross_x is not None:
         x_title = f"{spec.x}, threshold {_number(spec.cross_x)}"
     if spec.cross_y is not None:
@@ -385,7 +422,7 @@ def chart_titles(spec: ChartSpec, frame: Any) -> tuple[str, str, str]:
         where = _where(x[members], y[members], spec.cross_x, spec.cross_y)
         if where:
             places.append(f"{name} {where}")
-    title = f"{spec.title}: {', '.join(places)}" if places else spec.title
+    title = f"{base}: {', '.join(places)}" if places else base
     return title[:MAX_FORMULA_TEXT], x_title, y_title
 
 

@@ -4,6 +4,13 @@ We only need openpyxl to serialise DrawingML charts; the drawing part that ancho
 the package relationships are written by `writer.py`, so user parts are never re-serialised.
 openpyxl is imported by chart_xml only: ChartSpec (what to plot) is shared with the doors that
 draw charts through Excel itself (xlwings, xlwings Lite), which must not need openpyxl.
+
+A scatter split by a column (ChartSpec.series_by: the value matrix, one series per value
+class) keeps the block's row order: the layout puts its chart data beside the sheet's blocks,
+one column per series holding the y values of that series' rows (other rows empty, which a
+scatter skips), and each series plots the block's x column against its own column. Cell
+references, not literal values in the chart part: LibreOffice and Google Sheets draw no
+literal series, and the xlwings doors can only plot ranges.
 """
 
 from __future__ import annotations
@@ -11,10 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-from xlvalue.workbook.ooxml import col_letter, quote_sheet
-from xlvalue.workbook.palette import BRAND, THRESHOLD
+import numpy as np
+import pandas as pd
 
-__all__ = ["ChartKind", "ChartSpec", "chart_xml", "drawing_xml"]
+from xlvalue.workbook.ooxml import col_letter, quote_sheet
+from xlvalue.workbook.palette import BRAND, THRESHOLD, series_colour
+
+__all__ = ["BLANK_SERIES", "MAX_SERIES", "ChartKind", "ChartSpec", "SeriesColumns",
+           "chart_title", "chart_xml", "drawing_xml", "split_rows"]
 
 ChartKind = Literal["bar", "line", "bar+line", "scatter", "xyline"]
 
@@ -47,12 +58,62 @@ class ChartSpec:
     y2_format: str = "#,##0"  # tick labels of the secondary axis
     y2_min: float | None = None
     y2_max: float | None = None
+    # a scatter whose points are split into series by the values of this column (one colour
+    # each, palette.SERIES, and a legend): the series in series_order, then any other value
+    # in order of first appearance (split_rows)
+    series_by: str | None = None
+    series_order: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        """A misspelt kind would otherwise draw a line chart without a word."""
+        """A misspelt kind would otherwise draw a line chart without a word; a split applies
+        to one y column of a scatter."""
         if self.kind not in get_args(ChartKind):
             raise ValueError(f"chart kind {self.kind!r} is not one of "
                              f"{', '.join(get_args(ChartKind))}")
+        if self.series_by is not None and (self.kind != "scatter" or len(self.y) != 1
+                                           or self.y2):
+            raise ValueError(f"chart {self.title!r}: series_by splits a scatter of one y "
+                             f"column (this is a {self.kind} of {len(self.y) + len(self.y2)})")
+
+
+MAX_SERIES = 12  # a column with more values splits no chart (drawn in one colour, title says)
+BLANK_SERIES = "(blank)"  # the series of rows whose series_by cell is empty
+
+
+def split_rows(spec: ChartSpec, frame: pd.DataFrame) -> list[tuple[str, np.ndarray]] | None:
+    """The series of a chart split by a column: (name, the block's data rows of that series,
+    in row order) each, in spec.series_order then in order of first appearance; rows with an
+    empty cell form the series BLANK_SERIES. None when the chart is not split, the block has
+    no rows, or the column holds more than MAX_SERIES values (one colour then, chart_title)."""
+    if spec.series_by is None or not len(frame):
+        return None
+    keys = frame[spec.series_by]
+    blank = (keys.isna() | (keys.astype(str) == "")).to_numpy(dtype=bool)
+    names = np.where(blank, BLANK_SERIES, keys.astype(str).to_numpy(dtype=object))
+    found = list(pd.unique(names))
+    if len(found) > MAX_SERIES:
+        return None
+    order = [n for n in spec.series_order if n in found]
+    order += [n for n in found if n not in order]
+    return [(str(n), np.flatnonzero(names == n)) for n in order]
+
+
+def chart_title(spec: ChartSpec, frame: pd.DataFrame) -> str:
+    """The title a chart of the block `frame` shows: the spec's, noting when a scatter to be
+    split by a column is drawn in one colour since the column holds too many values."""
+    if spec.series_by is not None and len(frame) and split_rows(spec, frame) is None:
+        return f"{spec.title} (one colour: more than {MAX_SERIES} values of {spec.series_by})"
+    return spec.title
+
+
+@dataclass(frozen=True)
+class SeriesColumns:
+    """Where a split scatter's series columns stand (the layout's chart data, 0-based): the
+    header row (series names), the first column, and the series names in column order."""
+
+    header_row: int
+    first_col: int
+    names: tuple[str, ...]
 
 
 def _label_series(sheet: str, x_col: int, y_col: int, text_col: int, row: int):
@@ -84,8 +145,13 @@ def _ref(sheet: str, col: int, r0: int, r1: int):
 
 
 def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, columns: list[str],
-              n_rows: int) -> bytes:
-    """Serialise a chart whose series point at a block (header at header_row, 0-based)."""
+              n_rows: int, split: SeriesColumns | None = None, title: str | None = None
+              ) -> bytes:
+    """Serialise a chart whose series point at a block (header at header_row, 0-based).
+
+    A scatter split by a column plots one series per column of its chart data (`split`,
+    placed by the layout): the block's x column against that column, one colour each, with a
+    legend. `title` replaces the spec's (chart_title)."""
     from openpyxl.chart import BarChart, LineChart, ScatterChart, Series
     from openpyxl.chart.axis import ChartLines
     from openpyxl.chart.legend import LegendEntry
@@ -103,12 +169,18 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
         chart = ScatterChart()
         chart.style = 13 if spec.kind == "scatter" else 2  # lines of several colours
         xs = _ref(sheet, col(spec.x), data0, data1)
-        for y in spec.y:
-            s = Series(_ref(sheet, col(y), data0, data1), xs, title=y)
+        if split is not None:  # one series per column of the chart data, named by its header
+            series = [(Series(_ref(sheet, split.first_col + k, split.header_row,
+                                   split.header_row + n_rows), xs, title_from_data=True),
+                       series_colour(k)) for k in range(len(split.names))]
+        else:
+            series = [(Series(_ref(sheet, col(y), data0, data1), xs, title=y), BRAND)
+                      for y in spec.y]
+        for s, colour in series:
             if spec.kind == "scatter":
                 s.marker = Marker(symbol="circle", size=4)
-                s.marker.graphicalProperties = GraphicalProperties(solidFill=BRAND)
-                s.marker.graphicalProperties.line.solidFill = BRAND
+                s.marker.graphicalProperties = GraphicalProperties(solidFill=colour)
+                s.marker.graphicalProperties.line.solidFill = colour
                 s.graphicalProperties.line.noFill = True
             else:
                 s.marker.symbol = "none"
@@ -166,14 +238,14 @@ def chart_xml(spec: ChartSpec, sheet: str, header_row: int, first_col: int, colu
         if hi is not None:
             axis.scaling.max = hi
     chart.y_axis.number_format = spec.y_format
-    chart.title = spec.title
+    chart.title = spec.title if title is None else title
     chart.x_axis.title = spec.x_title or spec.x
     chart.y_axis.title = spec.y_title or (spec.y[0] if spec.y else "")
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = ChartLines()
     chart.legend.position = "b"
-    if len(spec.y) + len(spec.y2) == 1:
+    if len(spec.y) + len(spec.y2) == 1 and split is None:
         chart.legend = None  # one series: its name is the axis title already
     first_label = len(chart.series) - len(spec.labels)
     if spec.labels and chart.legend is not None:  # quadrant labels stay out of the legend

@@ -28,13 +28,14 @@ from xlvalue.workbook.cells import (
     serial_from_days,
     summary_kind,
 )
-from xlvalue.workbook.charts import ChartSpec
+from xlvalue.workbook.charts import ChartSpec, SeriesColumns, split_rows
 from xlvalue.workbook.ooxml import col_letter
 from xlvalue.workbook.palette import BRAND, COLOUR_SCALE, argb
 
-__all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows", "colour_scales",
-           "column_cells", "column_widths", "content_widths", "frozen_rows", "hyperlinks_xml",
-           "inline_cells", "place_blocks", "px", "sheet_xml_chunks", "wrapped_lines"]
+__all__ = ["ROWS_PER_CHUNK", "Block", "PlacedBlock", "StyleIds", "block_rows",
+           "chart_data_block", "colour_scales", "column_cells", "column_widths",
+           "content_widths", "frozen_rows", "hyperlinks_xml", "inline_cells", "place_blocks",
+           "px", "sheet_blocks", "sheet_xml_chunks", "wrapped_lines"]
 
 # characters XML 1.0 cannot hold, and those that make a text need escaping (RE2 syntax, as
 # Arrow's regex kernels take it)
@@ -107,6 +108,17 @@ class PlacedBlock:
     cell_kinds: list[CellKind | tuple[CellKind, ...]] = field(default_factory=list)
     indent: list[bool] = field(default_factory=list)  # text column right of a number column
     wrap: set[int] = field(default_factory=set)  # text columns whose long text wraps
+    # per chart (aligned with block.charts): the placed chart data of a split scatter (one
+    # column per series, chart_data_block), None for a chart that plots the block's columns
+    chart_data: list[PlacedBlock | None] = field(default_factory=list)
+
+    def series_columns(self, i: int) -> SeriesColumns | None:
+        """Where the series of the block's i-th chart stand, if the layout gave it chart data."""
+        data = self.chart_data[i] if i < len(self.chart_data) else None
+        if data is None:
+            return None
+        return SeriesColumns(data.header_row, data.first_col,
+                             tuple(str(c) for c in data.block.frame.columns))
 
     @property
     def last_row(self) -> int:
@@ -345,6 +357,31 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
     return rows
 
 
+def sheet_blocks(placed: list[PlacedBlock]) -> list[PlacedBlock]:
+    """Everything a sheet shows as cells: its placed blocks, then the chart data of their
+    split scatters (unnamed blocks the layout put beside them)."""
+    return [*placed, *(d for pb in placed for d in pb.chart_data if d is not None)]
+
+
+def chart_data_block(block: Block, spec: ChartSpec, kind: CellKind = "number") -> Block | None:
+    """The chart data of a scatter split by a column (spec.series_by): one column per series,
+    named by it, holding the y values of that series' rows (the block's row order; other rows
+    empty, which a scatter skips), shown as `kind` (the y column's). None when the chart is
+    not split (charts.split_rows)."""
+    split = split_rows(spec, block.frame)
+    if split is None:
+        return None
+    y = numbers_of(block.frame[spec.y[0]], kind, f"column {spec.y[0]}")
+    data = np.full((len(block.frame), len(split)), np.nan)
+    for k, (_name, rows) in enumerate(split):
+        data[rows, k] = y[rows]
+    frame = pd.DataFrame(data, columns=[name for name, _ in split])
+    title = (f"chart data: {spec.y[0]} by {spec.series_by} (the series of the chart "
+             f"'{spec.title}' of {block.name})")
+    return Block("", block.sheet, frame, title=title,
+                 formats={str(c): kind for c in frame.columns})
+
+
 def column_widths(placed: list[PlacedBlock]) -> dict[int, float]:
     """Width of every column up to the last chart's end: blocks' content widths (the widest
     block wins where blocks share a column), DEFAULT_WIDTH for gap and chart columns."""
@@ -394,10 +431,11 @@ def sheet_xml_chunks(placed: list[PlacedBlock], styles: StyleIds, drawing_rid: s
     Columns are sized to their content, a sheet whose long blocks start at the top keeps
     their titles and headers frozen, and `selected` marks the tab the workbook opens on.
     """
+    freeze = frozen_rows(placed)
+    placed = sheet_blocks(placed)
     widths = column_widths(placed)
     max_row = max((pb.bottom_row for pb in placed), default=0)
     max_col = max((pb.last_col for pb in placed), default=0)
-    freeze = frozen_rows(placed)
     tab = ' tabSelected="1"' if selected else ""
     if freeze:
         view = (f'<sheetView{tab} workbookViewId="0"><pane ySplit="{freeze}" '
@@ -578,6 +616,21 @@ def place_blocks(blocks: list[Block]) -> list[PlacedBlock]:
         end_px = max(end_px, _title_px(pb.block))
         local = {j: w for j, w in enumerate(pb.widths)}
         col = pb.first_col + _first_col_after(end_px, local) + 1
+    # the chart data of split scatters: right of everything else, titles on the first row
+    for pb in placed:
+        for spec in pb.block.charts:
+            j = [str(c) for c in pb.block.frame.columns].index(spec.y[0]) if spec.y else -1
+            kind = pb.kinds[j] if j >= 0 and pb.kinds[j] in NUMERIC_KINDS else "number"
+            data = chart_data_block(pb.block, spec, kind)
+            if data is None:
+                pb.chart_data.append(None)
+                continue
+            dp = _placed(data)
+            dp.header_row, dp.first_col = 1, col
+            pb.chart_data.append(dp)
+            local = {j: w for j, w in enumerate(dp.widths)}
+            col += _first_col_after(max(sum(px(w) for w in dp.widths), _title_px(data)),
+                                    local) + 1
     return placed
 
 

@@ -32,7 +32,7 @@ from lxml import etree
 
 from xlvalue.errors import Problem, XlvalueError
 from xlvalue.workbook.cells import FORMATS
-from xlvalue.workbook.charts import chart_xml, drawing_xml
+from xlvalue.workbook.charts import chart_title, chart_xml, drawing_xml
 from xlvalue.workbook.layout import SheetOutput, SheetPlan, plan_sheets
 from xlvalue.workbook.ooxml import (
     NS_CT,
@@ -806,13 +806,14 @@ def _write_charts(pkg: _Package, slug: str, sheet: str, placed: list[PlacedBlock
     chart_no = 0
     drawing_rels = etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
     for pb in placed:
-        for spec, (row, c0) in zip(pb.block.charts, pb.chart_cells, strict=True):
+        for i, (spec, (row, c0)) in enumerate(zip(pb.block.charts, pb.chart_cells, strict=True)):
             if len(pb.block.frame) == 0:
                 continue
             chart_no += 1
             part = f"xl/charts/xlvalue_{slug}_{chart_no}.xml"
             pkg.put(part, chart_xml(spec, sheet, pb.header_row, pb.first_col,
-                                    [str(c) for c in pb.block.frame.columns], len(pb.block.frame)))
+                                    [str(c) for c in pb.block.frame.columns], len(pb.block.frame),
+                                    pb.series_columns(i), chart_title(spec, pb.block.frame)))
             _content_override(pkg, "/" + part, CT_CHART)
             rid = f"rId{chart_no}"
             rel = etree.SubElement(drawing_rels, f"{{{NS_PKG_REL}}}Relationship")
