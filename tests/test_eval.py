@@ -25,7 +25,8 @@ pytest.importorskip("formulas", reason="the eval extra is part of make test")
 
 @pytest.fixture(scope="module")
 def formula_book(demo_book, tmp_path_factory):
-    """The demo workbook with a sheet of XV_ formulas as Excel stores spilled results."""
+    """The demo workbook with a sheet of XV_ formulas as Excel stores spilled results, and
+    a sheet of formulas chained as a user types them."""
     wb = openpyxl.load_workbook(demo_book)
     ws = wb.create_sheet("Formulas")
     ws["A1"] = ArrayFormula("A1:K2358", "=_xludf.XV_RFM(Transactions!A1:C6920, Settings!B2)")
@@ -33,6 +34,16 @@ def formula_book(demo_book, tmp_path_factory):
     ws["N1"] = ArrayFormula("N1:N2357", "=XV_NBD_P(C2:C2358, M1, 2.67)")
     ws["P1"] = ArrayFormula("P1:Q102", "=XV_WHALE(N1#)")  # reads the other XV_ cell's spill
     ws["S1"] = "=XV_DECILES(\"abc\")"  # not numbers: a readable error in the cell
+    # the README's chain typed as plain formulas (as a user types them in Excel 365: nothing
+    # records the spill ranges in the file)
+    ws = wb.create_sheet("Chain")
+    ws["A1"] = "=XV_REPEAT(Transactions!A1:C6920)"  # spills A1:E2358
+    ws["H1"] = "=XV_BGNBD_FIT(B2:B2358, C2:C2358, D2:D2358)"  # reads A1's spill
+    ws["T1"] = "=XV_PALIVE(H1#, B2:B2358, C2:C2358, D2:D2358)"  # the fit's spill by H1#
+    ws["V1"] = "=XV_PALIVE(H1:S5, Chain!B:B, Chain!C:C, Chain!D:D)"  # whole columns
+    ws["X1"] = "=XV_GG_FIT(A1#)"  # the whole repeat table: its repeat customers
+    ws["AH1"] = "=XV_BGNBD_FIT(C2:C2358, C2:C2358, D2:D2358)"  # recency as frequency: fails
+    ws["AT1"] = "=XV_PALIVE(AH1#, B2:B2358, C2:C2358, D2:D2358)"  # names the failed step
     path = tmp_path_factory.mktemp("eval") / "formulas.xlsx"
     wb.save(path)
     return path
@@ -43,7 +54,7 @@ def test_eval_equals_core(formula_book, tmp_path, capsys):
     out = tmp_path / "computed.xlsx"
     report = tmp_path / "values.json"
     assert main(["eval", str(formula_book), "-o", str(out), "--report", str(report)]) == 0
-    assert "4 XV_ formula(s) computed" in capsys.readouterr().out
+    assert "11 XV_ formula(s) computed" in capsys.readouterr().out
     cells = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Formulas").to_python()
     log = TransactionLog.from_frame(load_cdnow_sample())
     core = score_rfm(rfm_summary(log, day_number("1998-06-30"))).table
@@ -420,27 +431,9 @@ def test_the_eval_door_imports_no_cli_and_no_private_names():
                 assert not private, (path.name, node.module, private)
 
 
-@pytest.fixture(scope="module")
-def chain_book(demo_book, tmp_path_factory):
-    """The README's chain typed as plain formulas into the demo workbook (as a user types
-    them in Excel 365: nothing records the spill ranges in the file)."""
-    wb = openpyxl.load_workbook(demo_book)
-    ws = wb.create_sheet("Chain")
-    ws["A1"] = "=XV_REPEAT(Transactions!A1:C6920)"  # spills A1:E2358
-    ws["H1"] = "=XV_BGNBD_FIT(B2:B2358, C2:C2358, D2:D2358)"  # reads A1's spill
-    ws["T1"] = "=XV_PALIVE(H1#, B2:B2358, C2:C2358, D2:D2358)"  # the fit's spill by A1#
-    ws["V1"] = "=XV_PALIVE(H1:S5, Chain!B:B, Chain!C:C, Chain!D:D)"  # whole columns
-    ws["X1"] = "=XV_GG_FIT(A1#)"  # the whole repeat table: its repeat customers
-    ws["AH1"] = "=XV_BGNBD_FIT(C2:C2358, C2:C2358, D2:D2358)"  # recency as frequency: fails
-    ws["AT1"] = "=XV_PALIVE(AH1#, B2:B2358, C2:C2358, D2:D2358)"  # names the failed step
-    path = tmp_path_factory.mktemp("chain") / "chain.xlsx"
-    wb.save(path)
-    return path
-
-
 @pytest.mark.slow
 def test_the_readme_chain_typed_as_plain_formulas_equals_the_pipeline(
-        chain_book, demo_run, demo_output, tmp_path, capsys, engine_calls):
+        formula_book, demo_run, demo_output, tmp_path, capsys, engine_calls):
     """Issue 25 items 1 and 3: XV_REPEAT -> XV_BGNBD_FIT -> XV_PALIVE typed as plain formulas
     (the fit reads the repeat table's spill, P(alive) the fit's by H1#) gives the pipeline's
     xv_out_CLV.p_alive for every customer (same parameters, so to 1e-12); whole columns over
@@ -451,7 +444,7 @@ def test_the_readme_chain_typed_as_plain_formulas_equals_the_pipeline(
     import json
 
     report = tmp_path / "v.json"
-    assert main(["eval", str(chain_book), "--report", str(report), "-q"]) == 0
+    assert main(["eval", str(formula_book), "--report", str(report), "-q"]) == 0
     assert engine_calls == []
     values = {r["cell"]: r["value"] for r in json.loads(report.read_text())
               if r["sheet"] == "Chain"}
