@@ -332,3 +332,108 @@ def test_fits_run_with_one_blas_thread_and_restore_the_default(cdnow):
     Probe.blas_threads = None  # the library's default is left alone when asked
     Probe().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
     assert seen == [before]
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, ModifiedBetaGeoModel])
+@pytest.mark.parametrize("params", [[0.25, 4.0, 0.8, 2.5], [1.3, 0.2, 3.0, 0.1]])
+def test_bgnbd_analytic_hessian_equals_differences_of_the_reference(cdnow, model_cls, params):
+    """The Hessian Newton's method and the standard errors use, against central second
+    differences of the printed per-customer likelihood (FHL 2005 eq. 6), summed."""
+    m = model_cls()
+    extreme = pd.DataFrame({"frequency": [300.0], "recency": [1.0], "T": [1000.0]})
+    data = pd.concat([cdnow, extreme])
+    p = compress(data["frequency"], data["recency"], data["T"])
+    theta = np.array(params)
+
+    def reference(th):
+        return float(p.weights @ bg_nbd.reference_loglik(*th, *p.columns, shift=m.shift))
+
+    _, _, hess = m._total_loglik_grad_hess(theta, p)
+    h = 1e-4 * theta
+    numeric = np.empty((4, 4))
+    for i in range(4):
+        for j in range(4):
+            ei, ej = np.eye(4)[i] * h[i], np.eye(4)[j] * h[j]
+            numeric[i, j] = (reference(theta + ei + ej) - reference(theta + ei - ej)
+                             - reference(theta - ei + ej) + reference(theta - ei - ej)) / (
+                                 4 * h[i] * h[j])
+    np.testing.assert_allclose(hess, numeric, rtol=1e-4, atol=1e-5 * np.abs(numeric).max())
+
+
+def test_compress_equals_numpy_unique_rows():
+    """Rows alone in their widest column become patterns directly; the result is the set of
+    distinct rows with their counts, as numpy's unique over rows gives it."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 4, 5000).astype(float)
+    tx = np.where(x > 0, rng.uniform(0, 10, 5000), 0.0)
+    tx[:300] = tx[300:600]  # some repeated continuous values (shared rows), not all
+    x[:300] = x[300:600]
+    t = rng.integers(10, 14, 5000).astype(float)
+    weights = rng.integers(1, 3, 5000).astype(float)
+    p = compress(x, tx, t, weights=weights)
+    rows, inverse = np.unique(np.column_stack([x, tx, t]), axis=0, return_inverse=True)
+    want = np.bincount(inverse.ravel(), weights=weights)
+    got = pd.Series(p.weights, index=pd.MultiIndex.from_arrays(p.columns)).sort_index()
+    np.testing.assert_array_equal(np.array(got.index.tolist()), rows)
+    np.testing.assert_array_equal(got.to_numpy(), want)
+    np.testing.assert_array_equal(np.column_stack(p.columns)[p.inverse],
+                                  np.column_stack([x, tx, t]))
+    for (values, index), column in zip(p.levels, p.columns, strict=True):
+        np.testing.assert_array_equal(values[index], column)
+
+
+@pytest.fixture(scope="module")
+def continuous_cohort():
+    """30,000 customers with continuous recency: ~13,000 patterns, nearly every repeat buyer
+    a pattern of its own."""
+    T_days = np.random.default_rng(1).integers(7, 730, 30_000)
+    return BetaGeoModel.simulate({"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}, 30_000,
+                                 T=T_days / 7.0, seed=3)
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel])
+def test_large_fits_reach_the_optimum_of_a_plain_lbfgs_fit(continuous_cohort, model_cls,
+                                                           monkeypatch):
+    """Above WARM_START_PATTERNS patterns (lowered here so that a small cohort is "large") a
+    fit starts from a subsample's fit and finishes with Newton's method; it must land where
+    L-BFGS-B from the model's start on all the data lands (an independent optimiser on the
+    same exact likelihood): LL to 1e-9 relative, parameters to 1e-5, standard errors to
+    2e-3."""
+    import xlvalue.analytics.models.base as base
+
+    monkeypatch.setattr(base, "WARM_START_PATTERNS", 4_000)
+    monkeypatch.setattr(base, "WARM_START_SIZE", 2_000)
+    x, tx, T = continuous_cohort
+    p = compress(x, tx, T)
+    assert len(p.weights) > 3 * base.WARM_START_PATTERNS
+    calls = []
+    real = base.Patterns.subsample
+    monkeypatch.setattr(base.Patterns, "subsample",
+                        lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
+    fast = model_cls()._fit_patterns(p)
+    assert calls, "the fit started from a subsample"
+    plain = model_cls()
+    found = plain._quasi_newton(p, np.log(plain._start(p)))
+    plain._record(found, p)
+    assert fast.converged_ and plain.converged_
+    assert fast.log_likelihood_ >= plain.log_likelihood_ - 1e-9 * abs(plain.log_likelihood_)
+    assert fast.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-9)
+    np.testing.assert_allclose(fast.params_, plain.params_, rtol=1e-5)
+    np.testing.assert_allclose(fast.standard_errors_, plain.standard_errors_, rtol=2e-3)
+
+
+def test_subsample_keeps_heavy_patterns_and_estimates_sums(continuous_cohort):
+    x, tx, T = continuous_cohort
+    p = compress(x, tx, T)
+    sub = p.subsample(3_000, seed=0)
+    k = len(p.weights) / 3_000
+    heavy = p.weights >= k
+    # every heavy pattern (here the customers without repeat purchases, by age) is kept as is
+    assert sub.weights.sum() == pytest.approx(p.n_customers, rel=0.02)
+    assert np.isin(p.weights[heavy], sub.weights).all()
+    for (values, index), column in zip(sub.levels, sub.columns, strict=True):
+        np.testing.assert_array_equal(values[index], column)
+    # the subsample's log-likelihood estimates the full one (Horvitz-Thompson weights)
+    theta = np.array([0.25, 4.0, 0.8, 2.5])
+    full = BetaGeoModel()._total_ll(theta, p)
+    assert BetaGeoModel()._total_ll(theta, sub) == pytest.approx(full, rel=0.02)

@@ -21,9 +21,11 @@ from threadpoolctl import ThreadpoolController
 
 from xlvalue.errors import ModelError
 
-__all__ = ["CONVERGED_GRADIENT", "PREDICTIONS", "Z_95", "MLEModel", "Patterns", "RecencyModel",
-           "check_prediction_inputs", "check_rfm_arrays", "checks_inputs", "compress",
-           "gradient_hessian", "limited_blas_threads", "numeric_hessian", "rows_text"]
+__all__ = ["CONVERGED_GRADIENT", "DIFFERENCED_HESSIAN_AT", "NEWTON_GRADIENT", "PREDICTIONS",
+           "WARM_START_PATTERNS", "WARM_START_SIZE", "Z_95", "MLEModel", "Patterns",
+           "RecencyModel", "check_prediction_inputs", "check_rfm_arrays", "checks_inputs",
+           "compress", "gradient_hessian", "limited_blas_threads", "numeric_hessian",
+           "rows_text"]
 
 Z_95 = 1.96  # the standard normal 97.5 % quantile as lifetimes rounds it, so the bounds agree
 
@@ -94,12 +96,48 @@ class Patterns:
         """Number of customers (sum of the weights)."""
         return float(self.weights.sum())
 
+    def subsample(self, size: int, seed: int = 0) -> Patterns:
+        """About `size` patterns standing for all of them, for a fit's starting values.
+
+        With k = patterns / size, every pattern of weight >= k is kept as it is and the
+        others are drawn with probability 1/k and weight multiplied by k, so every weighted
+        sum over patterns (the log-likelihood and its derivatives) is estimated without bias.
+        Levels are renumbered over the kept patterns; `inverse` is empty (no rows map here).
+
+        Parameters
+        ----------
+        size : int
+            Patterns wanted (about).
+        seed : int, default 0
+            Seed of the draw (fits stay deterministic).
+
+        Returns
+        -------
+        Patterns
+        """
+        k = len(self.weights) / size
+        if k <= 1:
+            return self
+        heavy = self.weights >= k
+        keep = heavy | (np.random.default_rng(seed).random(len(self.weights)) < 1.0 / k)
+        weights = np.where(heavy, self.weights, self.weights * k)[keep]
+        levels = []
+        for values, index in self.levels:
+            used, renumbered = np.unique(index[keep], return_inverse=True)
+            levels.append((values[used], renumbered))
+        return Patterns(tuple(c[keep] for c in self.columns), weights,
+                        np.zeros(0, np.int64), tuple(levels))
+
 
 def compress(*columns: np.ndarray, weights: np.ndarray | None = None) -> Patterns:
     """Unique rows of the stacked columns, with summed weights (1 per customer by default).
 
-    Each column is factorised by hashing (pandas), the codes are combined into one integer key
-    and that key is factorised again: linear time, no sort of the rows.
+    Each column is factorised by hashing (pandas). Rows whose value in the column with the
+    most distinct values (e.g. a recency in fractions of a day) appears nowhere else are
+    patterns on their own; only the other rows have their codes combined into one integer
+    key that is factorised again (few distinct keys: a small hash table). Linear time, no
+    sort of the rows; on 1,000,000 customers with continuous recency about half the time of
+    factorising every row's combined key.
 
     Parameters
     ----------
@@ -111,19 +149,34 @@ def compress(*columns: np.ndarray, weights: np.ndarray | None = None) -> Pattern
     Returns
     -------
     Patterns
+        The distinct rows, the shared rows' patterns first, in order of first appearance.
     """
     cols = [np.asarray(c, dtype=float).ravel() for c in columns]
     n = len(cols[0])
     codes = []
     values = []
     for c in cols:
-        code, uniq = pd.factorize(c, sort=True)
-        codes.append(code.astype(np.int64))
+        code, uniq = pd.factorize(c)
+        codes.append(code.astype(np.int64, copy=False))
         values.append(np.asarray(uniq, dtype=float))
-    key = codes[0]
+    widest = int(np.argmax([len(v) for v in values]))
+    shared = None
+    if len(values[widest]) > n // 8:  # many distinct values: some rows are alone in theirs
+        alone = np.bincount(codes[widest], minlength=len(values[widest]))[codes[widest]] == 1
+        if alone.any():
+            shared = np.flatnonzero(~alone)
+            single = np.flatnonzero(alone)
+    rows = shared if shared is not None else slice(None)
+    key = codes[0][rows]
     for code, uniq in zip(codes[1:], values[1:], strict=True):
-        key = key * len(uniq) + code  # cardinalities multiply: fine below 2**63
+        key = key * len(uniq) + code[rows]  # cardinalities multiply: fine below 2**63
     inverse, first = _factorize_first(key)
+    if shared is not None:  # the shared rows' patterns, then one pattern per lone row
+        m = len(first)
+        full = np.empty(n, np.int64)
+        full[shared] = inverse
+        full[single] = np.arange(m, m + len(single))
+        inverse, first = full, np.concatenate([shared[first], single])
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float).ravel()
     counts = np.bincount(inverse, weights=w, minlength=len(first))
     uniq_cols = tuple(c[first] for c in cols)
@@ -247,6 +300,24 @@ def check_prediction_inputs(arguments: dict) -> None:
 
 
 CONVERGED_GRADIENT = 1e-5  # largest |d mean log-likelihood / d log parameter| at an optimum
+NEWTON_GRADIENT = 1e-8  # where Newton's method stops (each step about squares it)
+# models without an analytic Hessian difference their gradient once the gradient is this small
+DIFFERENCED_HESSIAN_AT = 1e-6  # close enough that the standard errors agree to ~4 digits
+# above this many distinct patterns a fit starts from the fit of a subsample of this size
+WARM_START_PATTERNS = 60_000
+WARM_START_SIZE = 30_000
+
+
+@dataclass(frozen=True)
+class _Optimum:
+    """Where an optimiser stopped: log parameters, log-likelihood, its gradient and Hessian
+    in the natural parameters (None where not computed) and the optimiser's word."""
+
+    logp: np.ndarray
+    ll: float
+    grad: np.ndarray | None
+    hess: np.ndarray | None
+    message: str
 
 
 def _central_gradient(f, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
@@ -326,6 +397,7 @@ class MLEModel:
     # BLAS threads while fitting (None: the library's default); see limited_blas_threads
     blas_threads: ClassVar[int | None] = 1
     has_gradient: ClassVar[bool] = False  # an analytic gradient (_loglik_grad or the total)
+    has_hessian: ClassVar[bool] = False  # an analytic Hessian (_total_loglik_grad_hess)
 
     params_: pd.Series
     variance_matrix_: pd.DataFrame
@@ -378,6 +450,16 @@ class MLEModel:
             return self._maximise(patterns)
 
     def _maximise(self, patterns: Patterns) -> MLEModel:
+        """Maximum likelihood in three steps, each exact for what it is used for.
+
+        1. L-BFGS-B from the model's start on the patterns, or, above `WARM_START_PATTERNS`
+           patterns, on a subsample standing for them (`Patterns.subsample`): only a start;
+        2. on all patterns, Newton's method with the analytic Hessian where the model has
+           one (quadratic convergence from that start: two or three passes over the data
+           instead of some forty), else L-BFGS-B again;
+        3. standard errors from the Hessian at the optimum (analytic, or differences of the
+           analytic gradient, or of the likelihood).
+        """
         n = patterns.n_customers
         if n < len(self.param_names) + 1:
             raise ModelError(f"{self.model_name}: {n:g} customer(s) are too few to fit "
@@ -386,7 +468,29 @@ class MLEModel:
         why = self._unidentified(patterns)
         if why:  # the optimiser would "converge" on meaningless numbers: say so instead
             raise ModelError(f"{self.model_name} cannot be fitted: {why}")
+        x0 = np.log(self._start(patterns))
+        large = len(patterns.weights) > WARM_START_PATTERNS
+        sample = patterns.subsample(WARM_START_SIZE) if large else patterns
+        first = self._quasi_newton(sample, x0)
+        found = None
+        if self.has_hessian:
+            found = self._newton(patterns, first.logp)
+        elif large and self.has_gradient:  # Newton with the subsample's Hessian to begin with
+            p = np.exp(first.logp)
+            with np.errstate(all="ignore"):
+                hess0 = gradient_hessian(lambda q: self._total_loglik_grad(q, sample)[1], p,
+                                         grad0=first.grad)
+            found = self._newton(patterns, first.logp, hess0 if np.all(np.isfinite(hess0))
+                                 else None)
+        if found is None:
+            found = self._quasi_newton(patterns, first.logp) if large else first
+        self._record(found, patterns)
+        return self
 
+    def _quasi_newton(self, patterns: Patterns, x0: np.ndarray) -> _Optimum:
+        """L-BFGS-B on the log parameters from x0 (the gradient analytic where the model has
+        one), with the optimiser's last evaluation kept for the Hessian."""
+        n = patterns.n_customers
         analytic = self.has_gradient
 
         def objective(logp: np.ndarray) -> float:
@@ -407,37 +511,123 @@ class MLEModel:
                 return 1e300, np.zeros_like(logp)
             return value, g
 
-        x0 = np.log(self._start(patterns))
         res = minimize(objective_grad if analytic else objective, x0, jac=analytic,
                        method="L-BFGS-B", bounds=[(-20.0, 20.0)] * len(x0),
                        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
         params = np.exp(res.x)
+        grad = None
         if analytic:
             if np.array_equal(last.get("logp"), res.x):
-                ll, grad0 = last["ll"], last["grad"]
+                ll, grad = last["ll"], last["grad"]
             else:
                 with np.errstate(all="ignore"):
-                    ll, grad0 = self._total_loglik_grad(params, patterns)
-            grad0 = -grad0
+                    ll, grad = self._total_loglik_grad(params, patterns)
         else:
             ll = self._total_ll(params, patterns)
+        reason = str(res.message).removeprefix("ABNORMAL:").strip(" :") or "no reason given"
+        return _Optimum(res.x, float(ll), grad, None, reason)
+
+    def _total_loglik_grad_hess(self, params: np.ndarray, patterns: Patterns
+                                ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, gradient and Hessian summed over customers (models with
+        `has_hessian`)."""
+        raise NotImplementedError
+
+    def _newton(self, patterns: Patterns, x0: np.ndarray, hess0: np.ndarray | None = None,
+                max_steps: int = 30) -> _Optimum | None:
+        """Newton's method on the log parameters from x0, halving a step that lowers the
+        likelihood; None where it cannot go on (a Hessian that is not negative definite, no
+        step that helps), and the caller falls back to L-BFGS-B.
+
+        In u = log p the gradient is g p and the Hessian p_i p_j H_ij + [i = j] g_i p_i.
+        H is the model's analytic Hessian (`has_hessian`); otherwise `hess0` (the Hessian of
+        the subsample's fit, which estimates the full one) until the gradient is small, then
+        differences of the analytic gradient there, kept to the end and reported for the
+        standard errors (taken that close to the optimum, they agree with the Hessian at it
+        to the digits standard errors need). The iteration stops when the largest gradient
+        of the mean log-likelihood in u is below `NEWTON_GRADIENT`.
+        """
+        n = patterns.n_customers
+        analytic = self.has_hessian
+
+        def evaluate(logp: np.ndarray):
+            with np.errstate(all="ignore"):
+                if analytic:
+                    ll, g, h = self._total_loglik_grad_hess(np.exp(logp), patterns)
+                else:
+                    (ll, g), h = self._total_loglik_grad(np.exp(logp), patterns), None
+            ok = np.isfinite(ll) and np.all(np.isfinite(g)) and (
+                h is None or np.all(np.isfinite(h)))
+            return (ll, g, h) if ok else None
+
+        def differenced(p: np.ndarray, g: np.ndarray) -> np.ndarray:
+            with np.errstate(all="ignore"):
+                return gradient_hessian(lambda q: self._total_loglik_grad(q, patterns)[1], p,
+                                        grad0=g)
+
+        logp = np.clip(np.asarray(x0, dtype=float), -20.0, 20.0)
+        now = evaluate(logp)
+        if now is None:
+            return None
+        estimate, exact = hess0, False
+        for _ in range(max_steps):
+            ll, g, h = now
+            p = np.exp(logp)
+            g_u = g * p
+            largest = np.max(np.abs(g_u)) / n
+            if not analytic:
+                if not exact and (estimate is None or largest <= DIFFERENCED_HESSIAN_AT):
+                    estimate, exact = differenced(p, g), True
+                h = estimate
+            if largest <= NEWTON_GRADIENT:
+                return _Optimum(logp, ll, g, h, "Newton's method")
+            h_u = h * np.outer(p, p) + np.diag(g_u)
+            try:
+                np.linalg.cholesky(-h_u)  # an ascent step needs -H positive definite
+                step = np.linalg.solve(-h_u, g_u)
+            except np.linalg.LinAlgError:
+                if analytic or exact:
+                    return None
+                estimate, exact = differenced(p, g), True
+                continue
+            for _ in range(40):
+                trial = np.clip(logp + step, -20.0, 20.0)
+                after = evaluate(trial)
+                if after is not None and after[0] >= ll - 1e-13 * abs(ll):
+                    break
+                step = step / 2
+            else:
+                return None
+            if np.array_equal(trial, logp):
+                return None
+            logp, now = trial, after
+        return None
+
+    def _record(self, found: _Optimum, patterns: Patterns) -> None:
+        """Set params_, log_likelihood_, convergence, standard errors from an optimum."""
+        n = patterns.n_customers
+        params = np.exp(found.logp)
+        ll = found.ll
         if not np.isfinite(ll):
             raise ModelError(f"{self.model_name}: the likelihood is not finite at the optimum; "
                              "check the input data")
-        on_bound = bool(np.any(np.abs(res.x) >= 19.99))
+        on_bound = bool(np.any(np.abs(found.logp) >= 19.99))
         self.params_ = pd.Series(params, index=list(self.param_names), name=self.model_name)
         self.log_likelihood_ = ll
         # converged = at an optimum: the gradient of the mean log-likelihood in the log
         # parameters vanishes (to CONVERGED_GRADIENT) inside the bounds. scipy's own flag
         # also fails when rounding stops the line search *at* the optimum ("ABNORMAL")
-        if analytic:
-            gradient = grad0 * params / n
+        if found.grad is not None:
+            gradient = found.grad * params / n
         else:
-            gradient = _central_gradient(objective, res.x)
+            def objective(logp: np.ndarray) -> float:
+                with np.errstate(all="ignore"):
+                    value = -self._total_ll(np.exp(logp), patterns) / n
+                return value if np.isfinite(value) else 1e300
+            gradient = _central_gradient(objective, found.logp)
         largest = float(np.max(np.abs(gradient))) if np.all(np.isfinite(gradient)) else np.inf
         self.gradient_ = largest
         self.converged_ = largest <= CONVERGED_GRADIENT and not on_bound
-        reason = str(res.message).removeprefix("ABNORMAL:").strip(" :") or "no reason given"
         if on_bound:
             self.message_ = ("a parameter ran to its bound: the data do not identify the model; "
                              "use a simpler model (e.g. NBD) or a longer observation window")
@@ -445,13 +635,16 @@ class MLEModel:
             self.message_ = f"converged: largest gradient {largest:.1e} at the optimum"
         else:
             self.message_ = (f"stopped before reaching an optimum (largest gradient "
-                             f"{largest:.1e}; optimiser: {reason}); the parameters are not "
-                             "reliable: fit more customers or a longer window, or another model")
+                             f"{largest:.1e}; optimiser: {found.message}); the parameters are "
+                             "not reliable: fit more customers or a longer window, or another "
+                             "model")
         self.n_customers_ = int(round(n))
         with np.errstate(all="ignore"):
-            if analytic:
+            if found.hess is not None:
+                hess = -found.hess
+            elif found.grad is not None:
                 hess = gradient_hessian(
-                    lambda p: -self._total_loglik_grad(p, patterns)[1], params, grad0=grad0)
+                    lambda p: -self._total_loglik_grad(p, patterns)[1], params, grad0=-found.grad)
             else:
                 hess = numeric_hessian(lambda p: -self._total_ll(p, patterns), params)
             try:
@@ -462,7 +655,6 @@ class MLEModel:
         names = list(self.param_names)
         self.variance_matrix_ = pd.DataFrame(cov, index=names, columns=names)
         self.standard_errors_ = pd.Series(se, index=names)
-        return self
 
     def log_variance_matrix(self) -> np.ndarray:
         """Covariance of the log-parameters by the delta method: V / (p p^T).

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel, checks_inputs
 from xlvalue.errors import ModelError
@@ -38,6 +38,7 @@ class BetaGeoModel(RecencyModel):
     param_names = ("r", "alpha", "a", "b")
     model_name = "bgnbd"
     has_gradient = True
+    has_hessian = True
     # MBG/NBD shares everything but one shift: a customer may also drop out at time 0, which
     # turns B(a, b+x) into B(a, b+x+1) and a / (b+x-1), for x > 0 only, into a / (b+x), for all
     shift: ClassVar[int] = 0
@@ -47,54 +48,103 @@ class BetaGeoModel(RecencyModel):
 
     def _total_loglik_grad(self, params: np.ndarray, patterns: Patterns
                            ) -> tuple[float, np.ndarray]:
-        """Summed log-likelihood and analytic gradient: the one form the fit uses (the tests
-        check it against `reference_loglik`).
+        """Summed log-likelihood and analytic gradient (see `_total_loglik_grad_hess`)."""
+        ll, grad, _ = self._summed(params, patterns, hessian=False)
+        return ll, grad
+
+    def _total_loglik_grad_hess(self, params: np.ndarray, patterns: Patterns
+                                ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Summed log-likelihood with its analytic gradient and Hessian: the form the fit
+        uses (the tests check it against `reference_loglik` and its differences)."""
+        return self._summed(params, patterns, hessian=True)
+
+    def _summed(self, params: np.ndarray, patterns: Patterns, hessian: bool
+                ) -> tuple[float, np.ndarray, np.ndarray | None]:
+        """Log-likelihood, gradient and (with `hessian`) Hessian summed over customers.
 
         Terms of x alone are summed per distinct x, terms of T alone per distinct T (with the
-        customer counts of each level), and only the dropout mixture needs the per-pattern
-        pass: about half the work of evaluating every term per pattern.
+        customer counts of each level), and only the dropout mixture log(1 + e^d),
+        d = log(a / (b+x-1+k)) + (r+x) (log(alpha+T) - log(alpha+t_x)), needs a pass over
+        the patterns (repeat buyers; MBG/NBD: all). Its derivatives are those of d weighted
+        by sigma = e^d / (1 + e^d) and, for the Hessian, sigma (1 - sigma).
         """
         r, alpha, a, b = params
         (xu, _), (txu, _), (tu, _) = patterns.levels
         k = self.shift
         lv = _level_sums(patterns, every_pattern=bool(k))
+        n, wx, w_t, wx_t = lv["n"], lv["w_x"], lv["w_t"], lv["wx_t"]  # per x; per T (all, x)
         bx1_u = np.where((xu > 0) | bool(k), b + xu - 1 + k, 1.0)
         psi_abx = digamma(a + b + xu + k)
         log_at_u = np.log(alpha + tu)
         inv_at_u = 1.0 / (alpha + tu)
-        wx, w_t, wx_t = lv["w_x"], lv["w_t"], lv["wx_t"]  # weights per x; per T (all, and x)
         ll = (wx @ (gammaln(r + xu) + gammaln(b + xu + k) - gammaln(a + b + xu + k))
-              + lv["n"] * (r * np.log(alpha) - gammaln(r) - gammaln(b) + gammaln(a + b))
+              + n * (r * np.log(alpha) - gammaln(r) - gammaln(b) + gammaln(a + b))
               - r * (w_t @ log_at_u) - wx_t @ log_at_u)  # a3 = -(r + x) log(alpha + T)
-        g_r = wx @ digamma(r + xu) + lv["n"] * (np.log(alpha) - digamma(r)) - w_t @ log_at_u
-        g_alpha = lv["n"] * r / alpha - r * (w_t @ inv_at_u) - wx_t @ inv_at_u
-        g_a = lv["n"] * digamma(a + b) - wx @ psi_abx
-        g_b = wx @ (digamma(b + xu + k) - psi_abx) + lv["n"] * (digamma(a + b) - digamma(b))
-        # repeat buyers (MBG: all) add log(1 + e^d), d = log(a/(b+x-1+k)) + (r+x) log((alpha+T)/(alpha+t_x));
-        # the per-pattern pass writes into buffers kept with the patterns (no page faults)
+        grad = np.array([
+            wx @ digamma(r + xu) + n * (np.log(alpha) - digamma(r)) - w_t @ log_at_u,
+            n * r / alpha - r * (w_t @ inv_at_u) - wx_t @ inv_at_u,
+            n * digamma(a + b) - wx @ psi_abx,
+            wx @ (digamma(b + xu + k) - psi_abx) + n * (digamma(a + b) - digamma(b))])
+        hess = None
+        if hessian:
+            tri_ab = n * polygamma(1, a + b) - wx @ polygamma(1, a + b + xu + k)
+            hess = np.array([
+                [wx @ polygamma(1, r + xu) - n * polygamma(1, r),
+                 n / alpha - w_t @ inv_at_u, 0.0, 0.0],
+                [0.0, -n * r / alpha**2 + r * (w_t @ inv_at_u**2) + wx_t @ inv_at_u**2,
+                 0.0, 0.0],
+                [0.0, 0.0, tri_ab, tri_ab],
+                [0.0, 0.0, 0.0, wx @ (polygamma(1, b + xu + k) - polygamma(1, a + b + xu + k))
+                 + n * (polygamma(1, a + b) - polygamma(1, b))]])
         xi, ti, txi, w = lv["xi"], lv["ti"], lv["txi"], lv["w"]
         if len(w):
-            rx, dlog, diff, e, w4, tmp = lv["buffers"]
-            np.take(r + xu, xi, out=rx, mode="clip")
-            np.take(log_at_u, ti, out=dlog, mode="clip")
-            # log(alpha + T) - log(alpha + t_x)
-            dlog -= np.take(np.log(alpha + txu), txi, out=tmp, mode="clip")
-            np.take(np.log(a) - np.log(bx1_u), xi, out=diff, mode="clip")
-            diff += np.multiply(rx, dlog, out=tmp)
-            np.exp(np.minimum(diff, 700.0, out=e), out=e)
-            ll += w @ np.log1p(e, out=tmp)
-            if diff.max() > 700.0:  # softplus beyond e^700: log(1 + e^d) = d
-                ll += w @ np.maximum(diff - 700.0, 0.0)
-            np.divide(e, np.add(e, 1.0, out=tmp), out=w4)
-            w4 *= w  # weight x posterior share of the dropout term
-            g_r += w4 @ dlog
-            np.take(inv_at_u, ti, out=tmp, mode="clip")
-            tmp -= np.take(1.0 / (alpha + txu), txi, out=e, mode="clip")
-            tmp *= rx
-            g_alpha += w4 @ tmp
-            g_a += w4.sum() / a
-            g_b -= w4 @ np.take(1.0 / bx1_u, xi, out=tmp, mode="clip")
-        return float(ll), np.array([g_r, g_alpha, g_a, g_b])
+            rx = np.take(r + xu, xi)
+            inv_atx_u = 1.0 / (alpha + txu)
+            dlog = np.take(log_at_u, ti)  # log(alpha + T) - log(alpha + t_x)
+            dlog -= np.take(np.log(alpha + txu), txi)
+            d = np.take(np.log(a) - np.log(bx1_u), xi)
+            d += rx * dlog
+            e = np.exp(np.minimum(d, 700.0))
+            ll += w @ np.log1p(e)
+            if d.max() > 700.0:  # softplus beyond e^700: log(1 + e^d) = d
+                ll += w @ np.maximum(d - 700.0, 0.0)
+            one_minus = 1.0 / (1.0 + e)  # 1 - sigma
+            s1 = w * (e * one_minus)  # weight x posterior share of the dropout term
+            d_inv = np.take(inv_at_u, ti)  # d/dalpha of dlog: 1/(alpha+T) - 1/(alpha+t_x)
+            d_inv -= np.take(inv_atx_u, txi)
+            q = np.take(1.0 / bx1_u, xi)  # -d/db of d
+            v = np.empty((3, len(w)))
+            v[0] = dlog  # d/dr of d
+            np.multiply(rx, d_inv, out=v[1])  # d/dalpha of d
+            v[2] = q
+            first = v @ s1
+            grad += [first[0], first[1], s1.sum() / a, -first[2]]
+            if hessian:
+                s2 = s1 * one_minus  # w sigma (1 - sigma)
+                outer = (v * s2) @ v.T  # sum s2 v v^T over (r, alpha, -b)
+                mean_v = v @ s2
+                s2_sum = s2.sum()
+                sign = np.array([1.0, 1.0, -1.0])  # v[2] is -d/db
+                block = outer * np.outer(sign, sign)
+                h = np.zeros((4, 4))
+                h[np.ix_([0, 1, 3], [0, 1, 3])] = block
+                h[[0, 1, 3], 2] = sign * mean_v / a
+                h[2, [0, 1, 3]] = h[[0, 1, 3], 2]
+                h[2, 2] = s2_sum / a**2
+                # second derivatives of d: d2/dr dalpha = d_inv; d2/dalpha2 = (r+x)
+                # (1/(alpha+t_x)^2 - 1/(alpha+T)^2); d2/da2 = -1/a^2; d2/db2 = q^2
+                d2_alpha = np.take(inv_atx_u**2, txi)
+                d2_alpha -= np.take(inv_at_u**2, ti)
+                d2_alpha *= rx
+                h[0, 1] += s1 @ d_inv
+                h[1, 0] = h[0, 1]
+                h[1, 1] += s1 @ d2_alpha
+                h[2, 2] -= s1.sum() / a**2
+                h[3, 3] += s1 @ (q * q)
+                hess += h
+        if hess is not None:
+            hess = np.triu(hess) + np.triu(hess, 1).T
+        return float(ll), grad, hess
 
     @checks_inputs
     def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
@@ -285,7 +335,6 @@ def _level_sums(patterns: Patterns, every_pattern: bool = False) -> dict:
             "w_t": np.bincount(ti, weights=w, minlength=len(tu)),
             "wx_t": np.bincount(ti, weights=w * x, minlength=len(tu)),
             "xi": xi[rep], "ti": ti[rep], "txi": patterns.levels[1][1][rep], "w": w[rep],
-            "buffers": np.empty((6, int(rep.sum()))),
         }
     return cached
 
