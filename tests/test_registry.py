@@ -63,7 +63,7 @@ TOY = Analysis(
     name="toy", title="the five biggest spenders", doc="the five biggest spenders (a test)",
     sheet="xv_Toy", reads=("xv_Transactions",), depends_on=("rfm",), run=_top_spenders,
     button=Button("Toy", "HappyFace", "The five biggest spenders"),
-    headline=lambda frames: [("toy top spender", str(frames["xv_out_Toy"].iloc[0, 0]))],
+    headline=lambda frames: [("toy top spender", str(frames["xv_out_Toy"].iloc[0, 0]), "text")],
     blocks=(BlockSpec("xv_out_Toy", "The five biggest spenders.",
                       charts=(ChartSpec("bar", "Toy: top spenders", "customer_id",
                                         ("total_spend",)),)),),
@@ -169,3 +169,29 @@ def test_run_order_follows_dependencies():
     for a in registry.all_analyses():
         assert all(names.index(d) < names.index(a.name) for d in a.depends_on)
     assert pd.Index([b.name for b in registry.output_blocks()]).is_unique
+
+
+def test_number_formats_come_from_the_declarations(demo_output):
+    """Headline figures are numbers with their format (not text like "2,357"); probabilities
+    are shown as percentages, 0..100 percentages with a % sign, and RFM bin edges of counts
+    without decimals while those of money keep them."""
+    def cells(name):
+        sheet, ref = next(iter(demo_output.defined_names[name].destinations))
+        rows = demo_output[sheet][ref.replace("$", "")]
+        header = [c.value for c in rows[0]]
+        return [dict(zip(header, r, strict=True)) for r in rows[1:]]
+
+    summary = {r["item"].value: r["value"] for r in cells("xv_out_Summary")}
+    assert summary["customers"].value == 2357 and summary["customers"].number_format == "#,##0"
+    assert isinstance(summary["total spend"].value, float)
+    assert summary["total spend"].number_format == "#,##0.00"
+    assert summary["mean P(alive)"].number_format == "0.00%"
+    assert 0 < summary["mean P(alive)"].value < 1
+    clv = cells("xv_out_CLV")[0]
+    assert clv["p_alive"].number_format == "0.00%"
+    assert cells("xv_out_Whale")[5]["pct_profit"].number_format == '0.0"%"'
+    bins = cells("xv_out_RFMBins")
+    formats = {(r["variable"].value, r["max_value"].number_format) for r in bins
+               if r["max_value"].value is not None}  # an empty bin has no edges
+    assert formats == {("recency_days", "#,##0"), ("frequency", "#,##0"),
+                       ("monetary", "#,##0.00")}

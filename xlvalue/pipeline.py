@@ -29,8 +29,8 @@ from xlvalue.errors import InputError, Problem
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.contract import INPUT_TABLES
 from xlvalue.workbook.inputs import FileReader, Inputs, available_analyses, read_inputs
+from xlvalue.workbook.layout import SheetOutput, SheetPlan, plan_sheet
 from xlvalue.workbook.sheetxml import Block
-from xlvalue.workbook.writer import SheetOutput
 
 __all__ = ["MAX_BARS", "BookRun", "Progress", "Results", "Sink", "analyse", "compute",
            "headline", "new_template", "parse_only", "plan", "run_book", "sheet_outputs"]
@@ -150,10 +150,11 @@ def _left_out(results: Results, name: str, why: str) -> None:
         results.analyses.remove(name)
 
 
-def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
+def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetPlan]:
     """Group result frames into xlvalue's sheets, in contract order, behind an xv_Summary
     sheet (headline figures, warnings, links to every block and chart) that the workbook
-    opens on."""
+    opens on; each sheet is laid out once, and the contents links, the OOXML writer and the
+    xlwings adapter all use that plan."""
     frames = dict(results.frames)
     frames["xv_out_RunLog"] = log
     specs = {a.name: a for a in registry.all_analyses()}
@@ -166,13 +167,14 @@ def sheet_outputs(results: Results, log: pd.DataFrame) -> list[SheetOutput]:
             Block(out.name, out.sheet, frames[out.name], title=f"{out.name}: {out.doc}",
                   charts=results.charts.get(out.name, []),
                   empty_note=spec.empty_note if spec else "",
-                  colour_scale_from=spec.colour_scale_from if spec else None))
-    sheets = [SheetOutput(name, by_sheet[name]) for name in registry.output_sheets()
-              if name in by_sheet]
+                  colour_scale_from=spec.colour_scale_from if spec else None,
+                  formats=spec.formats_for(frames[out.name]) if spec else {}))
+    plans = [plan_sheet(SheetOutput(name, by_sheet[name])) for name in registry.output_sheets()
+             if name in by_sheet]
     docs = {o.name: o.doc for o in registry.output_blocks()}
     summary = summary_blocks(results.analyses, headline(results, with_blocks=False),
-                             results.warnings, contents_block(sheets, docs))
-    return [SheetOutput(SUMMARY_SHEET, summary, active=True), *sheets]
+                             results.warnings, contents_block(plans, docs))
+    return [plan_sheet(SheetOutput(SUMMARY_SHEET, summary, active=True)), *plans]
 
 
 def headline(results: Results, with_blocks: bool = True) -> pd.DataFrame:
@@ -264,7 +266,7 @@ def new_template(path: str | Path, demo: bool = False, preset: str | None = None
 class Sink(Protocol):
     """Where a door writes the output sheets (the xlwings adapter)."""
 
-    def write_sheets(self, sheets: list[SheetOutput]) -> None: ...
+    def write_sheets(self, sheets: list[SheetPlan]) -> None: ...
 
 
 @dataclass

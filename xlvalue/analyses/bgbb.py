@@ -37,7 +37,7 @@ ANALYSIS = Analysis(
     blocks=(
         BlockSpec("xv_out_BGBB", "BG/BB per history: P(alive) at the next opportunity, expected "
                   "transactions in the next OpportunitiesAhead, DERT (discounted expected "
-                  "residual transactions)."),
+                  "residual transactions).", formats={"p_alive_next": "share"}),
         BlockSpec("xv_out_BGBBFit", "BG/BB parameters alpha, beta, gamma, delta with standard "
                   "errors and fit statistics."),
         BlockSpec("xv_out_BGBBCounts", "Customers by number of transactions in the most common "

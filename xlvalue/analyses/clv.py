@@ -117,7 +117,7 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     if matrix is not None:
         rows.append(("value classes", ", ".join(
             f"{c} {int(n):,}" for c, n in zip(matrix["value_class"], matrix["customers"],
-                                              strict=True))))
+                                              strict=True)), "text"))
     return rows
 
 
@@ -140,7 +140,8 @@ ANALYSIS = Analysis(
     blocks=(
         BlockSpec("xv_out_CLV", "Per customer: P(alive), expected purchases and spend, CLV "
                   "(discounted CRM gross margin over the horizon), historical and potential "
-                  "value, value class.", charts=(value_matrix_chart,)),
+                  "value, value class.", charts=(value_matrix_chart,),
+                  formats={c: "share" for c in ("p_alive", "p_alive_low", "p_alive_high")}),
         BlockSpec("xv_out_Models", "Fitted parameters, standard errors, log-likelihood, "
                   "AIC/BIC, convergence; column fit: the full-period fit CLV uses, and with "
                   "CalibrationEnd the calibration fit the holdout validates."),
@@ -174,7 +175,8 @@ ANALYSIS = Analysis(
                                     x_title="repeat purchases", y_title="customers"),)),
         BlockSpec("xv_out_AliveMatrix", "P(alive) by recency (rows) and frequency (columns "
                   "x=...) at the largest age, with a colour scale.", charts=(alive_chart,),
-                  colour_scale_from="x=0"),
+                  colour_scale_from="x=0",
+                  formats=lambda m: {c: "share" for c in m.columns if str(c).startswith("x=")}),
     ),
 )
 

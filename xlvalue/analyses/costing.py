@@ -89,6 +89,7 @@ ANALYSIS = Analysis(
                   empty_note="no whale curve: the objects' total profit is not positive",
                   charts=(ChartSpec("xyline", "Whale curve of profit", "pct_customers",
                                     ("pct_profit",), x_title="% of objects (ranked by profit)",
-                                    y_title="% of total profit", x_min=0.0, x_max=100.0),)),
+                                    y_title="% of total profit", x_min=0.0, x_max=100.0),),
+                  formats={"pct_customers": "pct", "pct_profit": "pct"}),
     ),
 )

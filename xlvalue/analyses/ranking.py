@@ -42,6 +42,10 @@ def headline(frames: Frames) -> list[HeadlineRow]:
             ("whale curve peak: at % of customers", float(p["at_pct_customers"]), "pct")]
 
 
+PCT = {"pct_customers": "pct", "pct_profit": "pct", "peak_pct_profit": "pct",
+       "at_pct_customers": "pct"}  # percentages stored 0..100
+
+
 ANALYSIS = Analysis(
     name="ranking",
     title="deciles, Pareto classes, whale curve, tiers",
@@ -68,8 +72,10 @@ ANALYSIS = Analysis(
                   "customers.",
                   charts=(ChartSpec("xyline", "Whale curve", "pct_customers", ("pct_profit",),
                                     x_title="% of customers (ranked by value)",
-                                    y_title="% of total value", x_min=0.0, x_max=100.0),)),
-        BlockSpec("xv_out_WhalePeak", "Peak of the whale curve: height and where it occurs."),
+                                    y_title="% of total value", x_min=0.0, x_max=100.0),),
+                  formats=PCT),
+        BlockSpec("xv_out_WhalePeak", "Peak of the whale curve: height and where it occurs.",
+                  formats=PCT),
         BlockSpec("xv_out_Tiers", "Value pyramid tiers."),
     ),
 )

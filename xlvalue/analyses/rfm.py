@@ -120,6 +120,12 @@ def headline(frames: Frames) -> list[HeadlineRow]:
             ("largest segments", ", ".join(f"{k} {v:,}" for k, v in top.items()))]
 
 
+def _bin_kinds(bins: pd.DataFrame) -> dict[str, list[str]]:
+    """Bin edges of recency days and frequencies are counts; of monetary, amounts."""
+    kinds = ["number" if v == "monetary" else "integer" for v in bins["variable"].astype(str)]
+    return {"min_value": kinds, "max_value": kinds}
+
+
 ANALYSIS = Analysis(
     name="rfm",
     title="RFM summaries and scores",
@@ -139,7 +145,7 @@ ANALYSIS = Analysis(
         BlockSpec("xv_out_RFM", "Per customer: RFM scoring summary, scores, cell code, segment, "
                   "class, tier."),
         BlockSpec("xv_out_RFMBins", "Bin edges used for the R, F and M scores and customers per "
-                  "bin."),
+                  "bin.", formats=_bin_kinds),
         BlockSpec("xv_out_Segments", "Customers and value per segment.",
                   charts=(ChartSpec("bar", "Customers per segment", "segment", ("customers",)),)),
         BlockSpec("xv_out_Repeat", "Per customer: repeat-purchase summary (frequency, recency, "

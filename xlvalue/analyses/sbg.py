@@ -48,7 +48,8 @@ ANALYSIS = Analysis(
     blocks=(
         BlockSpec("xv_out_SBG", "Survival per period and cohort: actual share, sBG model "
                   "(projected to RetentionHorizon) and the model's retention rate.",
-                  charts=(survival_chart,)),
+                  charts=(survival_chart,),
+                  formats=lambda t: {c: "share" for c in t.columns if c != "period"}),
         BlockSpec("xv_out_SBGFit", "sBG parameters gamma, delta per cohort with standard errors, "
                   "fit statistics and DERL of a customer up for the first renewal."),
     ),

@@ -77,7 +77,7 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     if movers is not None and len(movers) and {"rank_change", "revenue_rank"} <= set(movers):
         m = movers.iloc[0]
         rows.append(("biggest mover", f"{m.iloc[0]}: revenue rank {int(m['revenue_rank'])} -> "
-                                      f"score rank {int(m['rank'])}"))
+                                      f"score rank {int(m['rank'])}", "text"))
     return rows
 
 

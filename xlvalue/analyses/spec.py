@@ -34,16 +34,24 @@ ChartRule = Callable[[Frames], "ChartSpec | None"]
 class BlockSpec:
     """One output block (an anchored name `xv_out_*`) and how it is shown.
 
-    `formats` declares a column's cell kind (integer, number, percent, date, text) where the
-    column's dtype and name do not say it; `charts` are fixed chart specs or rules that make a
-    chart from the analysis' frames (data-dependent axes, the columns present)."""
+    `formats` declares a column's cell kind (integer, number, percent, pct, date, text; see
+    workbook.cells.FORMATS), or one kind per row, where the column's dtype and name do not say
+    it; a callable makes that mapping from the block's frame (columns named by the data).
+    `charts` are fixed chart specs or rules that make a chart from the analysis' frames
+    (data-dependent axes, the columns present)."""
 
     name: str
     doc: str
     charts: tuple[ChartSpec | ChartRule, ...] = ()
     empty_note: str = ""  # what an empty block says instead of data rows (and of a chart)
     colour_scale_from: str | None = None  # this column and those after it get a colour scale
-    formats: Mapping[str, str] = field(default_factory=dict)
+    formats: Mapping[str, Any] | Callable[[pd.DataFrame], Mapping[str, Any]] = field(
+        default_factory=dict)
+
+    def formats_for(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """The declared kinds of this frame's columns (those it has)."""
+        found = self.formats(frame) if callable(self.formats) else self.formats
+        return {k: v for k, v in found.items() if k in frame.columns}
 
 
 @dataclass(frozen=True)

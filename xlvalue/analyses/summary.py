@@ -13,9 +13,9 @@ from xlvalue import __version__
 from xlvalue.analyses.spec import Analysis, BlockSpec, Frames, HeadlineRow
 from xlvalue.workbook.contract import SETTINGS
 from xlvalue.workbook.inputs import Inputs
+from xlvalue.workbook.layout import SheetPlan
 from xlvalue.workbook.ooxml import col_letter, quote_sheet
-from xlvalue.workbook.sheetxml import Block, place_blocks
-from xlvalue.workbook.writer import SheetOutput
+from xlvalue.workbook.sheetxml import Block
 
 __all__ = ["RUNLOG_SHEET", "RUN_LOG", "SUMMARY_BLOCKS", "SUMMARY_SHEET", "contents_block",
            "headline", "headline_text", "run_log", "summary_blocks"]
@@ -114,23 +114,21 @@ def _where(sheet: str, row: int, col: int) -> str:
     return f"{quote_sheet(sheet)}!{col_letter(col)}{row + 1}"
 
 
-def contents_block(sheets: Sequence[SheetOutput], docs: dict[str, str]) -> Block:
+def contents_block(plans: Sequence[SheetPlan], docs: dict[str, str]) -> Block:
     """The contents table: a row per block (its title cell) and chart (its top-left cell) of
-    the other sheets, with links."""
+    the other sheets, with links, at the places their sheet plans give."""
     rows, links = [], []
-    for out in sheets:
-        for pb in place_blocks(out.blocks):
-            frame = pb.block.frame
-            rows.append((out.name, pb.block.name, len(frame),
-                         f"{out.name}!{col_letter(pb.first_col)}{pb.header_row}",
-                         docs.get(pb.block.name, "")))
-            links.append(_where(out.name, pb.header_row - 1, pb.first_col))
-            if not len(frame):
-                continue
-            for spec, (r, c) in zip(pb.block.charts, pb.chart_cells, strict=True):
-                rows.append((out.name, f"chart: {spec.title}", None,
-                             f"{out.name}!{col_letter(c)}{r + 1}", f"chart of {pb.block.name}"))
-                links.append(_where(out.name, r, c))
+    for plan in plans:
+        for loc in plan.locations():
+            name = loc.block.block.name
+            where = f"{plan.name}!{col_letter(loc.col)}{loc.row + 1}"
+            if loc.chart is None:
+                rows.append((plan.name, name, len(loc.block.block.frame), where,
+                             docs.get(name, "")))
+            else:
+                rows.append((plan.name, f"chart: {loc.chart.title}", None, where,
+                             f"chart of {name}"))
+            links.append(_where(plan.name, loc.row, loc.col))
     contents = pd.DataFrame(rows, columns=["sheet", "block", "rows", "go_to", "what"])
     contents["rows"] = contents["rows"].astype("Int64")
     spec = SUMMARY_BLOCKS[2]
