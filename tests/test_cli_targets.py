@@ -243,20 +243,22 @@ def test_check_passes_when_inputs_are_merely_absent(faulty_books, capsys):
     out, err = capsys.readouterr()
     assert out.strip().splitlines()[-1] == "absent.xlsx: inputs are valid (rfm, ranking, clv " \
                                            "would run)"
-    assert "skipped (their input ranges are absent or empty)" in err
+    assert "skipped: no xv_CostPools, xv_Drivers, xv_Revenue range in the workbook" in err
 
 
 def test_quiet_run_still_prints_every_warning(faulty_books, tmp_path, capsys):
-    """A plain run writes what it could (exit 0); -q silences the progress and the summary
+    """A plain run writes what it could (exit 3); -q silences the progress and the summary
     table, never a warning: the same stderr lines as without -q (issue 23: the returns and
     FrequencyMode hints were hidden)."""
     out = tmp_path / "o.xlsx"
-    assert main(["run", str(faulty_books["read"]), "-o", str(out)]) == 0
+    assert main(["run", str(faulty_books["read"]), "-o", str(out)]) == 3
     loud = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning: ")]
-    assert main(["run", str(faulty_books["read"]), "-q", "-o", str(out)]) == 0
+    assert main(["run", str(faulty_books["read"]), "-q", "-o", str(out)]) == 3
     stdout, err = capsys.readouterr()
     assert out.exists() and "results written to" in stdout
-    assert err.strip().splitlines() == loud
+    assert [ln for ln in err.strip().splitlines() if ln.startswith("warning: ")] == loud
+    assert err.strip().splitlines()[-1] == "error: read.xlsx: written without elasticity " \
+        "(faulty inputs, see the warnings above)"
     assert "warning: elasticity not run: read.xlsx: Elasticity!E2 (xv_Elasticity): Q2 'lots' " \
         "is not a number" in loud and len(loud) > 1
 

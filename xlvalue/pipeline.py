@@ -52,8 +52,14 @@ class Results:
     as_of: int | None = None  # AsOfDate of the analysed log (days since 1970-01-01), if any
 
     def not_run_lines(self) -> list[str]:
-        """The warnings that say an analysis was not run, '<analysis> not run: <problem>'."""
-        return [f"{name} not run: {problem}" for name, problem in self.not_run.items()]
+        """The warnings that say analyses were not run: each problem once, with every
+        analysis it stops ('scores, costing not run: <problem>')."""
+        order = registry.analysis_names()
+        stopped: dict[str, list[str]] = {}
+        for name, problem in sorted(self.not_run.items(),
+                                    key=lambda kv: order.index(kv[0]) if kv[0] in order else 99):
+            stopped.setdefault(problem, []).append(name)
+        return [f"{', '.join(names)} not run: {problem}" for problem, names in stopped.items()]
 
 
 def parse_only(only: str | None) -> set[str]:
@@ -140,12 +146,12 @@ def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None
     results.warnings.extend(inputs.warnings)
     if inputs.log is not None:
         results.as_of = inputs.as_of
+    results.warnings.extend(results.not_run_lines())
     return results
 
 
 def _left_out(results: Results, name: str, why: str) -> None:
     results.not_run[name] = why
-    results.warnings.append(f"{name} not run: {why}")
     if name in results.analyses:
         results.analyses.remove(name)
 
@@ -184,8 +190,23 @@ def headline(results: Results, with_blocks: bool = True) -> pd.DataFrame:
                           results.as_of)
 
 
+def _skipped(reader, skipped: list[str]) -> list[str]:
+    """Why a plain run skips analyses, one line per reason: the input range each lacks (absent,
+    or without data rows)."""
+    reasons: dict[str, list[str]] = {}
+    for name in skipped:
+        reads = registry.analysis(name).reads
+        absent = [t for t in reads if not reader.has(t)]
+        empty = [t for t in reads if reader.has(t) and not reader.has_data(t)]
+        why = (f"no {', '.join(absent)} range in the workbook" if absent else
+               f"{', '.join(empty)} hold(s) no data rows")
+        reasons.setdefault(why, []).append(name)
+    return [f"{', '.join(names)} skipped: {why}" for why, names in reasons.items()]
+
+
 def plan(reader, only: str | None) -> tuple[set[str], list[str]]:
-    """The analyses a run does, and those a plain run skips for want of input ranges.
+    """The analyses a run does, and why a plain run skips the others (for want of input
+    ranges, one line per reason).
 
     A plain run (only=None) does every analysis whose input ranges hold data; an explicit
     list is taken as it is (and fails clearly when its inputs are missing or empty).
@@ -194,7 +215,7 @@ def plan(reader, only: str | None) -> tuple[set[str], list[str]]:
     if only is not None:
         return analyses, []
     present = available_analyses(reader, registry.input_use())
-    skipped = [a for a in registry.analysis_names() if a not in present]
+    skipped = _skipped(reader, [a for a in registry.analysis_names() if a not in present])
     analyses = analyses & present
     if not analyses:
         required = {t for reads, _ in registry.input_use().values() for t in reads}
@@ -242,12 +263,12 @@ def compute(reader, only: str | None, progress: Progress | None = None,
         analyses = analyses - set(failed)
         inputs = read_inputs(reader, analyses, use, read_file, file_roots)
     results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True)
-    for analysis, exc in failed.items():
-        results.not_run[analysis] = _first_problem(exc)
-        results.warnings.append(f"{analysis} not run: {results.not_run[analysis]}")
-    if skipped:
-        results.warnings.append(f"skipped (their input ranges are absent or empty): "
-                                f"{', '.join(skipped)}")
+    if failed:  # said once per problem, with the analyses it stops
+        said = set(results.not_run_lines())
+        results.warnings[:] = [w for w in results.warnings if w not in said]
+        results.not_run.update({a: _first_problem(exc) for a, exc in failed.items()})
+        results.warnings.extend(results.not_run_lines())
+    results.warnings.extend(skipped)
     return inputs, results, run_log(inputs, results.analyses, results.warnings, started)
 
 

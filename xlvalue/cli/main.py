@@ -1,7 +1,8 @@
 """Command line: `xlvalue run | check | template new | docs contract`.
 
-User errors print one line each (up to 20) on stderr and exit 2; unexpected failures print a
-one-line message and exit 1 (`--debug` shows the traceback).
+User errors print one line each (up to 20) on stderr and exit 2; a run that wrote its results
+but left analyses out for faulty inputs exits 3; unexpected failures print a one-line message
+and exit 1 (`--debug` shows the traceback).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from xlvalue import __version__
 from xlvalue.cli.targets import cannot_write_in, readable, writable
 from xlvalue.errors import InputError, XlvalueError
 
-__all__ = ["EXIT_INTERNAL", "EXIT_USER", "build_parser", "cmd_addin", "cmd_batch", "cmd_check",
-           "cmd_docs", "cmd_eval", "cmd_run", "cmd_template", "main", "readable", "writable"]
+__all__ = ["EXIT_INTERNAL", "EXIT_PARTIAL", "EXIT_USER", "build_parser", "cmd_addin", "cmd_batch",
+           "cmd_check", "cmd_docs", "cmd_eval", "cmd_run", "cmd_template", "main", "readable",
+           "writable"]
 
 EXIT_USER = 2
 EXIT_INTERNAL = 1
+EXIT_PARTIAL = 3  # the results were written, but analyses were left out for faulty inputs
 
 
 def _progress(quiet: bool):
@@ -79,6 +82,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     print(f"results written to {report.output} ({report.seconds:.1f} s); it opens on the "
           f"{SUMMARY_SHEET} sheet")
+    if report.results.not_run:  # a scheduler must notice: written, but not everything
+        from xlvalue.analyses.registry import analysis_names
+
+        left = [a for a in analysis_names() if a in report.results.not_run]
+        print(f"error: {Path(args.book).name}: written without "
+              f"{', '.join(left)} (faulty inputs, see the warnings above)",
+              file=sys.stderr)
+        return EXIT_PARTIAL
     return 0
 
 
@@ -154,8 +165,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    """Run every book; exit 2 when a book failed. A partial book (an analysis left out for
-    faulty inputs, the rest written) is reported, not fatal."""
+    """Run every book; exit 2 when a book failed, else 3 when a book is partial (an analysis
+    left out for faulty inputs, the rest written), else 0."""
     from xlvalue.cli.batch import console_table, expand, run_batch, write_table
 
     if args.jobs < 1:
@@ -191,7 +202,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"summary written to {args.summary}")
     partly = f" ({partial} partial)" if partial else ""
     print(f"{done} of {len(summary)} workbook(s) done{partly}, {len(summary) - done} failed")
-    return 0 if done == len(summary) else EXIT_USER
+    if done < len(summary):
+        return EXIT_USER
+    return EXIT_PARTIAL if partial else 0
 
 
 @contextlib.contextmanager
@@ -282,6 +295,9 @@ EXAMPLES = """examples:
   xlvalue eval templates/xlvalue_formulas.xlsx compute the XV_ formulas without Excel
   xlvalue batch 'data/*.xlsx' -j 2 -o results/ --summary summary.csv
 
+exit codes: 0 done; 2 user error (nothing written); 3 results written but analyses left out
+for faulty inputs (run, batch); 1 internal error; 130 interrupted.
+
 run 'xlvalue COMMAND --help' for the options of one command."""
 
 ANALYSES_MARK = "{analyses}"  # replaced by the registry's names when help is shown
@@ -354,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "  partial  results written, but an analysis was left out for faulty inputs\n"
                  "           (the error column says which and why)\n"
                  "  error    nothing written for it (the error column says why)\n"
-                 "exit code: 0 when no workbook failed (partial ones included), 2 otherwise")
+                 "exit code: 2 when a workbook failed, else 3 when one is partial, else 0")
     batch.add_argument("patterns", nargs="+", help="workbooks or glob patterns ('data/**/*.xlsx')")
     batch.add_argument("-j", "--jobs", type=int, default=1, help="parallel processes (default 1)")
     batch.add_argument("-o", "--output", help="folder for the results (default: beside each book)")
