@@ -185,10 +185,10 @@ def test_number_formats_come_from_the_declarations(demo_output):
     assert summary["customers"].value == 2357 and summary["customers"].number_format == "#,##0"
     assert isinstance(summary["total spend"].value, float)
     assert summary["total spend"].number_format == "#,##0.00"
-    assert summary["mean P(alive)"].number_format == "0.00%"
+    assert summary["mean P(alive)"].number_format == "0.0%"
     assert 0 < summary["mean P(alive)"].value < 1
     clv = cells("xv_out_CLV")[0]
-    assert clv["p_alive"].number_format == "0.00%"
+    assert clv["p_alive"].number_format == "0.0%"
     assert cells("xv_out_Whale")[5]["pct_profit"].number_format == '0.0"%"'
     bins = cells("xv_out_RFMBins")
     formats = {(r["variable"].value, r["max_value"].number_format) for r in bins

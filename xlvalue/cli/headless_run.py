@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from xlvalue.analyses.summary import headline_text
 from xlvalue.errors import InputError, Problem
 from xlvalue.pipeline import Progress, Results, compute, headline, sheet_outputs
 from xlvalue.workbook.ooxml import WORKBOOK_SUFFIXES
@@ -94,4 +93,4 @@ def run_workbook(book: str | Path, output: str | Path | None = None, only: str |
     say(f"writing {target.name}")
     write_outputs(book, target, sheet_outputs(results, log))
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    return RunReport(book, target, results, seconds, backup, headline_text(headline(results)))
+    return RunReport(book, target, results, seconds, backup, headline(results))
