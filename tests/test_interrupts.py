@@ -165,3 +165,151 @@ def test_in_place_on_a_symlinked_workbook_is_refused(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xlsx", "real.xlsx"]
     assert main(["run", str(real), "--in-place", "-q", "--only", "rfm"]) == 0  # the book itself
     assert link.is_symlink() and _valid_output(link)
+
+
+# ---- issue 23, item 13: batch and signals -----------------------------------------------------
+
+_SLOW_BATCH = """
+import os, sys, time
+from pathlib import Path
+import xlvalue.cli.headless_run as hr
+real = hr.run_workbook
+def run_workbook(book, *args, **kwargs):  # marks its start (worker pid), then waits
+    Path(os.environ["XV_MARKS"], Path(book).stem).write_text(str(os.getpid()))
+    time.sleep(float(os.environ.get("XV_DELAY_" + Path(book).stem, "0")))
+    return real(book, *args, **kwargs)
+hr.run_workbook = run_workbook
+from xlvalue.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _slow_batch(tmp_path: Path, delays: dict[str, float], jobs: int = 2
+                ) -> tuple[subprocess.Popen, Path, Path]:
+    """`xlvalue batch` in a child process over books named by `delays` (seconds each book
+    waits before it runs); each book's worker writes its pid to marks/<book> as it starts."""
+    from .malformed import book
+
+    books, marks = tmp_path / "books", tmp_path / "marks"
+    books.mkdir()
+    marks.mkdir()
+    for name in delays:
+        book(books / f"{name}.xlsx")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XV_")}
+    env.update({"XV_MARKS": str(marks)}, **{f"XV_DELAY_{k}": str(v) for k, v in delays.items()})
+    with open(tmp_path / "stderr.txt", "wb") as err:  # a file: orphans cannot hold it open
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SLOW_BATCH, "batch", str(books / "*.xlsx"), "-o",
+             str(tmp_path / "out"), "-q", "-j", str(jobs), "--only", "rfm", "--summary",
+             str(tmp_path / "summary.csv")], env=env, stdout=subprocess.DEVNULL, stderr=err,
+            start_new_session=True)
+    return proc, marks, tmp_path / "out"
+
+
+def _until(condition, seconds: float = 90.0) -> bool:
+    """Poll `condition` until it holds or `seconds` pass (a bound for liveness, not a timing
+    claim: a healthy run meets it in a fraction of it)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (a dead orphan nobody reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _finish(proc: subprocess.Popen, seconds: float) -> tuple[int | None, str]:
+    """The child's exit code (None if it did not end in time: then its group is killed) and
+    its stderr."""
+    try:
+        code = proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        code = None
+    err = Path(proc.args[proc.args.index("--summary") + 1]).with_name("stderr.txt")
+    return code, err.read_text(errors="replace")
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+
+
+@pytest.mark.slow
+@needs_proc
+def test_sigterm_to_a_batch_stops_it_and_keeps_what_was_done(tmp_path):
+    """SIGTERM to the batch while two books run and two wait: it ends within the stop's grace
+    (was: only after every book), exit 130, the two finished books kept, the summary written
+    with all six (the running ones stopped, the waiting ones not done), no temporary file
+    left and no worker alive (was: 'no output was written', no summary)."""
+    proc, marks, out = _slow_batch(tmp_path, {"b0": 0, "b1": 0, "b2": 60, "b3": 60, "b4": 60,
+                                              "b5": 60})
+    started = _until(lambda: (marks / "b2").exists() and (marks / "b3").exists())
+    workers = {int((marks / m).read_text()) for m in ("b2", "b3")} if started else set()
+    proc.send_signal(signal.SIGTERM)
+    code, err = _finish(proc, 30)
+    assert started and code == 130, err
+    assert "interrupted" in err and "no output was written" not in err
+    summary = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False)
+    status = dict(zip(summary["book"].map(lambda b: Path(b).stem), summary["status"],
+                      strict=True))
+    assert status == {"b0": "ok", "b1": "ok", "b2": "error", "b3": "error", "b4": "error",
+                      "b5": "error"}
+    errors = dict(zip(summary["book"].map(lambda b: Path(b).stem), summary["error"],
+                      strict=True))
+    assert "stopped by SIGTERM; nothing was written" in errors["b2"]
+    assert "not" in errors["b4"] and "the batch was stopped first" in errors["b4"]
+    assert sorted(p.name for p in out.iterdir()) == ["b0_xlvalue.xlsx", "b1_xlvalue.xlsx"]
+    assert all(_valid_output(p) for p in out.iterdir())
+    assert not [p for p in (tmp_path / "books").iterdir() if p.suffix == ".tmp"]
+    assert _until(lambda: not any(_running(w) for w in workers), 10)
+
+
+@pytest.mark.slow
+@needs_proc
+def test_sigterm_to_one_worker_loses_only_its_book(tmp_path):
+    """SIGTERM to the worker running one book: that book is reported as stopped, the others
+    are written, exit 2 (was: the whole batch aborted, exit 130, no summary)."""
+    proc, marks, out = _slow_batch(tmp_path, {"b0": 0, "b1": 60, "b2": 0, "b3": 0})
+    started = _until(lambda: (marks / "b1").exists())
+    if started:
+        os.kill(int((marks / "b1").read_text()), signal.SIGTERM)
+    code, err = _finish(proc, 90)
+    assert started and code == 2, err
+    summary = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False)
+    status = dict(zip(summary["book"].map(lambda b: Path(b).stem), summary["status"],
+                      strict=True))
+    assert status == {"b0": "ok", "b1": "error", "b2": "ok", "b3": "ok"}
+    assert "b1.xlsx: stopped by SIGTERM" in summary.loc[status_index(summary, "b1"), "error"]
+    assert sorted(p.name for p in out.iterdir()) == ["b0_xlvalue.xlsx", "b2_xlvalue.xlsx",
+                                                     "b3_xlvalue.xlsx"]
+
+
+def status_index(summary: pd.DataFrame, stem: str) -> int:
+    return int(summary.index[summary["book"].map(lambda b: Path(b).stem) == stem][0])
+
+
+@pytest.mark.slow
+@needs_proc
+def test_workers_die_with_a_killed_batch(tmp_path):
+    """SIGKILL to the batch process: its workers stop their books and end within seconds,
+    writing nothing (was: orphans that ran every book, then waited forever)."""
+    proc, marks, out = _slow_batch(tmp_path, {"b0": 60, "b1": 60, "b2": 0, "b3": 0})
+    started = _until(lambda: (marks / "b0").exists() and (marks / "b1").exists())
+    workers = {int((marks / m).read_text()) for m in ("b0", "b1")} if started else set()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    gone = _until(lambda: not any(_running(w) for w in workers), 20)
+    for w in workers:  # the test's own children's children, if they outlived the bound
+        if _running(w):
+            os.kill(w, signal.SIGKILL)
+    assert started and gone
+    assert not out.exists() or not list(out.iterdir())
+    assert not (marks / "b2").exists() and not (marks / "b3").exists()

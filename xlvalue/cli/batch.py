@@ -9,6 +9,11 @@ unwinds, its temporary file is removed, nothing is written) and reported, and th
 on. Results come back as small dicts (book, status, seconds, rows, output, error); status is
 'ok', 'partial' (written, but an analysis was left out for faulty inputs: the error column
 says which and why) or 'error' (nothing written).
+
+Signals (xlvalue.cli.workers): workers end with the batch process; SIGTERM to one worker stops
+only its book (reported, the batch goes on); SIGTERM or Ctrl-C to the batch stops it within
+seconds, keeps every book finished before the stop, lists the others as not done, and the
+summary says so (`summary.attrs["interrupted"]`; the command line writes it and exits 130).
 """
 
 from __future__ import annotations
@@ -21,17 +26,18 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
+from xlvalue.cli.workers import BookStopped, StoppablePool, book_running, parent_gone, stopping
 from xlvalue.errors import InputError, Problem, XlvalueError
 
-__all__ = ["SUMMARY_COLUMNS", "BookTimeout", "console_table", "expand", "output_paths",
-           "relative_names", "run_batch", "run_one", "write_table"]
+__all__ = ["OUT_OF_MEMORY", "SUMMARY_COLUMNS", "BookTimeout", "console_table", "expand",
+           "output_paths", "relative_names", "run_batch", "run_one", "write_table"]
 
 SUMMARY_COLUMNS = ["book", "status", "seconds", "rows", "output", "error"]
 
@@ -122,35 +128,65 @@ def _time_limit(seconds: float | None):
 
 def run_one(book: str, output: str | None, only: str | None,
             file_roots: tuple[str, ...] = (), timeout: float | None = None) -> dict:
-    """Run one workbook into `output` (None: beside it), stopped after `timeout` seconds;
-    never raises for the book's own problems (they go into the dict)."""
+    """Run one workbook into `output` (None: beside it), stopped after `timeout` seconds or
+    by a stop signal to its worker; never raises for the book's own problems (they go into
+    the dict)."""
     from xlvalue.cli.headless_run import default_output, run_workbook
     from xlvalue.cli.targets import writable
 
     started = time.perf_counter()
+    since = time.monotonic()
     path = Path(book)
+    target = Path(output) if output is not None else default_output(path)
+    if stopping():  # the batch is being stopped: this book is not started
+        return _not_done(book, f"{path.name}: not run, the batch was stopped first; nothing "
+                         "was written for it")
     try:
-        if output is not None:
-            Path(output).parent.mkdir(parents=True, exist_ok=True)
-        writable(output or default_output(path))  # before computing, not after
-        with _time_limit(timeout):
-            report = run_workbook(path, output, only, file_roots=[Path(r) for r in file_roots])
-        rows = max((len(f) for f in report.results.frames.values()), default=0)
-        not_run = report.results.not_run_lines()
-        return {"book": book, "status": "partial" if not_run else "ok",
-                "seconds": time.perf_counter() - started, "rows": rows,
-                "output": str(report.output),
-                "error": "; ".join(line if path.name in line else f"{path.name}: {line}"
-                                   for line in not_run)}
+        with book_running():
+            if output is not None:
+                Path(output).parent.mkdir(parents=True, exist_ok=True)
+            writable(target)  # before computing, not after
+            with _time_limit(timeout):
+                report = run_workbook(path, output, only,
+                                      file_roots=[Path(r) for r in file_roots])
+            rows = max((len(f) for f in report.results.frames.values()), default=0)
+            not_run = report.results.not_run_lines()
+            return {"book": book, "status": "partial" if not_run else "ok",
+                    "seconds": time.perf_counter() - started, "rows": rows,
+                    "output": str(report.output),
+                    "error": "; ".join(line if path.name in line else f"{path.name}: {line}"
+                                       for line in not_run)}
+    except BookStopped as stop:
+        if parent_gone():  # the batch is gone: nobody to report to (the book has unwound)
+            os._exit(1)
+        from xlvalue.workbook.writer import written_since
+
+        if target in written_since(since):  # the signal came after the rename: it is whole
+            return {"book": book, "status": "ok", "seconds": time.perf_counter() - started,
+                    "rows": 0, "output": str(target), "error": f"{path.name}: {stop.name} "
+                    "came after its results were written (complete)"}
+        message = f"{path.name}: stopped by {stop.name}; nothing was written for it"
     except BookTimeout:
         message = (f"{path.name}: stopped after {timeout:g} s (--timeout); nothing was written "
                    "for it")
     except XlvalueError as exc:
         message = str(exc).splitlines()[0]
+    except MemoryError:
+        message = f"{path.name}: {OUT_OF_MEMORY}"
     except Exception as exc:  # a crash in one book must not stop the batch
         message = f"internal error: {type(exc).__name__}: {exc}"
     return {"book": book, "status": "error", "seconds": time.perf_counter() - started,
             "rows": 0, "output": "", "error": message}
+
+
+OUT_OF_MEMORY = ("out of memory (the process's memory limit was reached: ulimit -v, a "
+                 "container's limit, or the machine's memory); nothing was written for it. Run "
+                 "fewer books at once (-j), or give the process more memory")
+
+
+def _not_done(book: str, message: str) -> dict:
+    return {"book": book, "status": "error", "seconds": 0.0, "rows": 0, "output": "",
+            "error": message}
 
 
 def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
@@ -180,10 +216,12 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
     else:
         args = [(str(b), None, only, roots, timeout) for b in books]
     bar = tqdm(total=len(args), unit="book", disable=not progress, desc="xlvalue batch")
-    results: list[dict] = []
+    results: dict[str, dict] = {}
 
     def done(result: dict) -> None:
-        results.append(result)
+        if result["book"] in results:
+            return
+        results[result["book"]] = result
         bar.update(1)
         if result["status"] != "ok":  # on stderr, above the bar, as it goes
             kind = "warning" if result["status"] == "partial" else "error"
@@ -191,40 +229,66 @@ def run_batch(books: list[Path], jobs: int = 1, out_dir: Path | None = None,
 
     try:
         if client is not None:
-            _submit_all(client, args, done)
+            interrupted = _submit_all(client, args, done)
         elif scheduler:
-            _run_dask(args, jobs, scheduler, done)
+            interrupted = _run_dask(args, jobs, scheduler, done)
         else:
-            _run_local(args, max(jobs, 1), done)
+            interrupted = _run_local(args, max(jobs, 1), done)
     finally:
         bar.close()
-    order = {a[0]: i for i, a in enumerate(args)}
-    results.sort(key=lambda r: order[r["book"]])
-    return pd.DataFrame(results, columns=SUMMARY_COLUMNS)
+    rows = [results.get(a[0]) or _not_done(a[0], f"{Path(a[0]).name}: not done, the batch was "
+                                           "stopped first; nothing was written for it")
+            for a in args]
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    summary.attrs["interrupted"] = interrupted
+    return summary
 
 
-def _run_local(args: list[tuple], jobs: int, done: Callable[[dict], None]) -> None:
+def _run_local(args: list[tuple], jobs: int, done: Callable[[dict], None]) -> bool:
     """Run the books in a pool of worker processes; the books left over when a worker dies
-    run again one per fresh process (see the module docstring)."""
+    run again one per fresh process (see the module docstring). True when the batch was
+    stopped (SIGTERM, Ctrl-C: KeyboardInterrupt here) before every book was done."""
     left: list[tuple] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_one, *a): a for a in args}
+    pool = StoppablePool(jobs)
+    futures: dict[Future, tuple] = {}
+    handled: set[Future] = set()
+    try:
+        for a in args:
+            futures[pool.submit(run_one, *a)] = a
         for f in as_completed(futures):
             try:
                 done(f.result())
             except BrokenProcessPool:
                 left.append(futures[f])
+            handled.add(f)
+    except KeyboardInterrupt:
+        pool.stop([f for f in futures if f not in handled], lambda f: done(f.result()))
+        return True
+    pool.close()
     for a in sorted(left, key=args.index):
-        done(_isolated(a))
+        try:
+            done(_isolated(a))
+        except KeyboardInterrupt:
+            return True
+    return False
 
 
 def _isolated(a: tuple) -> dict:
-    """One book in a process of its own: its result, or an error saying the process died."""
+    """One book in a process of its own: its result, or an error saying the process died.
+    A stop (KeyboardInterrupt) stops that process and goes on up."""
     started = time.perf_counter()
+    pool = StoppablePool(1)
+    future = None
     try:
-        with ProcessPoolExecutor(max_workers=1) as pool:
-            return pool.submit(run_one, *a).result()
+        future = pool.submit(run_one, *a)
+        result = future.result()
+        pool.close()
+        return result
+    except KeyboardInterrupt:
+        pool.stop([future] if future is not None else [], lambda f: None)
+        raise
     except BrokenProcessPool:
+        pool.close()
         message = (f"{Path(a[0]).name}: the process reading this workbook ended abnormally "
                    "(a crash in a native reader, or out of memory); the other books were not "
                    "affected. Re-save the workbook in Excel, or report it")
@@ -232,27 +296,36 @@ def _isolated(a: tuple) -> dict:
             "rows": 0, "output": "", "error": message}
 
 
-def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict], None]) -> None:
+def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict], None]
+              ) -> bool:
     from xlvalue.cluster.dask_rfm import client_for
 
     client = client_for(scheduler, jobs)
     try:
-        _submit_all(client, args, done)
+        return _submit_all(client, args, done)
     finally:
         client.close()
 
 
-def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> None:
+def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> bool:
+    """Run the books on a Dask client; True when stopped (KeyboardInterrupt) before the end:
+    the books not finished are cancelled."""
     from dask.distributed import as_completed as dask_completed
 
     futures = {client.submit(run_one, *a, pure=False): a for a in args}
-    for f in dask_completed(list(futures)):
-        try:
-            done(f.result())
-        except Exception as exc:  # a worker killed while running the book (KilledWorker, ...)
-            done({"book": futures[f][0], "status": "error", "seconds": 0.0, "rows": 0,
-                  "output": "", "error": f"{Path(futures[f][0]).name}: the worker running this "
-                  f"workbook failed ({type(exc).__name__}); the other books were not affected"})
+    try:
+        for f in dask_completed(list(futures)):
+            try:
+                done(f.result())
+            except Exception as exc:  # a worker killed while running the book (KilledWorker)
+                done({"book": futures[f][0], "status": "error", "seconds": 0.0, "rows": 0,
+                      "output": "", "error": f"{Path(futures[f][0]).name}: the worker running "
+                      f"this workbook failed ({type(exc).__name__}); the other books were not "
+                      "affected"})
+    except KeyboardInterrupt:
+        client.cancel([f for f in futures if not f.done()])
+        return True
+    return False
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -202,6 +202,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(f"summary written to {args.summary}")
     partly = f" ({partial} partial)" if partial else ""
     print(f"{done} of {len(summary)} workbook(s) done{partly}, {len(summary) - done} failed")
+    if summary.attrs.get("interrupted"):  # SIGTERM or Ctrl-C: what was done is kept, listed
+        print("interrupted: the workbooks done before the stop are kept; the others are listed "
+              "as not done", file=sys.stderr)
+        return 130
     if done < len(summary):
         return EXIT_USER
     return EXIT_PARTIAL if partial else 0
@@ -370,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "  partial  results written, but an analysis was left out for faulty inputs\n"
                  "           (the error column says which and why)\n"
                  "  error    nothing written for it (the error column says why)\n"
-                 "exit code: 2 when a workbook failed, else 3 when one is partial, else 0")
+                 "exit code: 2 when a workbook failed, else 3 when one is partial, else 0;\n"
+                 "  130 when stopped by SIGTERM or Ctrl-C (books done are kept, the summary is\n"
+                 "  written, the others are listed as not done)")
     batch.add_argument("patterns", nargs="+", help="workbooks or glob patterns ('data/**/*.xlsx')")
     batch.add_argument("-j", "--jobs", type=int, default=1, help="parallel processes (default 1)")
     batch.add_argument("-o", "--output", help="folder for the results (default: beside each book)")
