@@ -8,7 +8,18 @@ BUILT_IN below; `register` adds one from elsewhere (a plugin, a test) at run tim
 
 from __future__ import annotations
 
-from xlvalue.analyses import bgbb, clv, costing, elasticity, ranking, rfm, sbg, scores, summary
+from xlvalue.analyses import (
+    bgbb,
+    clv,
+    costing,
+    elasticity,
+    lifecycle,
+    ranking,
+    rfm,
+    sbg,
+    scores,
+    summary,
+)
 from xlvalue.analyses.spec import Analysis, BlockSpec
 from xlvalue.workbook.charts import ChartSpec
 from xlvalue.workbook.contract import INPUT_TABLES, OutputBlock
@@ -16,9 +27,9 @@ from xlvalue.workbook.contract import INPUT_TABLES, OutputBlock
 __all__ = ["BUILT_IN", "all_analyses", "analysis", "analysis_names", "fixed_charts", "input_use",
            "output_blocks", "output_sheets", "register", "unregister"]
 
-BUILT_IN: tuple[Analysis, ...] = (rfm.ANALYSIS, ranking.ANALYSIS, clv.ANALYSIS, scores.ANALYSIS,
-                                  costing.ANALYSIS, elasticity.ANALYSIS, bgbb.ANALYSIS,
-                                  sbg.ANALYSIS)
+BUILT_IN: tuple[Analysis, ...] = (rfm.ANALYSIS, ranking.ANALYSIS, clv.ANALYSIS,
+                                  lifecycle.ANALYSIS, scores.ANALYSIS, costing.ANALYSIS,
+                                  elasticity.ANALYSIS, bgbb.ANALYSIS, sbg.ANALYSIS)
 _registry: list[Analysis] = list(BUILT_IN)
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from xlvalue.analyses.spec import Analysis, BlockSpec, Button, Context, Frames, HeadlineRow
 from xlvalue.analytics.customer_value import MarginHistory, margin_history
+from xlvalue.analytics.lifecycle import SpendWindows, spend_windows, window_days
 from xlvalue.analytics.memory import release_memory
 from xlvalue.analytics.ranking import abc_classes, decile_groups, value_tiers
 from xlvalue.analytics.rfm import repeat_summary, rfm_summary, score_rfm, segment_summary
@@ -25,11 +26,13 @@ __all__ = ["ANALYSIS", "headline", "RFMResult", "customer_value", "line_item_hin
 @dataclass
 class RFMResult:
     """What RFM hands on: the per-customer table (with decile, ABC class and tier), the
-    repeat-purchase summary and, when CLV runs, its margin history."""
+    repeat-purchase summary, when CLV runs its margin history, and when lifecycle runs each
+    customer's spend in its recent window and before (by customer code of the log)."""
 
     table: pd.DataFrame
     repeat: pd.DataFrame
     history: MarginHistory | None
+    windows: SpendWindows | None = None
 
 
 def customer_value(inputs: Inputs, rfm: pd.DataFrame) -> np.ndarray:
@@ -56,7 +59,8 @@ def run(ctx: Context) -> Frames:
     With release_log the log's rows are dropped once its purchase days are made, unless CLV
     reads them again for its holdout check (on a 10M-row log that is 160 MB less at the
     peak). When CLV runs, its margin history is made from the same purchase days while they
-    are at hand (CLV would otherwise sort the log again)."""
+    are at hand (CLV would otherwise sort the log again); so are lifecycle's spend windows
+    (two sums per customer) when lifecycle runs."""
     inputs, s = ctx.inputs, ctx.settings
     if inputs.log_released:
         raise RuntimeError("the transaction rows were released by an earlier run")
@@ -79,6 +83,9 @@ def run(ctx: Context) -> Frames:
     repeat = repeat_summary(inputs.log, inputs.as_of, s["TimeUnit"], days=days)
     history = margin_history(inputs.log, inputs.as_of, s["PeriodUnit"], days=days) \
         if clv_runs else None
+    windows = spend_windows(days, inputs.log.n_customers, inputs.as_of,
+                            window_days(s["LifecycleWindow"], s["PeriodUnit"])) \
+        if "lifecycle" in ctx.running else None
     del days
     weights = s.floats("RFMWeights")
     if len(weights) != 3:
@@ -102,7 +109,7 @@ def run(ctx: Context) -> Frames:
     table["decile"] = decile_groups(value)
     table["abc_class"] = abc_classes(value, s["ParetoA"], s["ParetoB"])
     table["tier"] = value_tiers(value, s.floats("TierCuts"))
-    ctx.shared["rfm"] = RFMResult(table, repeat, history)
+    ctx.shared["rfm"] = RFMResult(table, repeat, history, windows)
     return {
         "xv_out_RFM": table,
         "xv_out_RFMBins": scored.bins,

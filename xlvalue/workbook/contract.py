@@ -139,6 +139,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MatrixPotential", "number", 0.5,
             "Quantile of potential value above which a customer is high-potential.",
             minimum=0.0, maximum=1.0),
+    Setting("LifecycleWindow", "integer", 6,
+            "Lifecycle stages: the recent window (periods, PeriodUnit) whose spend is compared "
+            "with the spend per window before it (the trend).", minimum=1, maximum=600),
+    Setting("LifecycleExplore", "number", 6,
+            "Lifecycle stages: a customer whose first purchase lies fewer periods back is in "
+            "exploration (0 = no exploration stage).", minimum=0.0, maximum=600.0),
+    Setting("LifecycleTrend", "number", 0.2,
+            "Lifecycle stages: a trend at or above it is formation, at or below minus it "
+            "decline (0.2: the window's spend 1.5 times the earlier, or 2/3 of it).",
+            minimum=0.01, maximum=1.0),
+    Setting("LifecycleLost", "number", 0.2,
+            "Lifecycle stages: a P(alive) below it is lost (0 = no lost stage).",
+            minimum=0.0, maximum=1.0),
 )
 
 TRANSACTIONS = InputTable(
