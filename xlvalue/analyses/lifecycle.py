@@ -110,6 +110,6 @@ ANALYSIS = Analysis(
                   charts=(ChartSpec("bar", "Lifecycle stages: share of customers, spend and "
                                     "CLV", "stage",
                                     ("share_of_customers", "share_of_spend", "share_of_clv"),
-                                    y_title="share of the total", y_format="0%", y_min=0.0),)),
+                                    y_title="share of the total", y_format="0%"),)),
     ),
 )
