@@ -21,10 +21,9 @@ from xlvalue.analytics.lifecycle import (
     stage_summary,
     window_days,
 )
+from xlvalue.cli.main import main
 from xlvalue.workbook.inputs import read_inputs
 from xlvalue.workbook.reader import WorkbookReader
-
-from xlvalue.cli.main import main
 
 from .conftest import make_book
 
