@@ -24,6 +24,11 @@ from xlvalue.excel.convert import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from xlvalue.lite.scripts import analysis_scripts  # noqa: E402
+
+SCRIPT_NAMES = set(analysis_scripts())  # one per analysis button (the registry's)
+N_SCRIPTS = 4 + len(SCRIPT_NAMES)  # run all, check, clear, demo and those
+
 
 # new Lite workbooks get this xlwings in requirements.txt (Lite changelog 1.0.0.0-24, Jan 2026:
 # "New workbooks now default to xlwings 0.33.20"; the stored copy of lite.xlwings.org/changelog)
@@ -102,8 +107,9 @@ def test_every_xv_function_is_registered_with_its_help_and_arguments(probe):
 
 def test_every_ribbon_action_is_a_registered_script(probe):
     names = {m["function_name"]: m["name"] for m in probe["scripts_meta"]}
-    assert set(names) == {"xv_run_all", "xv_check_inputs", "xv_rfm", "xv_clv", "xv_scores",
-                          "xv_costing", "xv_clear_outputs", "xv_demo"}
+    assert set(names) == {"xv_run_all", "xv_check_inputs", "xv_clear_outputs", "xv_demo",
+                          *SCRIPT_NAMES}
+    assert names["xv_elasticity"] == "xlvalue: Elasticity"
     assert names["xv_run_all"] == "xlvalue: Run all"
 
 
@@ -298,9 +304,9 @@ def _font(font) -> dict:
 
 def test_from_xlvalue_lite_import_star_in_main_py_registers_and_runs_the_same(probe):
     """The documented fallback: main.py holding `from xlvalue.lite import *` registers the same
-    23 functions and 8 scripts, and calls and runs them."""
+    23 functions and every script (4 + one per analysis button), and calls and runs them."""
     fallback = probe["main_py"]
-    assert fallback["functions"] == sorted(REGISTRY) and len(fallback["scripts"]) == 8
+    assert fallback["functions"] == sorted(REGISTRY) and len(fallback["scripts"]) == N_SCRIPTS
     assert fallback["rfm_equal"] and fallback["check_ran"]
 
 
@@ -343,7 +349,7 @@ def test_the_lite_steps_xlwings_wheel_runs_the_probe_in_a_fresh_venv(tmp_path, h
     assert r["xlwings"] == LITE_XLWINGS and r["xlwings_file"].startswith(str(tmp_path))
     assert r["func_type"] == "xlwings.pro.udfs_officejs.xlfunc"
     assert {f["name"] for f in r["functions"]} == set(REGISTRY)
-    assert len(r["scripts_meta"]) == 8 and r["main_py"]["check_ran"]
+    assert len(r["scripts_meta"]) == N_SCRIPTS and r["main_py"]["check_ran"]
     assert all(c["equal"] for c in r["called"].values()) and set(r["called"]) == set(REGISTRY)
     expected = {n for n in headless.defined_names if n.startswith("xv_out_")}
     assert set(r["remote_blocks"]) == expected
