@@ -56,8 +56,9 @@ def nice_bound(x: float) -> float:
 
 
 def value_matrix_chart(frames: Frames) -> ChartSpec | None:
-    """The value matrix as a scatter of actual (CLV) against potential value whose axes cross
-    at the two thresholds (the quadrant lines), each class labelled at one of its customers
+    """The value matrix as a scatter of actual (CLV) against potential value, one coloured
+    series per value class (with a legend), whose axes cross at the two thresholds (the
+    quadrant lines), each class labelled at one of its customers
     towards the outer corner of its region (MVC, MGC, BZ; where the points thin out, so the
     label stays readable) or, for the Migrators, the middle of theirs.
 
@@ -91,7 +92,8 @@ def value_matrix_chart(frames: Frames) -> ChartSpec | None:
                      ("potential_value",), width_cols=10, height_rows=20,
                      x_title=f"actual value (CLV); dashed: the thresholds{note}",
                      y_title="potential value", cross_x=ta, cross_y=tp, labels=tuple(labels),
-                     x_min=x_lo, x_max=x_hi, y_min=0.0, y_max=y_hi)
+                     x_min=x_lo, x_max=x_hi, y_min=0.0, y_max=y_hi,
+                     series_by="value_class", series_order=VALUE_CLASSES)
 
 
 def alive_chart(frames: Frames) -> ChartSpec | None:
