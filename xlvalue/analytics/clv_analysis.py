@@ -466,8 +466,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     classes, ta, tp = value_matrix(clv, potential if has_potential else np.zeros(len(clv)),
                                    s["MatrixActual"], s["MatrixPotential"])
     if not has_potential:
-        warnings.append("no PotentialSpend or ShareOfWallet in xv_Customers: potential value is "
-                        "0 and the value matrix uses actual value only")
+        warnings.append("no PotentialSpend or ShareOfWallet among the customer attributes: "
+                        "potential value is 0 and the value matrix uses actual value only")
     table = pd.DataFrame({
         "customer_id": summary["customer_id"],
         "frequency": summary["frequency"], "recency": summary["recency"], "T": summary["T"],

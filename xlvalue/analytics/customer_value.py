@@ -437,7 +437,7 @@ def discounted_clv(model, spend_model, frequency, recency, T, monetary_value, ho
     expected purchases_k x expected spend x margin rate - marketing cost (`crm_margin`).
 
     The one CLV definition behind ``XV_CLV``, `GammaGammaModel.customer_lifetime_value` and
-    the pipeline's xv_out_CLV.clv (which takes each customer's margin-rate path from the
+    the CLV analysis' per-customer clv (which takes each customer's margin-rate path from the
     margin history; with a flat company margin rate that path is the constant MarginRate,
     and XV_CLV with the workbook's settings gives the same numbers).
 

@@ -132,7 +132,7 @@ class TransactionLog:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, default_margin_rate: float = 0.3) -> TransactionLog:
-        """Build a log from a validated ``xv_Transactions`` frame.
+        """Build a log from a validated transaction table (CustomerID, Date, Amount, ...).
 
         Parameters
         ----------
