@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import stat
 import zipfile
 from pathlib import Path
@@ -516,3 +517,52 @@ def test_a_refused_batch_leaves_no_output_folder(tmp_path, capsys):
     assert main(["batch", str(tmp_path / "b.xlsx"), "-o", str(out), "-q", "--timeout", "0"]) == 2
     assert "--timeout must be a positive number" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ---- issue 23, items 12 and 13 in process: memory running out, a worker stopped --------------
+
+def test_memory_running_out_is_one_line(tmp_path, monkeypatch, capsys):
+    """A MemoryError while analysing is one `error:` line naming the book, exit 2, nothing
+    written (was: `internal error: MemoryError: ` with no text, exit 1); in a batch it is
+    that book's error row."""
+    from xlvalue.cli import headless_run
+    from xlvalue.cli.limits import OUT_OF_MEMORY
+
+    src = book(tmp_path / "in.xlsx")
+
+    def compute(*args, **kwargs):
+        raise MemoryError()
+    monkeypatch.setattr(headless_run, "compute", compute)
+    out = tmp_path / "out.xlsx"
+    assert main(["run", str(src), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: in.xlsx: {OUT_OF_MEMORY}"
+    assert not out.exists()
+    row = batch.run_one(str(src), str(tmp_path / "b" / "in_xlvalue.xlsx"), None)
+    assert row["status"] == "error" and row["error"] == f"in.xlsx: {OUT_OF_MEMORY}"
+
+
+def test_sigterm_to_a_worker_is_that_books_error_row(tmp_path, monkeypatch, capsys):
+    """A book whose worker process gets SIGTERM while it runs: that book's row says it was
+    stopped, nothing written for it; the worker goes on and the other books are written
+    (was: the whole batch aborted, exit 130, no summary)."""
+    from xlvalue.cli import headless_run
+
+    for i in range(3):
+        book(tmp_path / f"b{i}.xlsx")
+    real = headless_run.run_workbook
+
+    def run_workbook(path, *args, **kwargs):
+        if Path(path).name == "b1.xlsx":
+            os.kill(os.getpid(), signal.SIGTERM)  # in the worker running b1
+        return real(path, *args, **kwargs)
+    monkeypatch.setattr(headless_run, "run_workbook", run_workbook)
+    out = tmp_path / "out"
+    summary = tmp_path / "s.csv"
+    code = main(["batch", str(tmp_path / "b*.xlsx"), "-o", str(out), "-q", "--only", "rfm",
+                 "--summary", str(summary)])
+    assert code == 2, capsys.readouterr().err
+    rows = pd.read_csv(summary, keep_default_na=False)
+    assert rows["status"].tolist() == ["ok", "error", "ok"]
+    assert rows["error"][1] == "b1.xlsx: stopped by SIGTERM; nothing was written for it"
+    assert sorted(p.name for p in out.iterdir()) == ["b0_xlvalue.xlsx", "b2_xlvalue.xlsx"]

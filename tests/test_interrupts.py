@@ -313,3 +313,44 @@ def test_workers_die_with_a_killed_batch(tmp_path):
     assert started and gone
     assert not out.exists() or not list(out.iterdir())
     assert not (marks / "b2").exists() and not (marks / "b3").exists()
+
+
+# ---- issue 23, item 12: memory limits ---------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ulimit -v as on Linux")
+@pytest.mark.parametrize("megabytes", [200, 420])
+def test_a_run_under_an_address_space_limit_ends_in_one_line(demo_book, tmp_path, megabytes):
+    """`ulimit -v` 200 or 420 MB (RLIMIT_AS) on the demo: the run ends, either written or as
+    one `error: ... out of memory` line with exit 2 and nothing written (was: spinning for
+    ever in OpenBLAS's thread set-up, where SIGTERM does not reach, or `internal error:
+    MemoryError:` / `ImportError: ... failed to map segment`, exit 1)."""
+    import resource
+
+    from xlvalue.cli.limits import BLAS_THREAD_VARIABLES, OUT_OF_MEMORY
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
+    out = tmp_path / "out.xlsx"
+    with open(tmp_path / "err.txt", "wb") as err_file:
+        proc = subprocess.Popen([sys.executable, "-m", "xlvalue", "run", str(demo_book), "-o",
+                                 str(out), "-q"], preexec_fn=limit, env=env,
+                                stdout=subprocess.DEVNULL, stderr=err_file,
+                                start_new_session=True)
+    try:
+        code: int | str = proc.wait(timeout=150)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # SIGTERM would not stop the spin
+        proc.wait()
+        code = "hang"
+    err = (tmp_path / "err.txt").read_text(errors="replace").strip()
+    assert code in (0, 2), (code, err)
+    assert "Traceback" not in err and "internal error" not in err, err
+    if code == 2:
+        assert len(err.splitlines()) == 1 and (err.endswith(OUT_OF_MEMORY) or (
+            "below the 320 MiB in which xlvalue's libraries" in err)), err
+        assert not out.exists()
+    else:
+        assert _valid_output(out)
+    assert [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

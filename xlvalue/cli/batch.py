@@ -33,11 +33,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from xlvalue.cli.limits import OUT_OF_MEMORY
 from xlvalue.cli.workers import BookStopped, StoppablePool, book_running, parent_gone, stopping
 from xlvalue.errors import InputError, Problem, XlvalueError
 
-__all__ = ["OUT_OF_MEMORY", "SUMMARY_COLUMNS", "BookTimeout", "console_table", "expand",
-           "output_paths", "relative_names", "run_batch", "run_one", "write_table"]
+__all__ = ["SUMMARY_COLUMNS", "BookTimeout", "console_table", "expand", "output_paths",
+           "relative_names", "run_batch", "run_one", "write_table"]
 
 SUMMARY_COLUMNS = ["book", "status", "seconds", "rows", "output", "error"]
 
@@ -177,11 +178,6 @@ def run_one(book: str, output: str | None, only: str | None,
         message = f"internal error: {type(exc).__name__}: {exc}"
     return {"book": book, "status": "error", "seconds": time.perf_counter() - started,
             "rows": 0, "output": "", "error": message}
-
-
-OUT_OF_MEMORY = ("out of memory (the process's memory limit was reached: ulimit -v, a "
-                 "container's limit, or the machine's memory); nothing was written for it. Run "
-                 "fewer books at once (-j), or give the process more memory")
 
 
 def _not_done(book: str, message: str) -> dict:

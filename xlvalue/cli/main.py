@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from xlvalue import __version__
+from xlvalue.cli.limits import OUT_OF_MEMORY, out_of_memory
 from xlvalue.cli.targets import cannot_write_in, readable, writable
 from xlvalue.errors import InputError, XlvalueError
 
@@ -497,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USER
     except Exception as exc:  # last resort: one line, no traceback unless asked
+        if out_of_memory(exc):  # a resource limit, not a bug: one line, exit 2 (no traceback)
+            print(f"error: {_named(OUT_OF_MEMORY, args)}", file=sys.stderr)
+            return EXIT_USER
         if args.debug:
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
