@@ -566,3 +566,26 @@ def test_sigterm_to_a_worker_is_that_books_error_row(tmp_path, monkeypatch, caps
     assert rows["status"].tolist() == ["ok", "error", "ok"]
     assert rows["error"][1] == "b1.xlsx: stopped by SIGTERM; nothing was written for it"
     assert sorted(p.name for p in out.iterdir()) == ["b0_xlvalue.xlsx", "b2_xlvalue.xlsx"]
+
+
+def test_sigterm_after_the_eval_report_rename_names_the_report(tmp_path, monkeypatch, capsys):
+    """Item 14 for `eval`: SIGTERM right after the values report is renamed into place, before
+    the workbook copy: exit 130, the line names the report (written whole) and nothing else
+    (was: "no output was written")."""
+    from .hostile import eval_book
+
+    src = eval_book(tmp_path / "e.xlsx")
+    report, out = tmp_path / "r.csv", tmp_path / "o.xlsx"
+    real_replace = os.replace
+
+    def replace(a, b, **kwargs):
+        real_replace(a, b, **kwargs)
+        if Path(b) == report:
+            os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(os, "replace", replace)
+    code = main(["eval", str(src), "--report", str(report), "-o", str(out), "-q"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err.strip()
+    assert code == 130, err
+    assert err == f"interrupted after writing {report} (each complete); nothing else was written"
+    assert "B1" in report.read_text() and not out.exists()

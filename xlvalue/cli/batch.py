@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import json
 import os
 import signal
 import sys
@@ -325,17 +324,9 @@ def _submit_all(client, args: list[tuple], done: Callable[[dict], None]) -> bool
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """A machine-readable report, CSV or JSON by the file's extension, written atomically.
-    In a CSV, text that a spreadsheet would take for a formula (a book named `=1+1.xlsx`) is
-    prefixed with an apostrophe (writer.csv_safe); JSON keeps every value as it is."""
-    from xlvalue.workbook.writer import atomic_write, csv_safe
+    """The summary, CSV or JSON by the file's extension, written atomically; in a CSV, text
+    that a spreadsheet would take for a formula (a book named `=1+1.xlsx`) gets a leading
+    apostrophe (xlvalue.workbook.reports, as `eval --report`)."""
+    from xlvalue.workbook.reports import write_table as write_report
 
-    if path.suffix.lower() == ".json":
-        atomic_write(path, lambda tmp: tmp.write_text(
-            json.dumps(frame.to_dict(orient="records"), indent=1, default=str)))
-    else:
-        safe = frame.copy()
-        for column in safe.columns:
-            if not pd.api.types.is_numeric_dtype(safe[column]):
-                safe[column] = safe[column].map(csv_safe)
-        atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False))
+    write_report(frame, path)

@@ -54,7 +54,7 @@ from xlvalue.workbook.palette import LINK, NOTE, argb
 from xlvalue.workbook.sheetxml import PlacedBlock, StyleIds, sheet_xml_chunks
 
 __all__ = ["CT_CHART", "CT_DRAWING", "CT_SHEET", "CT_STYLES", "REL_STYLES", "SheetOutput",
-           "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts", "csv_safe",
+           "TMP_MARK", "WriteError", "atomic_write", "copy_with_parts",
            "interrupted_line", "remove_stale_temps", "write_outputs", "written_since"]
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -112,21 +112,6 @@ def atomic_write(target: Path, write) -> None:
         if isinstance(exc, OSError):
             raise _write_error(target, exc) from None
         raise
-
-
-# A CSV field a spreadsheet would take for a formula (OWASP, "CSV injection"): = + - @ start
-# one, and tab or CR before them are skipped by some importers.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: object) -> object:
-    """A text field for a CSV report, neutralised as OWASP advises: text beginning with
-    = + - @ tab or CR gets a leading apostrophe, so a spreadsheet opening the report shows it
-    as text and never runs it as a formula (`=1+1.xlsx`, `@SUM(2)`, `+cmd|' /C calc'!A0`).
-    Numbers and other values are returned unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def written_since(started: float) -> list[Path]:
