@@ -193,3 +193,20 @@ def test_margin_history_last_period_rates_match_pandas():
     np.testing.assert_allclose(h.last_rate[codes], want.to_numpy(), rtol=1e-9)
     months = df.groupby("CustomerID")["month"].max()
     assert (h.last_period[codes] == [m.ordinal for m in months.loc[want.index]]).all()
+
+
+def test_clv_without_potential_data_writes_its_sheet(tmp_path):
+    """No PotentialSpend or ShareOfWallet: potential value is empty, so the value matrix's
+    per-class chart data has rows without any cell, beside the CLV block's rows; the sheet
+    is still written (it raised in the OOXML writer: an empty row among a row's cells)."""
+    import openpyxl
+
+    from tests.conftest import write_tables
+    from xlvalue.cli.headless_run import run_workbook
+    from xlvalue.datasets import load_cdnow_sample
+
+    book = write_tables(tmp_path / "b.xlsx", {"xv_Transactions": load_cdnow_sample()},
+                        {"AsOfDate": dt.datetime(1997, 9, 30), "IntervalLevel": 0})
+    f = run_workbook(book, tmp_path / "out.xlsx", only="clv").results.frames
+    assert f["xv_out_CLV"]["potential_value"].isna().all()
+    assert "xv_out_CLV" in openpyxl.load_workbook(tmp_path / "out.xlsx").defined_names

@@ -353,7 +353,8 @@ def block_rows(pb: PlacedBlock, styles: StyleIds, start: int = 0, stop: int | No
                                          null_replacement="") if cells else None
     if joined is not None:
         for i, text in enumerate(joined.to_pylist()):
-            rows.setdefault(pb.header_row + 1 + first + i, []).append(text)
+            if text:  # a row with no cell (e.g. chart data of a point without a y) writes none
+                rows.setdefault(pb.header_row + 1 + first + i, []).append(text)
     return rows
 
 
