@@ -11,6 +11,7 @@ from . import (
     bench_batch,
     bench_busy,
     bench_costing,
+    bench_covariates,
     bench_coverage,
     bench_eval,
     bench_intervals,
@@ -24,7 +25,8 @@ from . import (
 GROUPS = {"rfm": bench_rfm.run, "run": bench_run.run, "models": bench_models.run,
           "costing": bench_costing.run, "udfs": bench_udfs.run, "batch": bench_batch.run,
           "busy": bench_busy.run, "intervals": bench_intervals.run, "lite": bench_lite.run,
-          "eval": bench_eval.run, "coverage": bench_coverage.run}
+          "eval": bench_eval.run, "coverage": bench_coverage.run,
+          "covariates": bench_covariates.run}
 OPT_IN = {"coverage"}  # minutes of CPU: run only when named
 
 

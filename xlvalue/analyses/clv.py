@@ -130,7 +130,7 @@ ANALYSIS = Analysis(
     sheet="xv_CLV",
     reads=("xv_Transactions",),
     optional=("xv_Customers", "xv_Segments"),
-    settings=("Model", "TimeUnit", "PeriodUnit", "Horizon", "DiscountRate", "MarginRate",
+    settings=("Model", "Covariates", "TimeUnit", "PeriodUnit", "Horizon", "DiscountRate", "MarginRate",
               "CalibrationEnd", "IntervalLevel", "IntervalDraws", "MatrixActual",
               "MatrixPotential"),
     depends_on=("rfm",),

@@ -27,6 +27,7 @@ from xlvalue.analytics.diagnostics import alive_matrix, period_transactions, tra
 from xlvalue.analytics.intervals import IntervalOptions, RateWeights, customer_intervals
 from xlvalue.analytics.models import GammaGammaModel, purchase_model
 from xlvalue.analytics.models.base import limited_blas_threads
+from xlvalue.analytics.models.covariates import both_processes, covariate_columns, design_frame
 from xlvalue.analytics.rfm import calibration_holdout, repeat_summary
 from xlvalue.analytics.transactions import (
     DAYS_PER_UNIT,
@@ -79,7 +80,8 @@ class CLVResult:
     diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)  # by diagnostic
 
 
-def fit_purchase_model(name: str, summary: pd.DataFrame):
+def fit_purchase_model(name: str, summary: pd.DataFrame,
+                       covariates: pd.DataFrame | None = None):
     """Fit the chosen purchase model on a repeat-purchase summary.
 
     Parameters
@@ -88,12 +90,16 @@ def fit_purchase_model(name: str, summary: pd.DataFrame):
         The model (a key of `PURCHASE_MODELS`).
     summary : pandas.DataFrame
         frequency, recency and T (the summary's time unit).
+    covariates : pandas.DataFrame, optional
+        Numeric covariates, one row per summary row, used for both the purchase and the
+        dropout process (xlvalue.analytics.models.covariates).
 
     Returns
     -------
     fitted purchase model
     """
-    return purchase_model(name)().fit(summary["frequency"], summary["recency"], summary["T"])
+    return purchase_model(name)().fit(summary["frequency"], summary["recency"], summary["T"],
+                                      **both_processes(covariates))
 
 
 def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
@@ -148,7 +154,8 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
 
 
 def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_of: int,
-                unit: str, max_frequency: int = 7, days: PurchaseDays | None = None):
+                unit: str, max_frequency: int = 7, days: PurchaseDays | None = None,
+                covariates_of=None):
     """`holdout_table` and the calibration-period model it validates (the estimation-period
     fit CLVTools reports; FHL 2005's published CDNOW figures are this fit).
 
@@ -168,6 +175,8 @@ def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_o
         Calibration frequencies from this one up are pooled ("7+").
     days : PurchaseDays, optional
         The log's purchase days, when already made.
+    covariates_of : callable, optional
+        Customer ids -> their covariate frame (a model with covariates).
 
     Returns
     -------
@@ -176,10 +185,11 @@ def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_o
     ch = calibration_holdout(log, calibration_end, as_of, unit, days=days)
     cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                              "T_cal": "T"})
-    model = fit_purchase_model(model_name, cal)
+    covariates = covariates_of(cal["customer_id"]) if covariates_of is not None else None
+    model = fit_purchase_model(model_name, cal, covariates)
     expected = model.conditional_expected_number_of_purchases_up_to_time(
         ch["duration_holdout"].to_numpy(), cal["frequency"].to_numpy(), cal["recency"].to_numpy(),
-        cal["T"].to_numpy())
+        cal["T"].to_numpy(), **both_processes(covariates))
     group = np.minimum(ch["frequency_cal"].to_numpy(), max_frequency)
     frame = pd.DataFrame({"g": group, "actual": ch["frequency_holdout"], "expected": expected})
     t = frame.groupby("g").agg(customers=("actual", "size"), actual=("actual", "mean"),
@@ -249,7 +259,8 @@ CUSTOMER_BLOCK = 100_000  # customers x periods matrices are built this many row
 
 
 def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: int,
-                   length: float, default_rate: float, disc: np.ndarray) -> Flows:
+                   length: float, default_rate: float, disc: np.ndarray,
+                   covariates: pd.DataFrame | None = None) -> Flows:
     """The CRM gross-margin forecast (METHODS 6).
 
     Purchases per period x expected spend, the r1 margin-rate rule, minus marketing cost,
@@ -278,6 +289,8 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
         Margin rate (fraction) where the history has none.
     disc : numpy.ndarray
         Discount factor per period.
+    covariates : pandas.DataFrame, optional
+        The customers' covariates (a model fitted with them), one row per customer.
 
     Returns
     -------
@@ -288,7 +301,9 @@ def forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon: i
     with limited_blas_threads():  # customers x periods blocks: no gain from BLAS threads
         for lo in range(0, n, CUSTOMER_BLOCK):
             sl = slice(lo, min(lo + CUSTOMER_BLOCK, n))
-            purchases = purchases_by_period(model, x[sl], tx[sl], T[sl], horizon, length)
+            purchases = purchases_by_period(
+                model, x[sl], tx[sl], T[sl], horizon, length,
+                covariates=covariates.iloc[sl] if covariates is not None else None)
             amount = purchases * spend[sl, None]
             history_rates = margin_rate_path(history.rows(codes[sl]), horizon)
             rates = np.where(np.isfinite(history_rates), history_rates, default_rate)
@@ -400,7 +415,13 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     unit, period_unit, horizon = s["TimeUnit"], s["PeriodUnit"], int(s["Horizon"])
     warnings: list[str] = []
     summary = repeat if repeat is not None else repeat_summary(log, as_of, unit)
-    model = fit_purchase_model(s["Model"], summary)
+    covariate_names = covariate_columns(s.get("Covariates"))
+
+    def covariates_of(ids) -> pd.DataFrame:
+        return design_frame(customers, covariate_names, ids, "CustomerID", "xv_Customers")
+
+    covariates = covariates_of(summary["customer_id"]) if covariate_names else None
+    model = fit_purchase_model(s["Model"], summary, covariates)
     if not model.converged_:
         warnings.append(f"{model.model_name} did not converge: {model.message_}")
     frames = [model.fit_report()]
@@ -438,11 +459,14 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         share = c["ShareOfWallet"].to_numpy(dtype=float) if "ShareOfWallet" in c else None
     disc = discount_factors(horizon, s["DiscountRate"])
     flows = forecast_flows(model, x, tx, T, spend, history, codes, marketing, horizon, length,
-                           s["MarginRate"], disc)
+                           s["MarginRate"], disc, covariates)
     clv, rates0 = flows.clv, flows.first_rate
     bounds = {}
     options = interval_options(s)
-    if options is not None:
+    if options is not None and covariates is not None:
+        warnings.append("no CLV intervals: the model has covariates (intervals from parameter "
+                        "draws are computed for models without covariates)")
+    elif options is not None:
         try:
             iv = customer_intervals(
                 model, x, tx, T, np.arange(1, horizon + 1) * length, options,
@@ -472,7 +496,7 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         "customer_id": summary["customer_id"],
         "frequency": summary["frequency"], "recency": summary["recency"], "T": summary["T"],
         "monetary_value": summary["monetary_value"],
-        "p_alive": model.conditional_probability_alive(x, tx, T),
+        "p_alive": model.conditional_probability_alive(x, tx, T, **both_processes(covariates)),
         **_bounds(bounds, "p_alive"),
         "expected_purchases": flows.expected_purchases,
         **_bounds(bounds, "expected_purchases"),
@@ -502,11 +526,16 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     matrix["actual_threshold"] = ta
     matrix["potential_threshold"] = tp
     holdout = None
-    diagnostics = {
-        "period_transactions": period_transactions(model, x, T),
-        "alive_matrix": alive_matrix(model, int(x.max()) if len(x) else 0,
-                                           float(T.max()) if len(T) else 0.0),
-    }
+    diagnostics = {}
+    if covariates is None:
+        diagnostics = {
+            "period_transactions": period_transactions(model, x, T),
+            "alive_matrix": alive_matrix(model, int(x.max()) if len(x) else 0,
+                                         float(T.max()) if len(T) else 0.0),
+        }
+    else:
+        warnings.append("no period-transactions, P(alive) matrix or tracking diagnostics: they "
+                        "describe a customer without covariates, and the model has covariates")
     cal = s["CalibrationEnd"]
     for frame in frames:  # which fit each row belongs to, and which one CLV uses
         frame["fit"] = FULL_FIT
@@ -514,15 +543,17 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         if days is None:  # one sort of the log serves the holdout summary and the tracking
             days = purchase_days(log.until(as_of), with_margin=False)
         holdout, cal_model = holdout_fit(s["Model"], log, day_number(cal), as_of, unit,
-                                         days=days)
+                                         days=days,
+                                         covariates_of=covariates_of if covariate_names else None)
         report = cal_model.fit_report()
         report["fit"] = CALIBRATION_FIT
         frames.insert(1, report)
         if not cal_model.converged_:
             warnings.append(f"the calibration fit of {cal_model.model_name} did not converge: "
                             f"{cal_model.message_}")
-        diagnostics["tracking"] = holdout_tracking(cal_model, days, day_number(cal),
-                                                          as_of, unit)
+        if covariates is None:
+            diagnostics["tracking"] = holdout_tracking(cal_model, days, day_number(cal),
+                                                       as_of, unit)
     models = pd.concat(frames, ignore_index=True)
     return CLVResult(table, models, forecast, matrix, holdout, warnings, diagnostics)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from xlvalue.analytics.rfm import CustomerRuns
 from xlvalue.analytics.transactions import (
@@ -48,7 +49,8 @@ def period_length(period_unit: str, time_unit: str) -> float:
     return DAYS_PER_PERIOD[period_unit] / DAYS_PER_UNIT[time_unit]
 
 
-def purchases_by_period(model, frequency, recency, T, horizon: int, length: float) -> np.ndarray:
+def purchases_by_period(model, frequency, recency, T, horizon: int, length: float,
+                        covariates: pd.DataFrame | None = None) -> np.ndarray:
     """Expected purchases in each of the next `horizon` periods (customers x periods).
 
     Differences of the model's cumulative conditional expectation at the period ends, computed
@@ -64,6 +66,9 @@ def purchases_by_period(model, frequency, recency, T, horizon: int, length: floa
         Number of periods.
     length : float
         Length of a period in the model's time unit.
+    covariates : pandas.DataFrame, optional
+        The customers' covariates (a model fitted with them, for both processes): customers
+        who share a history and covariates share a forecast.
 
     Returns
     -------
@@ -72,11 +77,17 @@ def purchases_by_period(model, frequency, recency, T, horizon: int, length: floa
     """
     from xlvalue.analytics.models.base import compress
 
-    patterns = compress(frequency, recency, T)
+    z = () if covariates is None else tuple(covariates.to_numpy(dtype=float).T)
+    patterns = compress(frequency, recency, T, *z)
     ends = np.arange(horizon + 1) * length
-    x, tx, t = (c[:, None] for c in patterns.columns)
+    x, tx, t = (c[:, None] for c in patterns.columns[:3])
+    frames = {}
+    if covariates is not None:
+        own = pd.DataFrame(dict(zip(covariates.columns, patterns.columns[3:], strict=True)))
+        frames = {"purchase_covariates": own, "dropout_covariates": own}
     cum = np.zeros((len(patterns.weights), horizon + 1))
-    cum[:, 1:] = model.conditional_expected_number_of_purchases_up_to_time(ends[None, 1:], x, tx, t)
+    cum[:, 1:] = model.conditional_expected_number_of_purchases_up_to_time(
+        ends[None, 1:], x, tx, t, **frames)
     return np.diff(cum, axis=1)[patterns.inverse]
 
 

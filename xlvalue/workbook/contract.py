@@ -108,6 +108,10 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=-1.0, maximum=1.0),
     Setting("Model", "choice", "bgnbd", "Purchase model for CLV.",
             choices=("bgnbd", "mbgnbd", "paretonbd", "nbd")),
+    Setting("Covariates", "text", "",
+            "xv_Customers columns that shift each customer's purchase rate and dropout "
+            "(comma-separated; numbers as they are, text as one 0/1 column per value against "
+            "the most frequent one); blank: none. bgnbd, mbgnbd, paretonbd."),
     Setting("Horizon", "integer", 12, "Forecast horizon in periods (PeriodUnit).",
             minimum=1, maximum=600),
     Setting("DiscountRate", "number", 0.01, "Discount rate per period (PeriodUnit).",
@@ -186,8 +190,10 @@ CUSTOMERS = InputTable(
         Column("MarketingCost", "number", required=False,
                doc="Relationship-marketing cost per period."),
     ),
-    doc="Optional customer attributes; one row per customer.",
+    doc="Optional customer attributes; one row per customer. Other columns are kept (as "
+        "text) for the Covariates setting.",
     unique_key="CustomerID",
+    extra_kind="text",
 )
 
 SEGMENTS = InputTable(

@@ -19,13 +19,14 @@ import pandas as pd
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
+from xlvalue.analytics.models.covariates import ROLES, Covariates, covariate_matrix
 from xlvalue.errors import ModelError
 
-__all__ = ["CONVERGED_GRADIENT", "DIFFERENCED_HESSIAN_AT", "NEWTON_GRADIENT", "PREDICTIONS",
-           "WARM_START_PATTERNS", "WARM_START_SIZE", "Z_95", "MLEModel", "Patterns",
-           "RecencyModel", "check_prediction_inputs", "check_rfm_arrays", "checks_inputs",
-           "compress", "gradient_hessian", "limited_blas_threads", "numeric_hessian",
-           "rows_text"]
+__all__ = ["CONVERGED_GRADIENT", "COVARIATE_START_SIZE", "DIFFERENCED_HESSIAN_AT",
+           "NEWTON_GRADIENT", "PREDICTIONS", "WARM_START_PATTERNS", "WARM_START_SIZE", "Z_95",
+           "MLEModel", "Patterns", "RecencyModel", "check_prediction_inputs",
+           "check_rfm_arrays", "checks_inputs", "compress", "gradient_hessian",
+           "limited_blas_threads", "numeric_hessian", "rows_text"]
 
 Z_95 = 1.96  # the standard normal 97.5 % quantile as lifetimes rounds it, so the bounds agree
 
@@ -306,6 +307,8 @@ DIFFERENCED_HESSIAN_AT = 1e-6  # close enough that the standard errors agree to 
 # above this many distinct patterns a fit starts from the fit of a subsample of this size
 WARM_START_PATTERNS = 60_000
 WARM_START_SIZE = 30_000
+# a covariate fit starts from the plain fit of a subsample this size
+COVARIATE_START_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -449,7 +452,8 @@ class MLEModel:
         with limited_blas_threads(self.blas_threads):
             return self._maximise(patterns)
 
-    def _maximise(self, patterns: Patterns) -> MLEModel:
+    def _maximise(self, patterns: Patterns, x0: np.ndarray | None = None,
+                  sample_size: int | None = None) -> MLEModel:
         """Maximum likelihood in three steps, each exact for what it is used for.
 
         1. L-BFGS-B from the model's start on the patterns, or, above `WARM_START_PATTERNS`
@@ -468,15 +472,17 @@ class MLEModel:
         why = self._unidentified(patterns)
         if why:  # the optimiser would "converge" on meaningless numbers: say so instead
             raise ModelError(f"{self.model_name} cannot be fitted: {why}")
-        x0 = np.log(self._start(patterns))
+        if x0 is None:
+            x0 = self._to_u(self._start(patterns))
         large = len(patterns.weights) > WARM_START_PATTERNS
-        sample = patterns.subsample(WARM_START_SIZE) if large else patterns
-        first = self._quasi_newton(sample, x0)
+        sample = patterns.subsample(sample_size or WARM_START_SIZE) if large else patterns
+        # on a subsample, a start only (Newton or L-BFGS-B on all patterns follows): looser
+        first = self._quasi_newton(sample, x0, start_only=large)
         found = None
-        if self.has_hessian:
+        if self._analytic_hessian():
             found = self._newton(patterns, first.logp)
         elif large and self.has_gradient:  # Newton with the subsample's Hessian to begin with
-            p = np.exp(first.logp)
+            p = self._from_u(first.logp)
             with np.errstate(all="ignore"):
                 hess0 = gradient_hessian(lambda q: self._total_loglik_grad(q, sample)[1], p,
                                          grad0=first.grad)
@@ -487,34 +493,67 @@ class MLEModel:
         self._record(found, patterns)
         return self
 
-    def _quasi_newton(self, patterns: Patterns, x0: np.ndarray) -> _Optimum:
+    def _linear(self) -> np.ndarray:
+        """Which parameters are optimised as they are (covariate coefficients, named
+        ``role:column``); the others are positive and optimised on the log scale."""
+        return np.array([":" in name for name in self.param_names], dtype=bool)
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds of the optimisation variables: +-20 on the log scale, +-50 for
+        coefficients."""
+        edge = np.where(self._linear(), 50.0, 20.0)
+        return -edge, edge
+
+    def _to_u(self, params: np.ndarray) -> np.ndarray:
+        """Optimisation variables of parameters: log p, or p itself for coefficients."""
+        p = np.asarray(params, dtype=float)
+        return np.where(self._linear(), p, np.log(np.where(self._linear(), 1.0, p)))
+
+    def _from_u(self, u: np.ndarray) -> np.ndarray:
+        """Parameters of optimisation variables (the inverse of `_to_u`)."""
+        linear = self._linear()
+        return np.where(linear, u, np.exp(np.where(linear, 0.0, u)))
+
+    def _dp_du(self, params: np.ndarray) -> np.ndarray:
+        """d parameter / d optimisation variable: p on the log scale, 1 for coefficients."""
+        return np.where(self._linear(), 1.0, params)
+
+    def _analytic_hessian(self) -> bool:
+        """Whether this fit has an analytic Hessian (the model's, without covariates)."""
+        return self.has_hessian and not self._linear().any()
+
+    def _quasi_newton(self, patterns: Patterns, x0: np.ndarray, start_only: bool = False
+                      ) -> _Optimum:
         """L-BFGS-B on the log parameters from x0 (the gradient analytic where the model has
-        one), with the optimiser's last evaluation kept for the Hessian."""
+        one), with the optimiser's last evaluation kept for the Hessian. `start_only`: the
+        result only starts Newton's method, so the mean log-likelihood need not settle
+        beyond 1e-11 relative."""
         n = patterns.n_customers
         analytic = self.has_gradient
 
         def objective(logp: np.ndarray) -> float:
             with np.errstate(all="ignore"):
-                value = -self._total_ll(np.exp(logp), patterns) / n
+                value = -self._total_ll(self._from_u(logp), patterns) / n
             return value if np.isfinite(value) else 1e300
 
         last: dict = {}  # the optimiser's final evaluation is reused for the Hessian
 
         def objective_grad(logp: np.ndarray) -> tuple[float, np.ndarray]:
-            p = np.exp(logp)
+            p = self._from_u(logp)
             with np.errstate(all="ignore"):
                 ll, grad = self._total_loglik_grad(p, patterns)
                 last.update(logp=logp.copy(), ll=ll, grad=grad)
                 value = -ll / n
-                g = -grad * p / n  # chain rule for log parameters
+                g = -grad * self._dp_du(p) / n  # chain rule for log parameters
             if not (np.isfinite(value) and np.all(np.isfinite(g))):
                 return 1e300, np.zeros_like(logp)
             return value, g
 
         res = minimize(objective_grad if analytic else objective, x0, jac=analytic,
-                       method="L-BFGS-B", bounds=[(-20.0, 20.0)] * len(x0),
-                       options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
-        params = np.exp(res.x)
+                       method="L-BFGS-B", bounds=list(zip(*self._bounds(), strict=True)),
+                       options={"maxiter": 2000, "ftol": 1e-11 if start_only else 1e-15,
+                                "gtol": 1e-10})
+        params = self._from_u(res.x)
         grad = None
         if analytic:
             if np.array_equal(last.get("logp"), res.x):
@@ -548,14 +587,16 @@ class MLEModel:
         of the mean log-likelihood in u is below `NEWTON_GRADIENT`.
         """
         n = patterns.n_customers
-        analytic = self.has_hessian
+        analytic = self._analytic_hessian()
+        low, high = self._bounds()
+        linear = self._linear()
 
         def evaluate(logp: np.ndarray):
             with np.errstate(all="ignore"):
                 if analytic:
-                    ll, g, h = self._total_loglik_grad_hess(np.exp(logp), patterns)
+                    ll, g, h = self._total_loglik_grad_hess(self._from_u(logp), patterns)
                 else:
-                    (ll, g), h = self._total_loglik_grad(np.exp(logp), patterns), None
+                    (ll, g), h = self._total_loglik_grad(self._from_u(logp), patterns), None
             ok = np.isfinite(ll) and np.all(np.isfinite(g)) and (
                 h is None or np.all(np.isfinite(h)))
             return (ll, g, h) if ok else None
@@ -565,23 +606,27 @@ class MLEModel:
                 return gradient_hessian(lambda q: self._total_loglik_grad(q, patterns)[1], p,
                                         grad0=g)
 
-        logp = np.clip(np.asarray(x0, dtype=float), -20.0, 20.0)
+        logp = np.clip(np.asarray(x0, dtype=float), low, high)
         now = evaluate(logp)
         if now is None:
             return None
         estimate, exact = hess0, False
-        for _ in range(max_steps):
+        for step_number in range(max_steps):
             ll, g, h = now
-            p = np.exp(logp)
-            g_u = g * p
+            p = self._from_u(logp)
+            dp = self._dp_du(p)
+            g_u = g * dp
             largest = np.max(np.abs(g_u)) / n
             if not analytic:
-                if not exact and (estimate is None or largest <= DIFFERENCED_HESSIAN_AT):
+                # the subsample's Hessian for the first steps; differences of the gradient
+                # once close, or when the estimate makes slow progress
+                if not exact and (estimate is None or largest <= DIFFERENCED_HESSIAN_AT
+                                  or step_number >= 3):
                     estimate, exact = differenced(p, g), True
                 h = estimate
             if largest <= NEWTON_GRADIENT:
                 return _Optimum(logp, ll, g, h, "Newton's method")
-            h_u = h * np.outer(p, p) + np.diag(g_u)
+            h_u = h * np.outer(dp, dp) + np.diag(np.where(linear, 0.0, g_u))
             try:
                 np.linalg.cholesky(-h_u)  # an ascent step needs -H positive definite
                 step = np.linalg.solve(-h_u, g_u)
@@ -591,7 +636,7 @@ class MLEModel:
                 estimate, exact = differenced(p, g), True
                 continue
             for _ in range(40):
-                trial = np.clip(logp + step, -20.0, 20.0)
+                trial = np.clip(logp + step, low, high)
                 after = evaluate(trial)
                 if after is not None and after[0] >= ll - 1e-13 * abs(ll):
                     break
@@ -606,23 +651,24 @@ class MLEModel:
     def _record(self, found: _Optimum, patterns: Patterns) -> None:
         """Set params_, log_likelihood_, convergence, standard errors from an optimum."""
         n = patterns.n_customers
-        params = np.exp(found.logp)
+        params = self._from_u(found.logp)
         ll = found.ll
         if not np.isfinite(ll):
             raise ModelError(f"{self.model_name}: the likelihood is not finite at the optimum; "
                              "check the input data")
-        on_bound = bool(np.any(np.abs(found.logp) >= 19.99))
+        low, high = self._bounds()
+        on_bound = bool(np.any((found.logp <= low + 0.01) | (found.logp >= high - 0.01)))
         self.params_ = pd.Series(params, index=list(self.param_names), name=self.model_name)
         self.log_likelihood_ = ll
         # converged = at an optimum: the gradient of the mean log-likelihood in the log
         # parameters vanishes (to CONVERGED_GRADIENT) inside the bounds. scipy's own flag
         # also fails when rounding stops the line search *at* the optimum ("ABNORMAL")
         if found.grad is not None:
-            gradient = found.grad * params / n
+            gradient = found.grad * self._dp_du(params) / n
         else:
             def objective(logp: np.ndarray) -> float:
                 with np.errstate(all="ignore"):
-                    value = -self._total_ll(np.exp(logp), patterns) / n
+                    value = -self._total_ll(self._from_u(logp), patterns) / n
                 return value if np.isfinite(value) else 1e300
             gradient = _central_gradient(objective, found.logp)
         largest = float(np.max(np.abs(gradient))) if np.all(np.isfinite(gradient)) else np.inf
@@ -667,6 +713,9 @@ class MLEModel:
             k x k covariance of log(params_).
         """
         p = self._check_fitted()
+        if self._linear().any():
+            raise ModelError(f"{self.model_name} with covariates has no intervals from "
+                             "parameter draws yet; fit it without covariates for intervals")
         if not hasattr(self, "variance_matrix_"):
             raise ModelError(f"{self.model_name} has no variance matrix (parameters were set, "
                              "not fitted)")
@@ -756,10 +805,20 @@ class MLEModel:
 
 
 class RecencyModel(MLEModel):
-    """Base of the models fitted on (frequency, recency, T): BG/NBD and Pareto/NBD."""
+    """Base of the purchase models fitted on (frequency, recency, T): BG/NBD, MBG/NBD,
+    Pareto/NBD and the NBD.
+
+    Models that name the parameters their covariates scale (`covariate_scales`) also fit
+    static covariates (see xlvalue.analytics.models.covariates): the coefficients join
+    `params_` as ``purchase:<column>`` and ``dropout:<column>``.
+    """
+
+    # the parameters static covariates scale by exp(-g . z): (purchase, dropout); None: none
+    covariate_scales: ClassVar[tuple[str | None, str | None]] = (None, None)
+    covariates_: Covariates = Covariates()  # the columns of the last fit (none by default)
 
     def _unidentified(self, patterns: Patterns) -> str | None:
-        x, _, t = patterns.columns
+        x, t = patterns.columns[0], patterns.columns[2]
         if not np.any(t > 0):
             return ("every customer was first seen on the last day of the window (T = 0), so "
                     "there was no time to observe purchases; move AsOfDate later or use a "
@@ -769,7 +828,8 @@ class RecencyModel(MLEModel):
                     "customers buy or when they stop; use a longer window, or more customers")
         return super()._unidentified(patterns)
 
-    def fit(self, frequency, recency, T, weights=None):
+    def fit(self, frequency, recency, T, weights=None, purchase_covariates=None,
+            dropout_covariates=None):
         """Fit on repeat purchases, recency and age; identical customers are fitted once.
 
         Parameters
@@ -783,6 +843,12 @@ class RecencyModel(MLEModel):
             Time since the first purchase (same unit; >= recency).
         weights : array_like, optional
             Customers each row stands for (default 1).
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            Static covariates, one row per customer (same order), one numeric column each:
+            alpha_i = alpha0 exp(-g_p . z_i) and the dropout scale (beta for Pareto/NBD, b for
+            BG/NBD and MBG/NBD) times exp(-g_d . z_i). A positive coefficient means more
+            purchases, or an earlier end. The coefficients join `params_` as
+            ``purchase:<column>`` and ``dropout:<column>``, with standard errors.
 
         Returns
         -------
@@ -792,11 +858,99 @@ class RecencyModel(MLEModel):
         Raises
         ------
         ModelError
-            Input that is not a valid (x, t_x, T) summary, with the rows named, or too few
-            customers.
+            Input that is not a valid (x, t_x, T) summary, with the rows named, too few
+            customers, or covariates the model does not take or that are not numbers.
         """
         x, tx, t = check_rfm_arrays(frequency, recency, T)
-        return self._fit_patterns(compress(x, tx, t, weights=weights))
+        names_p, z_p = covariate_matrix(purchase_covariates, len(x), "purchase")
+        names_d, z_d = covariate_matrix(dropout_covariates, len(x), "dropout")
+        self.__dict__.pop("param_names", None)  # the class's names unless covariates follow
+        self.covariates_ = Covariates()
+        if not (names_p or names_d):
+            return self._fit_patterns(compress(x, tx, t, weights=weights))
+        for role, names, scale in zip(ROLES, (names_p, names_d), self.covariate_scales,
+                                      strict=True):
+            if names and scale is None:
+                raise ModelError(f"{self.model_name} takes no {role} covariates")
+        # start: the fit without covariates of a subsample (a start needs no more), every
+        # coefficient 0 (all customers alike)
+        plain = type(self)()._fit_patterns(compress(x, tx, t, weights=weights)
+                                           .subsample(COVARIATE_START_SIZE))
+        self.covariates_ = Covariates(names_p, names_d)
+        self.param_names = type(self).param_names + self.covariates_.names
+        patterns = compress(x, tx, t, *z_p.T, *z_d.T, weights=weights)
+        x0 = np.concatenate([np.log(plain.params_.to_numpy()),
+                             np.zeros(len(names_p) + len(names_d))])
+        with limited_blas_threads(self.blas_threads):
+            return self._maximise(patterns, x0)
+
+    def _pattern_loglik_grad(self, values: list, x: np.ndarray, tx: np.ndarray, t: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-customer log-likelihood and gradient in the model's own parameters, each
+        possibly one value per customer (models with `covariate_scales`)."""
+        raise NotImplementedError
+
+    def _covariate_loglik_grad(self, params: np.ndarray, patterns: Patterns
+                               ) -> tuple[float, np.ndarray]:
+        """Log-likelihood and gradient with covariates, summed over the patterns.
+
+        The scaled parameter of customer i is p_i = p0 exp(-g . z_i), so d LL / d p0 is
+        sum_i dLL_i/dp_i p_i / p0 and d LL / d g = -sum_i dLL_i/dp_i p_i z_i.
+        """
+        base = len(type(self).param_names)
+        values, scaled = self._scaled_values(params, patterns.columns[3:])
+        x, tx, t = patterns.columns[:3]
+        ll, g = self._pattern_loglik_grad(values, x, tx, t)
+        w = patterns.weights
+        grad = np.empty(len(params))
+        grad[:base] = g @ w
+        for index, z, block in scaled:
+            share = w * g[index] * values[index]  # weight x dLL/dp_i x p_i
+            grad[index] = share.sum() / params[index]
+            grad[block] = -(z.T @ share)
+        return float(w @ ll), grad
+
+    def _scaled_values(self, params: np.ndarray, columns) -> tuple[list, list]:
+        """The model's parameters with the covariate-scaled ones as per-customer arrays, and
+        (parameter index, covariate matrix, coefficient slice) of each scaled one."""
+        names = type(self).param_names
+        base = len(names)
+        values = list(params[:base])
+        scaled = []
+        start = base
+        for role_columns, scale in zip((self.covariates_.purchase, self.covariates_.dropout),
+                                       self.covariate_scales, strict=True):
+            k = len(role_columns)
+            if not k:
+                continue
+            offset = start - base
+            z = np.column_stack(columns[offset:offset + k])
+            block = slice(start, start + k)
+            index = names.index(scale)
+            values[index] = params[index] * np.exp(-(z @ params[block]))
+            scaled.append((index, z, block))
+            start += k
+        return values, scaled
+
+    def _customer_params(self, shape: tuple[int, ...], purchase_covariates=None,
+                         dropout_covariates=None) -> list:
+        """The fitted parameters for customers whose inputs broadcast to `shape` (one frame
+        row per element): scalars, and with covariates each scaled parameter as an array of
+        that shape from the given frames.
+
+        Raises
+        ------
+        ModelError
+            Frames missing for a model fitted with covariates, or given to one without.
+        """
+        params = self._check_fitted()
+        if not self.covariates_ and purchase_covariates is None and dropout_covariates is None:
+            return list(params)
+        n = int(np.prod(shape))
+        z_p, z_d = self.covariates_.matrices(n, purchase_covariates, dropout_covariates)
+        columns = [*z_p.T, *z_d.T]
+        return [np.reshape(v, shape) if np.ndim(v) else v
+                for v in self._scaled_values(params, columns)[0]]
 
     @staticmethod
     def mean_rate(patterns: Patterns) -> float:
@@ -812,13 +966,15 @@ class RecencyModel(MLEModel):
         float
             Purchases per time unit (at least 1e-3).
         """
-        x, _, t = patterns.columns
+        x, t = patterns.columns[0], patterns.columns[2]
         with np.errstate(divide="ignore", invalid="ignore"):
             rates = np.where(t > 0, x / np.where(t > 0, t, 1), 0.0)
         return max(float(np.average(rates, weights=patterns.weights)), 1e-3)
 
     @checks_inputs
-    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T
+    def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T,
+                                                             purchase_covariates=None,
+                                                             dropout_covariates=None
                                                              ) -> np.ndarray:
         """Expected purchases in the next t time units given each customer's history.
 
@@ -828,6 +984,9 @@ class RecencyModel(MLEModel):
             Horizon (the model's time unit).
         frequency, recency, T : array_like
             Repeat purchases x, recency t_x and age T (time unit of the fit).
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
 
         Returns
         -------
@@ -836,15 +995,19 @@ class RecencyModel(MLEModel):
             customer alive at T times P(alive), the factorisation FHL 2005 eq. 10 and
             Schmittlein et al. 1987 share (the intervals evaluate the two factors apart).
         """
-        return (self.expected_purchases_if_alive(t, frequency, T)
-                * self.conditional_probability_alive(frequency, recency, T))
+        covariates = {"purchase_covariates": purchase_covariates,
+                      "dropout_covariates": dropout_covariates}
+        return (self.expected_purchases_if_alive(t, frequency, T, **covariates)
+                * self.conditional_probability_alive(frequency, recency, T, **covariates))
 
-    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+    def expected_purchases_if_alive(self, t, frequency, T, purchase_covariates=None,
+                                    dropout_covariates=None) -> np.ndarray:
         """E[Y(t) | x, T, alive at T] (each model's closed form; see the subclasses)."""
         raise NotImplementedError
 
     @checks_inputs
-    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+    def conditional_probability_alive(self, frequency, recency, T, purchase_covariates=None,
+                                      dropout_covariates=None) -> np.ndarray:
         """P(alive at T | x, t_x, T) (each model's closed form; see the subclasses)."""
         raise NotImplementedError
 

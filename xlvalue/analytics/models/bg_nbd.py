@@ -12,9 +12,10 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel, checks_inputs
+from xlvalue.analytics.models.covariates import prediction_rows
 from xlvalue.errors import ModelError
 
-__all__ = ["BetaGeoModel", "reference_loglik"]
+__all__ = ["BetaGeoModel", "pattern_loglik_grad", "reference_loglik"]
 
 
 class BetaGeoModel(RecencyModel):
@@ -39,6 +40,7 @@ class BetaGeoModel(RecencyModel):
     model_name = "bgnbd"
     has_gradient = True
     has_hessian = True
+    covariate_scales = ("alpha", "b")  # alpha_i = alpha0 e^(-g_p.z), b_i = b0 e^(-g_d.z)
     # MBG/NBD shares everything but one shift: a customer may also drop out at time 0, which
     # turns B(a, b+x) into B(a, b+x+1) and a / (b+x-1), for x > 0 only, into a / (b+x), for all
     shift: ClassVar[int] = 0
@@ -49,6 +51,8 @@ class BetaGeoModel(RecencyModel):
     def _total_loglik_grad(self, params: np.ndarray, patterns: Patterns
                            ) -> tuple[float, np.ndarray]:
         """Summed log-likelihood and analytic gradient (see `_total_loglik_grad_hess`)."""
+        if self.covariates_:
+            return self._covariate_loglik_grad(params, patterns)
         ll, grad, _ = self._summed(params, patterns, hessian=False)
         return ll, grad
 
@@ -57,6 +61,11 @@ class BetaGeoModel(RecencyModel):
         """Summed log-likelihood with its analytic gradient and Hessian: the form the fit
         uses (the tests check it against `reference_loglik` and its differences)."""
         return self._summed(params, patterns, hessian=True)
+
+    def _pattern_loglik_grad(self, values: list, x: np.ndarray, tx: np.ndarray, t: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-customer log-likelihood and gradient, parameters possibly per customer."""
+        return pattern_loglik_grad(*values, x, tx, t, shift=self.shift)
 
     def _summed(self, params: np.ndarray, patterns: Patterns, hessian: bool
                 ) -> tuple[float, np.ndarray, np.ndarray | None]:
@@ -147,7 +156,8 @@ class BetaGeoModel(RecencyModel):
         return float(ll), grad, hess
 
     @checks_inputs
-    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+    def conditional_probability_alive(self, frequency, recency, T, purchase_covariates=None,
+                                      dropout_covariates=None) -> np.ndarray:
         """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
 
         1 for x = 0 (no dropout before the first repeat purchase).
@@ -161,6 +171,9 @@ class BetaGeoModel(RecencyModel):
         T : array_like
             Time since the first purchase (same unit).
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
@@ -171,7 +184,8 @@ class BetaGeoModel(RecencyModel):
         .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
            easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
         """
-        r, alpha, a, b = self._check_fitted()
+        shape = np.broadcast(np.asarray(frequency), np.asarray(recency), np.asarray(T)).shape
+        r, alpha, a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         with np.errstate(divide="ignore", invalid="ignore"):  # x = 0 rows are replaced below
             log_ratio = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
@@ -205,6 +219,9 @@ class BetaGeoModel(RecencyModel):
         .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers
            the easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2).
         """
+        if self.covariates_:
+            raise ModelError(f"{self.model_name} with covariates: P(X(t) = n) of a customer just "
+                             "acquired is not available; fit without covariates for it")
         r, alpha, a, b = self._check_fitted()
         t, n = np.broadcast_arrays(np.asarray(t, dtype=float), np.asarray(n, dtype=float))
         if np.any((n < 0) | (np.floor(n) != n)) or np.any(t < 0):
@@ -230,7 +247,8 @@ class BetaGeoModel(RecencyModel):
         return first + second
 
     @checks_inputs
-    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
+    def expected_number_of_purchases_up_to_time(self, t, purchase_covariates=None,
+                                                dropout_covariates=None) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
         customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).
 
@@ -241,6 +259,9 @@ class BetaGeoModel(RecencyModel):
         t : float or array_like
             Time since acquisition (the fit's time unit).
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
@@ -251,13 +272,15 @@ class BetaGeoModel(RecencyModel):
         .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting your customers the
            easy way: an alternative to the Pareto/NBD model". Marketing Science 24(2), 275-284.
         """
-        r, alpha, a, b = self._check_fitted()
+        shape = (prediction_rows(np.size(t), purchase_covariates, dropout_covariates),)
+        r, alpha, a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         t = np.asarray(t, dtype=float)
         hyp = hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
 
-    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+    def expected_purchases_if_alive(self, t, frequency, T, purchase_covariates=None,
+                                    dropout_covariates=None) -> np.ndarray:
         """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)
         factor. It does not depend on t_x, so intervals evaluate it once per distinct (x, T)
         (see xlvalue.analytics.intervals).
@@ -269,12 +292,16 @@ class BetaGeoModel(RecencyModel):
         frequency, T : array_like
             Repeat purchases x and age T.
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
             Expected purchases of a customer known to be alive at T.
         """
-        r, alpha, a, b = self._check_fitted()
+        shape = np.broadcast(np.asarray(frequency), np.asarray(T)).shape
+        r, alpha, a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         x, T_ = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         t = np.asarray(t, dtype=float)
         z = t / (alpha + T_ + t)
@@ -337,6 +364,51 @@ def _level_sums(patterns: Patterns, every_pattern: bool = False) -> dict:
             "xi": xi[rep], "ti": ti[rep], "txi": patterns.levels[1][1][rep], "w": w[rep],
         }
     return cached
+
+
+def pattern_loglik_grad(r, alpha, a, b, x, tx, t, shift: int = 0
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-likelihood (FHL 2005 eq. 6) and its gradient in (r, alpha, a, b),
+    where any parameter may be an array of one value per customer (covariates).
+
+    With sigma the share of the dropout term in logaddexp(a3, a4) (0 for x = 0 in BG/NBD):
+    d/dr = psi(r+x) - psi(r) + log alpha - (1-sigma) log(alpha+T) - sigma log(alpha+t_x);
+    d/dalpha = r/alpha - (r+x) [(1-sigma)/(alpha+T) + sigma/(alpha+t_x)];
+    d/da = psi(a+b) - psi(a+b+x+k) + sigma/a;
+    d/db = psi(b+x+k) - psi(b) + psi(a+b) - psi(a+b+x+k) - sigma/(b+x-1+k).
+
+    Parameters
+    ----------
+    r, alpha, a, b : float or array_like
+        Model parameters (alpha in the time unit of t), scalars or one per customer.
+    x, tx, t : array_like
+        Repeat purchases, recency and age per customer.
+    shift : int, default 0
+        1 for MBG/NBD.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Log-likelihood per customer, and its gradient (4 x customers).
+    """
+    x, tx, t = (np.asarray(v, dtype=float) for v in (x, tx, t))
+    drop = (x > 0) | bool(shift)
+    bx1 = np.where(drop, b + x - 1 + shift, 1.0)
+    log_at, log_atx = np.log(alpha + t), np.log(alpha + tx)
+    a3 = -(r + x) * log_at
+    a4 = np.where(drop, np.log(a) - np.log(bx1) - (r + x) * log_atx, -np.inf)
+    mix = np.logaddexp(a3, a4)
+    sigma = np.exp(a4 - mix)
+    ll = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+          + betaln(a, b + x + shift) - betaln(a, b) + mix)
+    psi_ab, psi_abx = digamma(a + b), digamma(a + b + x + shift)
+    grad = np.array(np.broadcast_arrays(
+        digamma(r + x) - digamma(r) + np.log(alpha) - (1 - sigma) * log_at - sigma * log_atx,
+        r / alpha - (r + x) * ((1 - sigma) / (alpha + t) + sigma / (alpha + tx)),
+        psi_ab - psi_abx + sigma / a,
+        digamma(b + x + shift) - digamma(b) + psi_ab - psi_abx - np.where(drop, sigma / bx1,
+                                                                           0.0)))
+    return ll, grad
 
 
 def reference_loglik(r, alpha, a, b, x, tx, t, shift: int = 0) -> np.ndarray:

@@ -13,6 +13,7 @@ from scipy.special import expit, hyp2f1
 
 from xlvalue.analytics.models.base import checks_inputs
 from xlvalue.analytics.models.bg_nbd import BetaGeoModel
+from xlvalue.analytics.models.covariates import prediction_rows
 
 __all__ = ["ModifiedBetaGeoModel"]
 
@@ -39,7 +40,8 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     shift = 1
 
     @checks_inputs
-    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+    def conditional_probability_alive(self, frequency, recency, T, purchase_covariates=None,
+                                      dropout_covariates=None) -> np.ndarray:
         """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
 
         Below 1 also for x = 0 (a customer may drop out right after the first purchase).
@@ -53,6 +55,9 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         T : array_like
             Time since the first purchase (same unit).
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
@@ -64,13 +69,15 @@ class ModifiedBetaGeoModel(BetaGeoModel):
            comparison of models for customer base analysis". International Journal of Research in
            Marketing 24(3), 201-209.
         """
-        r, alpha, a, b = self._check_fitted()
+        shape = np.broadcast(np.asarray(frequency), np.asarray(recency), np.asarray(T)).shape
+        r, alpha, a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + t) - np.log(alpha + tx))
         return expit(-log_ratio)  # 1 / (1 + e^log_ratio)
 
     @checks_inputs
-    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
+    def expected_number_of_purchases_up_to_time(self, t, purchase_covariates=None,
+                                                dropout_covariates=None) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
         customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).
 
@@ -81,6 +88,9 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         t : float or array_like
             Time since acquisition (the fit's time unit).
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
@@ -92,13 +102,15 @@ class ModifiedBetaGeoModel(BetaGeoModel):
            comparison of models for customer base analysis". International Journal of Research in
            Marketing 24(3), 201-209.
         """
-        r, alpha, a, b = self._check_fitted()
+        shape = (prediction_rows(np.size(t), purchase_covariates, dropout_covariates),)
+        r, alpha, a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         t = np.asarray(t, dtype=float)
         hyp = hyp2f1(r, b + 1, a + b, t / (alpha + t))
         return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp)
 
 
-    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+    def expected_purchases_if_alive(self, t, frequency, T, purchase_covariates=None,
+                                    dropout_covariates=None) -> np.ndarray:
         """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)
         factor. It does not depend on t_x, so intervals evaluate it once per distinct (x, T)
         (see xlvalue.analytics.intervals).
@@ -110,12 +122,16 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         frequency, T : array_like
             Repeat purchases x and age T.
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
             Expected purchases of a customer known to be alive at T.
         """
-        r, alpha, a, b = self._check_fitted()
+        shape = np.broadcast(np.asarray(frequency), np.asarray(T)).shape
+        r, alpha, a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         x, T_ = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         t = np.asarray(t, dtype=float)
         hyp = hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T_ + t))

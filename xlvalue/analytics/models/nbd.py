@@ -19,6 +19,7 @@ from xlvalue.analytics.models.base import (
     compress,
     rows_text,
 )
+from xlvalue.analytics.models.covariates import prediction_rows
 from xlvalue.errors import ModelError
 
 __all__ = ["NBDModel", "nbd_pmf"]
@@ -84,7 +85,8 @@ class NBDModel(RecencyModel):
                     "cannot be estimated; use a longer window")
         return MLEModel._unidentified(self, patterns)
 
-    def fit(self, frequency, recency, T, weights=None) -> NBDModel:
+    def fit(self, frequency, recency, T, weights=None, purchase_covariates=None,
+            dropout_covariates=None) -> NBDModel:
         """Fit on purchase counts over observed periods (the purchase models' signature).
 
         Parameters
@@ -98,6 +100,8 @@ class NBDModel(RecencyModel):
             Periods observed per customer (>= 0; > 0 where x > 0).
         weights : array_like, optional
             Customers each row stands for.
+        purchase_covariates, dropout_covariates : None
+            The NBD takes no covariates (an error when given).
 
         Returns
         -------
@@ -109,6 +113,8 @@ class NBDModel(RecencyModel):
             Naming the rows that are not a valid (x, t_x, T) summary, or with purchases in
             no time.
         """
+        if purchase_covariates is not None or dropout_covariates is not None:
+            raise ModelError("nbd takes no covariates; use bgnbd, mbgnbd or paretonbd")
         x = np.asarray(frequency, dtype=float)
         t = np.broadcast_to(np.asarray(T, dtype=float), x.shape)
         tx = np.zeros_like(x) if recency is None else recency
@@ -169,7 +175,8 @@ class NBDModel(RecencyModel):
         return b * n / a
 
     @checks_inputs
-    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
+    def expected_number_of_purchases_up_to_time(self, t, purchase_covariates=None,
+                                                dropout_covariates=None) -> np.ndarray:
         """E[X(t)] = b t / a: expected purchases in (0, t] of a customer just acquired (the
         purchase models' name for `mean`).
 
@@ -183,7 +190,8 @@ class NBDModel(RecencyModel):
         numpy.ndarray
             Expected purchases (same shape as t).
         """
-        a, b = self._check_fitted()
+        shape = (prediction_rows(np.size(t), purchase_covariates, dropout_covariates),)
+        a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         return b * np.asarray(t, dtype=float) / a
 
     @checks_inputs
@@ -209,7 +217,8 @@ class NBDModel(RecencyModel):
             raise ModelError("n must be whole numbers >= 0 and t >= 0")
         return nbd_pmf(n, a, b, t)
 
-    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+    def expected_purchases_if_alive(self, t, frequency, T, purchase_covariates=None,
+                                    dropout_covariates=None) -> np.ndarray:
         """E[Y(t) | x, T] = t (b + x) / (a + T): every NBD customer is alive, so this is also
         `conditional_expected_number_of_purchases_up_to_time` (intervals call this name).
 
@@ -227,13 +236,15 @@ class NBDModel(RecencyModel):
         numpy.ndarray
             Expected purchases per customer.
         """
-        a, b = self._check_fitted()
+        shape = np.broadcast(np.asarray(frequency), np.asarray(T)).shape
+        a, b = self._customer_params(shape, purchase_covariates, dropout_covariates)
         x = np.asarray(frequency, dtype=float)
         n = np.asarray(T, dtype=float)
         return np.asarray(t, dtype=float) * (b + x) / (a + n)
 
     @checks_inputs
-    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+    def conditional_probability_alive(self, frequency, recency, T, purchase_covariates=None,
+                                      dropout_covariates=None) -> np.ndarray:
         """The NBD has no dropout: every customer is alive.
 
         Parameters
@@ -246,6 +257,8 @@ class NBDModel(RecencyModel):
         numpy.ndarray
             Ones.
         """
+        shape = np.broadcast(np.asarray(frequency), np.asarray(recency), np.asarray(T)).shape
+        self._customer_params(shape, purchase_covariates, dropout_covariates)  # none: checked
         return np.ones(np.broadcast_shapes(np.shape(frequency), np.shape(recency), np.shape(T)))
 
     @staticmethod

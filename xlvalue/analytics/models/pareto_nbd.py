@@ -13,13 +13,44 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp
 
 from xlvalue.analytics.models.base import Patterns, RecencyModel, checks_inputs, compress
+from xlvalue.analytics.models.covariates import prediction_rows
 
-__all__ = ["ParetoNBDModel", "log_a0", "log_a0_quadrature", "reference_loglik"]
+__all__ = ["ParetoNBDModel", "log_a0", "log_a0_quadrature", "pattern_loglik_grad",
+           "reference_loglik"]
+
+
+def _col(v):
+    """An array of one value per customer as a column (broadcasts against nodes); a scalar
+    as it is."""
+    return np.asarray(v, dtype=float)[..., None] if np.ndim(v) else v
+
+
+def _rows_of(v, rows):
+    """The chosen customers' values of a per-customer parameter (a scalar as it is)."""
+    return np.asarray(v, dtype=float)[rows] if np.ndim(v) else v
 
 
 def _log_term(r, alpha, s, beta, x, u) -> np.ndarray:
-    """log[2F1(r+s+x, b'; r+s+x+1; z) / (max(alpha, beta) + u)^(r+s+x)] via Pfaff (see module)."""
-    if alpha >= beta:
+    """log[2F1(r+s+x, b'; r+s+x+1; z) / (max(alpha, beta) + u)^(r+s+x)] via Pfaff (see module).
+
+    alpha and beta may be one value per customer (covariates): each customer then takes the
+    branch of its own larger scale."""
+    if np.ndim(alpha) or np.ndim(beta):
+        alpha, beta, x, u = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                                  for v in (alpha, beta, x, u)))
+        out = np.empty(alpha.shape)
+        first = alpha >= beta
+        for rows in (first, ~first):
+            if rows.any():
+                out[rows] = _log_term_scales(r, alpha[rows], s, beta[rows], x[rows], u[rows],
+                                             alpha_larger=rows is first)
+        return out
+    return _log_term_scales(r, alpha, s, beta, x, u, alpha_larger=alpha >= beta)
+
+
+def _log_term_scales(r, alpha, s, beta, x, u, alpha_larger: bool) -> np.ndarray:
+    """`_log_term` with the branch given: alpha (else beta) is the larger scale."""
+    if alpha_larger:
         hi, lo, b_ = alpha, beta, s + 1
     else:
         hi, lo, b_ = beta, alpha, r + x
@@ -80,7 +111,8 @@ def _a0_from_terms(l1, l2, r, alpha, s, beta, x, tx, t) -> np.ndarray:
     bad = ~np.isfinite(out) & (t > tx)
     if np.any(bad):
         out = out.copy()
-        out[bad] = log_a0_quadrature(r, alpha, s, beta, x[bad], tx[bad], t[bad])
+        out[bad] = log_a0_quadrature(r, _rows_of(alpha, bad), s, _rows_of(beta, bad),
+                                     x[bad], tx[bad], t[bad])
     return out
 
 
@@ -101,7 +133,7 @@ def _integrand_expectations(r, alpha, s, beta, x, tx, t):
     half = (np.log(alpha + t) - u0) / 2
     u = u0[:, None] + half[:, None] * (_GRAD_NODES + 1)
     alpha_y = np.exp(u)
-    beta_y = alpha_y + (beta - alpha)
+    beta_y = alpha_y + _col(np.subtract(beta, alpha))
     log_by = np.log(beta_y)
     log_f = (1 - r - x)[:, None] * u
     log_f -= (s + 1) * log_by
@@ -120,7 +152,7 @@ def log_a0_quadrature(r, alpha, s, beta, x, tx, t) -> np.ndarray:
     Parameters
     ----------
     r, alpha, s, beta : float
-        Model parameters.
+        Model parameters (alpha and beta may be one per customer).
     x, tx, t : array_like
         Repeat purchases, recency and age.
 
@@ -140,8 +172,8 @@ def log_a0_quadrature(r, alpha, s, beta, x, tx, t) -> np.ndarray:
     u1 = np.log(alpha + np.asarray(t, dtype=float))[:, None]
     half = (u1 - u0) / 2
     u = u0 + half * (_NODES[None, :] + 1)
-    y = np.exp(u) - alpha
-    log_f = -(r + np.asarray(x, dtype=float)[:, None] - 1) * u - (s + 1) * np.log(beta + y)
+    y = np.exp(u) - _col(alpha)
+    log_f = -(r + np.asarray(x, dtype=float)[:, None] - 1) * u - (s + 1) * np.log(_col(beta) + y)
     return (np.log(r + s + np.asarray(x, dtype=float)) + np.log(half[:, 0])
             + logsumexp(log_f + np.log(_WEIGHTS)[None, :], axis=1))
 
@@ -179,6 +211,45 @@ def reference_loglik(r, alpha, s, beta, x, tx, t) -> np.ndarray:
     return a1 + np.logaddexp(a2, a3)
 
 
+def pattern_loglik_grad(r, alpha, s, beta, x, tx, t) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-likelihood and its gradient in (r, alpha, s, beta), where alpha and
+    beta may be one value per customer (covariates).
+
+    LL = A1 + logaddexp(a2, log s + log I), I the integral in A0 (2F1 through Pfaff, as the
+    fit without covariates); the derivatives of log I are expectations under the integrand
+    (Gauss-Legendre in u = log(alpha + y)), as in `ParetoNBDModel._loglik_grad`.
+
+    Parameters
+    ----------
+    r, alpha, s, beta : float or array_like
+        Model parameters; alpha and beta scalars or one per customer.
+    x, tx, t : array_like
+        Repeat purchases, recency and age per customer.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Log-likelihood per customer, and its gradient (4 x customers).
+    """
+    x, tx, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, tx, t)))
+    a0 = _a0_from_terms(_log_term(r, alpha, s, beta, x, tx), _log_term(r, alpha, s, beta, x, t),
+                        r, alpha, s, beta, x, tx, t)
+    log_at, log_bt = np.log(alpha + t), np.log(beta + t)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    a2 = -(r + x) * log_at - s * log_bt
+    a3 = np.log(s) - np.log(r + s + x) + a0
+    ll = a1 + np.logaddexp(a2, a3)
+    w2 = np.exp(np.minimum(a2 - (ll - a1), 0.0))
+    w3 = 1.0 - w2
+    e_u, e_inv_a, e_log_b, e_inv_b = _integrand_expectations(r, alpha, s, beta, x, tx, t)
+    grad = np.array(np.broadcast_arrays(
+        digamma(r + x) - digamma(r) + np.log(alpha) - w2 * log_at - w3 * e_u,
+        r / alpha - w2 * (r + x) / (alpha + t) - w3 * (r + x) * e_inv_a,
+        np.log(beta) - w2 * log_bt + w3 * (1.0 / s - e_log_b),
+        s / beta - w2 * s / (beta + t) - w3 * (s + 1) * e_inv_b))
+    return ll, np.where(np.isfinite(grad), grad, 0.0)
+
+
 class ParetoNBDModel(RecencyModel):
     """Pareto/NBD: fit on (frequency, recency, T); predict purchases and P(alive).
 
@@ -201,6 +272,19 @@ class ParetoNBDModel(RecencyModel):
     param_names = ("r", "alpha", "s", "beta")
     model_name = "paretonbd"
     has_gradient = True
+    covariate_scales = ("alpha", "beta")  # alpha_i = alpha0 e^(-g_p.z), beta_i = beta0 e^(-g_d.z)
+
+    def _total_loglik_grad(self, params: np.ndarray, patterns: Patterns
+                           ) -> tuple[float, np.ndarray]:
+        """Summed log-likelihood and gradient (with covariates, per customer's scales)."""
+        if self.covariates_:
+            return self._covariate_loglik_grad(params, patterns)
+        return super()._total_loglik_grad(params, patterns)
+
+    def _pattern_loglik_grad(self, values: list, x: np.ndarray, tx: np.ndarray, t: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-customer log-likelihood and gradient, alpha and beta possibly per customer."""
+        return pattern_loglik_grad(*values, x, tx, t)
 
     def _start(self, patterns: Patterns) -> np.ndarray:
         # half the mean age and rate ratios: 15-20 % fewer evaluations than 1s on CDNOW and
@@ -248,7 +332,8 @@ class ParetoNBDModel(RecencyModel):
         return ll, np.where(np.isfinite(grad), grad, 0.0)
 
     @checks_inputs
-    def conditional_probability_alive(self, frequency, recency, T) -> np.ndarray:
+    def conditional_probability_alive(self, frequency, recency, T, purchase_covariates=None,
+                                      dropout_covariates=None) -> np.ndarray:
         """P(alive | x, t_x, T): probability that each customer has not yet dropped out.
 
         Parameters
@@ -260,6 +345,9 @@ class ParetoNBDModel(RecencyModel):
         T : array_like
             Time since the first purchase (same unit).
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
@@ -272,14 +360,16 @@ class ParetoNBDModel(RecencyModel):
         .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
            and related expressions". http://brucehardie.com/notes/009/
         """
-        r, alpha, s, beta = self._check_fitted()
+        shape = np.broadcast(np.asarray(frequency), np.asarray(recency), np.asarray(T)).shape
+        r, alpha, s, beta = self._customer_params(shape, purchase_covariates, dropout_covariates)
         x, tx, t = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
         log_ratio = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + t)
                      + s * np.log(beta + t) + log_a0(r, alpha, s, beta, x, tx, t))
         return expit(-log_ratio)  # 1 / (1 + e^log_ratio)
 
     @checks_inputs
-    def expected_number_of_purchases_up_to_time(self, t) -> np.ndarray:
+    def expected_number_of_purchases_up_to_time(self, t, purchase_covariates=None,
+                                                dropout_covariates=None) -> np.ndarray:
         """E[X(t)]: expected purchases in (0, t] of a customer just acquired (not a forecast for the
         customers in the data: that is `conditional_expected_number_of_purchases_up_to_time`).
 
@@ -290,6 +380,9 @@ class ParetoNBDModel(RecencyModel):
         t : float or array_like
             Time since acquisition (the fit's time unit).
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
@@ -302,14 +395,16 @@ class ParetoNBDModel(RecencyModel):
         .. [2] Fader, P. S. and Hardie, B. G. S. (2005). "A note on deriving the Pareto/NBD model
            and related expressions". http://brucehardie.com/notes/009/
         """
-        r, alpha, s, beta = self._check_fitted()
+        shape = (prediction_rows(np.size(t), purchase_covariates, dropout_covariates),)
+        r, alpha, s, beta = self._customer_params(shape, purchase_covariates, dropout_covariates)
         t = np.asarray(t, dtype=float)
         if abs(s - 1) < 1e-9:
             return r * beta / alpha * np.log1p(t / beta)
         return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
 
 
-    def expected_purchases_if_alive(self, t, frequency, T) -> np.ndarray:
+    def expected_purchases_if_alive(self, t, frequency, T, purchase_covariates=None,
+                                    dropout_covariates=None) -> np.ndarray:
         """E[Y(t) | x, T, alive at T]: the conditional expectation without its P(alive)
         factor. It does not depend on t_x, so intervals evaluate it once per distinct (x, T)
         (see xlvalue.analytics.intervals).
@@ -321,12 +416,16 @@ class ParetoNBDModel(RecencyModel):
         frequency, T : array_like
             Repeat purchases x and age T.
 
+        purchase_covariates, dropout_covariates : pandas.DataFrame, optional
+            For a model fitted with covariates: the customers' covariates (the fitted
+            columns, one row per customer).
         Returns
         -------
         numpy.ndarray
             Expected purchases of a customer known to be alive at T.
         """
-        r, alpha, s, beta = self._check_fitted()
+        shape = np.broadcast(np.asarray(frequency), np.asarray(T)).shape
+        r, alpha, s, beta = self._customer_params(shape, purchase_covariates, dropout_covariates)
         x, T_ = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
         t = np.asarray(t, dtype=float)
         if np.ndim(s) == 0 and abs(s - 1) < 1e-9:
