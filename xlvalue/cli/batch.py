@@ -157,7 +157,7 @@ def run_one(book: str, output: str | None, only: str | None,
                     "error": "; ".join(line if path.name in line else f"{path.name}: {line}"
                                        for line in not_run)}
     except BookStopped as stop:
-        if parent_gone():  # the batch is gone: nobody to report to (the book has unwound)
+        if parent_gone(settle=0.3):  # the batch is gone: nobody to report to (book unwound)
             os._exit(1)
         from xlvalue.workbook.writer import written_since
 
@@ -255,6 +255,9 @@ def _run_local(args: list[tuple], jobs: int, done: Callable[[dict], None]) -> bo
                 done(f.result())
             except BrokenProcessPool:
                 left.append(futures[f])
+            except BookStopped as stop:  # the signal came just outside the book's own handling
+                done(_not_done(futures[f][0], f"{Path(futures[f][0]).name}: stopped by "
+                               f"{stop.name}; nothing was written for it"))
             handled.add(f)
     except KeyboardInterrupt:
         pool.stop([f for f in futures if f not in handled], lambda f: done(f.result()))
@@ -262,15 +265,16 @@ def _run_local(args: list[tuple], jobs: int, done: Callable[[dict], None]) -> bo
     pool.close()
     for a in sorted(left, key=args.index):
         try:
-            done(_isolated(a))
+            _isolated(a, done)
         except KeyboardInterrupt:
             return True
     return False
 
 
-def _isolated(a: tuple) -> dict:
-    """One book in a process of its own: its result, or an error saying the process died.
-    A stop (KeyboardInterrupt) stops that process and goes on up."""
+def _isolated(a: tuple, done: Callable[[dict], None]) -> None:
+    """One book in a process of its own: its result, or an error saying the process died,
+    handed to `done`. A stop (KeyboardInterrupt) stops that process (the book's result still
+    counts if it comes within the grace) and goes on up."""
     started = time.perf_counter()
     pool = StoppablePool(1)
     future = None
@@ -278,17 +282,21 @@ def _isolated(a: tuple) -> dict:
         future = pool.submit(run_one, *a)
         result = future.result()
         pool.close()
-        return result
+        done(result)
+        return
     except KeyboardInterrupt:
-        pool.stop([future] if future is not None else [], lambda f: None)
+        pool.stop([future] if future is not None else [], lambda f: done(f.result()))
         raise
+    except BookStopped as stop:
+        pool.close()
+        message = f"{Path(a[0]).name}: stopped by {stop.name}; nothing was written for it"
     except BrokenProcessPool:
         pool.close()
         message = (f"{Path(a[0]).name}: the process reading this workbook ended abnormally "
                    "(a crash in a native reader, or out of memory); the other books were not "
                    "affected. Re-save the workbook in Excel, or report it")
-    return {"book": a[0], "status": "error", "seconds": time.perf_counter() - started,
-            "rows": 0, "output": "", "error": message}
+    done({"book": a[0], "status": "error", "seconds": time.perf_counter() - started,
+          "rows": 0, "output": "", "error": message})
 
 
 def _run_dask(args: list[tuple], jobs: int, scheduler: str, done: Callable[[dict], None]

@@ -58,20 +58,39 @@ def _on_stop_signal(signum: int, _frame) -> None:
     os._exit(128 + signum)  # between books: nothing to unwind
 
 
-def parent_gone() -> bool:
-    """The batch process that started this worker has ended."""
+def parent_gone(settle: float = 0.0) -> bool:
+    """The batch process that started this worker has ended, or is ending: its main thread
+    is a zombie. (A killed process's threads end one by one; the kernel sends the
+    parent-death signal as the forking thread ends, which may be before this worker is
+    handed to init.) `settle` seconds are given for that to show."""
     parent = _state["parent"]
     if not parent:
         return False
-    if _state["direct"]:
-        return os.getppid() != parent
+    end = time.monotonic() + settle
+    while True:
+        if _state["direct"] and os.getppid() != parent:
+            return True
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass
+        if _dying(parent):
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.02)
+
+
+def _dying(pid: int) -> bool:
+    """Linux: the process's main thread has ended (state Z or X in /proc)."""
     try:
-        os.kill(parent, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
-    return False
+    return state in (b"Z", b"X")
 
 
 def start_worker(parent: int, stop) -> None:
