@@ -121,7 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(xv_out_CLV *_low / *_high) from the fitted parameters' uncertainty; 0 = none.",
             minimum=0.0, maximum=0.999),
     Setting("IntervalDraws", "integer", 200,
-            "Parameter draws behind those intervals (more = steadier bounds, slower).",
+            "Parameter draws behind those intervals (more = steadier bounds, slower); a level "
+            "whose tail needs more draws takes 2/(1-level)-1 (1,999 at 0.999).",
             minimum=200, maximum=10_000),
     Setting("OpportunitiesAhead", "integer", 5,
             "BG/BB (xv_Opportunities): opportunities ahead for the expected transactions.",
