@@ -9,6 +9,7 @@ import pytest
 
 import xlvalue.excel.udfs as xu
 from xlvalue.analytics.customer_value import DAYS_PER_PERIOD, discounted_clv, period_length
+from xlvalue.analytics.model_comparison import AUTO
 from xlvalue.analytics.models import PURCHASE_MODELS, BetaGeoModel, GammaGammaModel
 from xlvalue.analytics.transactions import DAYS_PER_UNIT
 from xlvalue.excel.convert import ERROR_PREFIX
@@ -17,7 +18,7 @@ from xlvalue.workbook.contract import indicator_source, setting
 
 def test_contract_choices_match_the_analytics_registries():
     assert set(setting("TimeUnit").choices) == set(DAYS_PER_UNIT)
-    assert set(setting("Model").choices) == set(PURCHASE_MODELS)
+    assert set(setting("Model").choices) == {*PURCHASE_MODELS, AUTO}
     assert set(setting("PeriodUnit").choices) <= set(DAYS_PER_PERIOD)
     assert "MODELS" not in vars(xu)  # the worksheet functions read the one registry
 

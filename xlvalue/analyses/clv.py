@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from xlvalue.analyses.compare import comparison, holdout_days
 from xlvalue.analyses.rfm import RFMResult
 from xlvalue.analyses.spec import Analysis, BlockSpec, Button, Context, Frames, HeadlineRow
 from xlvalue.analytics.clv_analysis import analyse_clv
 from xlvalue.analytics.customer_value import VALUE_CLASSES
 from xlvalue.analytics.memory import release_memory
+from xlvalue.analytics.model_comparison import AUTO
 from xlvalue.errors import InputError, ModelError, Problem
 from xlvalue.workbook.charts import ChartSpec
 
@@ -23,13 +25,17 @@ DIAGNOSTICS = {"period_transactions": "xv_out_PeriodTransactions",
 
 def run(ctx: Context) -> Frames:
     """Fit, forecast and value RFM's customers. A model that cannot be fitted fails a run
-    that asked for CLV by name; a plain run goes on without the CLV blocks, with a warning."""
-    inputs = ctx.inputs
+    that asked for CLV by name; a plain run goes on without the CLV blocks, with a warning.
+    With Model = auto the model is the run's model comparison's choice (the comparison
+    analysis shares it), said in the warnings and the headline."""
+    inputs, s = ctx.inputs, ctx.settings
     rfm: RFMResult = ctx.shared["rfm"]
     assert inputs.log is not None
+    days = holdout_days(ctx) if s["CalibrationEnd"] is not None else inputs.days
     try:
-        clv = analyse_clv(inputs.log, inputs.as_of, inputs.settings, rfm.table, inputs.customers,
-                          repeat=rfm.repeat, history=rfm.history, days=inputs.days)
+        clv = analyse_clv(inputs.log, inputs.as_of, s, rfm.table, inputs.customers,
+                          repeat=rfm.repeat, history=rfm.history, days=days,
+                          comparison=comparison(ctx) if s["Model"] == AUTO else None)
         release_memory()
     except ModelError as exc:
         if ctx.explicit:
@@ -38,6 +44,8 @@ def run(ctx: Context) -> Frames:
         return {}
     ctx.shared["clv"] = clv.customers
     ctx.warnings.extend(clv.warnings)
+    if clv.choice:  # the headline says which model Model = auto chose, and why
+        clv.models.attrs["model_choice"] = clv.choice
     frames = {"xv_out_CLV": clv.customers, "xv_out_Models": clv.models,
               "xv_out_Forecast": clv.forecast, "xv_out_ValueMatrix": clv.matrix}
     if clv.holdout is not None:
@@ -109,8 +117,12 @@ def alive_chart(frames: Frames) -> ChartSpec | None:
 
 
 def headline(frames: Frames) -> list[HeadlineRow]:
-    """Total CLV and mean P(alive), customers per value class."""
+    """Which model Model = auto chose and why (only then), total CLV and mean P(alive),
+    customers per value class."""
     rows: list[HeadlineRow] = []
+    models = frames.get("xv_out_Models")
+    if models is not None and models.attrs.get("model_choice"):
+        rows.append(("purchase model", models.attrs["model_choice"]))
     clv = frames.get("xv_out_CLV")
     if clv is not None and len(clv):
         rows.append(("total CLV over the horizon", float(clv["clv"].sum())))

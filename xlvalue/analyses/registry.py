@@ -11,6 +11,7 @@ from __future__ import annotations
 from xlvalue.analyses import (
     bgbb,
     clv,
+    compare,
     costing,
     elasticity,
     lifecycle,
@@ -28,8 +29,9 @@ __all__ = ["BUILT_IN", "all_analyses", "analysis", "analysis_names", "fixed_char
            "output_blocks", "output_sheets", "register", "unregister"]
 
 BUILT_IN: tuple[Analysis, ...] = (rfm.ANALYSIS, ranking.ANALYSIS, clv.ANALYSIS,
-                                  lifecycle.ANALYSIS, scores.ANALYSIS, costing.ANALYSIS,
-                                  elasticity.ANALYSIS, bgbb.ANALYSIS, sbg.ANALYSIS)
+                                  compare.ANALYSIS, lifecycle.ANALYSIS, scores.ANALYSIS,
+                                  costing.ANALYSIS, elasticity.ANALYSIS, bgbb.ANALYSIS,
+                                  sbg.ANALYSIS)
 _registry: list[Analysis] = list(BUILT_IN)
 
 

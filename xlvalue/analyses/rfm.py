@@ -57,16 +57,17 @@ def run(ctx: Context) -> Frames:
     """RFM scoring summary, scores, segments and the repeat-purchase summary.
 
     With release_log the log's rows are dropped once its purchase days are made, unless CLV
-    reads them again for its holdout check (on a 10M-row log that is 160 MB less at the
-    peak). When CLV runs, its margin history is made from the same purchase days while they
-    are at hand (CLV would otherwise sort the log again); so are lifecycle's spend windows
-    (two sums per customer) when lifecycle runs."""
+    or the model comparison reads them again for a holdout check (on a 10M-row log that is
+    160 MB less at the peak). When CLV runs, its margin history is made from the same purchase
+    days while they are at hand (CLV would otherwise sort the log again); so are lifecycle's
+    spend windows (two sums per customer) when lifecycle runs."""
     inputs, s = ctx.inputs, ctx.settings
     if inputs.log_released:
         raise RuntimeError("the transaction rows were released by an earlier run")
     assert inputs.log is not None
     clv_runs = "clv" in ctx.running
-    keep_rows = clv_runs and s["CalibrationEnd"] is not None
+    # the holdout checks (CLV's, the model comparison's) read the rows again
+    keep_rows = bool({"clv", "compare"} & ctx.running) and s["CalibrationEnd"] is not None
     # one sort of the log to purchase days serves both summaries, then is released; a log
     # reduced where it was read (a cluster) brings its purchase days along
     if inputs.days is not None:

@@ -23,8 +23,14 @@ from xlvalue.analytics.customer_value import (
     purchases_by_period,
     value_matrix,
 )
-from xlvalue.analytics.diagnostics import alive_matrix, period_transactions, tracking
+from xlvalue.analytics.diagnostics import (
+    alive_matrix,
+    conditional_expectations,
+    period_transactions,
+    tracking,
+)
 from xlvalue.analytics.intervals import IntervalOptions, RateWeights, customer_intervals
+from xlvalue.analytics.model_comparison import AUTO, ModelComparison, compare_on_log
 from xlvalue.analytics.models import GammaGammaModel, purchase_model
 from xlvalue.analytics.models.base import limited_blas_threads
 from xlvalue.analytics.models.covariates import both_processes, covariate_columns, design_frame
@@ -70,6 +76,10 @@ class CLVResult:
     diagnostics : dict of str to pandas.DataFrame
         period_transactions, alive_matrix and (with a calibration end) tracking: the BTYD
         diagnostics (analytics.diagnostics).
+    model : str
+        The purchase model used (a key of PURCHASE_MODELS; Model = auto's choice).
+    choice : str or None
+        With Model = auto: which model the comparison chose and why, in one sentence.
     """
     customers: pd.DataFrame
     models: pd.DataFrame
@@ -78,6 +88,8 @@ class CLVResult:
     holdout: pd.DataFrame | None
     warnings: list[str] = field(default_factory=list)
     diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)  # by diagnostic
+    model: str = ""
+    choice: str | None = None
 
 
 def fit_purchase_model(name: str, summary: pd.DataFrame,
@@ -155,7 +167,7 @@ def holdout_table(model_name: str, log: TransactionLog, calibration_end: int, as
 
 def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_of: int,
                 unit: str, max_frequency: int = 7, days: PurchaseDays | None = None,
-                covariates_of=None):
+                covariates_of=None, model=None):
     """`holdout_table` and the calibration-period model it validates (the estimation-period
     fit CLVTools reports; FHL 2005's published CDNOW figures are this fit).
 
@@ -177,6 +189,9 @@ def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_o
         The log's purchase days, when already made.
     covariates_of : callable, optional
         Customer ids -> their covariate frame (a model with covariates).
+    model : fitted purchase model, optional
+        That model already fitted on this calibration period (a model comparison's fit):
+        used as it is instead of fitting again.
 
     Returns
     -------
@@ -186,18 +201,15 @@ def holdout_fit(model_name: str, log: TransactionLog, calibration_end: int, as_o
     cal = ch.rename(columns={"frequency_cal": "frequency", "recency_cal": "recency",
                              "T_cal": "T"})
     covariates = covariates_of(cal["customer_id"]) if covariates_of is not None else None
-    model = fit_purchase_model(model_name, cal, covariates)
+    if model is None:
+        model = fit_purchase_model(model_name, cal, covariates)
     expected = model.conditional_expected_number_of_purchases_up_to_time(
         ch["duration_holdout"].to_numpy(), cal["frequency"].to_numpy(), cal["recency"].to_numpy(),
         cal["T"].to_numpy(), **both_processes(covariates))
-    group = np.minimum(ch["frequency_cal"].to_numpy(), max_frequency)
-    frame = pd.DataFrame({"g": group, "actual": ch["frequency_holdout"], "expected": expected})
-    t = frame.groupby("g").agg(customers=("actual", "size"), actual=("actual", "mean"),
-                               expected=("expected", "mean")).reset_index()
-    label = t["g"].astype(str)
-    label[t["g"] == max_frequency] = f"{max_frequency}+"
-    return pd.DataFrame({"frequency_cal": label, "customers": t["customers"],
-                         "actual_holdout": t["actual"], "expected_holdout": t["expected"]}), model
+    table = conditional_expectations(ch["frequency_cal"].to_numpy(), {
+        "actual_holdout": ch["frequency_holdout"].to_numpy(), "expected_holdout": expected},
+        max_frequency)
+    return table, model
 
 
 def holdout_tracking(model, days: PurchaseDays, calibration_end: int, as_of: int, unit: str
@@ -377,8 +389,13 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
                 customers: pd.DataFrame | None,
                 repeat: pd.DataFrame | None = None,
                 history: MarginHistory | None = None,
-                days: PurchaseDays | None = None) -> CLVResult:
+                days: PurchaseDays | None = None,
+                comparison: ModelComparison | None = None) -> CLVResult:
     """Everything of METHODS sections 4-6 for the customers of the RFM table.
+
+    With Model = auto the purchase model is the one a comparison of every model chooses
+    (model_comparison: lowest holdout RMSE with CalibrationEnd, else lowest BIC); the
+    choice and its reason are in `CLVResult.choice` and among the warnings.
 
     Parameters
     ----------
@@ -399,6 +416,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         ``margin_history(log, as_of, PeriodUnit)`` made by the RFM step (only read).
     days : PurchaseDays, optional
         The log's purchase days, for the holdout check of a log reduced on a cluster.
+    comparison : ModelComparison, optional
+        With Model = auto, the comparison already made on these data (else it is made here).
 
     Returns
     -------
@@ -421,7 +440,28 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
         return design_frame(customers, covariate_names, ids, "CustomerID", "xv_Customers")
 
     covariates = covariates_of(summary["customer_id"]) if covariate_names else None
-    model = fit_purchase_model(s["Model"], summary, covariates)
+    cal = s["CalibrationEnd"]
+    if cal is not None and days is None:  # one sort of the log: holdout summary and tracking
+        days = purchase_days(log.until(as_of), with_margin=False)
+    name, choice, full_fit, cal_fit = s["Model"], None, None, None
+    if name == AUTO:
+        if comparison is None:
+            comparison = compare_on_log(log, as_of, unit,
+                                        day_number(cal) if cal is not None else None,
+                                        summary=summary, days=days,
+                                        covariates_of=covariates_of if covariate_names else None)
+        if comparison.best is None:
+            raise ModelError(f"Model = auto: {comparison.reason}")
+        name = comparison.best
+        choice = f"Model = auto chose {name}: {comparison.reason}"
+        warnings.append(choice)
+        # the comparison's fit of the chosen model is the calibration fit with a holdout,
+        # else the full-period fit: used as it is, not fitted again
+        if comparison.holdout:
+            cal_fit = comparison.fits[name]
+        else:
+            full_fit = comparison.fits[name]
+    model = full_fit if full_fit is not None else fit_purchase_model(name, summary, covariates)
     if not model.converged_:
         warnings.append(f"{model.model_name} did not converge: {model.message_}")
     frames = [model.fit_report()]
@@ -536,15 +576,12 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
     else:
         warnings.append("no period-transactions, P(alive) matrix or tracking diagnostics: they "
                         "describe a customer without covariates, and the model has covariates")
-    cal = s["CalibrationEnd"]
     for frame in frames:  # which fit each row belongs to, and which one CLV uses
         frame["fit"] = FULL_FIT
     if cal is not None:
-        if days is None:  # one sort of the log serves the holdout summary and the tracking
-            days = purchase_days(log.until(as_of), with_margin=False)
-        holdout, cal_model = holdout_fit(s["Model"], log, day_number(cal), as_of, unit,
-                                         days=days,
-                                         covariates_of=covariates_of if covariate_names else None)
+        holdout, cal_model = holdout_fit(name, log, day_number(cal), as_of, unit, days=days,
+                                         covariates_of=covariates_of if covariate_names else None,
+                                         model=cal_fit)
         report = cal_model.fit_report()
         report["fit"] = CALIBRATION_FIT
         frames.insert(1, report)
@@ -555,7 +592,8 @@ def analyse_clv(log: TransactionLog, as_of: int, settings: Mapping[str, Any], rf
             diagnostics["tracking"] = holdout_tracking(cal_model, days, day_number(cal),
                                                        as_of, unit)
     models = pd.concat(frames, ignore_index=True)
-    return CLVResult(table, models, forecast, matrix, holdout, warnings, diagnostics)
+    return CLVResult(table, models, forecast, matrix, holdout, warnings, diagnostics,
+                     model=name, choice=choice)
 
 
 def _bounds(bounds: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:

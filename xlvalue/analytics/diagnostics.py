@@ -1,17 +1,20 @@
 """The standard BTYD diagnostics as tables (the workbook charts them): tracking of cumulative
-repeat purchases, period transactions and the P(alive) matrix. They are the quantities
+repeat purchases, period transactions, the P(alive) matrix and the conditional expectations
+of the holdout. They are the quantities
 lifetimes' `plotting` module draws (plot_cumulative_transactions, plot_period_transactions,
 plot_probability_alive_matrix), computed exactly where lifetimes simulates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from xlvalue.analytics.models.base import compress
 
-__all__ = ["alive_matrix", "period_transactions", "tracking"]
+__all__ = ["alive_matrix", "conditional_expectations", "period_transactions", "tracking"]
 
 EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -126,3 +129,34 @@ def alive_matrix(model, max_frequency: int, max_recency: float, T: float | None 
     frame = pd.DataFrame(z, columns=[f"x={int(f)}" for f in freq])
     frame.insert(0, "recency", rec)
     return frame
+
+
+def conditional_expectations(frequency_cal: np.ndarray, columns: Mapping[str, np.ndarray],
+                             max_frequency: int = 7) -> pd.DataFrame:
+    """Customers and the mean of each column per calibration frequency, 0 to max_frequency
+    - 1 and the rest pooled ("7+"): the conditional-expectations table of FHL 2005, fig. 4.
+
+    Parameters
+    ----------
+    frequency_cal : numpy.ndarray
+        Repeat purchases per customer in the calibration period.
+    columns : Mapping of str to numpy.ndarray
+        Per-customer values to average (holdout purchases, actual and expected), by the
+        column names of the table.
+    max_frequency : int, default 7
+        Calibration frequencies from this one up are pooled.
+
+    Returns
+    -------
+    pandas.DataFrame
+        frequency_cal (text: "0", "1", ..., "7+"), customers, then the columns' means.
+    """
+    group = np.minimum(np.asarray(frequency_cal), max_frequency)
+    frame = pd.DataFrame({"g": group, **columns})
+    first = next(iter(columns))
+    t = frame.groupby("g").agg(customers=(first, "size"),
+                               **{name: (name, "mean") for name in columns}).reset_index()
+    label = t["g"].astype(np.int64).astype(str)
+    label[t["g"] == max_frequency] = f"{max_frequency}+"
+    return pd.DataFrame({"frequency_cal": label, "customers": t["customers"],
+                         **{name: t[name] for name in columns}})
