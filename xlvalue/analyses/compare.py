@@ -109,6 +109,9 @@ ANALYSIS = Analysis(
     doc="BG/NBD, MBG/NBD, Pareto/NBD and NBD compared: log-likelihood, AIC/BIC, holdout errors",
     sheet="xv_Compare",
     reads=("xv_Transactions",),
+    # RFM's, whose repeat summary it takes (a fault in them leaves both out, as with
+    # ranking); xv_Customers also holds the Covariates columns
+    optional=("xv_Customers", "xv_Segments"),
     settings=("TimeUnit", "CalibrationEnd", "Covariates"),
     depends_on=("rfm",),
     run=run,
