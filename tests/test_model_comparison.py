@@ -166,7 +166,8 @@ def test_the_demo_compares_the_four_models_on_its_holdout(demo_run, demo_output)
     np.testing.assert_allclose(by_f["actual"], clv_holdout["actual_holdout"], rtol=1e-12)
     ws = demo_output["xv_Summary"]
     lines = {r[0]: r[1] for r in ws.iter_rows(values_only=True) if r and r[0]}
-    assert lines["model comparison"].startswith("paretonbd predicts the holdout best: RMSE 1.6028")
+    assert lines["best purchase model"] == "paretonbd (lowest holdout RMSE, 1.6028 per customer)"
+    assert lines["its aggregate holdout error"] == pytest.approx(-11.5030, abs=1e-4)
     assert "purchase model" not in lines  # Model is bgnbd: no choice to report
     # the declared percent format reaches the cells (the pipeline passes BlockSpec.formats)
     sheet, ref = next(iter(demo_output.defined_names["xv_out_ModelComparison"].destinations))

@@ -122,7 +122,7 @@ def headline(frames: Frames) -> list[HeadlineRow]:
     rows: list[HeadlineRow] = []
     models = frames.get("xv_out_Models")
     if models is not None and models.attrs.get("model_choice"):
-        rows.append(("purchase model", models.attrs["model_choice"]))
+        rows.append(("purchase model", models.attrs["model_choice"], "text"))
     clv = frames.get("xv_out_CLV")
     if clv is not None and len(clv):
         rows.append(("total CLV over the horizon", float(clv["clv"].sum())))

@@ -87,20 +87,21 @@ def holdout_chart(frames: Frames) -> ChartSpec | None:
 
 
 def headline(frames: Frames) -> list[HeadlineRow]:
-    """The best model by the comparison's criterion, with its figure."""
+    """The best model by the comparison's criterion and its aggregate holdout error."""
     table = frames.get("xv_out_ModelComparison")
     if table is None or not len(table):
         return []
     best = table[table["rank"] == 1]
     if not len(best):
-        return [("model comparison", "no purchase model could be fitted and converged")]
+        return [("best purchase model", "none: no model could be fitted and converged",
+                 "text")]
     row = best.iloc[0]
-    if "holdout_rmse" in table:
-        return [("model comparison", f"{row['model']} predicts the holdout best: RMSE "
-                                     f"{row['holdout_rmse']:.4f} per customer, aggregate "
-                                     f"{row['holdout_error_pct']:+.1f}%")]
-    return [("model comparison", f"{row['model']} has the lowest BIC ({row['bic']:,.1f}); no "
-                                 "CalibrationEnd, so no holdout check")]
+    if "holdout_rmse" not in table:
+        return [("best purchase model", f"{row['model']} by BIC (no CalibrationEnd, so no "
+                                        "holdout check)", "text")]
+    return [("best purchase model", f"{row['model']} (lowest holdout RMSE, "
+                                    f"{row['holdout_rmse']:.4f} per customer)", "text"),
+            ("its aggregate holdout error", float(row["holdout_error_pct"]), "pct")]
 
 
 ANALYSIS = Analysis(
