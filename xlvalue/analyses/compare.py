@@ -96,11 +96,9 @@ def headline(frames: Frames) -> list[HeadlineRow]:
         return [("best purchase model", "none: no model could be fitted and converged",
                  "text")]
     row = best.iloc[0]
-    if "holdout_rmse" not in table:
-        return [("best purchase model", f"{row['model']} by BIC (no CalibrationEnd, so no "
-                                        "holdout check)", "text")]
-    return [("best purchase model", f"{row['model']} (lowest holdout RMSE, "
-                                    f"{row['holdout_rmse']:.4f} per customer)", "text"),
+    if "holdout_rmse" not in table:  # no CalibrationEnd: in sample, by BIC
+        return [("best purchase model (BIC, no holdout)", row["model"], "text")]
+    return [("best purchase model (holdout RMSE)", row["model"], "text"),
             ("its aggregate holdout error", float(row["holdout_error_pct"]), "pct")]
 
 
