@@ -4,8 +4,8 @@ them printed). Run with `make docs-img` (needs soffice and pdftoppm).
 
 1. build the demo workbook (templates/xlvalue_demo.xlsx's content) and run every analysis;
 2. docs/img/sheet_<sheet>.png: each xv_* sheet as it opens (rows 1-40, columns A-V);
-3. docs/img/chart_<name>.png: the value matrix, the profit whale curve and the decile chart,
-   each with the block beside it;
+3. docs/img/chart_<name>.png: the value matrix, the profit whale curve, the decile chart and
+   the model comparison's holdout chart, each with the block beside it;
 4. docs/img/spilled_udfs.png: XV_RFM spilled on the formulas workbook
    (templates/xlvalue_formulas.xlsx's content), its values computed by `xlvalue eval`;
 5. docs/img/ribbon.png: the ribbon tab drawn from the add-in's customUI.xml (render_ribbon.py).
@@ -34,7 +34,8 @@ from xlvalue.workbook.sheetxml import place_blocks  # noqa: E402
 
 IMG = ROOT / "docs" / "img"
 CLOSE_UPS = {"value_matrix": ("xv_CLV", "xv_out_CLV", 7), "profit_whale": (
-    "xv_Costing", "xv_out_ProfitWhale", 0), "deciles": ("xv_Ranking", "xv_out_Deciles", 0)}
+    "xv_Costing", "xv_out_ProfitWhale", 0), "deciles": ("xv_Ranking", "xv_out_Deciles", 0),
+    "model_holdout": ("xv_Compare", "xv_out_ModelHoldout", 0)}
 
 
 def close_up_areas(report) -> dict[str, tuple[str, str]]:
