@@ -252,3 +252,22 @@ def test_auto_fails_clearly_when_no_model_can_be_fitted(tmp_path, capsys):
     assert "CLV: Model = auto: no purchase model could be fitted and converged; not compared: " \
            "bgnbd (not fitted: " in err
     assert "Traceback" not in err and not (tmp_path / "o.xlsx").exists()
+
+
+def test_with_covariates_the_models_that_take_them_are_compared_with_them():
+    """Covariates (the Covariates setting, as CLV fits them): every model that takes them is
+    fitted and predicts with them, their coefficients count in AIC/BIC; the NBD, which takes
+    none, keeps its row with the reason and is never chosen."""
+    summary, hold = simulate_holdout(CDNOW_BGNBD, 1500, np.linspace(27, 39, 1500), 39.0, seed=2)
+    z = pd.DataFrame({"group": np.random.default_rng(5).integers(0, 2, 1500).astype(float)})
+    c = compare_models(summary, hold, 39.0, models=["bgnbd", "nbd"], covariates=z)
+    t = c.table.set_index("model")
+    assert t.loc["bgnbd", "parameters"] == 6  # r, alpha, a, b + purchase:group, dropout:group
+    assert "purchase:group" in c.fits["bgnbd"].params_.index
+    assert t.loc["nbd", "status"].startswith("not fitted: ") and pd.isna(t.loc["nbd", "rank"])
+    assert c.best == "bgnbd"
+    pred = c.fits["bgnbd"].conditional_expected_number_of_purchases_up_to_time(
+        39.0, summary["frequency"], summary["recency"], summary["T"],
+        purchase_covariates=z, dropout_covariates=z)
+    assert t.loc["bgnbd", "holdout_rmse"] == pytest.approx(
+        np.sqrt(np.mean((pred - hold) ** 2)), rel=1e-12)
