@@ -35,11 +35,12 @@ from xlvalue.workbook.sheetxml import place_blocks  # noqa: E402
 IMG = ROOT / "docs" / "img"
 CLOSE_UPS = {"value_matrix": ("xv_CLV", "xv_out_CLV", 7), "profit_whale": (
     "xv_Costing", "xv_out_ProfitWhale", 0), "deciles": ("xv_Ranking", "xv_out_Deciles", 0),
-    "model_holdout": ("xv_Compare", "xv_out_ModelHoldout", 0)}
+    "model_holdout": ("xv_Compare", "xv_out_ModelHoldout", -1)}  # -1: the chart alone
 
 
 def close_up_areas(report) -> dict[str, tuple[str, str]]:
-    """Sheet and A1 range of each close-up: the last `tail` columns of the block, its chart."""
+    """Sheet and A1 range of each close-up: the last `tail` columns of the block (all for 0,
+    none for -1), its chart."""
     areas = {}
     sheets = {o.name: o for o in sheet_outputs(report.results, _empty_log())}
     for name, (sheet, block, tail) in CLOSE_UPS.items():
@@ -47,7 +48,8 @@ def close_up_areas(report) -> dict[str, tuple[str, str]]:
         pb = next(p for p in place_blocks(out.blocks) if p.block.name == block)
         row, col = pb.chart_cells[0]
         spec = pb.block.charts[0]
-        first = max(pb.last_col - tail, pb.first_col) if tail else pb.first_col
+        first = col if tail < 0 else max(pb.last_col - tail, pb.first_col) if tail \
+            else pb.first_col
         last_col = col + spec.width_cols + 2
         last_row = max(row + spec.height_rows + 1, min(pb.last_row, row + spec.height_rows) + 1)
         areas[name] = (sheet, f"{col_letter(first)}{pb.header_row}:"

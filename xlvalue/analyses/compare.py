@@ -115,7 +115,7 @@ ANALYSIS = Analysis(
     depends_on=("rfm",),
     run=run,
     headline=headline,
-    button=Button("Compare models", "ChartTypeBarInsertGallery",
+    button=Button("Compare", "ChartTypeBarInsertGallery",
                   "BG/NBD, MBG/NBD, Pareto/NBD and NBD fitted on the calibration period and "
                   "judged on the holdout (Model = auto takes the best)"),
     blocks=(
