@@ -39,7 +39,7 @@ def test_help_has_examples_and_describes_every_positional(capsys):
         assert "example" in text.lower(), words
         assert "template_command" not in text and "addin_command" not in text
     _help("run")
-    assert "rfm, ranking, clv, lifecycle, scores, costing, elasticity" in " ".join(
+    assert "rfm, ranking, clv, compare, lifecycle, scores, costing, elasticity" in " ".join(
         capsys.readouterr().out.split())
     # every positional argument of every command has a description
     parser = build_parser()
@@ -229,7 +229,7 @@ def test_check_fails_when_an_analysis_cannot_run_for_faulty_inputs(faulty_books,
     assert lines[-2].startswith(f"error: {analysis} not run: ") and book.name in lines[-2] \
         and where in lines[-2]
     assert lines[-1].startswith(f"error: {book.name}: 1 analysis(es) cannot run for faulty "
-                                f"inputs ({analysis}); rfm, ranking, clv, lifecycle would run")
+                                f"inputs ({analysis}); rfm, ranking, clv, compare, lifecycle would run")
     assert "inputs are valid" not in out and "Traceback" not in err
     assert not any(line.startswith("warning:") and "not run" in line for line in lines)
     # the structured record behind it (the warning stays too)
@@ -242,7 +242,7 @@ def test_check_passes_when_inputs_are_merely_absent(faulty_books, capsys):
     assert main(["check", str(faulty_books["absent"])]) == 0
     out, err = capsys.readouterr()
     assert out.strip().splitlines()[-1] == "absent.xlsx: inputs are valid (rfm, ranking, clv, " \
-                                           "lifecycle would run)"
+                                           "compare, lifecycle would run)"
     assert "skipped: no xv_CostPools, xv_Drivers, xv_Revenue range in the workbook" in err
 
 
