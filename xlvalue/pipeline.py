@@ -9,7 +9,7 @@ module (xlvalue/analyses), so this module only orchestrates.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,24 +108,27 @@ def _charts(analysis: Analysis, frames: dict[str, pd.DataFrame]) -> dict[str, li
 
 
 def analyse(inputs: Inputs, analyses: set[str], progress: Progress | None = None,
-            explicit: bool = True, release_log: bool = False) -> Results:
+            explicit: bool = True, release_log: bool = False,
+            left_out: Mapping[str, str] | None = None) -> Results:
     """Run the requested analyses (and those they need) on validated inputs, in registry order.
 
     When the analyses were not asked for by name (a plain `run`), an analysis whose inputs
     turn out faulty is left out (`Results.not_run`) and the others go on; a CLV model that
     cannot be fitted skips the CLV blocks with a warning. release_log (one-shot runs) lets RFM
-    drop the log's rows when CLV won't need them.
+    drop the log's rows when CLV won't need them. `left_out` are analyses the caller already
+    left out (their inputs could not be read), with their problem: said with the others.
     """
     say = progress or (lambda _msg: None)
     running = _running(analyses, inputs)
     ctx = Context(inputs, frozenset(analyses), frozenset(running), explicit, release_log)
-    results = Results(analyses=[a for a in registry.analysis_names() if a in analyses])
+    results = Results(analyses=[a for a in registry.analysis_names() if a in analyses],
+                      not_run=dict(left_out or {}))
     ctx.warnings = results.warnings
     first_error: InputError | None = None
     for a in registry.all_analyses():
         if a.name not in running:
             continue
-        failed = [d for d in a.depends_on if d in results.not_run]
+        failed = [d for d in a.depends_on if d in results.not_run and d not in (left_out or {})]
         if failed:  # what it needs could not run: it cannot either
             _left_out(results, a.name, f"needs {', '.join(failed)}, which did not run")
             continue
@@ -262,12 +265,8 @@ def compute(reader, only: str | None, progress: Progress | None = None,
             raise exc from None
         analyses = analyses - set(failed)
         inputs = read_inputs(reader, analyses, use, read_file, file_roots)
-    results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True)
-    if failed:  # said once per problem, with the analyses it stops
-        said = set(results.not_run_lines())
-        results.warnings[:] = [w for w in results.warnings if w not in said]
-        results.not_run.update({a: _first_problem(exc) for a, exc in failed.items()})
-        results.warnings.extend(results.not_run_lines())
+    results = analyse(inputs, analyses, say, explicit=only is not None, release_log=True,
+                      left_out={a: _first_problem(exc) for a, exc in failed.items()})
     results.warnings.extend(skipped)
     return inputs, results, run_log(inputs, results.analyses, results.warnings, started)
 
