@@ -124,6 +124,9 @@ def test_a_registered_analysis_runs_through_run_book_with_its_headline(toy, demo
         def write_sheets(self, sheets):
             written.extend(sheets)
 
+        def warnings(self):
+            return []
+
     reader = WorkbookReader.open(demo_book)
     try:
         done = run_book(reader, Sink(), "toy")

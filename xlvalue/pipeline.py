@@ -288,6 +288,10 @@ class Sink(Protocol):
 
     def write_sheets(self, sheets: list[SheetPlan]) -> None: ...
 
+    def warnings(self) -> list[str]:
+        """What the writes could not show as the headless file does (said after the run's)."""
+        ...
+
 
 @dataclass
 class BookRun:
@@ -309,5 +313,4 @@ def run_book(source: Any, sink: Sink, only: str | None = None,
     (XlvalueError) reach the door, which shows them its way."""
     _, results, log = compute(source, only, progress)
     sink.write_sheets(sheet_outputs(results, log))
-    shown = getattr(sink, "warnings", None)
-    return BookRun(results, list(results.warnings) + (list(shown()) if shown else []))
+    return BookRun(results, [*results.warnings, *sink.warnings()])
